@@ -1,0 +1,3 @@
+// The face of @redraft/common: everything that store and meta both use.
+export * from './resp/reply';
+export * as raft from './raft';

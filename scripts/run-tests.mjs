@@ -1,0 +1,23 @@
+// Runs every compiled test with Node's own runner. Arguments narrow the run:
+// `npm test -- raft` runs only test files whose path contains "raft".
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dirs = ['packages/common/dist/test', 'packages/store/dist/test', 'packages/meta/dist/test', 'test/dist'].map((d) => join(root, d)).filter(existsSync);
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+const filters = process.argv.slice(2);
+const files = dirs.flatMap((d) => walk(d, [])).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+// Two files at a time: CI has two cores, and the end-to-end tests start processes.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', cwd: root });
+process.exit(r.status ?? 1);
