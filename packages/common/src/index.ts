@@ -1,3 +1,10 @@
 // The face of @redraft/common: everything that store and meta both use.
 export * from './resp/reply';
+export * from './keys';
+export * from './storage/engine';
+export * from './storage/rocks';
+export * from './storage/memory';
+export * from './storage/overlay';
+export { redraft as pb } from './gen/proto';
 export * as raft from './raft';
+export * from './command/table';

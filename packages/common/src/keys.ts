@@ -1,0 +1,207 @@
+// The one key-encoding module: every byte of every RocksDB key is made here.
+// Layout (big-endian integers), as fixed by DESIGN.md:
+//
+//   0x01 | regionId u64 | 0x01 | index u64     raft log entry
+//   0x01 | regionId u64 | 0x02                 raft hard state
+//   0x01 | regionId u64 | 0x03                 apply state
+//   0x01 | regionId u64 | 0x04                 region local state
+//   0x02 | name                                store-level records (store ident, ...)
+//   'z'  | slot u16 | 'm' | key                key metadata (type, expireAt, version, size / inline string)
+//   'z'  | slot u16 | 's' | keyLen u32 | key | version u64 | subkey    collection member
+//
+// Data of a region is exactly ['z'|startSlot, 'z'|endSlot): a split moves no
+// bytes, a snapshot is one range scan, a removed replica is one delete range.
+
+export const SLOT_COUNT = 16384;
+
+const LOCAL = 0x01;
+const STORE = 0x02;
+const DATA = 0x7a; // 'z'
+const RAFT_LOG = 0x01;
+const HARD_STATE = 0x02;
+const APPLY_STATE = 0x03;
+const REGION_STATE = 0x04;
+const META = 0x6d; // 'm'
+const SUB = 0x73; // 's'
+
+/** 2^53: ids and indexes are JS numbers, checked against this bound (docs/decisions.md). */
+export const MAX_U53 = Number.MAX_SAFE_INTEGER;
+
+function writeU64(buf: Buffer, offset: number, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
+  buf.writeUInt32BE(Math.floor(value / 0x100000000), offset);
+  buf.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+export function readU64(buf: Buffer, offset: number): number {
+  const hi = buf.readUInt32BE(offset);
+  const value = hi * 0x100000000 + buf.readUInt32BE(offset + 4);
+  if (!Number.isSafeInteger(value)) throw new RangeError('u64 above 2^53 in stored key');
+  return value;
+}
+
+export function u64(value: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  writeU64(b, 0, value);
+  return b;
+}
+
+// ---- local (raft) keys -------------------------------------------------------
+
+function regionLocal(regionId: number, suffix: number, extra = 0): Buffer {
+  const b = Buffer.allocUnsafe(10 + extra);
+  b[0] = LOCAL;
+  writeU64(b, 1, regionId);
+  b[9] = suffix;
+  return b;
+}
+
+export function raftLogKey(regionId: number, index: number): Buffer {
+  const b = regionLocal(regionId, RAFT_LOG, 8);
+  writeU64(b, 10, index);
+  return b;
+}
+
+/** [start, end) of a region's whole raft log. */
+export function raftLogRange(regionId: number): [Buffer, Buffer] {
+  return [regionLocal(regionId, RAFT_LOG), regionLocal(regionId, RAFT_LOG + 1)];
+}
+
+export function raftLogIndexOf(key: Buffer): number {
+  return readU64(key, 10);
+}
+
+export const hardStateKey = (regionId: number): Buffer => regionLocal(regionId, HARD_STATE);
+export const applyStateKey = (regionId: number): Buffer => regionLocal(regionId, APPLY_STATE);
+export const regionStateKey = (regionId: number): Buffer => regionLocal(regionId, REGION_STATE);
+
+/** [start, end) of every local key of one region (log, states). */
+export function regionLocalRange(regionId: number): [Buffer, Buffer] {
+  const start = Buffer.alloc(9);
+  start[0] = LOCAL;
+  writeU64(start, 1, regionId);
+  const end = Buffer.alloc(9);
+  end[0] = LOCAL;
+  writeU64(end, 1, regionId + 1);
+  return [start, end];
+}
+
+/** [start, end) of the region-state records of all regions (scanned at store start). */
+export function allRegionsLocalRange(): [Buffer, Buffer] {
+  return [Buffer.from([LOCAL]), Buffer.from([LOCAL + 1])];
+}
+
+export function regionIdOfLocalKey(key: Buffer): number {
+  return readU64(key, 1);
+}
+
+export function isRegionStateKey(key: Buffer): boolean {
+  return key.length === 10 && key[0] === LOCAL && key[9] === REGION_STATE;
+}
+
+export function storeKey(name: string): Buffer {
+  return Buffer.concat([Buffer.from([STORE]), Buffer.from(name, 'utf8')]);
+}
+
+// ---- data keys -------------------------------------------------------------
+
+function slotPrefix(slot: number, extra: number): Buffer {
+  if (!Number.isInteger(slot) || slot < 0 || slot > SLOT_COUNT) throw new RangeError(`bad slot ${slot}`);
+  const b = Buffer.allocUnsafe(3 + extra);
+  b[0] = DATA;
+  b.writeUInt16BE(slot, 1);
+  return b;
+}
+
+/** [start, end) of the data of slots [startSlot, endSlot). */
+export function dataRange(startSlot: number, endSlot: number): [Buffer, Buffer] {
+  return [slotPrefix(startSlot, 0), slotPrefix(endSlot, 0)];
+}
+
+export function metaKey(slot: number, key: Buffer): Buffer {
+  const b = slotPrefix(slot, 1 + key.length);
+  b[3] = META;
+  key.copy(b, 4);
+  return b;
+}
+
+/** [start, end) of the metadata rows of slots [startSlot, endSlot) — one row per user key. */
+export function isMetaKey(encoded: Buffer): boolean {
+  return encoded.length >= 4 && encoded[0] === DATA && encoded[3] === META;
+}
+
+/** The user key and slot of a metadata row key. */
+export function decodeMetaKey(encoded: Buffer): { slot: number; key: Buffer } {
+  if (!isMetaKey(encoded)) throw new Error('not a metadata key');
+  return { slot: encoded.readUInt16BE(1), key: encoded.subarray(4) };
+}
+
+/** [start, end) of one slot's metadata rows. */
+export function slotMetaRange(slot: number): [Buffer, Buffer] {
+  const start = slotPrefix(slot, 1);
+  start[3] = META;
+  const end = slotPrefix(slot, 1);
+  end[3] = META + 1;
+  return [start, end];
+}
+
+/** Prefix of every member row of one version of a collection. */
+export function subKeyPrefix(slot: number, key: Buffer, version: number): Buffer {
+  const b = slotPrefix(slot, 1 + 4 + key.length + 8);
+  b[3] = SUB;
+  b.writeUInt32BE(key.length, 4);
+  key.copy(b, 8);
+  writeU64(b, 8 + key.length, version);
+  return b;
+}
+
+export function subKey(slot: number, key: Buffer, version: number, sub: Buffer): Buffer {
+  return Buffer.concat([subKeyPrefix(slot, key, version), sub]);
+}
+
+/** [start, end) of every member row of one version of a collection. */
+export function subKeyRange(slot: number, key: Buffer, version: number): [Buffer, Buffer] {
+  const start = subKeyPrefix(slot, key, version);
+  return [start, prefixEnd(start)];
+}
+
+/** The smallest key greater than every key that starts with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] !== 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  throw new Error('prefix has no end');
+}
+
+// ---- slots (Redis Cluster's rule) ----------------------------------------------
+
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/** CRC16-XMODEM, the checksum Redis Cluster uses for slots. */
+export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ buf[i]) & 0xff];
+  return crc;
+}
+
+/** slot(key) = crc16(hashtag(key)) mod 16384, with the `{...}` hash-tag rule. */
+export function keySlot(key: Uint8Array): number {
+  const open = key.indexOf(0x7b); // '{'
+  if (open >= 0) {
+    const close = key.indexOf(0x7d, open + 1); // '}'
+    if (close > open + 1) return crc16(key, open + 1, close) & (SLOT_COUNT - 1);
+  }
+  return crc16(key) & (SLOT_COUNT - 1);
+}

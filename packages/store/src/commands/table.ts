@@ -1,0 +1,11 @@
+// THE command table of the store: every command it answers, from one list
+// per group. Dispatch, arity checks and COMMAND all read it.
+import { CommandTable } from '@redraft/common';
+import type { CommandContext } from './context';
+import { STRING_COMMANDS } from './strings';
+import { KEYSPACE_COMMANDS } from './keyspace';
+import { HASH_COMMANDS } from './hashes';
+
+export function storeCommandTable(): CommandTable<CommandContext> {
+  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS]);
+}

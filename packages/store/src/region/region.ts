@@ -1,0 +1,16 @@
+// What the command layer needs from a region, whatever replicates it: a
+// way to get a write applied (its reply comes back from apply) and a
+// linearizable read point. The single-replica LocalRegion and the Raft
+// peer both provide it, so commands never know which one they talk to.
+import type { Reply, pb } from '@redraft/common';
+
+export interface RegionHandle {
+  readonly id: number;
+  /** Slots [startSlot, endSlot). */
+  readonly startSlot: number;
+  readonly endSlot: number;
+  /** Resolves with apply's reply once the write is durable and applied. */
+  propose(cmd: pb.WriteCommand.$Properties): Promise<Reply>;
+  /** Resolves when a read of the local state reflects every write acknowledged before the call. */
+  readBarrier(): Promise<void>;
+}
