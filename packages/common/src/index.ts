@@ -11,3 +11,6 @@ export * from './storage/memory';
 export * from './storage/overlay';
 export { redraft as pb } from './gen/proto';
 export * as raft from './raft';
+export * from './log';
+export * from './util/ping';
+export * from './util/options';

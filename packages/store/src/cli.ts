@@ -1,1 +1,81 @@
-export function main(_argv: string[]): void { console.error("not yet"); process.exitCode = 1; }
+// `redraft <command>`: playground, store (and later meta, ctl). Every flag is
+// documented in --help and checked before anything starts.
+import { Command, Option } from 'commander';
+import { OptionError, createLogger, parseBytes, parseCount, parsePort } from '@redraft/common';
+import { StoreNode } from './node';
+import { runPlayground } from './playground';
+
+const DEFAULT_MAX_BULK = '512mb';
+const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
+
+export function main(argv: string[]): void {
+  const program = new Command('redraft')
+    .description('A Redis-protocol key-value store replicated by Raft, on RocksDB')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  program
+    .command('playground', { isDefault: true })
+    .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
+    .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
+    .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
+    .option('--stores <n>', 'number of store processes', '1')
+    .option('--log-level <level>', 'playground log level', 'info')
+    .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
+    .action(async (o) => {
+      const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
+      const port = check(() => parsePort('--port', o.port));
+      const stores = check(() => parseCount('--stores', o.stores, 1, 1));
+      check(() => parseBytes('--max-bulk-len', o.maxBulkLen));
+      await runPlayground({ port, dataDir: o.dataDir, stores, log, storeArgs: ['--max-bulk-len', o.maxBulkLen] });
+    });
+
+  program
+    .command('store')
+    .description('run one store node (standalone: one single-replica region over all slots)')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'RESP port', '6379')
+    .option('--data-dir <dir>', 'data directory (RocksDB lives in <dir>/db)', './data/store-1')
+    .option('--max-bulk-len <size>', 'largest bulk string a client may send (proto-max-bulk-len)', DEFAULT_MAX_BULK)
+    .option('--max-multibulk-len <n>', 'most arguments in one command', DEFAULT_MAX_MULTIBULK)
+    .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
+    .action(async (o) => {
+      const log = createLogger({ name: 'store', level: o.logLevel });
+      const node = await StoreNode.start({
+        host: o.host,
+        port: check(() => parsePort('--port', o.port)),
+        dataDir: o.dataDir,
+        maxBulkLen: check(() => parseBytes('--max-bulk-len', o.maxBulkLen)),
+        maxMultibulkLen: check(() => parseCount('--max-multibulk-len', o.maxMultibulkLen, 1, 2 ** 31 - 1)),
+        log,
+      }).catch((e) => {
+        log.fatal({ err: e }, 'store failed to start');
+        process.exit(1);
+      });
+      const stop = (): void => {
+        node.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
+    console.error(`redraft: ${(e as Error).message}`);
+    process.exit(2);
+  });
+}
+
+function check<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OptionError) {
+      console.error(`redraft: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
