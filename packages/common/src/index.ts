@@ -8,3 +8,4 @@ export * from './storage/overlay';
 export { redraft as pb } from './gen/proto';
 export * as raft from './raft';
 export * from './command/table';
+export * from './transport';
