@@ -17,3 +17,4 @@ export * from './util/options';
 export * from './raftstore/codec';
 export * from './raftstore/peer-storage';
 export * from './raftstore/loop';
+export * from './transport';
