@@ -52,7 +52,9 @@ test('Redis Tcl suite (string, incr, hash, keyspace, expire) against redraft: 0 
   const failedNames = lines.filter((l) => l.startsWith('FAILED: '));
   const secs = Math.round((Date.now() - started) / 1000);
   t.diagnostic(`redis tcl suite: ${counts ? `${counts[1]} passing, ${counts[2]} failing` : 'no count line'}, runner exit ${code}, ${secs} s`);
-  const detail = () => `\n${failedNames.join('\n')}\n--- last lines of scripts/redis-tcl.sh output ---\n${lines.slice(-80).join('\n')}`;
+  // (The runner's own count line is left out: it is in the diagnostic.)
+  const tail = lines.slice(-80).filter((l) => !/^\d+ passed, \d+ failed$/.test(l));
+  const detail = () => `\n${failedNames.join('\n')}\n--- last lines of scripts/redis-tcl.sh output ---\n${tail.join('\n')}`;
   assert.ok(counts, `the runner did not end with "N passed, M failed"${detail()}`);
   assert.equal(Number(counts[2]), 0, `${counts[2]} Tcl tests failed${detail()}`);
   assert.ok(Number(counts[1]) > 0, `no Tcl test passed${detail()}`);
