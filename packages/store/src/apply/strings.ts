@@ -6,7 +6,10 @@ import type { Appliers } from './apply';
 import type { FoundKey, MutableKeyspace } from '../data/keyspace';
 import { KeyType, stringMeta } from '../data/meta';
 import { CommandError, NOT_FLOAT, NOT_INTEGER, OVERFLOW, wrongType } from '../data/errors';
-import { I64_MAX, I64_MIN, MAX_STRING_LEN, STRING_TOO_LONG, formatFloat, tryFloat, tryI64 } from '../commands/parse';
+import { I64_MAX, I64_MIN, MAX_STRING_LEN, STRING_TOO_LONG, tryI64 } from '../commands/parse';
+import { addLongDouble, formatLongDouble, isInfinite, parseLongDouble } from './longdouble';
+
+const NAN_OR_INF = 'ERR increment would produce NaN or Infinity';
 
 /** The expiry a write leaves on a key, given the key's current expiry. */
 export function expiryAfter(expiry: pb.Expiry | null | undefined, currentExpireAt: number): number {
@@ -93,20 +96,26 @@ async function incrBy(op: pb.IncrByOp, ks: MutableKeyspace): Promise<Reply> {
   return next;
 }
 
+/**
+ * INCRBYFLOAT in Redis's x87 long double arithmetic (apply/longdouble.ts, the
+ * same code as HINCRBYFLOAT): the key's type, then its value, then the
+ * increment are checked, in Redis's order.
+ */
 async function incrByFloat(op: pb.IncrByFloatOp, ks: MutableKeyspace): Promise<Reply> {
   const key = Buffer.from(op.key);
   const found = await lookupString(ks, key);
-  let current = 0;
-  if (found) {
-    const v = tryFloat(found.value);
-    if (v === undefined) throw new CommandError(NOT_FLOAT);
-    current = v;
+  const current = found ? parseLongDouble(found.value) : parseLongDouble('0');
+  if (!current) throw new CommandError(NOT_FLOAT);
+  const delta = parseLongDouble(op.delta);
+  if (!delta) throw new CommandError(NOT_FLOAT);
+  let next;
+  try {
+    next = addLongDouble(current, delta);
+  } catch {
+    throw new CommandError(NAN_OR_INF); // inf + -inf
   }
-  const delta = tryFloat(op.delta);
-  if (delta === undefined) throw new CommandError(NOT_FLOAT);
-  const next = current + delta;
-  if (!Number.isFinite(next)) throw new CommandError('ERR increment would produce NaN or Infinity');
-  const text = Buffer.from(formatFloat(next));
+  if (isInfinite(next)) throw new CommandError(NAN_OR_INF);
+  const text = Buffer.from(formatLongDouble(next));
   ks.putMeta(key, stringMeta(text, found ? found.expireAt : 0));
   return text;
 }
