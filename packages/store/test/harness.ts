@@ -47,6 +47,11 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
     clients: () => clients,
     info: async () => '# Server\r\nredis_version:7.0.15\r\n',
     config: () => new Map([['maxmemory', '0']]),
+    cluster: {
+      myself: () => ({ id: 'a'.repeat(40), host: '127.0.0.1', port: 6379, busPort: 16379, connected: true, myself: true }),
+      nodes: () => [],
+      shards: () => [],
+    },
     readRegion: async () => new Keyspace(engine, Date.now()),
     writeRegion: (_id, op) => region.propose({ ...op, proposedAtMs: Date.now() }),
   };
