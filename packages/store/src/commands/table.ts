@@ -6,7 +6,8 @@ import { STRING_COMMANDS } from './strings';
 import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
 import { CLUSTER_COMMANDS } from './cluster';
+import { BIT_COMMANDS } from './bits';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
-  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS, ...CLUSTER_COMMANDS]);
+  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS, ...BIT_COMMANDS, ...CLUSTER_COMMANDS]);
 }
