@@ -5,7 +5,8 @@ import type { CommandContext } from './context';
 import { STRING_COMMANDS } from './strings';
 import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
+import { SERVER_COMMANDS } from './server';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
-  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS]);
+  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS, ...SERVER_COMMANDS]);
 }
