@@ -253,7 +253,8 @@ test('SCAN: full iteration, COUNT, MATCH, TYPE, errors', async () => {
   assert.equal(hashes.length, 10);
   assert.deepEqual(await fullScan(s, ['TYPE', 'list']), []);
   assertError(await s.exec('scan', 'abc'), 'ERR invalid cursor');
-  assertError(await s.exec('scan', '-1'), 'ERR invalid cursor');
+  assertError(await s.exec('scan', ' 1'), 'ERR invalid cursor');
+  assertError(await s.exec('scan', '18446744073709551616'), 'ERR invalid cursor');
   assertError(await s.exec('scan', 0, 'COUNT', 0), 'ERR syntax error');
   assertError(await s.exec('scan', 0, 'COUNT', 'x'), 'ERR value is not an integer or out of range');
   assertError(await s.exec('scan', 0, 'MATCH'), 'ERR syntax error');

@@ -156,9 +156,11 @@ function saveCursor(slot: number, row: Buffer): string {
 }
 
 function parseCursor(arg: Buffer): { slot: number; after?: Buffer } {
+  // strtoul: an optional sign ("-1" wraps to 2^64-1), decimal digits, nothing else.
   const s = arg.toString('latin1');
-  if (!/^[0-9]{1,20}$/.test(s) || BigInt(s) > 2n ** 64n - 1n) throw new CommandError('ERR invalid cursor');
-  const c = BigInt(s);
+  const m = /^([+-]?)([0-9]{1,20})$/.exec(s);
+  if (!m || BigInt(m[2]) > 2n ** 64n - 1n) throw new CommandError('ERR invalid cursor');
+  const c = m[1] === '-' ? (2n ** 64n - BigInt(m[2])) % 2n ** 64n : BigInt(m[2]);
   const slot = Number(c % SLOTS);
   const id = c / SLOTS;
   if (id === 0n || id > BigInt(MAX_CURSOR_ID)) return { slot };
