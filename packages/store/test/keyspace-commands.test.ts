@@ -283,3 +283,18 @@ test('SCAN survives writes: every key present throughout is returned, none twice
   assert.equal(new Set(stayed).size, stay.length, 'every key present throughout is returned');
   assert.equal(stayed.length, stay.length, 'no duplicates of keys that stay');
 });
+
+test('SCAN: a cursor this process did not issue restarts its slot instead of skipping keys', async () => {
+  const s = await testStore();
+  for (let i = 0; i < 20; i++) await s.exec('set', `{one}k${i}`, 'v');
+  const [first] = (await s.exec('scan', 0, 'COUNT', 1000)) as [string, Buffer[]];
+  assert.equal(first, '0');
+  const [c1, page1] = (await s.exec('scan', 0, 'COUNT', 5)) as [string, Buffer[]];
+  assert.equal(page1.length, 5);
+  const [, page2] = (await s.exec('scan', c1, 'COUNT', 5)) as [string, Buffer[]];
+  assert.notDeepEqual(plain(page2), plain(page1));
+  // Same id and slot, different tag: as if another store (or a restart) had issued it.
+  const forged = (BigInt(c1) ^ (1n << 40n)).toString();
+  const [, again] = (await s.exec('scan', forged, 'COUNT', 5)) as [string, Buffer[]];
+  assert.deepEqual(plain(again), plain(page1));
+});

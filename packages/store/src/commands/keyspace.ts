@@ -134,25 +134,28 @@ const keys: CommandHandler = async (ctx, [, pattern]) => {
 };
 
 /**
- * SCAN cursors. A cursor is id * 16384 + slot: with id 0 it means "from the
- * start of that slot" and needs no state; with id > 0 it names a position
- * inside the slot kept in this bounded map (the last row returned). A
- * position that has been evicted, or that another process issued, restarts
- * its slot: keys may come twice (as Redis allows), never go missing.
+ * SCAN cursors, opaque 64-bit numbers: (tag * 2^24 + id) * 16384 + slot.
+ * With id 0 a cursor means "from the start of that slot" and needs no
+ * state. With id > 0 it names a position inside the slot kept in this
+ * bounded map (the last row returned), checked by a random 26-bit tag so a
+ * cursor of another process (a restart, another store after a leader move)
+ * is recognised as unknown. An unknown or evicted position restarts its
+ * slot: keys may come twice (as Redis allows), never go missing.
  */
 const SLOTS = 16384n;
-const MAX_CURSORS = 100_000;
-const MAX_CURSOR_ID = 2 ** 39; // keeps cursors below 2^53
-const cursors = new Map<number, { slot: number; row: Buffer }>();
+const ID_BITS = 24n;
+const MAX_CURSORS = 100_000; // well below 2^24 ids, so a live id is never reused
+const cursors = new Map<number, { slot: number; row: Buffer; tag: number }>();
 let nextCursorId = 1;
 
 function saveCursor(slot: number, row: Buffer): string {
   const id = nextCursorId;
-  nextCursorId = nextCursorId >= MAX_CURSOR_ID ? 1 : nextCursorId + 1;
+  nextCursorId = nextCursorId >= 2 ** 24 - 1 ? 1 : nextCursorId + 1;
+  const tag = Math.floor(Math.random() * 2 ** 26); // reads may use randomness; only apply may not
   cursors.delete(id);
-  cursors.set(id, { slot, row: Buffer.from(row) });
+  cursors.set(id, { slot, row: Buffer.from(row), tag });
   while (cursors.size > MAX_CURSORS) cursors.delete(cursors.keys().next().value as number);
-  return (BigInt(id) * SLOTS + BigInt(slot)).toString();
+  return (((BigInt(tag) << ID_BITS) + BigInt(id)) * SLOTS + BigInt(slot)).toString();
 }
 
 function parseCursor(arg: Buffer): { slot: number; after?: Buffer } {
@@ -162,10 +165,12 @@ function parseCursor(arg: Buffer): { slot: number; after?: Buffer } {
   if (!m || BigInt(m[2]) > 2n ** 64n - 1n) throw new CommandError('ERR invalid cursor');
   const c = m[1] === '-' ? (2n ** 64n - BigInt(m[2])) % 2n ** 64n : BigInt(m[2]);
   const slot = Number(c % SLOTS);
-  const id = c / SLOTS;
-  if (id === 0n || id > BigInt(MAX_CURSOR_ID)) return { slot };
-  const saved = cursors.get(Number(id));
-  return saved && saved.slot === slot ? { slot, after: saved.row } : { slot };
+  const rest = c / SLOTS;
+  const id = Number(rest & ((1n << ID_BITS) - 1n));
+  const tag = Number(rest >> ID_BITS);
+  if (id === 0) return { slot };
+  const saved = cursors.get(id);
+  return saved && saved.slot === slot && saved.tag === tag ? { slot, after: saved.row } : { slot };
 }
 
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
