@@ -1,6 +1,6 @@
 // Generic keyspace commands (DEL, EXISTS, EXPIRE, SCAN, ...); the matching
 // apply code is in apply/keys.ts.
-import { ErrorReply, OK, SimpleString, pb } from '@redraft/common';
+import { ErrorReply, OK, SimpleString, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey } from '../data/keyspace';
@@ -117,7 +117,7 @@ const copy: CommandHandler = (ctx, args) => {
  * `fromSlot` on, resuming after the metadata row `after` when given. Each
  * region is read after its own read barrier.
  */
-async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer): AsyncIterable<FoundKey & { row: Buffer }> {
+export async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer): AsyncIterable<FoundKey & { row: Buffer }> {
   const regions = [...ctx.server.regions()].sort((a, b) => a.startSlot - b.startSlot);
   for (const r of regions) {
     if (r.endSlot <= fromSlot) continue;
@@ -214,22 +214,38 @@ const scan: CommandHandler = async (ctx, args) => {
   return [cursor, out];
 };
 
-/** RANDOMKEY: the first live key at or after a random slot (wrapping); nil when empty. Reads may use randomness. */
+/**
+ * RANDOMKEY: a random slot, the first slot at or after it (wrapping) that
+ * has live keys, then a random one of its first 64 keys; nil when empty.
+ * Not uniform (slots and keys late in a crowded slot are favoured less),
+ * which Redis does not promise either. Reads may use randomness.
+ */
 const randomkey: CommandHandler = async (ctx) => {
   const start = Math.floor(Math.random() * 16384);
-  for await (const k of liveKeys(ctx, start)) return Buffer.from(k.key);
-  for await (const k of liveKeys(ctx, 0)) return Buffer.from(k.key);
-  return null;
+  const pick = async (from: number): Promise<Buffer | null> => {
+    const candidates: Buffer[] = [];
+    for await (const k of liveKeys(ctx, from)) {
+      if (candidates.length > 0 && k.slot !== keySlot(candidates[0])) break;
+      candidates.push(Buffer.from(k.key));
+      if (candidates.length === 64) break;
+    }
+    return candidates.length ? candidates[Math.floor(Math.random() * candidates.length)] : null;
+  };
+  return (await pick(start)) ?? (start > 0 ? await pick(0) : null);
 };
 
-const dbsize: CommandHandler = async (ctx) => {
-  let n = 0;
+/** Live keys and keys with an expiry on this node (DBSIZE, INFO keyspace). */
+export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number; expires: number }> {
+  let keys = 0;
+  let expires = 0;
   for await (const k of liveKeys(ctx, 0)) {
-    void k;
-    n++;
+    keys++;
+    if (k.expireAt !== 0) expires++;
   }
-  return n;
-};
+  return { keys, expires };
+}
+
+const dbsize: CommandHandler = async (ctx) => (await keyspaceStats(ctx)).keys;
 
 /** FLUSHDB / FLUSHALL [ASYNC|SYNC]: one FlushOp per region of this node, proposed together. */
 function flushLike(): CommandHandler {
