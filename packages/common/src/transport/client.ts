@@ -302,6 +302,7 @@ export class PeerClient extends EventEmitter {
   /** Closes the connection, rejects pending requests with CLOSED, stops reconnecting. */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
+    const wasConnected = this._state === 'connected';
     this._state = 'closed';
     this.clearConnectTimer();
     if (this.reconnectTimer !== null) {
@@ -311,7 +312,6 @@ export class PeerClient extends EventEmitter {
     this.failPending(new TransportError('CLOSED', 'peer client closed', this.address), 'CLOSED');
     const conn = this.conn;
     if (conn !== null) {
-      const wasConnected = conn.socket.readyState === 'open';
       this.conn = null;
       conn.destroy();
       if (wasConnected) this.counters.connectionsOpen--;
