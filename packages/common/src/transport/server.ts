@@ -61,6 +61,7 @@ export class PeerServer {
   private readonly maxQueueBytes: number;
   private readonly counters: TransportStats = newStats();
   private listening = false;
+  private bound = { port: 0, address: '' };
   private stopping = false;
   private closing: Promise<void> | null = null;
 
@@ -81,6 +82,10 @@ export class PeerServer {
       this.server.listen({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port }, () => {
         this.server.off('error', onError);
         this.listening = true;
+        const a = this.server.address();
+        if (a !== null && typeof a === 'object') {
+          this.bound = { port: a.port, address: a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}` };
+        }
         resolve();
       });
     });
@@ -88,15 +93,12 @@ export class PeerServer {
 
   /** The bound port (after listen()). */
   get port(): number {
-    const a = this.server.address();
-    return a !== null && typeof a === 'object' ? a.port : 0;
+    return this.bound.port;
   }
 
   /** host:port to give to a PeerClient (after listen()). */
   get address(): string {
-    const a = this.server.address();
-    if (a === null || typeof a !== 'object') return '';
-    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    return this.bound.address;
   }
 
   /** A copy of the counters. */
