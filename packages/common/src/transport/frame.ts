@@ -94,19 +94,29 @@ export interface Envelope {
 
 const EMPTY = new Uint8Array(0);
 
+interface LongLike {
+  toNumber(): number;
+}
+
+/** A decoded 64-bit field as a number (exact up to 2^53), whether protobufjs gave a number or a Long. */
+function u64(v: number | LongLike | null | undefined): number {
+  if (typeof v === 'number') return v;
+  return v ? v.toNumber() : 0;
+}
+
 /**
  * Decodes an envelope (the frame without its prefix); throws on garbage.
  * protobufjs hands out 64-bit fields as Long objects when the `long` package
  * is present (it is a dependency of protobufjs 8), whatever --force-number
- * says; Number() turns both forms into numbers.
+ * says; u64() turns both forms into numbers.
  */
 export function decodeEnvelope(frame: Buffer): Envelope {
   const m = pb.PeerEnvelope.decode(frame);
   return {
     kind: m.kind,
-    fromStore: Number(m.fromStore),
-    toStore: Number(m.toStore),
-    requestId: Number(m.requestId),
+    fromStore: u64(m.fromStore),
+    toStore: u64(m.toStore),
+    requestId: u64(m.requestId),
     type: m.type,
     body: m.body && m.body.length > 0 ? m.body : EMPTY,
     error: m.error,
