@@ -154,7 +154,7 @@ export class PeerServer {
       try {
         onMessage(env.type, body, from);
       } catch (e) {
-        conn.refuse(`message of type ${JSON.stringify(env.type)} failed: ${(e as Error).message}`);
+        conn.refuse(`message of type ${JSON.stringify(env.type)} failed: ${e instanceof Error ? e.message : String(e)}`);
         return false;
       }
       return true;
@@ -175,7 +175,14 @@ export class PeerServer {
       result = Promise.reject(e);
     }
     result.then(
-      (resp) => this.respond(sc, requestId, resp, ''),
+      (resp) => {
+        if (resp instanceof Uint8Array) this.respond(sc, requestId, resp, '');
+        else {
+          this.counters.requestErrors++;
+          this.logger.error({ type: env.type }, 'request handler resolved with something other than bytes');
+          this.respond(sc, requestId, null, 'request handler returned no bytes');
+        }
+      },
       (err) => {
         this.counters.requestErrors++;
         const msg = err instanceof Error ? err.message : String(err);
@@ -203,6 +210,7 @@ export class PeerServer {
     const over = sc.inflight >= this.maxInflight || sc.conn.outboundBytes > this.maxQueueBytes;
     if (over === !sc.reading) return;
     sc.reading = !over;
+    if (over) this.counters.readPauses++;
     sc.conn.setReading(sc.reading);
   }
 

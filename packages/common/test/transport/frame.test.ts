@@ -77,3 +77,11 @@ test('envelopeProblem: kinds, request ids and types', () => {
   assert.match(envelopeProblem(e({ kind: Kind.RESPONSE })) ?? '', /request id/);
   assert.equal(envelopeProblem(e({ kind: Kind.RESPONSE, requestId: 1 })), null);
 });
+
+test('parseAddress: host:port and [v6]:port; anything else is refused', async () => {
+  const { parseAddress } = await import('../../src/transport');
+  assert.deepEqual(parseAddress('127.0.0.1:7201'), { host: '127.0.0.1', port: 7201 });
+  assert.deepEqual(parseAddress('store-2.local:7202'), { host: 'store-2.local', port: 7202 });
+  assert.deepEqual(parseAddress('[::1]:7203'), { host: '::1', port: 7203 });
+  for (const bad of ['', 'host', 'host:', ':7201', 'host:0', 'host:65536', 'host:7x', '::1:7201']) assert.throws(() => parseAddress(bad), /bad peer address/, bad);
+});
