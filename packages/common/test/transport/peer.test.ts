@@ -164,6 +164,7 @@ test('request timeout rejects with TIMEOUT; a late response is ignored', async (
     assert.ok(Date.now() - t0 >= 45);
     assert.equal(client.pendingRequests, 0);
     assert.equal(client.stats().requestTimeouts, 1);
+    await waitFor(() => release !== null, 'the request at the server');
     release!();
     assert.equal(text(await client.request('ok', bytes(''))), 'ok');
     assert.equal(client.state, 'connected');
