@@ -31,7 +31,7 @@ export interface PeerServerOptions {
   maxFrameBytes?: number;
   /**
    * A connection stops reading while this many of its requests are being
-   * handled, or while its unsent responses exceed maxQueueBytes; default 1024.
+   * handled, or while its unsent responses exceed maxQueueBytes; default 8192.
    */
   maxInflightRequests?: number;
   /** default 128 MiB */
@@ -68,7 +68,7 @@ export class PeerServer {
   constructor(private readonly opts: PeerServerOptions) {
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.maxInflight = opts.maxInflightRequests ?? 1024;
+    this.maxInflight = opts.maxInflightRequests ?? 8192;
     this.maxQueueBytes = opts.maxQueueBytes ?? 2 * DEFAULT_MAX_FRAME_BYTES;
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'peer server error'));

@@ -71,3 +71,15 @@ test('pool.disconnect forgets an address and stops its reconnects', async () => 
     await s.close();
   }
 });
+
+test('listen() rejects when the port is taken; close() of a server that never listened resolves', async () => {
+  const a = await startServer({});
+  const { PeerServer } = await import('../../src/transport');
+  const b = new PeerServer({ port: a.port });
+  try {
+    await assert.rejects(b.listen(), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EADDRINUSE');
+  } finally {
+    await b.close();
+    await a.close();
+  }
+});
