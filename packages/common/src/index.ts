@@ -14,3 +14,4 @@ export * as raft from './raft';
 export * from './log';
 export * from './util/ping';
 export * from './util/options';
+export * from './transport';
