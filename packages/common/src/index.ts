@@ -14,4 +14,7 @@ export * as raft from './raft';
 export * from './log';
 export * from './util/ping';
 export * from './util/options';
+export * from './raftstore/codec';
+export * from './raftstore/peer-storage';
+export * from './raftstore/loop';
 export * from './transport';
