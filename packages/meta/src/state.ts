@@ -42,6 +42,7 @@ export interface StoreRec {
   regionCount: number;
   leaderCount: number;
   startedAtMs: number;
+  heartbeatCount: number;
 }
 
 export interface RegionRec {
@@ -121,6 +122,7 @@ export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
     regionCount: n(s.regionCount),
     leaderCount: n(s.leaderCount),
     startedAtMs: n(s.startedAtMs),
+    heartbeatCount: n(s.heartbeatCount),
   };
 }
 
@@ -328,12 +330,18 @@ export class MetaStateMachine {
     const clientAddr = req.clientAddr ?? '';
     if (!peerAddr || !clientAddr) throw new MetaError('INVALID', 'register needs peer_addr and client_addr');
     let id = n(req.storeId);
-    // Another live store at the same peer address is a misconfiguration (or a
-    // wiped data dir): refuse, so two ids never answer at one address.
     for (const s of this.stores.values()) {
-      if (s.id !== id && s.peerAddr === peerAddr && s.state === pb.StoreState.UP) {
-        throw new MetaError('ADDR_IN_USE', `peer address ${peerAddr} belongs to store ${s.id}, which is up`);
+      if (s.id === id || s.peerAddr !== peerAddr || s.state !== pb.StoreState.UP) continue;
+      // A first registration retried (its answer was lost, say in a leader
+      // change): the store it created never heard back and never
+      // heartbeated, so it is this store. Hand out the same id.
+      if (id === 0 && s.heartbeatCount === 0 && s.clientAddr === clientAddr) {
+        s.lastHeartbeatMs = now;
+        return { kind: 'register', storeId: s.id };
       }
+      // Another live store at this address is a misconfiguration (or a wiped
+      // data dir): refuse, so two ids never answer at one address.
+      throw new MetaError('ADDR_IN_USE', `peer address ${peerAddr} belongs to store ${s.id}, which is up`);
     }
     const existing = id ? this.stores.get(id) : undefined;
     if (existing) {
@@ -360,6 +368,7 @@ export class MetaStateMachine {
       regionCount: 0,
       leaderCount: 0,
       startedAtMs: now,
+      heartbeatCount: 0,
     });
     this.bump();
     return { kind: 'register', storeId: id };
@@ -377,6 +386,7 @@ export class MetaStateMachine {
     }
     const reports = req.regions ?? [];
     s.lastHeartbeatMs = now;
+    s.heartbeatCount++;
     s.capacityBytes = n(req.store?.capacityBytes);
     s.usedBytes = n(req.store?.usedBytes);
     if (req.store?.startedAtMs) s.startedAtMs = n(req.store.startedAtMs);
