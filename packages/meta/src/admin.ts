@@ -296,7 +296,7 @@ function infoText(ctx: AdminContext, section: string | undefined): string {
         `uptime_in_seconds:${Math.floor((Date.now() - m.startedAt) / 1000)}`,
       ],
     ],
-    ['clients', [`connected_clients:${ctx.conn ? 1 : 0}`]],
+    ['clients', [`connected_clients:${m.adminClients}`]],
     ['persistence', ['loading:0']],
     [
       'meta',
@@ -307,6 +307,7 @@ function infoText(ctx: AdminContext, section: string | undefined): string {
         `meta_leader_id:${m.leader}`,
         `meta_leader_addr:${m.leaderAddr}`,
         `meta_applied_index:${m.applied}`,
+        `meta_snapshots_installed:${m.snapshotsInstalled}`,
         `meta_replicas:${m.peerAddrs.size}`,
         `meta_peers:${[...m.peerAddrs].map(([id, a]) => `${id}=${a}`).join(',')}`,
         `cluster_bootstrapped:${sm.bootstrapped ? 1 : 0}`,

@@ -128,6 +128,8 @@ export class MetaNode implements LoopGroup, LoopHost {
   private readonly markingDown = new Set<number>();
   private stopped = false;
   readonly startedAt = Date.now();
+  /** Raft snapshots received from a leader and installed (for tests and INFO). */
+  snapshotsInstalled = 0;
 
   private constructor(readonly opts: MetaNodeOptions) {
     this.replicas = opts.replicas ?? 3;
@@ -192,6 +194,11 @@ export class MetaNode implements LoopGroup, LoopHost {
 
   get peerPort(): number {
     return this.peerServer.port;
+  }
+
+  /** Clients connected to the admin port. */
+  get adminClients(): number {
+    return this.admin.connections.size;
   }
 
   get replicaTarget(): number {
@@ -326,6 +333,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     this.lastSnapshot = { meta: { ...snap.meta, confState: this.confState() }, data: snap.data };
     this.appliedIndex = snap.meta.index;
     this.appliedSinceSnapshot = 0;
+    this.snapshotsInstalled++;
     this.log.info({ index: snap.meta.index, term: snap.meta.term, version: this.sm.version }, 'installed a meta snapshot');
   }
 
