@@ -67,6 +67,7 @@ export function registerMetaCommand(program: Command): void {
         initialRegions,
         downAfterMs,
         log,
+        onFatal: () => process.exit(1),
       }).catch((e) => {
         log.fatal({ err: e }, 'meta failed to start');
         process.exit(1);

@@ -71,6 +71,8 @@ export interface MetaNodeOptions {
   /** Applied entries between two snapshot records (default 1000). */
   snapshotEvery?: number;
   log: Logger;
+  /** Called when the replica had to stop on its own (a failed disk write); the CLI exits. */
+  onFatal?: (err: Error) => void;
 }
 
 /** Instructions beyond bootstrap (operators: the scheduling issue) plug in here. */
@@ -466,7 +468,7 @@ export class MetaNode implements LoopGroup, LoopHost {
   fatal(err: Error): void {
     this.log.fatal({ err }, 'meta raft loop failed: the replica stops');
     this.failAll(new Error('SHUTDOWN the meta replica failed'));
-    void this.stop();
+    void this.stop().finally(() => this.opts.onFatal?.(err));
   }
 
   // ---- peer port -----------------------------------------------------------------------
@@ -546,7 +548,8 @@ export class MetaNode implements LoopGroup, LoopHost {
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));
     const out: pb.StoreHeartbeatResponse.$Properties = { instructions };
-    if (this.sm.version > known) out.view = this.sm.view();
+    // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
+    if (this.sm.version !== known) out.view = this.sm.view();
     return out;
   }
 
