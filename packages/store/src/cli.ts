@@ -1,7 +1,7 @@
 // `redraft <command>`: playground, store (and later meta, ctl). Every flag is
 // documented in --help and checked before anything starts.
 import { Command, Option } from 'commander';
-import { OptionError, createLogger, parseBytes, parseCount, parsePort } from '@redraft/common';
+import { OptionError, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
 
@@ -38,9 +38,17 @@ export function main(argv: string[]): void {
     .option('--data-dir <dir>', 'data directory (RocksDB lives in <dir>/db)', './data/store-1')
     .option('--max-bulk-len <size>', 'largest bulk string a client may send (proto-max-bulk-len)', DEFAULT_MAX_BULK)
     .option('--max-multibulk-len <n>', 'most arguments in one command', DEFAULT_MAX_MULTIBULK)
+    .option('--meta <addrs>', 'comma-separated peer addresses of the meta replicas (host:port); omit for standalone mode', '')
+    .option('--peer-port <port>', 'port of the peer transport (Raft traffic, forwarded commands)', '7200')
+    .option('--advertise-host <host>', 'host other processes and clients reach this store at (default: --host)')
+    .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
+    .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
+    .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
+      const metaAddrs = String(o.meta).split(',').map((a: string) => a.trim()).filter(Boolean);
+      for (const a of metaAddrs) check(() => parseHostPort('--meta', a));
       const node = await StoreNode.start({
         host: o.host,
         port: check(() => parsePort('--port', o.port)),
@@ -48,6 +56,12 @@ export function main(argv: string[]): void {
         maxBulkLen: check(() => parseBytes('--max-bulk-len', o.maxBulkLen)),
         maxMultibulkLen: check(() => parseCount('--max-multibulk-len', o.maxMultibulkLen, 1, 2 ** 31 - 1)),
         log,
+        metaAddrs,
+        peerPort: check(() => parsePort('--peer-port', o.peerPort)),
+        advertiseHost: o.advertiseHost,
+        redirect: check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
+        tickMs: check(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
+        heartbeatMs: check(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
       }).catch((e) => {
         log.fatal({ err: e }, 'store failed to start');
         process.exit(1);

@@ -36,3 +36,10 @@ export function parseChoice<T extends string>(flag: string, value: string, choic
   if (!choices.includes(value as T)) throw new OptionError(`${flag}: expected one of ${choices.join(', ')}, got '${value}'`);
   return value as T;
 }
+
+/** host:port, as the cluster's addresses are written. */
+export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  if (i <= 0) throw new OptionError(`${flag}: expected host:port, got '${value}'`);
+  return { host: value.slice(0, i), port: parsePort(flag, value.slice(i + 1)) };
+}

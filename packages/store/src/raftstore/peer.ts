@@ -12,6 +12,7 @@ import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/com
 import { applyCommand } from '../apply/apply';
 import { CommandError } from '../data/errors';
 import type { RegionHandle } from '../region/region';
+import { RetryLaterError } from '../dispatch';
 
 const { EntryType, StateRole, ConfChangeType } = raft;
 
@@ -44,7 +45,7 @@ interface PendingRead {
 }
 
 /** Errors the command layer turns into TRYAGAIN, a forward or MOVED. */
-export class NotLeaderError extends CommandError {
+export class NotLeaderError extends RetryLaterError {
   constructor(readonly regionId: number, readonly leaderPeerId: number) {
     super(`TRYAGAIN region ${regionId} has no leader here; try again`);
   }
@@ -115,7 +116,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     try {
       this.node.propose(data);
     } catch (e) {
-      return Promise.reject(new CommandError(`TRYAGAIN ${(e as Error).message}`));
+      return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     const term = this.node.raft.term;
     const index = this.node.raft.log.lastIndex();
@@ -240,7 +241,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     for (const [id, w] of this.pendingWrites) {
       if (w.index <= lastApplied) {
         this.pendingWrites.delete(id);
-        w.reject(new CommandError('TRYAGAIN the write was superseded by a new leader; it was not applied'));
+        w.reject(new RetryLaterError('TRYAGAIN the write was superseded by a new leader; it was not applied'));
       }
     }
     for (const rs of rd.readStates) {
