@@ -11,3 +11,7 @@ export { tempDir, removeDir } from './tmp';
 export type { AfterHook } from './tmp';
 export { startRedraft, startRedisServer, withServer, repoRoot, Server } from './servers';
 export type { ServerOptions, RedraftOptions, TestLike } from './servers';
+export { resp, respMany, parseResp, encodeCommand, RespError } from './resp';
+export type { RespValue } from './resp';
+export { withCluster, Cluster, Node } from './cluster';
+export type { ClusterOptions, SlotRange } from './cluster';
