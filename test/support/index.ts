@@ -15,3 +15,5 @@ export { resp, respMany, parseResp, encodeCommand, RespError } from './resp';
 export type { RespValue } from './resp';
 export { withCluster, Cluster, Node } from './cluster';
 export type { ClusterOptions, SlotRange } from './cluster';
+export { startWriters } from './writers';
+export type { Ack } from './writers';
