@@ -266,7 +266,7 @@ export class StoreNode {
   private localReplicas(): LocalReplica[] {
     if (this.local) {
       const l = this.local;
-      return [{ id: l.id, startSlot: l.startSlot, endSlot: l.endSlot, role: 'standalone', applied: l.applied, term: 0, leaderPeer: 0, peers: '', epoch: '0/0' }];
+      return [{ id: l.id, startSlot: l.startSlot, endSlot: l.endSlot, role: 'standalone', applied: l.applied, term: 0, leaderPeer: 0, peers: '', epoch: '0/0', progress: '' }];
     }
     return [...this.raft!.peers.values()].map((p) => ({
       id: p.id,
@@ -278,6 +278,9 @@ export class StoreNode {
       leaderPeer: p.leaderPeerId,
       peers: (p.region.peers ?? []).map((x) => `${x.id}@${x.storeId}${x.role === pb.PeerRole.LEARNER ? 'L' : ''}`).join(','),
       epoch: `${p.epoch.version}/${p.epoch.confVer}`,
+      progress: p.isLeader
+        ? [...p.node.raft.progressStatus()].map(([id, pr]) => `${id}:${pr.state}/${pr.match}/${pr.next}${pr.paused ? '/paused' : ''}`).join(',')
+        : '',
     }));
   }
 

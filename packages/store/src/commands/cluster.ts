@@ -36,6 +36,8 @@ export interface LocalReplica {
   leaderPeer: number;
   peers: string;
   epoch: string;
+  /** Leader only: each peer's replication progress, `peer:state/match/next`. */
+  progress: string;
 }
 
 /** What the CLUSTER and REGION commands read; the store node provides it. */
@@ -173,7 +175,7 @@ const regionList: CommandHandler = (ctx) =>
     .replicas()
     .map(
       (r) =>
-        `id=${r.id} slots=${r.startSlot}-${r.endSlot - 1} role=${r.role} applied=${r.applied} term=${r.term} leader_peer=${r.leaderPeer} epoch=${r.epoch} peers=${r.peers}`,
+        `id=${r.id} slots=${r.startSlot}-${r.endSlot - 1} role=${r.role} applied=${r.applied} term=${r.term} leader_peer=${r.leaderPeer} epoch=${r.epoch} peers=${r.peers}${r.progress ? ` progress=${r.progress}` : ''}`,
     );
 
 const regionDigest: CommandHandler = async (ctx, [, , idArg]) => {
