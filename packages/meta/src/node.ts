@@ -640,8 +640,18 @@ export class MetaNode implements LoopGroup, LoopHost {
     const addr = this.leaderAddr;
     if (!addr || this.leaderId === this.opts.id) throw new Error('CLUSTERDOWN the meta group has no leader');
     const body = pb.AdminForwardRequest.encode({ args, protocol }).finish();
-    const res = pb.AdminForwardResponse.decode(await this.pool.request(addr, MetaRpc.admin, body, { timeoutMs: PROPOSAL_TIMEOUT_MS }));
-    return Buffer.from(res.reply);
+    let target = addr;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = pb.AdminForwardResponse.decode(await this.pool.request(target, MetaRpc.admin, body, { timeoutMs: PROPOSAL_TIMEOUT_MS }));
+        return Buffer.from(res.reply);
+      } catch (e) {
+        // Our idea of the leader was stale: follow its hint once.
+        const hint = /^NOT_LEADER (\S+)$/.exec((e as Error).message)?.[1];
+        if (attempt > 0 || !hint || hint === target || hint === this.opts.peers.get(this.opts.id)) throw e;
+        target = hint;
+      }
+    }
   }
 }
 

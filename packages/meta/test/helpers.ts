@@ -195,6 +195,38 @@ export async function respCall(port: number, ...args: string[]): Promise<unknown
   }
 }
 
+/** Several commands on one connection (e.g. HELLO 3 then a command); resolves with every reply. */
+export async function respSession(port: number, commands: string[][]): Promise<unknown[]> {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => {
+    sock.once('connect', () => r());
+    sock.once('error', j);
+  });
+  sock.write(commands.map((args) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')).join(''));
+  let buf = Buffer.alloc(0);
+  const out: unknown[] = [];
+  let pos = 0;
+  try {
+    while (out.length < commands.length) {
+      const chunk: Buffer = await new Promise((r, j) => {
+        sock.once('data', r);
+        sock.once('error', j);
+        sock.once('close', () => j(new Error('closed')));
+      });
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const parsed = out.length < commands.length ? parseResp(buf, pos) : undefined;
+        if (!parsed) break;
+        out.push(parsed[0]);
+        pos = parsed[1];
+      }
+    }
+    return out;
+  } finally {
+    sock.destroy();
+  }
+}
+
 export class RespError extends Error {}
 
 /** Parses one RESP2/3 value; undefined if incomplete. */
