@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { OptionError, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
+import { registerMetaCommand } from '@redraft/meta';
 
 const DEFAULT_MAX_BULK = '512mb';
 const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
@@ -19,15 +20,35 @@ export function main(argv: string[]): void {
     .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
     .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
-    .option('--stores <n>', 'number of store processes', '1')
+    .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
+    .option('--meta <n>', 'meta replicas (1 or 3)', '1')
+    .option('--meta-port <port>', 'first meta admin RESP port; meta i also uses meta-port+100+i for Raft', '7000')
+    .option('--peer-port <port>', 'first store peer port (Raft traffic between stores)', '7200')
+    .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
+    .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
     .option('--log-level <level>', 'playground log level', 'info')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
       const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
       const port = check(() => parsePort('--port', o.port));
-      const stores = check(() => parseCount('--stores', o.stores, 1, 1));
+      const stores = check(() => parseCount('--stores', o.stores, 1, 9));
+      const metas = check(() => parseCount('--meta', o.meta, 1, 5));
+      const metaPort = check(() => parsePort('--meta-port', o.metaPort));
+      const peerPort = check(() => parsePort('--peer-port', o.peerPort));
+      const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
+      const redirect = check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
       check(() => parseBytes('--max-bulk-len', o.maxBulkLen));
-      await runPlayground({ port, dataDir: o.dataDir, stores, log, storeArgs: ['--max-bulk-len', o.maxBulkLen] });
+      await runPlayground({
+        port,
+        metaPort,
+        peerPort,
+        dataDir: o.dataDir,
+        stores,
+        metas,
+        initialRegions,
+        log,
+        storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+      });
     });
 
   program
@@ -75,6 +96,8 @@ export function main(argv: string[]): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+
+  registerMetaCommand(program);
 
   program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
     console.error(`redraft: ${(e as Error).message}`);
