@@ -107,3 +107,27 @@ test('3 replicas: elect, register, bootstrap, heartbeats, admin; survive one dow
     await g.close();
   }
 });
+
+test('registrations racing a leader change: every store gets one distinct id, no duplicates in the map', async () => {
+  const g = await startGroup(3, { replicas: 3 });
+  const addrs = [...g.peers.values()];
+  const stores = Array.from({ length: 8 }, (_, i) => new FakeStore(addrs, `127.0.0.1:${18000 + i}`, `127.0.0.1:${19000 + i}`));
+  try {
+    const l = await g.waitLeader();
+    const regs = stores.map((s, i) => new Promise((r) => setTimeout(r, i * 15)).then(() => s.register()));
+    await g.stop(g.nodes.indexOf(l));
+    const ids = await Promise.all(regs);
+    assert.equal(new Set(ids).size, stores.length);
+    const l2 = await g.waitLeader();
+    await waitFor(() => l2.sm.storeList().length >= stores.length, 'every store in the map');
+    assert.deepEqual(l2.sm.storeList().map((s) => s.id).sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+    // And the cluster bootstraps on the new leader.
+    await waitFor(async () => {
+      for (const s of stores) await s.heartbeat();
+      return stores.filter((s) => s.regions.size === 1).length === 3;
+    }, 'bootstrap on 3 of the stores');
+  } finally {
+    for (const s of stores) await s.close();
+    await g.close();
+  }
+});

@@ -120,7 +120,7 @@ export class FakeStore {
       } catch (e) {
         last = e as Error;
         const m = /^NOT_LEADER(?: (\S+))?$/.exec(last.message);
-        if (!m && !/UNAVAILABLE|DISCONNECTED|TIMEOUT|unreachable|timed out/i.test(last.message) && (e as { code?: string }).code === 'REMOTE') throw last;
+        if (!m && !/UNAVAILABLE|DISCONNECTED|TIMEOUT|SHUTDOWN|unreachable|timed out/i.test(last.message) && (e as { code?: string }).code === 'REMOTE') throw last;
         target = m?.[1] && this.metaAddrs.includes(m[1]) ? m[1] : this.metaAddrs[(this.metaAddrs.indexOf(target) + 1) % this.metaAddrs.length];
         if (!m?.[1]) await new Promise((r) => setTimeout(r, 20));
       }
