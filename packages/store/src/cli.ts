@@ -65,6 +65,7 @@ export function main(argv: string[]): void {
     .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
     .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
+    .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
@@ -83,6 +84,7 @@ export function main(argv: string[]): void {
         redirect: check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
         tickMs: check(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
         heartbeatMs: check(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
+        raftLogGcThreshold: check(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
       }).catch((e) => {
         log.fatal({ err: e }, 'store failed to start');
         process.exit(1);

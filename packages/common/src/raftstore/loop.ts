@@ -29,6 +29,8 @@ export interface LoopHost {
   send(messages: Array<{ group: LoopGroup; message: Message }>): void;
   /** Called at the start of each round, when no write is in flight (consistent snapshots). */
   beforeRound?(): void;
+  /** The host wants a round even if no group has work (e.g. a task for a quiet moment). */
+  hasPendingWork?(): boolean;
   /** A round failed to write: the process must stop rather than guess what is on disk. */
   fatal(err: Error): void;
 }
@@ -145,6 +147,10 @@ export class RaftLoop {
       this.running = false;
     }
     // Whatever arrived during the write is waiting.
+    if (this.host.hasPendingWork?.()) {
+      this.schedule();
+      return;
+    }
     for (const g of this.groups.values()) {
       if (g.node.hasReady()) {
         this.schedule();
