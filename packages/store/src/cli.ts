@@ -22,7 +22,8 @@ export function main(argv: string[]): void {
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
     .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
     .option('--meta <n>', 'meta replicas (1 or 3)', '1')
-    .option('--meta-port <port>', 'first meta admin RESP port; meta i also uses meta-port+100+i for Raft', '7000')
+    .option('--meta-port <port>', 'first meta admin RESP port (meta i: meta-port+i-1)', '7000')
+    .option('--meta-peer-port <port>', 'first meta peer port: Raft between metas and the stores\' RPCs (meta i: meta-peer-port+i-1)', '7100')
     .option('--peer-port <port>', 'first store peer port (Raft traffic between stores)', '7200')
     .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
     .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
@@ -34,6 +35,7 @@ export function main(argv: string[]): void {
       const stores = check(() => parseCount('--stores', o.stores, 1, 9));
       const metas = check(() => parseCount('--meta', o.meta, 1, 5));
       const metaPort = check(() => parsePort('--meta-port', o.metaPort));
+      const metaPeerPort = check(() => parsePort('--meta-peer-port', o.metaPeerPort));
       const peerPort = check(() => parsePort('--peer-port', o.peerPort));
       const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
       const redirect = check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
@@ -41,6 +43,7 @@ export function main(argv: string[]): void {
       await runPlayground({
         port,
         metaPort,
+        metaPeerPort,
         peerPort,
         dataDir: o.dataDir,
         stores,
