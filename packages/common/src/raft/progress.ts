@@ -36,6 +36,10 @@ export class Inflights {
     }
   }
 
+  freeFirstOne(): void {
+    if (this.idx.length > 0) this.freeLE(this.idx[0]);
+  }
+
   full(): boolean {
     return this.idx.length >= this.maxCount || (this.maxBytes > 0 && this.totalBytes >= this.maxBytes);
   }

@@ -686,6 +686,9 @@ export class Raft {
         pr.recentActive = true;
         pr.msgAppFlowPaused = false;
         if (m.index > pr.leaseAck) pr.leaseAck = m.index;
+        // A MsgApp may have been lost with the window full: free a slot so the
+        // next one goes out and the follower's rejection resets the window.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
         if (!m.context || m.context.length === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);

@@ -1,6 +1,6 @@
 // The host's handle on one Raft peer: inputs in, one Ready out, advance().
 import { Config } from './config';
-import { UsageError } from './errors';
+import { ErrProposalDropped, UsageError } from './errors';
 import { ProgressStatus, Raft } from './raft';
 import {
   ConfChange,
@@ -97,7 +97,14 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMsg(m.type)) throw new UsageError(`raft: cannot step local message ${MessageType[m.type]}`);
     if (isResponseMsg(m.type) && !this.raft.prs.has(m.from) && this.raft.state === StateRole.Leader) return;
-    this.raft.step(m);
+    try {
+      this.raft.step(m);
+    } catch (e) {
+      // A forwarded proposal or read that cannot be served is dropped
+      // silently: its proposer times out (or retries), as on message loss.
+      if (e instanceof ErrProposalDropped) return;
+      throw e;
+    }
   }
 
   transferLeader(to: number): void {

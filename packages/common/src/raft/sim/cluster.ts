@@ -201,7 +201,7 @@ export class Sim {
     }
     this.batch = this.rng.chance(0.5);
     this.forwarding = this.rng.chance(0.8);
-    this.maxSizePerMsg = this.rng.pick([16, 64, 256, 4096]);
+    this.maxSizePerMsg = this.rng.pick([16, 16, 64, 256, 4096]);
     this.maxInflight = this.rng.pick([1, 2, 4, 16]);
     this.dropP = this.rng.pick([0, 0.02, 0.05, 0.15]);
     this.dupP = this.rng.pick([0, 0.02, 0.05]);
@@ -685,6 +685,25 @@ export class Sim {
     return undefined;
   }
 
+  describe(): string {
+    const out: string[] = [];
+    for (const n of this.nodes.values()) {
+      if (!n.raw) {
+        out.push(`n${n.id}:${n.destroyed ? 'destroyed' : 'down'}`);
+        continue;
+      }
+      const r = n.raw.raft;
+      out.push(
+        `n${n.id}:${r.state} term=${r.term} vote=${r.vote} lead=${r.lead} last=${r.log.lastIndex()}/${r.log.lastTerm()} commit=${r.log.committed} applied=${r.log.applied} ` +
+          `voters=${r.voters.join(',')} learners=${r.learners.join(',')} transferee=${r.leadTransferee}` +
+          (r.state === StateRole.Leader
+            ? ' prs=' + [...r.progressStatus()].map(([id, p]) => `${id}:${p.state}/m${p.match}/n${p.next}/i${p.inflight}${p.paused ? '/paused' : ''}`).join(' ')
+            : ''),
+      );
+    }
+    return out.join('\n    ');
+  }
+
   traceLines(): string[] {
     return this.traceBuf;
   }
@@ -700,7 +719,7 @@ export function runSeed(opts: SimOptions): SimResult {
   if (sim.violations.length === 0) {
     livenessTicks = sim.heal(LIVENESS_BOUND_TICKS);
     if (livenessTicks === undefined && sim.violations.length === 0) {
-      sim.violations.push(`liveness: no proposal committed within ${LIVENESS_BOUND_TICKS} ticks after healing`);
+      sim.violations.push(`liveness: no proposal committed within ${LIVENESS_BOUND_TICKS} ticks after healing\n    ${sim.describe()}`);
     }
   }
   return {
