@@ -441,6 +441,53 @@ export class Sim {
         }
         this.stats.committed += c - this.maxCommitted;
         this.maxCommitted = c;
+        this.checkCommitDurable(r.voters);
+      }
+    }
+  }
+
+  /** (lastTerm, lastIndex) of a node's persisted log. */
+  private persistedLast(n: SimNode): [number, number] {
+    const li = n.storage.lastIndex();
+    return [n.storage.term(li), li];
+  }
+
+  /**
+   * A committed entry must be impossible to lose: no node lacking it may be
+   * able to collect a majority of votes on the log up-to-date rule, judged
+   * against the voters' persisted logs. Catches an unsafe commit the moment
+   * it happens, not only when a later leader overwrites it.
+   */
+  private checkCommitDurable(voters: number[]): void {
+    const want = this.committed.get(this.maxCommitted);
+    if (want === undefined || voters.length === 0) return;
+    for (const x of this.nodes.values()) {
+      if (x.destroyed) continue;
+      let lastTerm: number;
+      let lastIndex: number;
+      let has: boolean;
+      if (x.raw) {
+        const log = x.raw.raft.log;
+        lastIndex = log.lastIndex();
+        lastTerm = log.lastTerm();
+        if (this.maxCommitted < log.firstIndex()) continue;
+        has = this.maxCommitted <= lastIndex && log.slice(this.maxCommitted, this.maxCommitted + 1, Number.MAX_SAFE_INTEGER).some((e) => ek(e) === want);
+      } else {
+        [lastTerm, lastIndex] = this.persistedLast(x);
+        if (this.maxCommitted < x.storage.firstIndex()) continue;
+        has = this.maxCommitted <= lastIndex && ek(x.storage.entries(this.maxCommitted, this.maxCommitted + 1, Number.MAX_SAFE_INTEGER)[0]) === want;
+      }
+      if (has) continue;
+      const grant: number[] = [];
+      for (const v of voters) {
+        const vn = this.nodes.get(v);
+        if (!vn || vn.destroyed) continue;
+        const [vt, vi] = this.persistedLast(vn);
+        if (lastTerm > vt || (lastTerm === vt && lastIndex >= vi)) grant.push(v);
+      }
+      if (grant.length >= Math.floor(voters.length / 2) + 1) {
+        this.violation(`committed entry ${this.maxCommitted} can be lost: node ${x.id} (last ${lastIndex}/${lastTerm}) lacks it and could win votes from ${grant.join(',')}`);
+        return;
       }
     }
   }
