@@ -135,6 +135,9 @@ export class Raft {
       if (c.applied > this.log.committed) throw new UsageError(`applied ${c.applied} is beyond commit ${this.log.committed}`);
       if (c.applied >= this.log.applied) this.log.applied = c.applied;
     }
+    if (this.term < this.log.lastTerm()) {
+      throw new UsageError(`hard state term ${this.term} is below the log's last term ${this.log.lastTerm()}: bootstrap with a hard state term at least the snapshot's`);
+    }
     this.becomeFollower(this.term, NONE);
     this.startupQuiet = this.checkQuorum && this.term > 0;
     this.logger?.info({ id: this.id, term: this.term, commit: this.log.committed, applied: this.log.applied, lastIndex: this.log.lastIndex(), voters: this.voters, learners: this.learners }, 'raft: new peer');

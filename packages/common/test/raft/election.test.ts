@@ -8,12 +8,12 @@ test('a campaign wins a majority: vote requests, grants, then the no-op append',
   const env = Env.create(3);
   const trace = env.campaign(1);
   assert.deepEqual(trace.slice(0, 4), [
-    '1->2 Vote term=1 last=1/1',
-    '1->3 Vote term=1 last=1/1',
+    '1->2 Vote term=1 last=1/0',
+    '1->3 Vote term=1 last=1/0',
     '2->1 VoteResp term=1 granted',
     '3->1 VoteResp term=1 granted',
   ]);
-  assert.ok(trace.includes('1->2 App term=1 prev=1/1 commit=1 ents=[2/1]'), trace.join('\n'));
+  assert.ok(trace.includes('1->2 App term=1 prev=1/0 commit=1 ents=[2/1]'), trace.join('\n'));
   assert.equal(env.role(1), StateRole.Leader);
   assert.equal(env.raft(2).lead, 1);
   // The no-op of term 1 commits everywhere.

@@ -111,7 +111,7 @@ export class Env {
   addNode(id: number, cs?: ConfState, extra: Overrides = {}): TestNode {
     const storage = new MemoryStorage();
     if (cs) {
-      storage.applySnapshot({ meta: { index: 1, term: 1, confState: cs }, data: new Uint8Array(0) });
+      storage.applySnapshot({ meta: { index: 1, term: 0, confState: cs }, data: new Uint8Array(0) });
       // Term 0: a fresh peer (a restarted one with a term waits out one
       // election timeout before it grants votes; see docs/raft.md).
       storage.setHardState({ term: 0, vote: 0, commit: 1 });
