@@ -693,6 +693,8 @@ export class Raft {
         // next one goes out and the follower's rejection resets the window.
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
+        // A lost TimeoutNow is sent again while the transfer runs.
+        if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
         if (!m.context || m.context.length === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);
         if (!acks) return;
