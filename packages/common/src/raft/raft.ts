@@ -86,6 +86,8 @@ export class Raft {
   /** Restarted with a term: ignore votes for one election timeout (we may have acked a lease). */
   private startupQuiet: boolean;
   private needBcast = false;
+  /** TimeoutNow arrived while conf changes were unapplied: campaign once they are. */
+  private transferCampaignPending = false;
 
   readonly electionTimeout: number;
   readonly heartbeatTimeout: number;
@@ -298,6 +300,7 @@ export class Raft {
     this.readOnly = new ReadOnly(this.readOnlyOption);
     this.pendingReadIndexMessages = [];
     this.needBcast = false;
+    this.transferCampaignPending = false;
     this.leaseClock = 0;
     this.timeoutNowSent = false;
   }
@@ -345,10 +348,11 @@ export class Raft {
     const self = this.prs.get(this.id)!;
     self.becomeReplicate();
     self.recentActive = true;
-    // No conf change until everything up to here (our no-op included) is applied.
-    this.pendingConfIndex = this.log.lastIndex();
     // The no-op that lets this term commit what earlier terms left behind.
     this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
+    // No conf change until the no-op is applied: with one-voter-at-a-time
+    // changes a leader must commit an entry of its term first (Ongaro's fix).
+    this.pendingConfIndex = this.log.lastIndex();
     this.uncommittedSize = 0;
     this.bcastAppend();
     this.logger?.info({ id: this.id, term: this.term }, 'raft: became leader');
@@ -456,6 +460,7 @@ export class Raft {
     if (!this.promotable()) return;
     if (this.hasUnappliedConfChanges()) {
       this.logger?.warn({ id: this.id }, 'raft: cannot campaign, unapplied conf changes');
+      if (t === CampaignType.Transfer) this.transferCampaignPending = true;
       return;
     }
     this.campaign(t);
@@ -562,6 +567,10 @@ export class Raft {
 
   /** Called by RawNode.advance with the entries the host applied. */
   onApplied(ents: Entry[]): void {
+    if (this.transferCampaignPending && !this.hasUnappliedConfChanges()) {
+      this.transferCampaignPending = false;
+      this.hup(CampaignType.Transfer);
+    }
     if (this.state !== StateRole.Leader || this.uncommittedSize === 0) return;
     let s = 0;
     for (const e of ents) s += payloadSize(e);

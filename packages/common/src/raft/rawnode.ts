@@ -187,10 +187,8 @@ export class RawNode {
       const last = rd.entries[rd.entries.length - 1];
       r.log.stableTo(last.index, last.term);
     }
-    if (rd.committedEntries.length > 0) {
-      r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
-      r.onApplied(rd.committedEntries);
-    }
+    if (rd.committedEntries.length > 0) r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
+    r.onApplied(rd.committedEntries);
     r.onPersisted();
   }
 
