@@ -55,7 +55,7 @@ export class Unstable {
   truncateAndAppend(ents: Entry[]): void {
     const after = ents[0].index;
     if (after === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      for (const e of ents) this.entries.push(e);
     } else if (after <= this.offset) {
       // Replace everything unstable; the host overwrites storage from `after`.
       this.offset = after;
