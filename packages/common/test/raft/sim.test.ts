@@ -15,16 +15,10 @@ test('standard seeds: 3 and 5 nodes, no violations, liveness after healing', () 
 });
 
 // Seeds that found real bugs, kept forever (npm run sim -- --seed S --steps 3000).
+const STALL = 'stalled replication: a lost MsgApp with the inflight window full was never resent';
 const REGRESSIONS: { seed: number; bug: string }[] = [
-  // Replicate state with a full inflight window and a lost MsgApp never sent
-  // again: the follower stalled forever. Fix: free one slot on heartbeat response.
-  { seed: 22, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 27, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 210, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 247, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 270, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 279, bug: 'stalled replication after a lost MsgApp (full window)' },
-  { seed: 281, bug: 'stalled replication after a lost MsgApp (full window)' },
+  // Each fails (liveness) without the fix: a heartbeat response frees one inflight slot.
+  ...[6, 9, 46, 152, 210, 247, 279, 281].map((seed) => ({ seed, bug: STALL })),
 ];
 
 test('regression seeds replay clean', () => {
