@@ -135,7 +135,10 @@ export class Raft {
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (c.applied !== undefined && c.applied > 0) {
       if (c.applied > this.log.committed) throw new UsageError(`applied ${c.applied} is beyond commit ${this.log.committed}`);
-      if (c.applied >= this.log.applied) this.log.applied = c.applied;
+      if (c.applied >= this.log.applied) {
+        this.log.applied = c.applied;
+        this.log.applying = c.applied;
+      }
     }
     if (this.term < this.log.lastTerm()) {
       throw new UsageError(`hard state term ${this.term} is below the log's last term ${this.log.lastTerm()}: bootstrap with a hard state term at least the snapshot's`);

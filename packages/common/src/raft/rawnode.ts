@@ -40,7 +40,8 @@ export class RawNode {
   readonly raft: Raft;
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private inFlight: Ready | undefined;
+  /** Readys handed out and not yet advanced, oldest first. */
+  private inFlight: Ready[] = [];
 
   constructor(config: Config) {
     this.raft = new Raft(config);
@@ -129,26 +130,24 @@ export class RawNode {
   }
 
   hasReady(): boolean {
-    if (this.inFlight) return false;
     const r = this.raft;
     r.flush();
     const ss = r.softState();
     if (ss.leaderId !== this.prevSoft.leaderId || ss.role !== this.prevSoft.role) return true;
     const hs = r.hardState();
     if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHard)) return true;
-    if (r.log.unstable.snapshot) return true;
-    if (r.log.unstable.entries.length > 0) return true;
+    if (r.log.unstable.nextSnapshot()) return true;
+    if (r.log.unstable.hasNextEntries()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.readStates.length > 0) return true;
     return r.log.hasNextCommittedEnts();
   }
 
   ready(): Ready {
-    if (this.inFlight) throw new UsageError('raft: ready() called again before advance()');
     const r = this.raft;
     r.flush();
     const rd: Ready = {
       readStates: r.readStates,
-      entries: r.log.unstableEntries(),
+      entries: r.log.unstable.nextEntries(),
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       persistedMessages: r.msgsAfterAppend,
@@ -168,26 +167,34 @@ export class RawNode {
       rd.hardState = hs;
       this.prevHard = hs;
     }
-    if (r.log.unstable.snapshot) rd.snapshot = r.log.unstable.snapshot;
+    const snap = r.log.unstable.nextSnapshot();
+    if (snap) rd.snapshot = snap;
     if (rd.entries.length > 0 || rd.snapshot) rd.mustSync = true;
-    this.inFlight = rd;
+    r.log.unstable.acceptInProgress();
+    if (rd.committedEntries.length > 0) r.log.applying = rd.committedEntries[rd.committedEntries.length - 1].index;
+    this.inFlight.push(rd);
     return rd;
   }
 
   /** The host has done everything the Ready asked. */
   advance(rd: Ready): void {
-    if (rd !== this.inFlight) throw new UsageError('raft: advance() with a Ready that is not the one in flight');
-    this.inFlight = undefined;
+    if (rd !== this.inFlight[0]) throw new UsageError('raft: advance() must take the Readys in the order ready() returned them');
+    this.inFlight.shift();
     const r = this.raft;
     if (rd.snapshot) {
       r.log.stableSnapTo(rd.snapshot.meta.index);
       if (rd.snapshot.meta.index > r.log.applied) r.log.applied = rd.snapshot.meta.index;
+      if (r.log.applied > r.log.applying) r.log.applying = r.log.applied;
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1];
       r.log.stableTo(last.index, last.term);
     }
-    if (rd.committedEntries.length > 0) r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
+    if (rd.committedEntries.length > 0) {
+      const last = rd.committedEntries[rd.committedEntries.length - 1].index;
+      // Entries below a snapshot applied meanwhile are covered by it.
+      if (last > r.log.applied) r.log.appliedTo(last);
+    }
     r.onApplied(rd.committedEntries);
     r.onPersisted();
   }

@@ -209,3 +209,27 @@ test('committed entries survive a restart; unpersisted ones are lost', () => {
   env.stabilize();
   for (const id of [1, 2, 3]) assert.deepEqual(env.data(id).filter((d) => d !== 'b').slice(-2), ['a', 'c']);
 });
+
+test('pipelined Readys: a second Ready while the first write is in flight carries only the new entries', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  const raw = env.node(1).raw;
+  raw.propose(enc('a'));
+  const rd1 = raw.ready();
+  raw.propose(enc('b'));
+  assert.equal(raw.hasReady(), true);
+  const rd2 = raw.ready();
+  assert.deepEqual(rd1.entries.map((e) => e.index), [3]);
+  assert.deepEqual(rd2.entries.map((e) => e.index), [4]);
+  assert.throws(() => raw.advance(rd2), /order/);
+  const st = env.node(1).storage;
+  st.append(rd1.entries);
+  raw.advance(rd1);
+  assert.equal(env.raft(1).prs.get(1)!.match, 3, 'self-ack covers only the written Ready');
+  st.append(rd2.entries);
+  raw.advance(rd2);
+  assert.equal(env.raft(1).prs.get(1)!.match, 4);
+  env.queue.push(...rd1.messages, ...rd2.messages);
+  env.stabilize();
+  assert.deepEqual(env.data(2), ['a', 'b']);
+});

@@ -101,7 +101,8 @@ class SimNode {
   readonly storage: SimStorage;
   raw: RawNode | undefined;
   sm: SmState;
-  pending: Ready | undefined;
+  /** Readys taken (messages sent) but not yet written, oldest first. */
+  pending: Ready[] = [];
   destroyed = false;
   group = 0;
   readonly rng: Rng;
@@ -264,7 +265,7 @@ export class Sim {
 
   private start(n: SimNode): void {
     n.raw = new RawNode(this.config(n));
-    n.pending = undefined;
+    n.pending = [];
   }
 
   // ---- network -----------------------------------------------------------
@@ -333,13 +334,12 @@ export class Sim {
     for (const rs of rd.readStates) this.checkRead(n, rs.context, rs.index);
     if (rd.softState) this.trace(`n${n.id} ${rd.softState.role} lead=${rd.softState.leaderId} term=${raw.raft.term}`);
     this.send(n, rd.messages);
-    n.pending = rd;
+    n.pending.push(rd);
   }
 
   private readyB(n: SimNode): void {
     const raw = n.raw!;
-    const rd = n.pending!;
-    n.pending = undefined;
+    const rd = n.pending.shift()!;
     if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
     if (rd.hardState) n.storage.setHardState(rd.hardState);
@@ -542,18 +542,20 @@ export class Sim {
     this.trace(`n${id} destroyed`);
     n.destroyed = true;
     n.raw = undefined;
-    n.pending = undefined;
+    n.pending = [];
   }
 
   private processReady(n: SimNode, both: boolean): boolean {
     if (!n.raw) return false;
-    if (n.pending) {
+    // Several Readys may be in flight (pipelined writes); they are written in order.
+    const more = n.raw.hasReady();
+    if (n.pending.length > 0 && (!more || n.pending.length >= 3 || this.rng.chance(0.5))) {
       this.readyB(n);
       return true;
     }
-    if (!n.raw.hasReady()) return false;
+    if (!more) return false;
     this.readyA(n);
-    if (both) this.readyB(n);
+    if (both) while (n.pending.length > 0) this.readyB(n);
     return true;
   }
 
@@ -629,7 +631,7 @@ export class Sim {
     this.trace(`n${n.id} crashed`);
     this.stats.crashes++;
     n.raw = undefined;
-    n.pending = undefined;
+    n.pending = [];
   }
 
   private restart(n: SimNode): void {
