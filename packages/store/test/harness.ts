@@ -26,7 +26,7 @@ export function testClient(id = 1): TestClient {
     closeAfterReply() {
       this.closed = 'after-reply';
     },
-    close() {
+    kill() {
       this.closed = 'now';
     },
     closed: null,
