@@ -185,28 +185,55 @@ async function hrandfieldWithCount(ctx: Parameters<CommandHandler>[0], key: Buff
     for (const [f, v] of pairs) flat.push(f, v);
     return flat;
   };
-  const all = await allPairs(ks, hash);
-  if (all.length === 0) return [];
+  const size = hash.size;
   if (l < 0n || l === 1n) {
     // Repetitions allowed: `count` independent uniform picks.
     const count = l < 0n ? -l : l;
     if (count * (withValues ? 2n : 1n) > BigInt(HRANDFIELD_MAX_REPLY)) {
       throw new CommandError(`ERR HRANDFIELD count is too large for this server (at most ${HRANDFIELD_MAX_REPLY} elements per reply)`);
     }
-    const picks: Array<[Buffer, Buffer]> = [];
-    for (let n = Number(count); n > 0; n--) picks.push(all[randomInt(all.length)]);
-    return emit(picks);
+    const picks: number[] = [];
+    for (let n = Number(count); n > 0; n--) picks.push(randomInt(size));
+    return emit(await pairsAt(ks, hash, picks));
   }
   // Distinct fields: the whole hash when it has no more than asked for.
-  if (l >= BigInt(all.length)) return emit(all);
-  // A random subset of `count` distinct fields, in random order (partial Fisher-Yates).
+  if (l >= BigInt(size)) return emit(await allPairs(ks, hash));
+  // `count` distinct positions (Floyd's sampling), in random order.
   const count = Number(l);
-  const pool = all.slice();
-  for (let i = 0; i < count; i++) {
-    const j = i + randomInt(pool.length - i);
-    [pool[i], pool[j]] = [pool[j], pool[i]];
+  const chosen = new Set<number>();
+  for (let j = size - count; j < size; j++) {
+    const t = randomInt(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
   }
-  return emit(pool.slice(0, count));
+  const order = [...chosen];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return emit(await pairsAt(ks, hash, order));
+}
+
+/**
+ * The [field, value] pairs at the given positions (in field order) of a hash,
+ * in the order asked, repetitions included; one pass over the members,
+ * keeping only the picked ones.
+ */
+async function pairsAt(ks: Keyspace, hash: FoundKey, positions: number[]): Promise<Array<[Buffer, Buffer]>> {
+  const wanted = new Set(positions);
+  const found = new Map<number, [Buffer, Buffer]>();
+  let last = 0;
+  for (const p of positions) if (p > last) last = p;
+  let i = 0;
+  for await (const pair of ks.members(hash, { limit: last + 1 })) {
+    if (wanted.has(i)) found.set(i, pair);
+    i++;
+  }
+  const out: Array<[Buffer, Buffer]> = [];
+  for (const p of positions) {
+    const pair = found.get(p);
+    if (pair) out.push(pair);
+  }
+  return out;
 }
 
 // ---- HSCAN -------------------------------------------------------------------------
