@@ -1,5 +1,9 @@
 // The face of @redraft/common: everything that store and meta both use.
 export * from './resp/reply';
+export * from './resp/decoder';
+export * from './resp/encoder';
+export * from './resp/server';
+export * from './command/table';
 export * from './keys';
 export * from './storage/engine';
 export * from './storage/rocks';
@@ -7,4 +11,10 @@ export * from './storage/memory';
 export * from './storage/overlay';
 export { redraft as pb } from './gen/proto';
 export * as raft from './raft';
-export * from './command/table';
+export * from './log';
+export * from './util/ping';
+export * from './util/options';
+export * from './raftstore/codec';
+export * from './raftstore/peer-storage';
+export * from './raftstore/loop';
+export * from './transport';

@@ -1,1 +1,120 @@
-export function main(_argv: string[]): void { console.error("not yet"); process.exitCode = 1; }
+// `redraft <command>`: playground, store (and later meta, ctl). Every flag is
+// documented in --help and checked before anything starts.
+import { Command, Option } from 'commander';
+import { OptionError, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
+import { StoreNode } from './node';
+import { runPlayground } from './playground';
+import { registerMetaCommand } from '@redraft/meta';
+
+const DEFAULT_MAX_BULK = '512mb';
+const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
+
+export function main(argv: string[]): void {
+  const program = new Command('redraft')
+    .description('A Redis-protocol key-value store replicated by Raft, on RocksDB')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  program
+    .command('playground', { isDefault: true })
+    .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
+    .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
+    .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
+    .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
+    .option('--meta <n>', 'meta replicas (1 or 3)', '1')
+    .option('--meta-port <port>', 'first meta admin RESP port; meta i also uses meta-port+100+i for Raft', '7000')
+    .option('--peer-port <port>', 'first store peer port (Raft traffic between stores)', '7200')
+    .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
+    .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
+    .option('--log-level <level>', 'playground log level', 'info')
+    .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
+    .action(async (o) => {
+      const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
+      const port = check(() => parsePort('--port', o.port));
+      const stores = check(() => parseCount('--stores', o.stores, 1, 9));
+      const metas = check(() => parseCount('--meta', o.meta, 1, 5));
+      const metaPort = check(() => parsePort('--meta-port', o.metaPort));
+      const peerPort = check(() => parsePort('--peer-port', o.peerPort));
+      const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
+      const redirect = check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
+      check(() => parseBytes('--max-bulk-len', o.maxBulkLen));
+      await runPlayground({
+        port,
+        metaPort,
+        peerPort,
+        dataDir: o.dataDir,
+        stores,
+        metas,
+        initialRegions,
+        log,
+        storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+      });
+    });
+
+  program
+    .command('store')
+    .description('run one store node (standalone: one single-replica region over all slots)')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'RESP port', '6379')
+    .option('--data-dir <dir>', 'data directory (RocksDB lives in <dir>/db)', './data/store-1')
+    .option('--max-bulk-len <size>', 'largest bulk string a client may send (proto-max-bulk-len)', DEFAULT_MAX_BULK)
+    .option('--max-multibulk-len <n>', 'most arguments in one command', DEFAULT_MAX_MULTIBULK)
+    .option('--meta <addrs>', 'comma-separated peer addresses of the meta replicas (host:port); omit for standalone mode', '')
+    .option('--peer-port <port>', 'port of the peer transport (Raft traffic, forwarded commands)', '7200')
+    .option('--advertise-host <host>', 'host other processes and clients reach this store at (default: --host)')
+    .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
+    .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
+    .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
+    .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
+    .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
+    .action(async (o) => {
+      const log = createLogger({ name: 'store', level: o.logLevel });
+      const metaAddrs = String(o.meta).split(',').map((a: string) => a.trim()).filter(Boolean);
+      for (const a of metaAddrs) check(() => parseHostPort('--meta', a));
+      const node = await StoreNode.start({
+        host: o.host,
+        port: check(() => parsePort('--port', o.port)),
+        dataDir: o.dataDir,
+        maxBulkLen: check(() => parseBytes('--max-bulk-len', o.maxBulkLen)),
+        maxMultibulkLen: check(() => parseCount('--max-multibulk-len', o.maxMultibulkLen, 1, 2 ** 31 - 1)),
+        log,
+        metaAddrs,
+        peerPort: check(() => parsePort('--peer-port', o.peerPort)),
+        advertiseHost: o.advertiseHost,
+        redirect: check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
+        tickMs: check(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
+        heartbeatMs: check(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
+        raftLogGcThreshold: check(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
+      }).catch((e) => {
+        log.fatal({ err: e }, 'store failed to start');
+        process.exit(1);
+      });
+      const stop = (): void => {
+        node.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  registerMetaCommand(program);
+
+  program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
+    console.error(`redraft: ${(e as Error).message}`);
+    process.exit(2);
+  });
+}
+
+function check<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OptionError) {
+      console.error(`redraft: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}

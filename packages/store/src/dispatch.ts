@@ -1,6 +1,8 @@
 // From an argument vector to a reply: table lookup and arity check, the
-// per-client ordering gate, the handler, and errors turned into replies.
-import { CommandTable, ErrorReply, keySlot } from '@redraft/common';
+// per-client ordering gate, the handler, routing to the region's leader
+// (forward or MOVED), bounded retries while a region has no leader, and
+// errors turned into replies.
+import { CommandTable, ErrorReply, RawReply, keySlot } from '@redraft/common';
 import type { Handler, KvReader, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
@@ -8,11 +10,47 @@ import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
 import type { RegionHandle } from './region/region';
 
+/** What a command is about to do with its keys: routing differs for writes and follower reads. */
+export interface Intent {
+  write: boolean;
+  client: ClientState;
+}
+
 /** Where keys live: the store node answers it from its regions. */
 export interface Router {
-  /** The one region holding every key, or a CommandError (CROSSSLOT, MOVED, TRYAGAIN). */
-  regionFor(slots: number[]): RegionHandle;
+  /** The one region holding every slot, or throws (CROSSSLOT, Redirect, RetryLater). */
+  regionFor(slots: number[], intent: Intent): RegionHandle;
   engineReader(): KvReader;
+}
+
+/** The keys' region is led by another store: forward the command there, or answer MOVED. */
+export class RedirectError extends Error {
+  constructor(
+    readonly slot: number,
+    /** host:port of the leader store's RESP front end (for MOVED). */
+    readonly clientAddr: string,
+    /** host:port of its peer transport (for forwarding). */
+    readonly peerAddr: string,
+  ) {
+    super(`MOVED ${slot} ${clientAddr}`);
+  }
+}
+
+/** Nothing happened and the same command may succeed shortly (no leader yet, leader changed). */
+export class RetryLaterError extends CommandError {}
+
+export interface DispatchOptions {
+  /** forward: answer through the leader's store (default); moved: answer -MOVED like Redis Cluster. */
+  redirect: 'forward' | 'moved';
+  /** How long a command keeps retrying while its region has no leader before -TRYAGAIN. */
+  retryDeadlineMs: number;
+  /** Sends a command to another store and returns its reply, encoded in `protocol`. */
+  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean): Promise<Buffer>;
+}
+
+/** A client whose commands came from another store: they are never forwarded again. */
+export interface ForwardedClient extends ClientState {
+  readonly forwarded: true;
 }
 
 /**
@@ -26,15 +64,21 @@ interface Gate {
   onlyWrites: boolean;
 }
 
+const DEFAULTS: DispatchOptions = { redirect: 'forward', retryDeadlineMs: 5000 };
+
 export class Dispatcher {
   private readonly gates = new WeakMap<ClientState, Gate>();
+  private readonly opts: DispatchOptions;
 
   constructor(
     readonly table: CommandTable<CommandContext>,
     private readonly router: Router,
     private readonly server: ServerFacade,
     private readonly log: Logger,
-  ) {}
+    opts: Partial<DispatchOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
 
   execute(client: ClientState, args: Buffer[]): Promise<Reply> {
     const found = this.table.lookup(args);
@@ -48,7 +92,7 @@ export class Dispatcher {
     const runNow = g.pending === 0 || (isWrite && g.onlyWrites);
     g.onlyWrites = (g.pending === 0 || g.onlyWrites) && isWrite;
     g.pending++;
-    const run = (): Promise<Reply> => this.run(client, spec.handler!, args);
+    const run = (): Promise<Reply> => this.run(client, spec.handler!, args, isWrite);
     const result = runNow ? run() : g.tail.then(run);
     g.tail = Promise.all([g.tail, result]).catch(() => undefined);
     return result.finally(() => {
@@ -56,17 +100,46 @@ export class Dispatcher {
     });
   }
 
-  private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[]): Promise<Reply> {
-    try {
-      return await handler(this.context(client), args);
-    } catch (e) {
-      if (e instanceof CommandError) return e.toReply();
-      this.log.error({ err: e, command: args[0]?.toString('latin1') }, 'command failed');
-      return new ErrorReply(`ERR internal error: ${(e as Error).message}`);
+  private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean): Promise<Reply> {
+    const deadline = Date.now() + this.opts.retryDeadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await handler(this.context(client, isWrite), args);
+      } catch (e) {
+        if (e instanceof RedirectError) {
+          const r = await this.redirect(e, client, args);
+          if (r !== undefined) return r;
+        } else if (e instanceof RetryLaterError) {
+          if (Date.now() >= deadline) return e.toReply();
+        } else if (e instanceof CommandError) {
+          return e.toReply();
+        } else {
+          this.log.error({ err: e, command: args[0]?.toString('latin1') }, 'command failed');
+          return new ErrorReply(`ERR internal error: ${(e as Error).message}`);
+        }
+        if (Date.now() >= deadline) return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
+        // The region is electing a leader or the route is stale: wait a little and route again.
+        await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 250)));
+      }
     }
   }
 
-  private context(client: ClientState): CommandContext {
+  /** A reply through the leader's store, -MOVED, or undefined to retry. */
+  private async redirect(e: RedirectError, client: ClientState, args: Buffer[]): Promise<Reply | undefined> {
+    if (this.opts.redirect === 'moved') return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
+    // Never forward twice: the stores disagree on the leader for a moment.
+    if ((client as Partial<ForwardedClient>).forwarded || !this.opts.forward) return undefined;
+    try {
+      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Only retry when the request surely never reached the other store.
+      if (code === 'UNAVAILABLE' || code === 'CLOSED') return undefined;
+      return new ErrorReply(`TRYAGAIN forwarding to ${e.peerAddr} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private context(client: ClientState, isWrite: boolean): CommandContext {
     const router = this.router;
     const now = Date.now();
     return {
@@ -74,11 +147,11 @@ export class Dispatcher {
       now,
       server: this.server,
       async read(keys: Buffer[]): Promise<Keyspace> {
-        if (keys.length > 0) await router.regionFor(keys.map((k) => keySlot(k))).readBarrier();
+        if (keys.length > 0) await router.regionFor(keys.map((k) => keySlot(k)), { write: isWrite, client }).readBarrier();
         return new Keyspace(router.engineReader(), Date.now());
       },
       write(keys: Buffer[], op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> {
-        const region = router.regionFor(keys.map((k) => keySlot(k)));
+        const region = router.regionFor(keys.map((k) => keySlot(k)), { write: true, client });
         return region.propose({ ...op, proposedAtMs: now });
       },
     };

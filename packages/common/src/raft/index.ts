@@ -1,1 +1,10 @@
-export {};
+// The public face of the Raft core: a pure, deterministic state machine in
+// the style of etcd/raft. See docs/raft.md.
+export * from './types';
+export * from './errors';
+export { Storage, MemoryStorage, limitSize } from './storage';
+export { Config, RaftLogger, Mutations, validateConfig } from './config';
+export { ReadOnlyOption } from './readonly';
+export { ProgressState } from './progress';
+export { ProgressStatus } from './raft';
+export { RawNode, Status } from './rawnode';

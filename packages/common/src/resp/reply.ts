@@ -21,7 +21,10 @@ export type Reply =
   | MapReply
   | SetReply
   | VerbatimReply
-  | NullArray;
+  | NullArray
+  | PushReply
+  | BigNumberReply
+  | RawReply;
 
 /** `+OK` style status reply. */
 export class SimpleString {
@@ -71,4 +74,22 @@ export const PONG = new SimpleString('PONG');
 /** Shorthand for an error reply; `message` must carry its prefix ("ERR ...", "WRONGTYPE ..."). */
 export function err(message: string): ErrorReply {
   return new ErrorReply(message);
+}
+
+/** RESP3 push `>` (pub/sub messages, invalidations); an array in RESP2. */
+export class PushReply {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** RESP3 big number `(` (decimal digits, optional '-'); a bulk string in RESP2. */
+export class BigNumberReply {
+  constructor(readonly value: string) {}
+}
+
+/**
+ * Bytes already in RESP form, written as they are (e.g. a reply forwarded from
+ * another node). The sender is responsible for matching the connection's protocol.
+ */
+export class RawReply {
+  constructor(readonly bytes: Buffer) {}
 }

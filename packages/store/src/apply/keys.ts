@@ -1,8 +1,13 @@
-// Apply of the keyspace operations (DEL, EXPIRE, RENAME, ...).
+// Apply of the keyspace operations (DEL, EXPIRE, RENAME, COPY, FLUSH...).
+// Written over any key type: strings carry their value inline, collections
+// are copied member by member (ks.members), so sets, lists and zsets work
+// here as soon as they exist.
+import { OK, SLOT_COUNT, dataRange, metaKey, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
-import { pb } from '@redraft/common';
 import type { Appliers } from './apply';
-import type { MutableKeyspace } from '../data/keyspace';
+import type { FoundKey, MutableKeyspace } from '../data/keyspace';
+import { KeyType, decodeMeta, isExpired } from '../data/meta';
+import { CommandError, NO_SUCH_KEY } from '../data/errors';
 
 async function del(op: pb.DelOp, ks: MutableKeyspace): Promise<Reply> {
   let n = 0;
@@ -16,6 +21,133 @@ async function del(op: pb.DelOp, ks: MutableKeyspace): Promise<Reply> {
   return n;
 }
 
+/** Rewrites a key's metadata with a new expiry (0 = none), whatever its type. */
+function setExpireAt(ks: MutableKeyspace, found: FoundKey, expireAt: number): void {
+  ks.putMeta(found.key, { type: found.type, expireAt, version: found.version, size: found.size, value: found.value });
+}
+
+/** EXPIRE family: at_ms is absolute; at or before the entry's time deletes the key. Redis 7 NX/XX/GT/LT. */
+async function expire(op: pb.ExpireOp, ks: MutableKeyspace): Promise<Reply> {
+  const key = Buffer.from(op.key);
+  const found = await ks.lookup(key);
+  if (!found) return 0;
+  const when = Number(op.atMs);
+  const current = found.expireAt === 0 ? -1 : found.expireAt;
+  if (op.xx && current === -1) return 0;
+  switch (op.condition) {
+    case pb.Condition.NX:
+      if (current !== -1) return 0;
+      break;
+    case pb.Condition.XX:
+      if (current === -1) return 0;
+      break;
+    case pb.Condition.GT:
+      // No expiry counts as an infinite TTL: GT never beats it.
+      if (current === -1 || when <= current) return 0;
+      break;
+    case pb.Condition.LT:
+      if (current !== -1 && when >= current) return 0;
+      break;
+    default:
+      break;
+  }
+  if (when <= ks.now) ks.deleteKey(key);
+  else setExpireAt(ks, found, when);
+  return 1;
+}
+
+async function persist(op: pb.PersistOp, ks: MutableKeyspace): Promise<Reply> {
+  const found = await ks.lookup(Buffer.from(op.key));
+  if (!found || found.expireAt === 0) return 0;
+  setExpireAt(ks, found, 0);
+  return 1;
+}
+
+/**
+ * Writes `src`'s value under `dest` with `expireAt`. A collection gets a new
+ * version (this entry's index) and its members copied; the caller has
+ * removed whatever `dest` held.
+ */
+async function copyValue(ks: MutableKeyspace, src: FoundKey, dest: Buffer, expireAt: number): Promise<void> {
+  if (src.type === KeyType.String) {
+    ks.putMeta(dest, { type: KeyType.String, expireAt, version: 0, size: 0, value: Buffer.from(src.value) });
+    return;
+  }
+  const target = ks.newCollection(dest, src.type, expireAt);
+  let size = 0;
+  for await (const [member, value] of ks.members(src)) {
+    ks.putMember(target, Buffer.from(member), Buffer.from(value));
+    size++;
+  }
+  target.size = size;
+  ks.putMeta(dest, target);
+}
+
+/** RENAME / RENAMENX: the source's expiry moves with it; the destination's is dropped. */
+async function rename(op: pb.RenameOp, ks: MutableKeyspace): Promise<Reply> {
+  const source = Buffer.from(op.source);
+  const destination = Buffer.from(op.destination);
+  const src = await ks.lookup(source);
+  if (!src) throw new CommandError(NO_SUCH_KEY);
+  if (source.equals(destination)) return op.nx ? 0 : OK;
+  if (await ks.lookup(destination)) {
+    if (op.nx) return 0;
+    ks.deleteKey(destination);
+  }
+  await copyValue(ks, src, destination, src.expireAt);
+  ks.deleteKey(source);
+  return op.nx ? 1 : OK;
+}
+
+/** COPY source destination [REPLACE]: 1 if copied, 0 if the source is missing or the destination exists. */
+async function copy(op: pb.CopyOp, ks: MutableKeyspace): Promise<Reply> {
+  const source = Buffer.from(op.source);
+  const destination = Buffer.from(op.destination);
+  if (source.equals(destination)) throw new CommandError('ERR source and destination objects are the same');
+  const src = await ks.lookup(source);
+  if (!src) return 0;
+  if (await ks.lookup(destination)) {
+    if (!op.replace) return 0;
+    ks.deleteKey(destination);
+  }
+  await copyValue(ks, src, destination, src.expireAt);
+  return 1;
+}
+
+/**
+ * FLUSHDB / FLUSHALL of one region: every data row (metadata and members) of
+ * its slots [start_slot, end_slot); end_slot 0 means every slot.
+ */
+async function flush(op: pb.FlushOp, ks: MutableKeyspace): Promise<Reply> {
+  const start = op.startSlot ?? 0;
+  const end = op.endSlot ? op.endSlot : SLOT_COUNT;
+  const [gte, lt] = dataRange(start, end);
+  const rows: Buffer[] = [];
+  for await (const [k] of ks.batch.scan({ gte, lt, keysOnly: true })) rows.push(k);
+  for (const k of rows) ks.batch.del(k);
+  return OK;
+}
+
+/** Removal of keys the leader found expired: only those still expired at the entry's time. */
+async function expireKeys(op: pb.ExpireKeysOp, ks: MutableKeyspace): Promise<Reply> {
+  let n = 0;
+  for (const k of op.keys) {
+    const key = Buffer.from(k);
+    const raw = await ks.batch.get(metaKey(keySlot(key), key));
+    if (raw && isExpired(decodeMeta(raw), ks.now)) {
+      ks.deleteKey(key);
+      n++;
+    }
+  }
+  return n;
+}
+
 export const KEY_APPLIERS: Appliers = {
   del,
+  expire,
+  persist,
+  rename,
+  copy,
+  flush,
+  expireKeys,
 };

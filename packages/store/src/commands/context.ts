@@ -3,6 +3,7 @@
 // linearizable read barrier) and write (proposed, answered after apply).
 import type { CommandSpec, Handler, Lookup, Reply, pb } from '@redraft/common';
 import type { Keyspace } from '../data/keyspace';
+import type { ClusterFacade } from './cluster';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
 export interface ClientState {
@@ -101,6 +102,8 @@ export interface ServerFacade {
   /** Reads at a given region (e.g. DBSIZE per region), after its read barrier. */
   readRegion(regionId: number): Promise<Keyspace>;
   writeRegion(regionId: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply>;
+  /** Regions as Redis Cluster shards (CLUSTER SLOTS/NODES/...). */
+  readonly cluster: ClusterFacade;
 }
 
 export type Spec = CommandSpec<CommandContext>;

@@ -1,0 +1,937 @@
+// The Raft state machine. Three inputs (step, tick, propose via step) and
+// its outputs collected in msgs / msgsAfterAppend / readStates for RawNode's
+// Ready. Roles swap behaviour: becomeX sets stepFn and tickFn. All term
+// comparisons happen in step() before dispatch.
+import { Config, Mutations, RaftLogger, validateConfig } from './config';
+import { ErrCompacted, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, ErrUnavailable, UsageError, DropReason } from './errors';
+import { RaftLog } from './log';
+import { Progress, ProgressState, VoteResult, majority, quorumValue, tally } from './progress';
+import { ReadOnly, ReadOnlyOption } from './readonly';
+import {
+  ConfChange,
+  ConfChangeType,
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  NONE,
+  ReadState,
+  Snapshot,
+  SoftState,
+  StateRole,
+  checkIndex,
+  decodeConfChange,
+  isEmptyHardState,
+  message,
+  payloadSize,
+} from './types';
+
+const CAMPAIGN_TRANSFER = new Uint8Array([0x43, 0x54]); // "CT"
+
+function isTransferContext(ctx: Uint8Array | undefined): boolean {
+  return ctx !== undefined && ctx.length === 2 && ctx[0] === 0x43 && ctx[1] === 0x54;
+}
+
+enum CampaignType {
+  PreElection,
+  Election,
+  Transfer,
+}
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: ProgressState;
+  paused: boolean;
+  inflight: number;
+  isLearner: boolean;
+  recentActive: boolean;
+}
+
+export class Raft {
+  readonly id: number;
+  term = 0;
+  vote = NONE;
+  readonly log: RaftLog;
+  state: StateRole = StateRole.Follower;
+  lead = NONE;
+  isLearner = false;
+
+  voters: number[] = [];
+  learners: number[] = [];
+  prs = new Map<number, Progress>();
+  private votes = new Map<number, boolean>();
+
+  /** Messages that may be sent at once. */
+  msgs: Message[] = [];
+  /** Messages to send only after the next Ready's writes are durable. */
+  msgsAfterAppend: Message[] = [];
+  readStates: ReadState[] = [];
+
+  leadTransferee = NONE;
+  pendingConfIndex = 0;
+  uncommittedSize = 0;
+  private readOnly: ReadOnly;
+  private pendingReadIndexMessages: Message[] = [];
+
+  electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Leader's lease clock: ticks since it became leader. */
+  private leaseClock = 0;
+  /** TimeoutNow went out in this term: the lease can no longer be trusted. */
+  private timeoutNowSent = false;
+  /** Restarted with a term: ignore votes for one election timeout (we may have acked a lease). */
+  private startupQuiet: boolean;
+  private needBcast = false;
+
+  readonly electionTimeout: number;
+  readonly heartbeatTimeout: number;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  readonly readOnlyOption: ReadOnlyOption;
+  private readonly disableProposalForwarding: boolean;
+  private readonly maxMsgSize: number;
+  private readonly maxInflight: number;
+  private readonly maxInflightBytes: number;
+  private readonly maxUncommittedSize: number;
+  private readonly leaseMargin: number;
+  private readonly batchAppends: boolean;
+  private readonly random: () => number;
+  private readonly logger: RaftLogger | undefined;
+  readonly mut: Mutations;
+
+  private tickFn: () => void = () => this.tickElection();
+  private stepFn: (m: Message) => void = (m) => this.stepFollower(m);
+
+  constructor(c: Config) {
+    validateConfig(c);
+    this.id = c.id;
+    this.log = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? 64 * 1024 * 1024);
+    this.electionTimeout = c.electionTick;
+    this.heartbeatTimeout = c.heartbeatTick;
+    this.checkQuorum = c.checkQuorum;
+    this.preVote = c.preVote;
+    this.readOnlyOption = c.readOnlyOption;
+    this.readOnly = new ReadOnly(c.readOnlyOption);
+    this.disableProposalForwarding = c.disableProposalForwarding;
+    this.maxMsgSize = c.maxSizePerMsg;
+    this.maxInflight = c.maxInflightMsgs;
+    this.maxInflightBytes = c.maxInflightBytes ?? 0;
+    this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? 0;
+    this.leaseMargin = c.leaseMarginTicks ?? 2;
+    this.batchAppends = c.batchAppends ?? true;
+    this.random = c.random;
+    this.logger = c.logger;
+    this.mut = c.testMutations ?? {};
+    this.log.mutations = { noTruncate: this.mut.noTruncateOnConflict };
+
+    const { hardState, confState } = c.storage.initialState();
+    this.applyConfState(confState);
+    if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    if (c.applied !== undefined && c.applied > 0) {
+      if (c.applied > this.log.committed) throw new UsageError(`applied ${c.applied} is beyond commit ${this.log.committed}`);
+      if (c.applied >= this.log.applied) this.log.applied = c.applied;
+    }
+    this.becomeFollower(this.term, NONE);
+    this.startupQuiet = this.checkQuorum && this.term > 0;
+    this.logger?.info({ id: this.id, term: this.term, commit: this.log.committed, applied: this.log.applied, lastIndex: this.log.lastIndex(), voters: this.voters, learners: this.learners }, 'raft: new peer');
+  }
+
+  private loadState(hs: HardState): void {
+    checkIndex('term', hs.term);
+    checkIndex('commit', hs.commit);
+    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
+      throw new UsageError(`hard state commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
+    }
+    this.log.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  // ---- state accessors -------------------------------------------------
+
+  softState(): SoftState {
+    return { leaderId: this.lead, role: this.state };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  confState(): ConfState {
+    return { voters: [...this.voters], learners: [...this.learners] };
+  }
+
+  progressStatus(): Map<number, ProgressStatus> {
+    const out = new Map<number, ProgressStatus>();
+    for (const [id, pr] of this.prs) {
+      out.set(id, {
+        match: pr.match,
+        next: pr.next,
+        state: pr.state,
+        paused: pr.isPaused(),
+        inflight: pr.inflights.count(),
+        isLearner: pr.isLearner,
+        recentActive: pr.recentActive,
+      });
+    }
+    return out;
+  }
+
+  private promotable(): boolean {
+    const pr = this.prs.get(this.id);
+    return pr !== undefined && !pr.isLearner && this.log.unstable.snapshot === undefined;
+  }
+
+  // ---- sending ---------------------------------------------------------
+
+  private send(m: Message): void {
+    if (m.from === NONE) m.from = this.id;
+    if (m.type === MessageType.Vote || m.type === MessageType.VoteResp || m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) {
+      if (m.term === 0) throw new UsageError(`term should be set when sending ${MessageType[m.type]}`);
+    } else if (m.type !== MessageType.Prop && m.type !== MessageType.ReadIndex) {
+      m.term = this.term;
+    }
+    // Answers that promise persisted state (our log, our vote) and our own
+    // vote requests (our vote for ourselves) wait for the write.
+    if (m.type === MessageType.AppResp || m.type === MessageType.VoteResp || m.type === MessageType.Vote) {
+      this.msgsAfterAppend.push(m);
+    } else {
+      this.msgs.push(m);
+    }
+  }
+
+  /** Sends a MsgApp (or MsgSnap) to `to` if its progress allows; true if something was sent. */
+  private maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
+    const pr = this.prs.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    let prevTerm: number;
+    let ents: Entry[];
+    try {
+      prevTerm = this.log.term(prevIndex);
+      ents = this.log.entries(pr.next, this.maxMsgSize);
+    } catch (e) {
+      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return this.maybeSendSnapshot(to, pr);
+      throw e;
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    let bytes = 0;
+    for (const e of ents) bytes += payloadSize(e);
+    this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed }));
+    pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1].index : prevIndex, bytes);
+    return true;
+  }
+
+  private maybeSendSnapshot(to: number, pr: Progress): boolean {
+    if (!pr.recentActive) return false;
+    let snap: Snapshot;
+    try {
+      snap = this.log.snapshot();
+    } catch (e) {
+      if (e instanceof ErrSnapshotTemporarilyUnavailable) return false;
+      throw e;
+    }
+    if (snap.meta.index === 0) throw new UsageError('need non-empty snapshot');
+    this.send(message({ type: MessageType.Snap, to, snapshot: snap }));
+    pr.becomeSnapshot(snap.meta.index);
+    this.logger?.info({ id: this.id, to, index: snap.meta.index }, 'raft: sent snapshot');
+    return true;
+  }
+
+  private sendAppend(to: number): void {
+    this.maybeSendAppend(to, true);
+  }
+
+  private sendHeartbeat(to: number, ctx: Uint8Array | undefined): void {
+    const pr = this.prs.get(to)!;
+    const commit = Math.min(pr.match, this.log.committed);
+    this.send(message({ type: MessageType.Heartbeat, to, commit, index: this.leaseClock, context: ctx }));
+  }
+
+  private bcastAppend(): void {
+    this.needBcast = false;
+    for (const id of this.prs.keys()) {
+      if (id !== this.id) this.sendAppend(id);
+    }
+  }
+
+  private bcastHeartbeat(ctx: Uint8Array | undefined): void {
+    for (const id of this.prs.keys()) {
+      if (id !== this.id) this.sendHeartbeat(id, ctx);
+    }
+  }
+
+  /** Sends the MsgApp deferred by proposal batching (RawNode calls it before a Ready). */
+  flush(): void {
+    if (this.needBcast && this.state === StateRole.Leader) this.bcastAppend();
+    this.needBcast = false;
+  }
+
+  // ---- role changes ----------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.votes = new Map();
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.prs) {
+      const np = new Progress(last + 1, this.maxInflight, this.maxInflightBytes, pr.isLearner);
+      if (id === this.id) np.match = this.log.stableLastIndex();
+      this.prs.set(id, np);
+    }
+    this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
+    this.readOnly = new ReadOnly(this.readOnlyOption);
+    this.pendingReadIndexMessages = [];
+    this.needBcast = false;
+    this.leaseClock = 0;
+    this.timeoutNowSent = false;
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    const r = this.random();
+    this.randomizedElectionTimeout = this.electionTimeout + Math.min(this.electionTimeout - 1, Math.floor(r * this.electionTimeout));
+  }
+
+  becomeFollower(term: number, lead: number): void {
+    this.stepFn = (m) => this.stepFollower(m);
+    this.reset(term);
+    this.tickFn = () => this.tickElection();
+    this.lead = lead;
+    this.state = StateRole.Follower;
+  }
+
+  private becomeCandidate(): void {
+    if (this.state === StateRole.Leader) throw new UsageError('invalid transition [leader -> candidate]');
+    this.stepFn = (m) => this.stepCandidate(m);
+    this.reset(this.term + 1);
+    this.tickFn = () => this.tickElection();
+    this.vote = this.id;
+    this.state = StateRole.Candidate;
+    this.logger?.info({ id: this.id, term: this.term }, 'raft: became candidate');
+  }
+
+  private becomePreCandidate(): void {
+    if (this.state === StateRole.Leader) throw new UsageError('invalid transition [leader -> pre-candidate]');
+    // Pre-vote changes neither term nor vote.
+    this.stepFn = (m) => this.stepCandidate(m);
+    this.votes = new Map();
+    this.tickFn = () => this.tickElection();
+    this.lead = NONE;
+    this.state = StateRole.PreCandidate;
+  }
+
+  private becomeLeader(): void {
+    if (this.state === StateRole.Follower) throw new UsageError('invalid transition [follower -> leader]');
+    this.stepFn = (m) => this.stepLeader(m);
+    this.reset(this.term);
+    this.tickFn = () => this.tickHeartbeat();
+    this.lead = this.id;
+    this.state = StateRole.Leader;
+    const self = this.prs.get(this.id)!;
+    self.becomeReplicate();
+    self.recentActive = true;
+    // No conf change until everything up to here (our no-op included) is applied.
+    this.pendingConfIndex = this.log.lastIndex();
+    // The no-op that lets this term commit what earlier terms left behind.
+    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
+    this.uncommittedSize = 0;
+    this.bcastAppend();
+    this.logger?.info({ id: this.id, term: this.term }, 'raft: became leader');
+  }
+
+  // ---- ticks -----------------------------------------------------------
+
+  tick(): void {
+    this.tickFn();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.startupQuiet && this.electionElapsed >= this.electionTimeout) this.startupQuiet = false;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.step(message({ type: MessageType.Hup, from: this.id }));
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    this.leaseClock++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
+      if (this.state === StateRole.Leader && this.leadTransferee !== NONE) {
+        this.logger?.info({ id: this.id, transferee: this.leadTransferee }, 'raft: leader transfer timed out');
+        this.abortLeaderTransfer();
+      }
+    }
+    if (this.state !== StateRole.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.step(message({ type: MessageType.Beat, from: this.id }));
+    }
+  }
+
+  // ---- step: term checks, then dispatch ----------------------------------
+
+  step(m: Message): void {
+    if (m.term === 0) {
+      // local message (or a forwarded Prop/ReadIndex)
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const force = isTransferContext(m.context);
+        const inLease = this.checkQuorum && (this.lead !== NONE || this.startupQuiet) && this.electionElapsed < this.electionTimeout;
+        if (!force && inLease) {
+          // We heard from a leader within the election timeout: its lease stands.
+          return;
+        }
+      }
+      if (m.type === MessageType.PreVote) {
+        // Never change our term in response to a PreVote.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // The term in the response is the one we would campaign in; we bump
+        // it only when we get a quorum.
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+        // A leader cut off from the group: tell it about our term so it steps down.
+        this.send(message({ type: MessageType.AppResp, to: m.from }));
+      } else if (m.type === MessageType.PreVote) {
+        this.send(message({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        if (this.preVote) this.hup(CampaignType.PreElection);
+        else this.hup(CampaignType.Election);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote: {
+        const canVote =
+          this.vote === m.from ||
+          (this.vote === NONE && this.lead === NONE) ||
+          (m.type === MessageType.PreVote && m.term > this.term);
+        const upToDate = this.mut.voteWithoutLogCheck || this.log.isUpToDate(m.index, m.logTerm);
+        const respType = m.type === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp;
+        if (canVote && upToDate) {
+          this.send(message({ type: respType, to: m.from, term: m.term }));
+          if (m.type === MessageType.Vote) {
+            this.electionElapsed = 0;
+            this.vote = m.from;
+          }
+        } else {
+          this.send(message({ type: respType, to: m.from, term: this.term, reject: true }));
+        }
+        return;
+      }
+      default:
+        this.stepFn(m);
+    }
+  }
+
+  private hup(t: CampaignType): void {
+    if (this.state === StateRole.Leader) return;
+    if (!this.promotable()) return;
+    if (this.hasUnappliedConfChanges()) {
+      this.logger?.warn({ id: this.id }, 'raft: cannot campaign, unapplied conf changes');
+      return;
+    }
+    this.campaign(t);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    try {
+      const ents = this.log.slice(Math.max(this.log.applied + 1, this.log.firstIndex()), this.log.committed + 1, Number.MAX_SAFE_INTEGER);
+      return ents.some((e) => e.type === EntryType.ConfChange);
+    } catch (e) {
+      if (e instanceof ErrCompacted) return false;
+      throw e;
+    }
+  }
+
+  private campaign(t: CampaignType): void {
+    let voteMsg: MessageType;
+    let term: number;
+    if (t === CampaignType.PreElection) {
+      this.becomePreCandidate();
+      voteMsg = MessageType.PreVote;
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.Vote;
+      term = this.term;
+    }
+    if (this.poll(this.id, true) === VoteResult.Won) {
+      if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.voters) {
+      if (id === this.id) continue;
+      this.send(
+        message({
+          type: voteMsg,
+          to: id,
+          term,
+          index: lastIndex,
+          logTerm: lastTerm,
+          context: t === CampaignType.Transfer ? CAMPAIGN_TRANSFER : undefined,
+        }),
+      );
+    }
+  }
+
+  private poll(id: number, granted: boolean): VoteResult {
+    if (!this.votes.has(id)) this.votes.set(id, granted);
+    return tally(this.voters, this.votes).result;
+  }
+
+  // ---- leader ----------------------------------------------------------
+
+  private dropProposal(m: Message, reason: DropReason): void {
+    this.logger?.debug?.({ id: this.id, reason }, 'raft: proposal dropped');
+    if (m.from === NONE || m.from === this.id) throw new ErrProposalDropped(reason);
+  }
+
+  private appendEntry(es: Entry[]): boolean {
+    let li = this.log.lastIndex();
+    let size = 0;
+    for (const e of es) size += payloadSize(e);
+    if (this.maxUncommittedSize > 0 && this.uncommittedSize > 0 && size > 0 && this.uncommittedSize + size > this.maxUncommittedSize) {
+      return false;
+    }
+    this.uncommittedSize += size;
+    const ents = es.map((e) => ({ term: this.term, index: ++li, type: e.type, data: e.data }));
+    checkIndex('index', li);
+    this.log.append(ents);
+    return true;
+  }
+
+  private maybeCommit(): boolean {
+    const matches = this.voters.map((id) => this.prs.get(id)!.match);
+    if (matches.length === 0) return false;
+    const mci = quorumValue(matches, majority(matches.length));
+    return this.log.maybeCommit(mci, this.term, this.mut.commitOldTermByCount);
+  }
+
+  private committedEntryInCurrentTerm(): boolean {
+    return this.log.termOr0(this.log.committed) === this.term;
+  }
+
+  private afterCommit(): void {
+    if (this.pendingReadIndexMessages.length > 0 && this.committedEntryInCurrentTerm()) {
+      const msgs = this.pendingReadIndexMessages;
+      this.pendingReadIndexMessages = [];
+      for (const m of msgs) this.sendReadIndexResponse(m);
+    }
+    this.bcastAppend();
+  }
+
+  /** Called by RawNode.advance once the host has written entries up to stableIndex. */
+  onPersisted(): void {
+    if (this.state !== StateRole.Leader) return;
+    const self = this.prs.get(this.id);
+    if (!self) return;
+    if (self.maybeUpdate(this.log.stableLastIndex()) && this.maybeCommit()) this.afterCommit();
+  }
+
+  /** Called by RawNode.advance with the entries the host applied. */
+  onApplied(ents: Entry[]): void {
+    if (this.state !== StateRole.Leader || this.uncommittedSize === 0) return;
+    let s = 0;
+    for (const e of ents) s += payloadSize(e);
+    this.uncommittedSize = Math.max(0, this.uncommittedSize - s);
+  }
+
+  leaseValid(): boolean {
+    if (this.state !== StateRole.Leader) return false;
+    if (this.mut.leaseWithoutCheckQuorum) return true;
+    if (!this.checkQuorum || this.leadTransferee !== NONE || this.timeoutNowSent || !this.prs.has(this.id)) return false;
+    const acks = this.voters.map((id) => (id === this.id ? this.leaseClock : this.prs.get(id)!.leaseAck));
+    const q = quorumValue(acks, majority(acks.length));
+    if (q < 0) return false;
+    return this.leaseClock - q < this.electionTimeout - this.leaseMargin;
+  }
+
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const id of this.voters) {
+      if (id === this.id || this.prs.get(id)!.recentActive) active++;
+    }
+    return active >= majority(this.voters.length);
+  }
+
+  private respondReadIndex(m: Message, index: number): void {
+    if (m.from === NONE || m.from === this.id) {
+      this.readStates.push({ index, context: m.context ?? new Uint8Array(0) });
+    } else {
+      this.send(message({ type: MessageType.ReadIndexResp, to: m.from, index, context: m.context }));
+    }
+  }
+
+  private sendReadIndexResponse(m: Message): void {
+    if (this.voters.length === 1 && this.voters[0] === this.id) {
+      this.respondReadIndex(m, this.log.committed);
+      return;
+    }
+    if (this.readOnlyOption === ReadOnlyOption.LeaseBased && this.leaseValid()) {
+      this.respondReadIndex(m, this.log.committed);
+      return;
+    }
+    this.readOnly.addRequest(this.log.committed, m);
+    this.readOnly.recvAck(this.id, m.context);
+    this.bcastHeartbeat(m.context);
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat(this.readOnly.lastPendingContext());
+        return;
+      case MessageType.CheckQuorum:
+        if (!this.quorumActive()) {
+          this.logger?.warn({ id: this.id, term: this.term }, 'raft: stepped down, quorum not active');
+          this.becomeFollower(this.term, NONE);
+        }
+        for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
+        return;
+      case MessageType.Prop: {
+        if (m.entries.length === 0) throw new UsageError('stepped empty MsgProp');
+        if (!this.prs.has(this.id)) return this.dropProposal(m, 'not-in-config');
+        if (this.leadTransferee !== NONE) return this.dropProposal(m, 'transferring-leadership');
+        let ccAt = -1;
+        for (let i = 0; i < m.entries.length; i++) {
+          const e = m.entries[i];
+          if (e.type !== EntryType.ConfChange) continue;
+          if (ccAt >= 0 || this.pendingConfIndex > this.log.applied) return this.dropProposal(m, 'conf-change-pending');
+          if (!this.validConfChange(decodeConfChange(e.data))) return this.dropProposal(m, 'invalid-conf-change');
+          ccAt = i;
+        }
+        const first = this.log.lastIndex() + 1;
+        if (!this.appendEntry(m.entries)) return this.dropProposal(m, 'uncommitted-size-exceeded');
+        if (ccAt >= 0) this.pendingConfIndex = first + ccAt;
+        if (this.batchAppends) this.needBcast = true;
+        else this.bcastAppend();
+        return;
+      }
+      case MessageType.ReadIndex:
+        if (!this.committedEntryInCurrentTerm()) {
+          this.pendingReadIndexMessages.push(m);
+          return;
+        }
+        this.sendReadIndexResponse(m);
+        return;
+    }
+
+    const pr = this.prs.get(m.from);
+    if (!pr) return;
+    switch (m.type) {
+      case MessageType.AppResp: {
+        pr.recentActive = true;
+        if (m.reject) {
+          let nextProbe = m.rejectHint;
+          if (m.logTerm > 0) nextProbe = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+          if (pr.maybeDecrTo(m.index, nextProbe)) {
+            if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+            this.sendAppend(m.from);
+          }
+          return;
+        }
+        const oldPaused = pr.isPaused();
+        if (!pr.maybeUpdate(m.index)) return;
+        if (pr.state === ProgressState.Probe) {
+          pr.becomeReplicate();
+        } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.log.firstIndex()) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        } else if (pr.state === ProgressState.Replicate) {
+          pr.inflights.freeLE(m.index);
+        }
+        if (this.maybeCommit()) {
+          this.afterCommit();
+        } else if (oldPaused) {
+          this.sendAppend(m.from);
+        }
+        while (this.maybeSendAppend(m.from, false)) {
+          // keep the pipeline full
+        }
+        if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+          this.sendTimeoutNow(m.from);
+        }
+        return;
+      }
+      case MessageType.HeartbeatResp: {
+        pr.recentActive = true;
+        pr.msgAppFlowPaused = false;
+        // The follower is alive but its window may be full of appends that
+        // were lost (it restarted): free one slot so the next append goes
+        // out, is rejected if need be, and replication recovers.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
+        if (m.index > pr.leaseAck) pr.leaseAck = m.index;
+        if (pr.match < this.log.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
+        if (!m.context || m.context.length === 0) return;
+        const acks = this.readOnly.recvAck(m.from, m.context);
+        if (!acks) return;
+        let n = 0;
+        for (const id of this.voters) if (acks.has(id)) n++;
+        if (n < majority(this.voters.length)) return;
+        for (const rs of this.readOnly.advance(m.context)) this.respondReadIndex(rs.req, rs.index);
+        return;
+      }
+      case MessageType.SnapStatus:
+        if (pr.state !== ProgressState.Snapshot) return;
+        if (m.reject) pr.pendingSnapshot = 0;
+        pr.becomeProbe();
+        // Wait for the follower's answer (or a heartbeat) before probing again.
+        pr.msgAppFlowPaused = true;
+        return;
+      case MessageType.Unreachable:
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        return;
+      case MessageType.TransferLeader: {
+        if (pr.isLearner) return;
+        const to = m.from;
+        if (this.leadTransferee !== NONE) {
+          if (this.leadTransferee === to) return;
+          this.abortLeaderTransfer();
+        }
+        if (to === this.id) return;
+        this.logger?.info({ id: this.id, to }, 'raft: starting leader transfer');
+        this.electionElapsed = 0;
+        this.leadTransferee = to;
+        if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+        else this.sendAppend(to);
+        return;
+      }
+    }
+  }
+
+  private sendTimeoutNow(to: number): void {
+    this.timeoutNowSent = true;
+    this.send(message({ type: MessageType.TimeoutNow, to }));
+  }
+
+  private abortLeaderTransfer(): void {
+    this.leadTransferee = NONE;
+  }
+
+  // ---- candidate and follower -------------------------------------------
+
+  private stepCandidate(m: Message): void {
+    const myResp = this.state === StateRole.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.Prop:
+        return this.dropProposal(m, 'no-leader');
+      case MessageType.ReadIndex:
+        return this.dropProposal(m, 'no-leader');
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        return this.handleAppend(m);
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        return this.handleHeartbeat(m);
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from);
+        return this.handleSnapshot(m);
+      case myResp: {
+        const res = this.poll(m.from, !m.reject);
+        if (res === VoteResult.Won) {
+          if (this.state === StateRole.PreCandidate) this.campaign(CampaignType.Election);
+          else this.becomeLeader();
+        } else if (res === VoteResult.Lost) {
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.Prop:
+        if (this.lead === NONE) return this.dropProposal(m, 'no-leader');
+        if (this.disableProposalForwarding) return this.dropProposal(m, 'forwarding-disabled');
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        return this.handleAppend(m);
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        return this.handleHeartbeat(m);
+      case MessageType.Snap:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        return this.handleSnapshot(m);
+      case MessageType.TransferLeader:
+        if (this.lead === NONE) return;
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.TimeoutNow:
+        this.logger?.info({ id: this.id, term: this.term, from: m.from }, 'raft: TimeoutNow, campaigning');
+        this.hup(CampaignType.Transfer);
+        return;
+      case MessageType.ReadIndex:
+        if (this.lead === NONE) return this.dropProposal(m, 'no-leader');
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context ?? new Uint8Array(0) });
+        return;
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.committed }));
+      return;
+    }
+    const last = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (last !== undefined) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: last }));
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.send(message({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }));
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send(message({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot;
+    if (!s) return;
+    if (this.restore(s)) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.lastIndex() }));
+    } else {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.committed }));
+    }
+  }
+
+  private restore(s: Snapshot): boolean {
+    if (s.meta.index <= this.log.committed) return false;
+    if (this.state !== StateRole.Follower) {
+      this.becomeFollower(this.term + 1, NONE);
+      return false;
+    }
+    const cs = s.meta.confState;
+    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) return false;
+    if (this.log.matchTerm(s.meta.index, s.meta.term)) {
+      this.log.commitTo(s.meta.index);
+      return false;
+    }
+    this.log.restore(s);
+    this.applyConfState(cs);
+    this.logger?.info({ id: this.id, index: s.meta.index, term: s.meta.term }, 'raft: restored snapshot');
+    return true;
+  }
+
+  // ---- membership --------------------------------------------------------
+
+  /** One voter at a time: any change that leaves at least one voter. */
+  private validConfChange(cc: ConfChange): boolean {
+    if (cc.nodeId === NONE) return false;
+    const voters = new Set(this.voters);
+    if (cc.type === ConfChangeType.RemoveNode || cc.type === ConfChangeType.AddLearner) voters.delete(cc.nodeId);
+    return voters.size > 0;
+  }
+
+  private applyConfState(cs: ConfState): void {
+    const voters = [...new Set(cs.voters)].sort((a, b) => a - b);
+    const learners = [...new Set(cs.learners)].filter((id) => !voters.includes(id)).sort((a, b) => a - b);
+    const next = this.log.lastIndex() + 1;
+    const keep = new Set([...voters, ...learners]);
+    for (const id of [...this.prs.keys()]) if (!keep.has(id)) this.prs.delete(id);
+    for (const id of keep) {
+      const learner = learners.includes(id);
+      let pr = this.prs.get(id);
+      if (!pr) {
+        pr = new Progress(next, this.maxInflight, this.maxInflightBytes, learner);
+        // A new peer counts as active, or check-quorum could step us down at once.
+        pr.recentActive = true;
+        if (id === this.id) pr.match = this.log.stableLastIndex();
+        this.prs.set(id, pr);
+      }
+      pr.isLearner = learner;
+    }
+    this.voters = voters;
+    this.learners = learners;
+    this.isLearner = learners.includes(this.id);
+  }
+
+  applyConfChange(cc: ConfChange): ConfState {
+    const voters = new Set(this.voters);
+    const learners = new Set(this.learners);
+    switch (cc.type) {
+      case ConfChangeType.AddNode:
+        learners.delete(cc.nodeId);
+        voters.add(cc.nodeId);
+        break;
+      case ConfChangeType.AddLearner:
+        voters.delete(cc.nodeId);
+        learners.add(cc.nodeId);
+        break;
+      case ConfChangeType.RemoveNode:
+        voters.delete(cc.nodeId);
+        learners.delete(cc.nodeId);
+        break;
+    }
+    if (voters.size === 0) {
+      // Committed but invalid: every peer ignores it the same way.
+      this.logger?.warn({ id: this.id, cc }, 'raft: ignored conf change that removes every voter');
+      return this.confState();
+    }
+    this.applyConfState({ voters: [...voters], learners: [...learners] });
+    if (this.state !== StateRole.Leader) return this.confState();
+
+    if (!this.voters.includes(this.id)) {
+      // The leader was removed (or demoted): hand over to the most caught-up
+      // voter, then step down. It keeps no role in the group.
+      let best = NONE;
+      for (const id of this.voters) {
+        const pr = this.prs.get(id)!;
+        if (pr.match === this.log.lastIndex()) best = id;
+      }
+      if (best !== NONE) this.sendTimeoutNow(best);
+      this.logger?.info({ id: this.id, transferTo: best }, 'raft: leader removed from config, stepping down');
+      this.becomeFollower(this.term, NONE);
+      return this.confState();
+    }
+    if (this.leadTransferee !== NONE && !this.voters.includes(this.leadTransferee)) this.abortLeaderTransfer();
+    if (this.maybeCommit()) {
+      this.afterCommit();
+    } else {
+      for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    }
+    return this.confState();
+  }
+}

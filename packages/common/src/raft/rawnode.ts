@@ -1,0 +1,207 @@
+// The host's handle on one Raft peer: inputs in, one Ready out, advance().
+import { Config } from './config';
+import { UsageError } from './errors';
+import { ProgressStatus, Raft } from './raft';
+import {
+  ConfChange,
+  ConfState,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  NONE,
+  Ready,
+  SoftState,
+  StateRole,
+  encodeConfChange,
+  hardStateEqual,
+  isEmptyHardState,
+  isLocalMsg,
+  isResponseMsg,
+  message,
+} from './types';
+
+export interface Status {
+  id: number;
+  hardState: HardState;
+  softState: SoftState;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  leadTransferee: number;
+  /** Leader only: a read at the commit index is safe now without a round trip. */
+  leaseValid: boolean;
+  confState: ConfState;
+  /** Leader only. */
+  progress?: Map<number, ProgressStatus>;
+}
+
+export class RawNode {
+  readonly raft: Raft;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private inFlight: Ready | undefined;
+
+  constructor(config: Config) {
+    this.raft = new Raft(config);
+    this.prevSoft = this.raft.softState();
+    this.prevHard = this.raft.hardState();
+  }
+
+  get id(): number {
+    return this.raft.id;
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Campaigns now (pre-vote first if enabled). Breaks other leaders' leases: for tests and bootstrap. */
+  campaign(): void {
+    this.raft.step(message({ type: MessageType.Hup, from: this.raft.id }));
+  }
+
+  /** Throws ErrProposalDropped when the proposal cannot be carried. */
+  propose(data: Uint8Array): void {
+    this.proposeBatch([data]);
+  }
+
+  /** Several proposals in one message (one append, one MsgApp). */
+  proposeBatch(datas: Uint8Array[]): void {
+    if (datas.length === 0) return;
+    this.raft.step(
+      message({
+        type: MessageType.Prop,
+        from: this.raft.id,
+        entries: datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data })),
+      }),
+    );
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.raft.step(
+      message({
+        type: MessageType.Prop,
+        from: this.raft.id,
+        entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }],
+      }),
+    );
+  }
+
+  /** Call when a committed conf change entry is applied; returns the new configuration. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /** A message from the network. Local message types are refused. */
+  step(m: Message): void {
+    if (isLocalMsg(m.type)) throw new UsageError(`raft: cannot step local message ${MessageType[m.type]}`);
+    if (isResponseMsg(m.type) && !this.raft.prs.has(m.from) && this.raft.state === StateRole.Leader) return;
+    this.raft.step(m);
+  }
+
+  transferLeader(to: number): void {
+    this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
+  }
+
+  /** Requests a linearizable read; the answer is a ReadState with this context in a later Ready. */
+  readIndex(context: Uint8Array): void {
+    this.raft.step(message({ type: MessageType.ReadIndex, from: NONE, context }));
+  }
+
+  reportUnreachable(id: number): void {
+    this.raft.step(message({ type: MessageType.Unreachable, from: id }));
+  }
+
+  reportSnapshot(id: number, ok: boolean): void {
+    this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
+  }
+
+  leaseValid(): boolean {
+    return this.raft.leaseValid();
+  }
+
+  hasReady(): boolean {
+    if (this.inFlight) return false;
+    const r = this.raft;
+    r.flush();
+    const ss = r.softState();
+    if (ss.leaderId !== this.prevSoft.leaderId || ss.role !== this.prevSoft.role) return true;
+    const hs = r.hardState();
+    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHard)) return true;
+    if (r.log.unstable.snapshot) return true;
+    if (r.log.unstable.entries.length > 0) return true;
+    if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.readStates.length > 0) return true;
+    return r.log.hasNextCommittedEnts();
+  }
+
+  ready(): Ready {
+    if (this.inFlight) throw new UsageError('raft: ready() called again before advance()');
+    const r = this.raft;
+    r.flush();
+    const rd: Ready = {
+      readStates: r.readStates,
+      entries: r.log.unstableEntries(),
+      committedEntries: r.log.nextCommittedEnts(),
+      messages: r.msgs,
+      persistedMessages: r.msgsAfterAppend,
+      mustSync: false,
+    };
+    r.readStates = [];
+    r.msgs = [];
+    r.msgsAfterAppend = [];
+    const ss = r.softState();
+    if (ss.leaderId !== this.prevSoft.leaderId || ss.role !== this.prevSoft.role) {
+      rd.softState = ss;
+      this.prevSoft = ss;
+    }
+    const hs = r.hardState();
+    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHard)) {
+      rd.mustSync = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
+      rd.hardState = hs;
+      this.prevHard = hs;
+    }
+    if (r.log.unstable.snapshot) rd.snapshot = r.log.unstable.snapshot;
+    if (rd.entries.length > 0 || rd.snapshot) rd.mustSync = true;
+    this.inFlight = rd;
+    return rd;
+  }
+
+  /** The host has done everything the Ready asked. */
+  advance(rd: Ready): void {
+    if (rd !== this.inFlight) throw new UsageError('raft: advance() with a Ready that is not the one in flight');
+    this.inFlight = undefined;
+    const r = this.raft;
+    if (rd.snapshot) {
+      r.log.stableSnapTo(rd.snapshot.meta.index);
+      if (rd.snapshot.meta.index > r.log.applied) r.log.applied = rd.snapshot.meta.index;
+    }
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1];
+      r.log.stableTo(last.index, last.term);
+    }
+    if (rd.committedEntries.length > 0) {
+      r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
+      r.onApplied(rd.committedEntries);
+    }
+    r.onPersisted();
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const s: Status = {
+      id: r.id,
+      hardState: r.hardState(),
+      softState: r.softState(),
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      firstIndex: r.log.firstIndex(),
+      leadTransferee: r.leadTransferee,
+      leaseValid: r.leaseValid(),
+      confState: r.confState(),
+    };
+    if (r.state === StateRole.Leader) s.progress = r.progressStatus();
+    return s;
+  }
+}
+

@@ -1,0 +1,167 @@
+// The multi-raft loop: in one round, for every group that has work,
+//   1. take its Ready and send the messages that may go at once;
+//   2. put its snapshot, entries and hard state into ONE WriteBatch;
+//   3. apply its committed entries into that same batch (applied index included);
+//   4. write the batch with ONE sync (group commit across groups and clients);
+//   5. send the messages that had to wait for the write, answer the clients, advance.
+// Rounds run one after another; whatever arrives while one is writing
+// (messages, proposals, ticks) is gathered into the next. The same loop runs
+// the store's many regions and the meta's single group.
+import type { Engine } from '../storage/engine';
+import { OverlayBatch } from '../storage/overlay';
+import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
+import type { PeerStorage } from './peer-storage';
+
+export interface LoopGroup {
+  readonly id: number;
+  readonly node: RawNode;
+  readonly storage: PeerStorage;
+  /** Writes a received snapshot's data into the batch (the storage records its metadata). */
+  installSnapshot(snap: Snapshot, batch: OverlayBatch): Promise<void>;
+  /** Applies committed entries (normal and conf change) into the batch, in order. */
+  apply(entries: Entry[], batch: OverlayBatch): Promise<void>;
+  /** The round's batch is durable: answer clients, serve read states, note role changes. */
+  afterPersist(rd: Ready): void;
+}
+
+export interface LoopHost {
+  /** Messages of many groups at once, so the host can send one frame per target. */
+  send(messages: Array<{ group: LoopGroup; message: Message }>): void;
+  /** Called at the start of each round, when no write is in flight (consistent snapshots). */
+  beforeRound?(): void;
+  /** The host wants a round even if no group has work (e.g. a task for a quiet moment). */
+  hasPendingWork?(): boolean;
+  /** A round failed to write: the process must stop rather than guess what is on disk. */
+  fatal(err: Error): void;
+}
+
+export interface LoopStats {
+  rounds: number;
+  readies: number;
+  entriesPersisted: number;
+  entriesApplied: number;
+  bytesWritten: number;
+}
+
+export class RaftLoop {
+  private readonly groups = new Map<number, LoopGroup>();
+  private running = false;
+  private scheduled = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | undefined;
+  readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0 };
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly host: LoopHost,
+  ) {}
+
+  add(group: LoopGroup): void {
+    this.groups.set(group.id, group);
+    this.schedule();
+  }
+
+  remove(id: number): void {
+    this.groups.delete(id);
+  }
+
+  get(id: number): LoopGroup | undefined {
+    return this.groups.get(id);
+  }
+
+  all(): IterableIterator<LoopGroup> {
+    return this.groups.values();
+  }
+
+  /** One timer ticks every group. */
+  startTicking(tickMs: number): void {
+    this.ticker = setInterval(() => {
+      for (const g of this.groups.values()) g.node.tick();
+      this.schedule();
+    }, tickMs);
+  }
+
+  /** Something changed (a step, a proposal, a tick): run a round soon. */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.running) void this.round();
+    });
+  }
+
+  /** Waits for the round in flight, then stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    while (this.running) await new Promise((r) => setImmediate(r));
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    this.running = true;
+    try {
+      this.host.beforeRound?.();
+      const work: Array<[LoopGroup, Ready]> = [];
+      for (const g of this.groups.values()) if (g.node.hasReady()) work.push([g, g.node.ready()]);
+      if (work.length === 0) return;
+      this.stats.rounds++;
+      this.stats.readies += work.length;
+      this.sendAll(work, (rd) => rd.messages);
+
+      const batch = new OverlayBatch(this.engine);
+      let sync = false;
+      for (const [g, rd] of work) {
+        if (rd.snapshot && rd.snapshot.meta.index > 0) {
+          await g.installSnapshot(rd.snapshot, batch);
+          sync = true;
+        }
+        if (rd.entries.length) {
+          g.storage.append(rd.entries, batch.batch);
+          this.stats.entriesPersisted += rd.entries.length;
+        }
+        if (rd.hardState) g.storage.setHardState(rd.hardState, batch.batch);
+        sync ||= rd.mustSync;
+      }
+      for (const [g, rd] of work) {
+        if (rd.committedEntries.length) {
+          await g.apply(rd.committedEntries, batch);
+          this.stats.entriesApplied += rd.committedEntries.length;
+          sync = true; // clients hear OK after this write: it must be on disk
+        }
+      }
+      this.stats.bytesWritten += batch.batch.byteSize;
+      await this.engine.write(batch.batch, sync);
+
+      this.sendAll(work, (rd) => rd.persistedMessages);
+      for (const [g, rd] of work) {
+        g.afterPersist(rd);
+        g.node.advance(rd);
+      }
+    } catch (e) {
+      this.stopped = true;
+      this.host.fatal(e as Error);
+      return;
+    } finally {
+      this.running = false;
+    }
+    // Whatever arrived during the write is waiting.
+    if (this.host.hasPendingWork?.()) {
+      this.schedule();
+      return;
+    }
+    for (const g of this.groups.values()) {
+      if (g.node.hasReady()) {
+        this.schedule();
+        break;
+      }
+    }
+  }
+
+  private sendAll(work: Array<[LoopGroup, Ready]>, pick: (rd: Ready) => Message[]): void {
+    const out: Array<{ group: LoopGroup; message: Message }> = [];
+    for (const [group, rd] of work) for (const message of pick(rd)) out.push({ group, message });
+    if (out.length) this.host.send(out);
+  }
+}

@@ -1,0 +1,200 @@
+// A region peer's Raft storage on the store's one RocksDB. The core reads it
+// synchronously, so every live entry (after the truncated index) is also
+// kept in memory; log GC keeps that bounded. Writes go into the round's
+// WriteBatch; the in-memory view changes at the same time, before the
+// batch is durable, as the core expects of etcd's MemoryStorage.
+import type { Engine, WriteBatch } from '../storage/engine';
+import { applyStateKey, hardStateKey, raftLogKey, raftLogRange, regionStateKey } from '../keys';
+import { redraft as pb } from '../gen/proto';
+import {
+  ErrCompacted,
+  ErrSnapshotTemporarilyUnavailable,
+  ErrUnavailable,
+  limitSize,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Snapshot,
+  type Storage,
+} from '../raft';
+import { decodeEntry, decodeHardState, encodeEntry, encodeHardState } from './codec';
+
+/** Every bootstrapped replica of a new region starts from this index, term and state (as TiKV does). */
+export const RAFT_INIT_INDEX = 5;
+export const RAFT_INIT_TERM = 5;
+
+export interface ApplyState {
+  appliedIndex: number;
+  truncatedIndex: number;
+  truncatedTerm: number;
+}
+
+export function encodeApplyState(a: ApplyState): Uint8Array {
+  return pb.ApplyState.encode(a).finish();
+}
+
+export function decodeApplyState(b: Uint8Array): ApplyState {
+  const a = pb.ApplyState.decode(b);
+  return { appliedIndex: Number(a.appliedIndex), truncatedIndex: Number(a.truncatedIndex), truncatedTerm: Number(a.truncatedTerm) };
+}
+
+export function encodeRegionState(region: pb.Region.$Properties, state: pb.PeerState): Uint8Array {
+  return pb.RegionLocalState.encode({ region, state }).finish();
+}
+
+/** Voters and learners of a region descriptor, as the core's ConfState. */
+export function confStateOf(region: pb.Region.$Properties): ConfState {
+  const peers = region.peers ?? [];
+  return {
+    voters: peers.filter((p) => (p.role ?? pb.PeerRole.VOTER) === pb.PeerRole.VOTER).map((p) => Number(p.id)),
+    learners: peers.filter((p) => p.role === pb.PeerRole.LEARNER).map((p) => Number(p.id)),
+  };
+}
+
+/** Supplies snapshots: metadata now if one is ready, else starts making one and throws. */
+export type SnapshotSource = () => Snapshot | undefined;
+
+export class PeerStorage implements Storage {
+  private ents: Entry[] = [];
+
+  private constructor(
+    readonly regionId: number,
+    public hardState: HardState,
+    public applyState: ApplyState,
+    public region: pb.Region.$Properties,
+    private snapshotSource: SnapshotSource,
+  ) {}
+
+  /** Loads a peer's state and its live log from the engine. */
+  static async load(engine: Engine, regionId: number, region: pb.Region.$Properties): Promise<PeerStorage> {
+    const hsRaw = await engine.get(hardStateKey(regionId));
+    const asRaw = await engine.get(applyStateKey(regionId));
+    const hs = hsRaw ? decodeHardState(hsRaw) : { term: 0, vote: 0, commit: 0 };
+    const as = asRaw ? decodeApplyState(asRaw) : { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 };
+    const s = new PeerStorage(regionId, hs, as, region, () => undefined);
+    const [gte, lt] = raftLogRange(regionId);
+    for await (const [, v] of engine.scan({ gte: raftLogKey(regionId, as.truncatedIndex + 1), lt })) s.ents.push(decodeEntry(v));
+    void gte;
+    // Entries must be contiguous from truncatedIndex+1; anything else is corruption.
+    s.ents.forEach((e, i) => {
+      if (e.index !== as.truncatedIndex + 1 + i) throw new Error(`region ${regionId}: raft log gap at ${e.index}`);
+    });
+    if (hs.commit < as.truncatedIndex) throw new Error(`region ${regionId}: commit ${hs.commit} behind truncated ${as.truncatedIndex}`);
+    return s;
+  }
+
+  /** A peer that will learn everything from its leader (added replica): empty log, no voters. */
+  static empty(regionId: number, region: pb.Region.$Properties): PeerStorage {
+    return new PeerStorage(regionId, { term: 0, vote: 0, commit: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 }, region, () => undefined);
+  }
+
+  /** Writes the state every replica of a newly bootstrapped region starts from. */
+  static bootstrap(batch: WriteBatch, region: pb.Region.$Properties): void {
+    const id = Number(region.id);
+    batch.put(hardStateKey(id), Buffer.from(encodeHardState({ term: RAFT_INIT_TERM, vote: 0, commit: RAFT_INIT_INDEX })));
+    batch.put(
+      applyStateKey(id),
+      Buffer.from(encodeApplyState({ appliedIndex: RAFT_INIT_INDEX, truncatedIndex: RAFT_INIT_INDEX, truncatedTerm: RAFT_INIT_TERM })),
+    );
+    batch.put(regionStateKey(id), Buffer.from(encodeRegionState(region, pb.PeerState.NORMAL)));
+  }
+
+  setSnapshotSource(source: SnapshotSource): void {
+    this.snapshotSource = source;
+  }
+
+  // ---- raft.Storage -----------------------------------------------------------
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: { ...this.hardState }, confState: confStateOf(this.region) };
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo <= this.applyState.truncatedIndex) throw new ErrCompacted();
+    if (hi > this.lastIndex() + 1) throw new ErrUnavailable(`entries hi ${hi} beyond last index ${this.lastIndex()}`);
+    const offset = this.applyState.truncatedIndex + 1;
+    return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+  }
+
+  term(i: number): number {
+    const t = this.applyState.truncatedIndex;
+    if (i === t) return this.applyState.truncatedTerm;
+    if (i < t) throw new ErrCompacted();
+    if (i > this.lastIndex()) throw new ErrUnavailable();
+    return this.ents[i - t - 1].term;
+  }
+
+  firstIndex(): number {
+    return this.applyState.truncatedIndex + 1;
+  }
+
+  lastIndex(): number {
+    return this.applyState.truncatedIndex + this.ents.length;
+  }
+
+  snapshot(): Snapshot {
+    const snap = this.snapshotSource();
+    if (!snap) throw new ErrSnapshotTemporarilyUnavailable();
+    return snap;
+  }
+
+  // ---- writes (into the round's batch) -----------------------------------------
+
+  /** Appends entries, dropping any conflicting suffix (in memory and on disk). */
+  append(entries: Entry[], batch: WriteBatch): void {
+    if (entries.length === 0) return;
+    const first = entries[0].index;
+    if (first <= this.applyState.truncatedIndex) throw new Error(`append at ${first} below truncated ${this.applyState.truncatedIndex}`);
+    if (first > this.lastIndex() + 1) throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
+    const oldLast = this.lastIndex();
+    this.ents.length = first - this.applyState.truncatedIndex - 1;
+    for (const e of entries) {
+      this.ents.push(e);
+      batch.put(raftLogKey(this.regionId, e.index), Buffer.from(encodeEntry(e)));
+    }
+    for (let i = this.lastIndex() + 1; i <= oldLast; i++) batch.del(raftLogKey(this.regionId, i));
+  }
+
+  setHardState(hs: HardState, batch: WriteBatch): void {
+    this.hardState = { ...hs };
+    batch.put(hardStateKey(this.regionId), Buffer.from(encodeHardState(hs)));
+  }
+
+  /** Records the applied index (the caller writes it in the same batch as the applied data). */
+  setApplied(index: number, batch: WriteBatch): void {
+    this.applyState.appliedIndex = index;
+    batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
+  }
+
+  setRegion(region: pb.Region.$Properties, batch: WriteBatch, state = pb.PeerState.NORMAL): void {
+    this.region = region;
+    batch.put(regionStateKey(this.regionId), Buffer.from(encodeRegionState(region, state)));
+  }
+
+  /** Log GC: drops entries up to `index` (≤ applied). */
+  compact(index: number, batch: WriteBatch): void {
+    if (index <= this.applyState.truncatedIndex) return;
+    if (index > this.applyState.appliedIndex) throw new Error(`compact ${index} beyond applied ${this.applyState.appliedIndex}`);
+    const term = this.term(index);
+    for (let i = this.applyState.truncatedIndex + 1; i <= index; i++) batch.del(raftLogKey(this.regionId, i));
+    this.ents.splice(0, index - this.applyState.truncatedIndex);
+    this.applyState.truncatedIndex = index;
+    this.applyState.truncatedTerm = term;
+    batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
+  }
+
+  /** A snapshot replaces the whole log; the caller writes its data in the same batch. */
+  applySnapshot(snap: Snapshot, region: pb.Region.$Properties, batch: WriteBatch): void {
+    for (let i = this.applyState.truncatedIndex + 1; i <= this.lastIndex(); i++) batch.del(raftLogKey(this.regionId, i));
+    this.ents = [];
+    this.applyState = { appliedIndex: snap.meta.index, truncatedIndex: snap.meta.index, truncatedTerm: snap.meta.term };
+    batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
+    if (this.hardState.commit < snap.meta.index) this.setHardState({ ...this.hardState, commit: snap.meta.index }, batch);
+    this.setRegion(region, batch);
+  }
+
+  /** Bytes and count of live entries, for log GC decisions and stats. */
+  get entryCount(): number {
+    return this.ents.length;
+  }
+}

@@ -1,0 +1,489 @@
+// The RESP TCP front end: accepts connections, decodes requests, calls the
+// command handler, writes replies in request order, applies backpressure.
+//
+// Per connection:
+//   socket 'data' → RequestDecoder → inbox of argument vectors
+//   → handler(conn, args), in order; a command may finish later (Promise)
+//   → a queue of reply slots; finished slots at its head are encoded (in the
+//     protocol the connection had when its command ran) into the connection's
+//     ReplyEncoder
+//   → one socket write (writev of the encoded chunks) per event-loop turn.
+//
+// Commands are dispatched as soon as they are decoded, without waiting for
+// earlier ones to finish (pipelining). A handler that needs the commands after
+// it to wait (blocking commands, a read that must see the write before it)
+// calls `conn.blockUntil(promise)`.
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import pino, { type Logger } from 'pino';
+import { DecoderOptions, ProtocolError, RequestDecoder } from './decoder';
+import { Protocol, ReplyEncoder } from './encoder';
+import { ErrorReply, Reply } from './reply';
+
+export type CommandHandler = (conn: Connection, args: Buffer[]) => Reply | Promise<Reply>;
+
+export interface RespServerOptions extends DecoderOptions {
+  /** Listen address; default 127.0.0.1. */
+  host?: string;
+  /** Listen port; default 6379, 0 for any free port. */
+  port?: number;
+  /** Called for every command, in order per connection. */
+  handler: CommandHandler;
+  logger?: Logger;
+  /** Connections beyond this get "-ERR max number of clients reached"; default 10000 (Redis maxclients). */
+  maxClients?: number;
+  /** A connection stops reading while this many commands are decoded but unanswered; default 1024. */
+  maxPendingCommands?: number;
+  /** A connection stops reading while this many reply bytes wait in its socket; default 4 MB. */
+  maxOutputBuffer?: number;
+  /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 5000 ms. */
+  closeLingerMs?: number;
+}
+
+/** Counters for INFO stats / INFO clients. */
+export interface RespServerStats {
+  /** total_connections_received */
+  connectionsReceived: number;
+  /** rejected_connections (maxclients) */
+  rejectedConnections: number;
+  /** total_commands_processed */
+  commandsProcessed: number;
+  /** total_net_input_bytes */
+  netInputBytes: number;
+  /** total_net_output_bytes */
+  netOutputBytes: number;
+  /** connections closed for a protocol error */
+  protocolErrors: number;
+  /** commands whose handler threw or rejected with something other than an ErrorReply */
+  handlerErrors: number;
+}
+
+interface Slot {
+  done: boolean;
+  reply: Reply;
+  protocol: Protocol;
+}
+
+function formatAddr(ip: string | undefined, port: number | undefined): string {
+  if (ip === undefined) return '?:0';
+  if (ip.startsWith('::ffff:') && ip.indexOf('.') >= 0) ip = ip.slice(7);
+  return ip.indexOf(':') >= 0 ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`;
+}
+
+function isThenable(v: unknown): v is PromiseLike<Reply> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * One client connection and the per-client state that commands use. Emits
+ * 'close' once when the socket is gone.
+ */
+export class Connection extends EventEmitter {
+  /** CLIENT ID: unique per server, rising from 1. */
+  readonly id: number;
+  /** CLIENT SETNAME; '' when unset (CLIENT GETNAME answers nil). */
+  name = '';
+  /** CLIENT SETINFO LIB-NAME / LIB-VER; '' when unset. */
+  libName = '';
+  libVer = '';
+  /** RESP version for replies, set by HELLO. */
+  protocol: Protocol = 2;
+  /** SELECT */
+  db = 0;
+  /** READONLY / READWRITE */
+  readonly = false;
+  /** Free-form flags for CLIENT LIST and the command layer (e.g. 'multi', 'pubsub'). */
+  readonly flags = new Set<string>();
+  /** ms since the epoch */
+  readonly createdAt: number;
+  /** ms since the epoch of the last command received (CLIENT LIST idle=) */
+  lastInteraction: number;
+  /** Last command's name, lower case (CLIENT LIST cmd=); the command layer may refine it ("client|list"). */
+  lastCommand = 'NULL';
+  /** "ip:port" of the client, "[v6]:port" for IPv6. */
+  readonly remoteAddress: string;
+  /** "ip:port" of the server side. */
+  readonly localAddress: string;
+  commandsProcessed = 0;
+  netInputBytes = 0;
+  netOutputBytes = 0;
+
+  private readonly decoder: RequestDecoder;
+  private readonly encoder = new ReplyEncoder();
+  private inbox: Buffer[][] = [];
+  private inboxHead = 0;
+  private slots: Slot[] = [];
+  private slotsHead = 0;
+  private blockers = 0;
+  private closing = false; // closeAfterReply or protocol error: dispatch nothing more
+  private ending = false; // socket.end() called
+  private inputEnded = false;
+  private protoError: ProtocolError | null = null;
+  private flushScheduled = false;
+  private paused = false;
+  private dead = false;
+
+  /** @internal */
+  constructor(
+    private readonly server: RespServer,
+    private readonly socket: net.Socket,
+    id: number,
+  ) {
+    super();
+    this.id = id;
+    this.createdAt = Date.now();
+    this.lastInteraction = this.createdAt;
+    this.remoteAddress = formatAddr(socket.remoteAddress, socket.remotePort);
+    this.localAddress = formatAddr(socket.localAddress, socket.localPort);
+    this.decoder = new RequestDecoder(server.decoderOptions);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.updateReading());
+    socket.on('timeout', () => socket.destroy());
+    socket.on('error', (e) => this.server.log.debug({ err: e, client: this.id }, 'client socket error'));
+    socket.on('close', () => this.onClose());
+  }
+
+  /** True once the socket is closed. */
+  get closed(): boolean {
+    return this.dead;
+  }
+
+  /** Commands decoded and not yet answered (waiting to run, running, or waiting for earlier replies). */
+  get pendingCommands(): number {
+    return this.inbox.length - this.inboxHead + this.slots.length - this.slotsHead;
+  }
+
+  /** Bytes held for an incomplete request (CLIENT LIST qbuf=). */
+  get queryBufferBytes(): number {
+    return this.decoder.pendingBytes;
+  }
+
+  /** Reply bytes encoded but not yet taken by the kernel (CLIENT LIST omem=). */
+  get outputBufferBytes(): number {
+    return this.encoder.length + this.socket.writableLength;
+  }
+
+  /** Answer the current command, then every earlier one, then close (QUIT). Later commands are not run. */
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+
+  /** Close now, dropping pending replies (CLIENT KILL). */
+  kill(): void {
+    if (this.dead) return;
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  /**
+   * Commands after the current one wait until `p` settles (a blocking command,
+   * or a read that must observe an earlier write). Replies stay in order either way.
+   */
+  blockUntil(p: PromiseLike<unknown>): void {
+    this.blockers++;
+    const release = (): void => {
+      this.blockers--;
+      if (this.blockers === 0 && !this.dead) {
+        this.pump();
+        this.scheduleFlush();
+      }
+    };
+    p.then(release, release);
+  }
+
+  /**
+   * Sends an out-of-band reply (e.g. a RESP3 push) after the replies of every
+   * command already received.
+   */
+  push(reply: Reply): void {
+    if (this.dead) return;
+    this.complete(reply, this.protocol);
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private onData(chunk: Buffer): void {
+    this.netInputBytes += chunk.length;
+    this.server.stats.netInputBytes += chunk.length;
+    if (this.closing || this.protoError !== null) return; // draining before close
+    const cmds = this.decoder.write(chunk);
+    for (let i = 0; i < cmds.length; i++) this.inbox.push(cmds[i]);
+    const e = this.decoder.error;
+    if (e !== null) {
+      this.protoError = e;
+      this.server.stats.protocolErrors++;
+      this.server.log.info({ client: this.id, addr: this.remoteAddress, error: e.message }, 'protocol error from client');
+    }
+    this.pump();
+    this.scheduleFlush();
+  }
+
+  private onEnd(): void {
+    this.inputEnded = true;
+    this.scheduleFlush();
+  }
+
+  private onClose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.inbox = [];
+    this.slots = [];
+    this.server.onConnectionClosed(this);
+    this.emit('close');
+  }
+
+  /** Runs decoded commands while nothing holds them back. */
+  private pump(): void {
+    const server = this.server;
+    while (this.inboxHead < this.inbox.length && this.blockers === 0 && !this.closing && !this.dead) {
+      const args = this.inbox[this.inboxHead];
+      this.inbox[this.inboxHead++] = undefined as unknown as Buffer[];
+      const name = args[0];
+      this.lastCommand = (name.length > 64 ? name.subarray(0, 64) : name).toString('latin1').toLowerCase();
+      this.lastInteraction = Date.now();
+      this.commandsProcessed++;
+      server.stats.commandsProcessed++;
+      let r: Reply | Promise<Reply>;
+      try {
+        r = server.handler(this, args);
+      } catch (e) {
+        r = server.errorReply(e, args, this);
+      }
+      if (isThenable(r)) {
+        const slot: Slot = { done: false, reply: null, protocol: this.protocol };
+        this.slots.push(slot);
+        r.then(
+          (v) => this.settle(slot, v),
+          (e) => this.settle(slot, server.errorReply(e, args, this)),
+        );
+      } else {
+        this.complete(r, this.protocol);
+      }
+    }
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    }
+    if (
+      this.protoError !== null &&
+      !this.closing &&
+      this.inboxHead === this.inbox.length &&
+      this.blockers === 0 &&
+      !this.dead
+    ) {
+      this.complete(new ErrorReply(this.protoError.reply), this.protocol);
+      this.closing = true;
+    }
+  }
+
+  /** A reply is ready now: encode it if nothing is ahead of it, else queue it. */
+  private complete(reply: Reply, protocol: Protocol): void {
+    if (this.slotsHead === this.slots.length) this.encode(reply, protocol);
+    else this.slots.push({ done: true, reply, protocol });
+    this.scheduleFlush();
+  }
+
+  private settle(slot: Slot, reply: Reply): void {
+    if (this.dead) return;
+    slot.done = true;
+    slot.reply = reply;
+    const slots = this.slots;
+    while (this.slotsHead < slots.length && slots[this.slotsHead].done) {
+      const s = slots[this.slotsHead];
+      slots[this.slotsHead++] = undefined as unknown as Slot;
+      this.encode(s.reply, s.protocol);
+    }
+    if (this.slotsHead === slots.length) {
+      this.slots = [];
+      this.slotsHead = 0;
+    }
+    this.scheduleFlush();
+  }
+
+  private encode(reply: Reply, protocol: Protocol): void {
+    const m = this.encoder.mark();
+    try {
+      this.encoder.encode(reply, protocol);
+    } catch (e) {
+      this.encoder.rollback(m);
+      this.server.stats.handlerErrors++;
+      this.server.log.error({ err: e, client: this.id, cmd: this.lastCommand }, 'cannot encode reply');
+      this.encoder.encode(new ErrorReply(`ERR internal error: ${(e as Error).message ?? e}`), protocol);
+    }
+  }
+
+  // ---------------------------------------------------------------- output
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.dead) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.dead) return;
+    const socket = this.socket;
+    if (this.encoder.length > 0 && !this.ending) {
+      const chunks = this.encoder.take();
+      let n = 0;
+      if (chunks.length === 1) {
+        n = chunks[0].length;
+        socket.write(chunks[0]);
+      } else {
+        socket.cork();
+        for (const c of chunks) {
+          n += c.length;
+          socket.write(c);
+        }
+        socket.uncork();
+      }
+      this.netOutputBytes += n;
+      this.server.stats.netOutputBytes += n;
+    }
+    const idle = this.slotsHead === this.slots.length && this.blockers === 0;
+    if (!this.ending && idle && (this.closing || (this.inputEnded && this.inboxHead === this.inbox.length))) {
+      this.ending = true;
+      socket.end();
+      // Keep reading (and discarding) so that closing does not reset the
+      // connection over unread input; give up on a peer that never closes.
+      if (this.paused) {
+        this.paused = false;
+        socket.resume();
+      }
+      socket.setTimeout(this.server.closeLingerMs);
+      return;
+    }
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.dead || this.ending) return;
+    const stop =
+      this.pendingCommands >= this.server.maxPendingCommands ||
+      this.socket.writableLength >= this.server.maxOutputBuffer ||
+      this.protoError !== null;
+    if (stop && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!stop && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+}
+
+export class RespServer extends EventEmitter {
+  readonly handler: CommandHandler;
+  readonly log: Logger;
+  readonly decoderOptions: DecoderOptions;
+  readonly maxClients: number;
+  readonly maxPendingCommands: number;
+  readonly maxOutputBuffer: number;
+  readonly closeLingerMs: number;
+  readonly stats: RespServerStats = {
+    connectionsReceived: 0,
+    rejectedConnections: 0,
+    commandsProcessed: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+    protocolErrors: 0,
+    handlerErrors: 0,
+  };
+  private readonly conns = new Map<number, Connection>();
+  private readonly server: net.Server;
+  private nextId = 1;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(opts: RespServerOptions) {
+    super();
+    this.handler = opts.handler;
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.host = opts.host ?? '127.0.0.1';
+    this.port = opts.port ?? 6379;
+    this.decoderOptions = {
+      maxBulkLen: opts.maxBulkLen,
+      maxMultibulkLen: opts.maxMultibulkLen,
+      maxInlineLen: opts.maxInlineLen,
+      maxQueryBufferLen: opts.maxQueryBufferLen,
+    };
+    this.maxClients = opts.maxClients ?? 10000;
+    this.maxPendingCommands = opts.maxPendingCommands ?? 1024;
+    this.maxOutputBuffer = opts.maxOutputBuffer ?? 4 * 1024 * 1024;
+    this.closeLingerMs = opts.closeLingerMs ?? 5000;
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.onSocket(s));
+    this.server.on('error', (e) => this.log.error({ err: e }, 'RESP server error'));
+  }
+
+  /** Live connections by id (CLIENT LIST, CLIENT KILL ID, INFO clients). */
+  get connections(): ReadonlyMap<number, Connection> {
+    return this.conns;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        const a = this.address();
+        this.log.info({ host: a.host, port: a.port }, 'RESP server listening');
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address (after listen()). */
+  address(): { host: string; port: number } {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new Error('RESP server is not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  /** Stops accepting, closes every connection, resolves when all are gone. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        for (const c of this.conns.values()) c.kill();
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      for (const c of this.conns.values()) c.kill();
+    });
+  }
+
+  /** @internal Turns a handler failure into a reply. */
+  errorReply(e: unknown, args: Buffer[], conn: Connection): ErrorReply {
+    if (e instanceof ErrorReply) return e;
+    this.stats.handlerErrors++;
+    this.log.error({ err: e, client: conn.id, cmd: args[0]?.toString('latin1') }, 'command handler failed');
+    const msg = e instanceof Error ? e.message : String(e);
+    return new ErrorReply(`ERR ${msg}`);
+  }
+
+  /** @internal */
+  onConnectionClosed(c: Connection): void {
+    this.conns.delete(c.id);
+    this.log.debug({ client: c.id, addr: c.remoteAddress }, 'client closed');
+  }
+
+  private onSocket(socket: net.Socket): void {
+    this.stats.connectionsReceived++;
+    socket.on('error', () => {}); // errors are logged by the Connection; this catches early ones
+    if (this.conns.size >= this.maxClients) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      socket.setTimeout(this.closeLingerMs, () => socket.destroy());
+      return;
+    }
+    const c = new Connection(this, socket, this.nextId++);
+    this.conns.set(c.id, c);
+    this.log.debug({ client: c.id, addr: c.remoteAddress }, 'client connected');
+    this.emit('connection', c);
+  }
+}

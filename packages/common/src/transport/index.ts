@@ -1,0 +1,6 @@
+// The framed peer transport (docs/transport.md).
+export { TransportError, type TransportErrorCode } from './errors';
+export { newStats, type TransportStats } from './stats';
+export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, encodeFrame, decodeEnvelope, envelopeProblem, type EncodedFrame, type FrameHead, type Envelope } from './frame';
+export { PeerServer, type PeerServerOptions, type PeerInfo } from './server';
+export { PeerClient, PeerPool, parseAddress, type PeerClientOptions, type PeerClientState, type SendOptions, type RequestOptions } from './client';

@@ -1,0 +1,343 @@
+// A store node: one RocksDB, the regions it hosts, the RESP front end.
+//  - standalone (no --meta): one single-replica region over all slots, no
+//    Raft — the store of issue 2, still useful on its own;
+//  - replicated (--meta): region replicas driven by Raft (raftstore/), the
+//    meta group's map for routing, commands forwarded to leaders.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { RespServer, RocksEngine, SLOT_COUNT, dataRange, encodeReply, parseAddress, pb } from '@redraft/common';
+import type { Connection, Engine, KvReader, Logger, Reply } from '@redraft/common';
+import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
+import { storeCommandTable } from './commands/table';
+import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
+import type { ClusterFacade, ClusterNode, ClusterShard, LocalReplica } from './commands/cluster';
+import { Keyspace } from './data/keyspace';
+import { CommandError } from './data/errors';
+import { LocalRegion } from './region/local';
+import type { RegionHandle } from './region/region';
+import { RaftStore } from './raftstore/store';
+
+export interface StoreOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  maxBulkLen: number;
+  maxMultibulkLen: number;
+  log: Logger;
+  /** Replicated mode: the meta replicas' peer addresses. Empty: standalone. */
+  metaAddrs: string[];
+  peerPort: number;
+  /** The host other processes reach this store at (default: --host). */
+  advertiseHost?: string;
+  redirect: 'forward' | 'moved';
+  tickMs: number;
+  heartbeatMs: number;
+  /** Applied entries a replica keeps in its Raft log before compacting it. */
+  raftLogGcThreshold: number;
+}
+
+/** A stable 40-hex node id for Redis Cluster views. */
+export function nodeIdOf(storeId: number): string {
+  return createHash('sha1').update(`redraft-store-${storeId}`).digest('hex');
+}
+
+export class StoreNode {
+  readonly startedAt = Date.now();
+  private server!: RespServer;
+  private local: LocalRegion | undefined;
+  raft: RaftStore | undefined;
+  private engine!: Engine;
+  private dispatcher!: Dispatcher;
+
+  constructor(readonly opts: StoreOptions) {}
+
+  static async start(opts: StoreOptions): Promise<StoreNode> {
+    const node = new StoreNode(opts);
+    await node.open();
+    return node;
+  }
+
+  get port(): number {
+    return this.server.address().port;
+  }
+
+  get replicated(): boolean {
+    return this.opts.metaAddrs.length > 0;
+  }
+
+  private get advertiseHost(): string {
+    return this.opts.advertiseHost ?? this.opts.host;
+  }
+
+  private async open(): Promise<void> {
+    const { log } = this.opts;
+    this.engine = await RocksEngine.open(join(this.opts.dataDir, 'db'));
+    const table = storeCommandTable();
+    this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
+      redirect: this.opts.redirect,
+      forward: (addr, args, protocol, readonlyClient) => this.forward(addr, args, protocol, readonlyClient),
+    });
+    if (this.replicated) {
+      this.raft = new RaftStore({
+        engine: this.engine,
+        log: log.child({ component: 'raftstore' }),
+        peerHost: this.opts.host,
+        peerPort: this.opts.peerPort,
+        peerAddr: `${this.advertiseHost}:${this.opts.peerPort}`,
+        clientAddr: `${this.advertiseHost}:${this.opts.port}`,
+        metaAddrs: this.opts.metaAddrs,
+        tickMs: this.opts.tickMs,
+        heartbeatMs: this.opts.heartbeatMs,
+        logGcThreshold: this.opts.raftLogGcThreshold,
+      });
+      this.raft.onForward = (req) => this.serveForwarded(req);
+      await this.raft.start();
+    } else {
+      this.local = await LocalRegion.open(this.engine, log);
+    }
+    this.server = new RespServer({
+      host: this.opts.host,
+      port: this.opts.port,
+      maxBulkLen: this.opts.maxBulkLen,
+      maxMultibulkLen: this.opts.maxMultibulkLen,
+      logger: log.child({ component: 'resp' }),
+      handler: (conn, args) => this.dispatcher.execute(conn, args),
+    });
+    await this.server.listen();
+    log.info({ port: this.port, dataDir: this.opts.dataDir, mode: this.replicated ? 'replicated' : 'standalone' }, 'store ready');
+  }
+
+  // ---- routing ------------------------------------------------------------------------
+
+  private router() {
+    return {
+      regionFor: (slots: number[], intent: Intent): RegionHandle => this.regionFor(slots, intent),
+      engineReader: (): KvReader => this.engine,
+    };
+  }
+
+  private regionFor(slots: number[], intent: Intent): RegionHandle {
+    if (this.local) return this.local;
+    const raft = this.raft!;
+    const route = raft.routeOf(slots[0]);
+    if (!route) throw new RetryLaterError('CLUSTERDOWN Hash slot not served');
+    for (const s of slots) {
+      if (s < route.startSlot || s >= route.endSlot) throw new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
+    }
+    const peer = route.peer;
+    if (peer && peer.isLeader) return peer;
+    // READONLY clients read at a follower, through ReadIndex: still linearizable.
+    if (peer && !intent.write && intent.client.readonly && peer.region.peers?.length) return peer;
+    const leader = route.leaderStoreId ? raft.storeInfo(route.leaderStoreId) : undefined;
+    if (!leader || route.leaderStoreId === raft.storeId) throw new RetryLaterError('TRYAGAIN the region is electing a leader');
+    throw new RedirectError(slots[0], String(leader.clientAddr), String(leader.peerAddr));
+  }
+
+  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean): Promise<Buffer> {
+    const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol } as pb.ForwardRequest.$Properties).finish();
+    const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs: 10000 }));
+    return Buffer.from(res.reply);
+  }
+
+  /** A command another store forwarded: run it here, never forward it again. */
+  private async serveForwarded(req: pb.ForwardRequest): Promise<Uint8Array> {
+    const protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
+    const client: ForwardedClient = {
+      forwarded: true,
+      id: 0,
+      name: '',
+      protocol,
+      db: 0,
+      libName: '',
+      libVer: '',
+      readonly: !!req.readonlyClient,
+      createdAt: Date.now(),
+      lastCommand: '',
+      remoteAddress: 'forwarded',
+      localAddress: 'forwarded',
+      closeAfterReply() {},
+      kill() {},
+    };
+    const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
+    return encodeReply(reply, protocol);
+  }
+
+  // ---- the facade the server commands read ----------------------------------------------
+
+  private regionsList(): Array<{ id: number; startSlot: number; endSlot: number }> {
+    if (this.local) return [{ id: this.local.id, startSlot: this.local.startSlot, endSlot: this.local.endSlot }];
+    return this.raft!.routes().map((r) => ({ id: r.regionId, startSlot: r.startSlot, endSlot: r.endSlot }));
+  }
+
+  private regionById(id: number, write: boolean): RegionHandle {
+    if (this.local) return this.local;
+    const route = this.raft!.routes().find((r) => r.regionId === id);
+    if (!route) throw new RetryLaterError(`TRYAGAIN region ${id} is not known here`);
+    const fakeClient = { readonly: !write } as ClientState;
+    return this.regionFor([route.startSlot], { write, client: fakeClient });
+  }
+
+  private facade(table: ReturnType<typeof storeCommandTable>): ServerFacade {
+    return {
+      commands: table,
+      regions: () => this.regionsList(),
+      clients: () => [...this.server.connections.values()],
+      node: () => this.nodeInfo(),
+      config: () => this.config,
+      readRegion: async (id: number) => {
+        await this.regionById(id, false).readBarrier();
+        return new Keyspace(this.engine, Date.now());
+      },
+      writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> =>
+        this.regionById(id, true).propose({ ...op, proposedAtMs: Date.now() }),
+      cluster: this.clusterFacade(),
+    };
+  }
+
+  private clusterFacade(): ClusterFacade {
+    const selfNode = (): ClusterNode => ({
+      id: nodeIdOf(this.raft?.storeId ?? 1),
+      host: this.advertiseHost,
+      port: this.port,
+      busPort: this.opts.peerPort || this.port + 10000,
+      connected: true,
+      myself: true,
+    });
+    const storeNode = (id: number): ClusterNode | undefined => {
+      if (this.raft && id === this.raft.storeId) return selfNode();
+      const s = this.raft?.storeInfo(id);
+      if (!s?.clientAddr) return undefined;
+      const { host, port } = parseAddress(String(s.clientAddr));
+      const bus = s.peerAddr ? parseAddress(String(s.peerAddr)).port : port + 10000;
+      return { id: nodeIdOf(id), host, port, busPort: bus, connected: s.state !== pb.StoreState.DOWN, myself: false };
+    };
+    return {
+      myself: selfNode,
+      replicas: () => this.localReplicas(),
+      digest: (id: number) => this.digest(id),
+      nodes: () => {
+        if (!this.raft) return [selfNode()];
+        const out = this.raft.allStores().map((s) => storeNode(Number(s.id))).filter((n): n is ClusterNode => !!n);
+        if (!out.some((n) => n.myself)) out.unshift(selfNode());
+        return out;
+      },
+      shards: (): ClusterShard[] => {
+        if (!this.raft) return [{ startSlot: 0, endSlot: SLOT_COUNT, leader: selfNode(), replicas: [] }];
+        return this.raft.routes().map((r) => ({
+          startSlot: r.startSlot,
+          endSlot: r.endSlot,
+          leader: r.leaderStoreId ? storeNode(r.leaderStoreId) : undefined,
+          replicas: r.peers
+            .filter((p) => Number(p.storeId) !== r.leaderStoreId)
+            .map((p) => storeNode(Number(p.storeId)))
+            .filter((n): n is ClusterNode => !!n),
+        }));
+      },
+    };
+  }
+
+  private readonly runId = randomBytes(20).toString('hex');
+
+  private nodeInfo(): NodeInfo {
+    const st = this.server.stats;
+    return {
+      mode: this.replicated ? 'cluster' : 'standalone',
+      runId: this.runId,
+      startedAtMs: this.startedAt,
+      tcpPort: this.port,
+      executable: process.argv[1] ?? '',
+      configFile: '',
+      totalConnectionsReceived: st.connectionsReceived,
+      totalCommandsProcessed: st.commandsProcessed,
+      rejectedConnections: st.rejectedConnections,
+      totalNetInputBytes: st.netInputBytes,
+      totalNetOutputBytes: st.netOutputBytes,
+      expiredKeys: 0,
+      totalErrorReplies: st.handlerErrors,
+    };
+  }
+
+  /** Live settings (CONFIG GET/SET read and write this map). */
+  private _config: Map<string, string> | undefined;
+  get config(): Map<string, string> {
+    return (this._config ??= this.configMap());
+  }
+
+  private localReplicas(): LocalReplica[] {
+    if (this.local) {
+      const l = this.local;
+      return [{ id: l.id, startSlot: l.startSlot, endSlot: l.endSlot, role: 'standalone', applied: l.applied, term: 0, leaderPeer: 0, peers: '', epoch: '0/0', progress: '' }];
+    }
+    return [...this.raft!.peers.values()].map((p) => ({
+      id: p.id,
+      startSlot: p.startSlot,
+      endSlot: p.endSlot,
+      role: String(p.node.raft.state),
+      applied: p.applied,
+      term: p.node.raft.term,
+      leaderPeer: p.leaderPeerId,
+      peers: (p.region.peers ?? []).map((x) => `${x.id}@${x.storeId}${x.role === pb.PeerRole.LEARNER ? 'L' : ''}`).join(','),
+      epoch: `${p.epoch.version}/${p.epoch.confVer}`,
+      progress: p.isLeader
+        ? [...p.node.raft.progressStatus()].map(([id, pr]) => `${id}:${pr.state}/${pr.match}/${pr.next}${pr.paused ? '/paused' : ''}`).join(',')
+        : '',
+    }));
+  }
+
+  /** A digest of one replica's data range and its applied index, from one consistent view. */
+  private async digest(regionId: number): Promise<[number, string]> {
+    let applied = 0;
+    let iter: AsyncIterator<[Buffer, Buffer]> | undefined;
+    const open = (a: number, startSlot: number, endSlot: number): Promise<IteratorResult<[Buffer, Buffer]>> => {
+      applied = a;
+      const [gte, lt] = dataRange(startSlot, endSlot);
+      iter = this.engine.scan({ gte, lt })[Symbol.asyncIterator]();
+      return iter.next(); // creates the RocksDB iterator, and its snapshot, now
+    };
+    let first: Promise<IteratorResult<[Buffer, Buffer]>>;
+    if (this.local) {
+      // Standalone: nothing can be applied between these synchronous steps.
+      first = open(this.local.applied, this.local.startSlot, this.local.endSlot);
+    } else {
+      const started = await this.raft!.atQuietMoment(() => {
+        const p = this.raft!.peers.get(regionId);
+        if (!p) throw new CommandError(`ERR no replica of region ${regionId} on this store`);
+        return { next: open(p.applied, p.startSlot, p.endSlot) };
+      });
+      first = started.next;
+    }
+    const h = createHash('sha1');
+    for (let r = await first; !r.done; r = await iter!.next()) {
+      const [k, v] = r.value;
+      const len = Buffer.alloc(8);
+      len.writeUInt32BE(k.length, 0);
+      len.writeUInt32BE(v.length, 4);
+      h.update(len).update(k).update(v);
+    }
+    return [applied, h.digest('hex')];
+  }
+
+  private configMap(): Map<string, string> {
+    return new Map([
+      ['bind', this.opts.host],
+      ['port', String(this.port)],
+      ['dir', this.opts.dataDir],
+      ['proto-max-bulk-len', String(this.opts.maxBulkLen)],
+      ['databases', '1'],
+      ['maxmemory', '0'],
+      ['save', ''],
+      ['appendonly', 'yes'],
+      ['appendfsync', 'always'],
+      ['cluster-enabled', this.replicated ? 'yes' : 'no'],
+    ]);
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close();
+    await this.raft?.stop();
+    await this.engine.close();
+    this.opts.log.info('store stopped');
+  }
+}
+
+export type { Connection };

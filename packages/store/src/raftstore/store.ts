@@ -1,0 +1,527 @@
+// The replicated store: every region replica this store hosts, driven by one
+// RaftLoop over the store's one RocksDB; Raft traffic with other stores over
+// the peer transport (one frame per target store per round); registration
+// and batched heartbeats with the meta group; routing of keys to leaders.
+import {
+  OverlayBatch,
+  PeerPool,
+  PeerServer,
+  PeerStorage,
+  RaftLoop,
+  SLOT_COUNT,
+  allRegionsLocalRange,
+  isRegionStateKey,
+  messageFromPb,
+  messageToPb,
+  pb,
+  raft,
+  regionIdOfLocalKey,
+  storeKey,
+  regionStateKey,
+  u64,
+  readU64,
+  WriteBatch,
+} from '@redraft/common';
+import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
+import { RegionPeer, type PeerHost } from './peer';
+
+export interface RaftStoreOptions {
+  engine: Engine;
+  log: Logger;
+  /** host:port other stores and the meta reach this store's peer transport at. */
+  peerAddr: string;
+  peerHost: string;
+  peerPort: number;
+  /** host:port clients reach this store's RESP front end at. */
+  clientAddr: string;
+  /** Peer-transport addresses of the meta replicas. */
+  metaAddrs: string[];
+  tickMs: number;
+  heartbeatMs: number;
+  /** Entries kept after the applied index when the log is compacted. */
+  logGcThreshold: number;
+}
+
+export const RAFT_TIMING = {
+  electionTick: 10,
+  heartbeatTick: 2,
+};
+
+const META_RPC_TIMEOUT = 3000;
+
+/** Where a slot's region lives, for routing and CLUSTER SLOTS. */
+export interface Route {
+  regionId: number;
+  startSlot: number;
+  endSlot: number;
+  /** The local replica, if this store has one. */
+  peer?: RegionPeer;
+  leaderStoreId: number;
+  peers: pb.Peer.$Properties[];
+}
+
+export class RaftStore implements LoopHost, PeerHost {
+  storeId = 0;
+  readonly loop: RaftLoop;
+  readonly peers = new Map<number, RegionPeer>();
+  private server!: PeerServer;
+  readonly pool: PeerPool;
+  private view: pb.ClusterView | undefined;
+  private readonly stores = new Map<number, pb.StoreInfo.$Properties>();
+  private metaLeader = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private nextSnapshotId = 1;
+  private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
+  private stopped = false;
+  private heartbeatInFlight = false;
+  readonly startedAt = Date.now();
+
+  constructor(readonly opts: RaftStoreOptions) {
+    this.loop = new RaftLoop(opts.engine, this);
+    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }) });
+  }
+
+  get engine(): Engine {
+    return this.opts.engine;
+  }
+
+  get logGcThreshold(): number {
+    return this.opts.logGcThreshold;
+  }
+
+  private quietTasks: Array<() => void> = [];
+
+  /**
+   * Runs `task` at the next moment no write is in flight (the start of a
+   * round, or now if the loop is idle): a RocksDB iterator made then sees the
+   * state exactly at every region's applied index.
+   */
+  atQuietMoment<T>(task: () => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.quietTasks.push(() => {
+        try {
+          resolve(task());
+        } catch (e) {
+          reject(e);
+        }
+      });
+      this.loop.schedule();
+    });
+  }
+
+  private get log(): Logger {
+    return this.opts.log;
+  }
+
+  // ---- start / stop -----------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.server = new PeerServer({
+      host: this.opts.peerHost,
+      port: this.opts.peerPort,
+      logger: this.log.child({ component: 'peer-server' }),
+      onMessage: (type, body, from) => this.onPeerMessage(type, body, from),
+      onRequest: (type, body, from) => this.onPeerRequest(type, body, from),
+    });
+    await this.server.listen();
+    const identRaw = await this.engine.get(storeKey('ident'));
+    const known = identRaw ? readU64(identRaw, 0) : 0;
+    this.storeId = await this.register(known);
+    if (!known) {
+      const b = new WriteBatch().put(storeKey('ident'), u64(this.storeId));
+      await this.engine.write(b, true);
+    }
+    await this.loadPeers();
+    this.loop.startTicking(this.opts.tickMs);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    void this.heartbeat();
+    this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.loop.stop();
+    for (const p of this.peers.values()) p.failAll('TRYAGAIN the store is shutting down');
+    await this.server.close();
+    await this.pool.close();
+  }
+
+  /** Registers with the meta (retrying until one answers); returns this store's id. */
+  private async register(known: number): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = pb.RegisterStoreRequest.encode({ storeId: known, peerAddr: this.opts.peerAddr, clientAddr: this.opts.clientAddr }).finish();
+        const res = pb.RegisterStoreResponse.decode(await this.metaRequest('meta.register', body));
+        return Number(res.storeId);
+      } catch (e) {
+        if (this.stopped) throw e;
+        if (attempt % 10 === 0) this.log.warn({ err: (e as Error).message }, 'waiting for the meta group');
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (attempt + 1))));
+      }
+    }
+  }
+
+  /** A meta RPC to its leader, following NOT_LEADER hints and trying every address. */
+  async metaRequest(type: string, body: Uint8Array): Promise<Uint8Array> {
+    const addrs = this.opts.metaAddrs;
+    let last: Error | undefined;
+    let target = addrs[this.metaLeader % addrs.length];
+    for (let i = 0; i < addrs.length + 2; i++) {
+      try {
+        const res = await this.pool.request(target, type, body, { timeoutMs: META_RPC_TIMEOUT });
+        this.metaLeader = Math.max(0, addrs.indexOf(target));
+        return res;
+      } catch (e) {
+        last = e as Error;
+        const m = /NOT_LEADER\s+(\S+)/.exec(last.message);
+        target = m && addrs.includes(m[1]) ? m[1] : addrs[(addrs.indexOf(target) + 1) % addrs.length];
+      }
+    }
+    throw last ?? new Error('no meta address');
+  }
+
+  private async loadPeers(): Promise<void> {
+    const [gte, lt] = allRegionsLocalRange();
+    const states: Array<[number, pb.RegionLocalState]> = [];
+    for await (const [k, v] of this.engine.scan({ gte, lt })) {
+      if (isRegionStateKey(k)) states.push([regionIdOfLocalKey(k), pb.RegionLocalState.decode(v)]);
+    }
+    for (const [id, st] of states) {
+      if (st.state === pb.PeerState.TOMBSTONE || !st.region) continue;
+      const mine = (st.region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
+      if (!mine) continue;
+      const storage = await PeerStorage.load(this.engine, id, st.region);
+      this.addPeer(Number(mine.id), storage);
+    }
+  }
+
+  private raftConfig(): Omit<raft.Config, 'id' | 'storage' | 'applied'> {
+    return {
+      electionTick: RAFT_TIMING.electionTick,
+      heartbeatTick: RAFT_TIMING.heartbeatTick,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      checkQuorum: true,
+      preVote: true,
+      readOnlyOption: raft.ReadOnlyOption.Safe,
+      disableProposalForwarding: true,
+      random: Math.random,
+    };
+  }
+
+  private addPeer(peerId: number, storage: PeerStorage): RegionPeer {
+    const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig());
+    this.peers.set(storage.regionId, peer);
+    this.loop.add(peer);
+    return peer;
+  }
+
+  // ---- LoopHost ---------------------------------------------------------------------
+
+  send(messages: Array<{ group: LoopGroup; message: raft.Message }>): void {
+    const perStore = new Map<number, pb.RaftMessage.$Properties[]>();
+    for (const { group, message } of messages) {
+      const peer = group as RegionPeer;
+      const region = peer.region;
+      const to = (region.peers ?? []).find((p) => Number(p.id) === message.to);
+      if (!to) continue;
+      const storeId = Number(to.storeId);
+      const from = (region.peers ?? []).find((p) => Number(p.id) === peer.peerId) ?? { id: peer.peerId, storeId: this.storeId };
+      if (message.type === raft.MessageType.Snap) this.sendSnapshotChunks(peer, storeId, message);
+      let list = perStore.get(storeId);
+      if (!list) perStore.set(storeId, (list = []));
+      list.push({
+        regionId: peer.id,
+        fromPeer: from,
+        toPeer: to,
+        epoch: region.epoch,
+        startSlot: region.startSlot,
+        endSlot: region.endSlot,
+        message: messageToPb(message),
+      });
+    }
+    for (const [storeId, list] of perStore) {
+      const addr = this.stores.get(storeId)?.peerAddr;
+      if (!addr) continue;
+      this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
+    }
+  }
+
+  private sendSnapshotChunks(peer: RegionPeer, storeId: number, message: raft.Message): void {
+    const addr = this.stores.get(storeId)?.peerAddr;
+    const s = peer.snapshot;
+    if (!addr || !s || !message.snapshot || s.snap.meta.index !== message.snapshot.meta.index) return;
+    const CHUNK_BYTES = 1024 * 1024;
+    let seq = 0;
+    let kvs: pb.KeyValue.$Properties[] = [];
+    let bytes = 0;
+    const flush = (last: boolean): void => {
+      const body = pb.SnapshotChunk.encode({ regionId: peer.id, toPeer: message.to, snapshotId: s.id, seq: seq++, last, kvs }).finish();
+      this.pool.send(addr, 'raft.snapshot_chunk', body);
+      kvs = [];
+      bytes = 0;
+    };
+    for (const [key, value] of s.kvs) {
+      kvs.push({ key, value });
+      bytes += key.length + value.length;
+      if (bytes >= CHUNK_BYTES) flush(false);
+    }
+    flush(true);
+  }
+
+  hasPendingWork(): boolean {
+    return this.quietTasks.length > 0;
+  }
+
+  beforeRound(): void {
+    const tasks = this.quietTasks;
+    this.quietTasks = [];
+    for (const t of tasks) t();
+    for (const p of this.peers.values()) p.maybeBuildSnapshot(() => this.nextSnapshotId++);
+  }
+
+  fatal(err: Error): void {
+    this.log.fatal({ err }, 'a write to the store failed; stopping to protect the data');
+    process.exit(70);
+  }
+
+  // ---- PeerHost -------------------------------------------------------------------------
+
+  schedule(): void {
+    this.loop.schedule();
+  }
+
+  regionChanged(_peer: RegionPeer): void {
+    // Routing reads peers' descriptors directly; nothing cached to invalidate.
+  }
+
+  peerRemoved(peer: RegionPeer): void {
+    this.log.info({ regionId: peer.id }, 'replica removed from its region; destroying it');
+    this.loop.remove(peer.id);
+    this.peers.delete(peer.id);
+    peer.failAll('TRYAGAIN the replica moved; retry');
+    void this.destroyPeerData(peer);
+  }
+
+  private async destroyPeerData(peer: RegionPeer): Promise<void> {
+    const batch = new OverlayBatch(this.engine);
+    peer.storage.setRegion(peer.region, batch.batch, pb.PeerState.TOMBSTONE);
+    await this.engine.write(batch.batch, true);
+  }
+
+  splitApplied(_parent: RegionPeer, _child: pb.Region.$Properties, _batch: OverlayBatch): void {
+    // Region split arrives with the scheduling issue.
+  }
+
+  // ---- incoming peer traffic --------------------------------------------------------------
+
+  private onPeerMessage(type: string, body: Uint8Array, _from: PeerInfo): void {
+    if (type === 'raft') {
+      const batch = pb.RaftMessageBatch.decode(body);
+      for (const m of batch.messages) this.onRaftMessage(m as pb.RaftMessage);
+      this.loop.schedule();
+    } else if (type === 'raft.snapshot_chunk') {
+      this.onSnapshotChunk(pb.SnapshotChunk.decode(body));
+    } else {
+      throw new Error(`unknown message type ${type}`);
+    }
+  }
+
+  private onRaftMessage(m: pb.RaftMessage): void {
+    const regionId = Number(m.regionId);
+    const toPeer = Number(m.toPeer?.id ?? 0);
+    if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
+    let peer = this.peers.get(regionId);
+    if (peer && peer.peerId !== toPeer) {
+      // A message for another incarnation of this region's replica on this store.
+      if (toPeer < peer.peerId) return;
+    }
+    if (!peer) {
+      // A replica added to a region: it starts empty and learns by snapshot.
+      const region: pb.Region.$Properties = {
+        id: regionId,
+        startSlot: m.startSlot,
+        endSlot: m.endSlot,
+        epoch: { version: 0, confVer: 0 },
+        peers: [],
+      };
+      const msgType = Number(m.message.type);
+      if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
+      peer = this.addPeer(toPeer, PeerStorage.empty(regionId, region));
+      this.log.info({ regionId, peerId: toPeer }, 'created an empty replica on a message from its leader');
+    }
+    const msg = messageFromPb(m.message);
+    if (msg.type === raft.MessageType.Snap) {
+      const data = msg.snapshot ? pb.SnapshotData.decode(msg.snapshot.data) : undefined;
+      const key = `${regionId}:${toPeer}:${Number(data?.snapshotId ?? 0)}`;
+      const chunks = this.incomingSnapshots.get(key);
+      this.incomingSnapshots.delete(key);
+      if (!chunks || !chunks.done) return; // incomplete: the leader will retry
+      peer.receivedSnapshotKvs = chunks.kvs;
+    }
+    try {
+      peer.node.step(msg);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, regionId }, 'raft message refused');
+    }
+  }
+
+  private onSnapshotChunk(c: pb.SnapshotChunk): void {
+    const key = `${Number(c.regionId)}:${Number(c.toPeer)}:${Number(c.snapshotId)}`;
+    let s = this.incomingSnapshots.get(key);
+    if (c.seq === 0) {
+      // Only the newest snapshot per replica is kept.
+      for (const k of this.incomingSnapshots.keys()) if (k.startsWith(`${Number(c.regionId)}:`)) this.incomingSnapshots.delete(k);
+      s = { kvs: [], seq: 0, done: false };
+      this.incomingSnapshots.set(key, s);
+    }
+    if (!s || s.seq !== c.seq || s.done) {
+      this.incomingSnapshots.delete(key);
+      return;
+    }
+    for (const kv of c.kvs) s.kvs.push([Buffer.from(kv.key ?? []), Buffer.from(kv.value ?? [])]);
+    s.seq++;
+    s.done = c.last;
+  }
+
+  /** Requests from other stores; forwarded client commands are answered by the node. */
+  onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
+
+  private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
+    if (type === 'store.forward' && this.onForward) {
+      const res = await this.onForward(pb.ForwardRequest.decode(body));
+      return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    throw new Error(`unknown request type ${type}`);
+  }
+
+  // ---- heartbeats and the cluster view ----------------------------------------------------
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatInFlight || this.stopped) return;
+    this.heartbeatInFlight = true;
+    try {
+      const regions: pb.RegionStats.$Properties[] = [];
+      let leaders = 0;
+      for (const p of this.peers.values()) {
+        if (p.isLeader) leaders++;
+        regions.push({
+          region: p.region,
+          leaderPeerId: p.leaderPeerId,
+          term: p.node.raft.term,
+          appliedIndex: p.applied,
+          isLeader: p.isLeader,
+        });
+      }
+      const req: pb.StoreHeartbeatRequest.$Properties = {
+        store: {
+          id: this.storeId,
+          peerAddr: this.opts.peerAddr,
+          clientAddr: this.opts.clientAddr,
+          regionCount: this.peers.size,
+          leaderCount: leaders,
+          startedAtMs: this.startedAt,
+        },
+        regions,
+        knownViewVersion: this.view ? Number(this.view.version) : 0,
+      } as pb.StoreHeartbeatRequest.$Properties;
+      const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
+      if (res.view) this.setView(res.view as pb.ClusterView);
+      for (const ins of res.instructions) await this.execute(ins as pb.Instruction);
+    } catch (e) {
+      if (!this.stopped) this.log.debug({ err: (e as Error).message }, 'heartbeat failed');
+    } finally {
+      this.heartbeatInFlight = false;
+    }
+  }
+
+  private setView(view: pb.ClusterView): void {
+    this.view = view;
+    this.stores.clear();
+    for (const s of view.stores) this.stores.set(Number(s.id), s);
+  }
+
+  /** Carries out one step the meta asked for. */
+  private async execute(ins: pb.Instruction): Promise<void> {
+    const regionId = Number(ins.regionId);
+    if (ins.createPeer) {
+      if (this.peers.has(regionId)) return;
+      const region = ins.createPeer;
+      const mine = (region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
+      if (!mine) return;
+      const existing = await this.engine.get(regionStateKey(regionId));
+      if (existing) return; // already created (or tombstoned) earlier
+      const batch = new WriteBatch();
+      PeerStorage.bootstrap(batch, region);
+      await this.engine.write(batch, true);
+      const storage = await PeerStorage.load(this.engine, regionId, region);
+      const peer = this.addPeer(Number(mine.id), storage);
+      // The first replica campaigns at once so a new cluster serves quickly.
+      if (Number(region.peers?.[0]?.id) === peer.peerId) peer.node.campaign();
+      this.loop.schedule();
+      this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
+      return;
+    }
+    const peer = this.peers.get(regionId);
+    if (!peer) return;
+    if (ins.transferLeaderTo) peer.node.transferLeader(Number(ins.transferLeaderTo));
+    this.loop.schedule();
+  }
+
+  // ---- routing ------------------------------------------------------------------------------
+
+  /** The store that a region's leader is on, as far as this store knows. */
+  leaderStoreOf(route: Route): number {
+    return route.leaderStoreId;
+  }
+
+  storeInfo(id: number): pb.StoreInfo.$Properties | undefined {
+    return this.stores.get(id);
+  }
+
+  allStores(): pb.StoreInfo.$Properties[] {
+    return [...this.stores.values()];
+  }
+
+  /** Every region this store knows of: its own replicas first, the meta's view for the rest. */
+  routes(): Route[] {
+    const out: Route[] = [];
+    const covered = new Set<number>();
+    for (const p of this.peers.values()) {
+      if (Number(p.region.endSlot) <= Number(p.region.startSlot)) continue;
+      const leaderPeer = (p.region.peers ?? []).find((x) => Number(x.id) === p.leaderPeerId);
+      out.push({
+        regionId: p.id,
+        startSlot: p.startSlot,
+        endSlot: p.endSlot,
+        peer: p,
+        leaderStoreId: p.isLeader ? this.storeId : Number(leaderPeer?.storeId ?? 0),
+        peers: p.region.peers ?? [],
+      });
+      covered.add(p.id);
+    }
+    for (const r of this.view?.regions ?? []) {
+      if (!r.region || covered.has(Number(r.region.id))) continue;
+      out.push({
+        regionId: Number(r.region.id),
+        startSlot: Number(r.region.startSlot),
+        endSlot: Number(r.region.endSlot),
+        leaderStoreId: Number(r.leaderStoreId),
+        peers: r.region.peers ?? [],
+      });
+    }
+    return out.sort((a, b) => a.startSlot - b.startSlot);
+  }
+
+  routeOf(slot: number): Route | undefined {
+    for (const p of this.peers.values()) if (slot >= p.startSlot && slot < p.endSlot && p.region.peers?.length) return this.routes().find((r) => r.regionId === p.id);
+    return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
+  }
+
+  get bootstrapped(): boolean {
+    return !!this.view?.bootstrapped || this.peers.size > 0;
+  }
+}
+
+void SLOT_COUNT;

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Benchmarks redraft against Debian's redis-server with appendfsync always,
+# one after the other in one run, with redis-benchmark
+# (-t set,get,hset,incr -c 50 -n 100000, without and with -P 16), and prints
+# ops/s of each and the ratio redraft/redis. Every server is started here on
+# free ports with a temp data dir and stopped by pid (also on Ctrl-C/error).
+#
+# Usage: scripts/bench.sh [options]
+#   -n N                requests per test (default $BENCH_N, else 100000)
+#   -c C                clients (default $BENCH_CLIENTS, else 50)
+#   -t TESTS            redis-benchmark tests (default $BENCH_TESTS, else set,get,hset,incr)
+#   --pipelines "1 16"  pipeline depths to run (default $BENCH_PIPELINES, else "1 16")
+#   --targets "..."     which targets, in order (default $BENCH_TARGETS, else "redraft redis"):
+#                         redraft          redraft (REDRAFT_BENCH_CMD, default the playground)
+#                         redis            redis-server --appendonly yes --appendfsync always --save ''
+#                         redraft-cluster  the playground through redis-benchmark --cluster
+#                                          (issue 4: every store a master of its regions)
+#   --cluster           shorthand: append redraft-cluster to the targets
+#   --csv FILE          also write all results as CSV to FILE
+# Environment: REDRAFT_BENCH_CMD overrides how redraft starts ({port}, {dir}
+# are replaced), REDRAFT_BENCH_PORTS the ports it reserves (default 3).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/test-lib.sh
+. "$ROOT/scripts/test-lib.sh"
+
+n=${BENCH_N:-100000}
+clients=${BENCH_CLIENTS:-50}
+tests=${BENCH_TESTS:-set,get,hset,incr}
+pipelines=${BENCH_PIPELINES:-1 16}
+targets=${BENCH_TARGETS:-redraft redis}
+csv_out=""
+default_redraft="node $ROOT/bin/redraft.js playground --port {port} --data-dir {dir}"
+redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
+redraft_ports=${REDRAFT_BENCH_PORTS:-3}
+redis_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly yes --appendfsync always --save '' --daemonize no"
+
+while (($#)); do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    -c) clients=$2; shift 2 ;;
+    -t) tests=$2; shift 2 ;;
+    --pipelines) pipelines=$2; shift 2 ;;
+    --targets) targets=$2; shift 2 ;;
+    --cluster) targets="$targets redraft-cluster"; shift ;;
+    --csv) csv_out=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+command -v redis-benchmark >/dev/null || { echo "bench: redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "bench: redis-server not found (apt-get install redis-server)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-bench.XXXXXX")
+server_pid=""
+bench_pid=""
+cleanup() {
+  local rc=$1
+  trap - EXIT INT TERM
+  set +e
+  if [[ -n "$bench_pid" ]]; then kill "$bench_pid" 2>/dev/null; wait "$bench_pid" 2>/dev/null; fi
+  if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 15; fi
+  if ((rc != 0)); then echo "bench: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+trap 'cleanup $?' EXIT
+trap 'echo "bench: interrupted" >&2; cleanup 130' INT
+trap 'echo "bench: terminated" >&2; cleanup 143' TERM
+
+# Results: results[target|pipeline|TEST]=rps, p50[...]=ms
+declare -A results=() p50=()
+ran_targets=()
+
+# run_target NAME CMD_TEMPLATE NPORTS NWAIT [extra redis-benchmark flags...]
+# Reserves NPORTS consecutive ports from {port}, starts the server, waits
+# until the first NWAIT of them answer PING, runs every pipeline depth, stops it.
+run_target() {
+  local name=$1 template=$2 nports=$3 nwait=$4
+  shift 4
+  local port dir cmd log pl out
+  port=$(free_ports "$nports")
+  dir="$tmp/$name-data"
+  mkdir -p "$dir"
+  log="$tmp/$name.log"
+  cmd=$(expand_cmd "$template" "$port" "$dir")
+  echo "bench: [$name] starting: $cmd" >&2
+  pushd "$ROOT" >/dev/null
+  start_bg "$log" bash -c "exec $cmd"
+  server_pid=$STARTED_PID
+  popd >/dev/null
+  for ((i = 0; i < nwait; i++)); do wait_ping $((port + i)) "$server_pid" "$log" "${BENCH_START_TIMEOUT:-60}"; done
+  for pl in $pipelines; do
+    echo "bench: [$name] redis-benchmark -t $tests -c $clients -n $n -P $pl $*" >&2
+    # In the background + wait, so that a signal is handled at once.
+    redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
+      >"$tmp/$name.$pl.csv" 2>>"$tmp/$name.bench.err" &
+    bench_pid=$!
+    local brc=0
+    wait "$bench_pid" || brc=$?
+    bench_pid=""
+    if ((brc != 0)); then
+      echo "bench: [$name] redis-benchmark failed (status $brc):" >&2
+      cat "$tmp/$name.bench.err" >&2
+      return 1
+    fi
+    out=$(cat "$tmp/$name.$pl.csv")
+    # "TEST","rps","avg","min","p50",...
+    while IFS=, read -r t rps _avg _min med _rest; do
+      t=${t//\"/}
+      [[ "$t" == test || -z "$t" ]] && continue
+      results["$name|$pl|$t"]=${rps//\"/}
+      p50["$name|$pl|$t"]=${med//\"/}
+    done <<<"$out"
+  done
+  stop_pid "$server_pid" 15
+  server_pid=""
+  ran_targets+=("$name")
+}
+
+for target in $targets; do
+  case "$target" in
+    redraft) run_target redraft "$redraft_cmd" "$redraft_ports" 1 ;;
+    redis) run_target redis "$redis_cmd" 1 1 ;;
+    # Issue 4 hook: the 3-store playground through cluster-aware
+    # redis-benchmark (needs CLUSTER NODES; it routes each key to the
+    # leader's store).
+    redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" "$redraft_ports" --cluster ;;
+    *) echo "bench: unknown target $target" >&2; exit 2 ;;
+  esac
+done
+
+# --- the table: ops/s per target, ratio of each redraft target to redis ---
+upper_tests=$(tr '[:lower:]' '[:upper:]' <<<"${tests//,/ }")
+base=""
+for t in "${ran_targets[@]}"; do [[ "$t" == redis ]] && base=redis; done
+echo
+echo "redis-benchmark -c $clients -n $n; ops/s (p50 ms); redis = redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') appendonly yes, appendfsync always"
+header=$(printf '%-6s %-3s' test -P)
+for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
+if [[ -n "$base" ]]; then
+  for t in "${ran_targets[@]}"; do [[ "$t" != redis ]] && header+=$(printf ' %16s' "$t/redis"); done
+fi
+echo "$header"
+[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms" >"$csv_out"
+for pl in $pipelines; do
+  for test in $upper_tests; do
+    row=$(printf '%-6s %-3s' "$test" "$pl")
+    for t in "${ran_targets[@]}"; do
+      k="$t|$pl|$test"
+      row+=$(printf ' %22s' "${results[$k]:-n/a} (${p50[$k]:-?})")
+      [[ -n "$csv_out" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-}" >>"$csv_out"
+    done
+    if [[ -n "$base" ]]; then
+      for t in "${ran_targets[@]}"; do
+        [[ "$t" == redis ]] && continue
+        a=${results["$t|$pl|$test"]:-}
+        b=${results["redis|$pl|$test"]:-}
+        if [[ -n "$a" && -n "$b" ]]; then
+          row+=$(printf ' %16s' "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
+        else
+          row+=$(printf ' %16s' n/a)
+        fi
+      done
+    fi
+    echo "$row"
+  done
+done

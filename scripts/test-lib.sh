@@ -1,0 +1,75 @@
+# Shell helpers shared by scripts/redis-tcl.sh and scripts/bench.sh (source
+# it). Servers run in their own session/process group and are stopped by pid.
+
+# free_ports N: prints the first of N consecutive ports free on 127.0.0.1
+# (random base in 20000-32000, below the kernel's ephemeral range).
+free_ports() {
+  node -e '
+    const net = require("net");
+    const n = Number(process.argv[1]);
+    const tryBind = (p) => new Promise((res) => { const s = net.createServer(); s.once("error", () => res(null)); s.listen({ port: p, host: "127.0.0.1", exclusive: true }, () => res(s)); });
+    (async () => {
+      for (let a = 0; a < 200; a++) {
+        const base = 20000 + Math.floor(Math.random() * (12000 - n));
+        const held = [];
+        for (let i = 0; i < n; i++) { const s = await tryBind(base + i); if (!s) break; held.push(s); }
+        await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+        if (held.length === n) { console.log(base); return; }
+      }
+      console.error("no free ports"); process.exit(1);
+    })();' "$1"
+}
+
+# start_bg LOGFILE CMD...: starts CMD in a new session (its own process
+# group, so its children can be killed with it); sets STARTED_PID.
+start_bg() {
+  local log=$1
+  shift
+  setsid "$@" >>"$log" 2>&1 </dev/null &
+  STARTED_PID=$!
+}
+
+# stop_pid PID [TIMEOUT_S]: SIGTERM to PID, SIGKILL to its group after the
+# timeout (default 10 s); then sweeps what is left of its group.
+stop_pid() {
+  local pid=$1 timeout=${2:-10} i
+  [[ -n "$pid" ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < timeout * 20; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "stop_pid: $pid did not stop within ${timeout}s, SIGKILL" >&2
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  kill -KILL -- "-$pid" 2>/dev/null || true # strays of its group
+  wait "$pid" 2>/dev/null || true
+}
+
+# wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
+# PONG; fails early (printing the log's tail) if PID dies.
+wait_ping() {
+  local port=$1 pid=$2 log=$3 timeout=${4:-60} i
+  for ((i = 0; i < timeout * 10; i++)); do
+    if [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]]; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "server (pid $pid) exited before answering on port $port; log tail:" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "server (pid $pid) did not answer PING on port $port within ${timeout}s; log tail:" >&2
+  tail -n 40 "$log" >&2
+  return 1
+}
+
+# expand_cmd TEMPLATE PORT DIR: substitutes {port} and {dir} in a command
+# template (a string later run by `bash -c "exec ..."`).
+expand_cmd() {
+  local t=$1
+  t=${t//\{port\}/$2}
+  t=${t//\{dir\}/$3}
+  printf '%s' "$t"
+}

@@ -1,0 +1,13 @@
+// The end-to-end test harness: free ports, child processes that never
+// outlive the test, polling waits, redis-cli, temp dirs, servers.
+export { freePort, freePorts } from './ports';
+export { spawnManaged, stop, kill9, killPid, waitExit, groupAlive, groupMembers, ManagedProcess } from './proc';
+export type { ExitInfo, SpawnOptions, StopResult } from './proc';
+export { waitFor, waitForPing, waitForClosed, ping, sendLine } from './wait';
+export type { WaitOptions } from './wait';
+export { redisCli, redisCliResult } from './cli';
+export type { CliOptions, CliResult } from './cli';
+export { tempDir, removeDir } from './tmp';
+export type { AfterHook } from './tmp';
+export { startRedraft, startRedisServer, withServer, repoRoot, Server } from './servers';
+export type { ServerOptions, RedraftOptions, TestLike } from './servers';
