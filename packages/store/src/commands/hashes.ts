@@ -3,6 +3,12 @@
 // Writes parse and validate everything first, then call ctx.write()
 // synchronously (the dispatcher relies on it for pipelined order). Reads
 // take the keyspace after the region's read barrier.
+//
+// Knowingly different from Redis 7.0: HSCAN cursors are not bucket indexes
+// (see below; same guarantees, a small hash is not returned in one call);
+// HRANDFIELD refuses replies above HRANDFIELD_MAX_REPLY elements where Redis
+// would stream until its output-buffer limit; field order of HGETALL/HKEYS/
+// HVALS is byte order, not insertion or hash order.
 import { MapReply, OK, subKeyRange } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandHandler, Spec } from './context';

@@ -2,6 +2,13 @@
 // CLIENT, INFO, TIME, COMMAND, CONFIG, MEMORY, FUNCTION. Replies and error
 // messages follow Redis 7.0.15 (we claim compatibility with that version);
 // node facts come from ctx.server (the ServerFacade of commands/context.ts).
+//
+// Knowingly different from Redis 7.0: one database (SELECT 0 only,
+// databases=1); no users or passwords (AUTH/HELLO accept the 'default' user
+// with any password); CONFIG SET only changes tuning knobs that have no
+// effect here (encodings, slowlog, lazyfree...), other settings only to
+// their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
+// INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
 import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
