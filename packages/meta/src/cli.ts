@@ -37,6 +37,7 @@ export function registerMetaCommand(program: Command): void {
     .option('--replicas <n>', 'voters per region: the cluster bootstraps once this many stores are registered', '3')
     .option('--initial-regions <n>', 'regions the bootstrap splits the 16384 slots into', '1')
     .option('--down-after-ms <ms>', 'a store without a heartbeat for this long is marked down', '10000')
+    .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'meta', level: o.logLevel });
@@ -55,6 +56,7 @@ export function registerMetaCommand(program: Command): void {
       }
       const replicas = check(() => parseCount('--replicas', o.replicas, 1, 15));
       const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 16384));
+      const metricsPort = o.metricsPort !== undefined ? check(() => parsePort('--metrics-port', o.metricsPort)) : undefined;
       const downAfterMs = check(() => parseCount('--down-after-ms', o.downAfterMs, 100, 24 * 3600 * 1000));
       const node = await MetaNode.start({
         id,
@@ -66,6 +68,7 @@ export function registerMetaCommand(program: Command): void {
         replicas,
         initialRegions,
         downAfterMs,
+        metricsPort,
         log,
         onFatal: () => process.exit(1),
       }).catch((e) => {

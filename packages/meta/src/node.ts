@@ -31,6 +31,8 @@ import {
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, Protocol, Reply } from '@redraft/common';
 import { MetaStateMachine, type ApplyResult } from './state';
 import { AdminCommands } from './admin';
+import { serveMetrics } from './metrics';
+import type { Server as HttpServer } from 'node:http';
 
 /** The meta group's Raft group id in its own RocksDB. */
 export const META_GROUP_ID = 1;
@@ -71,6 +73,8 @@ export interface MetaNodeOptions {
   /** Applied entries between two snapshot records (default 1000). */
   snapshotEvery?: number;
   log: Logger;
+  /** HTTP port serving Prometheus text on /metrics (0: any free port; absent: none). */
+  metricsPort?: number;
   /** Called when the replica had to stop on its own (a failed disk write); the CLI exits. */
   onFatal?: (err: Error) => void;
 }
@@ -104,6 +108,7 @@ export class MetaNode implements LoopGroup, LoopHost {
   private peerServer!: PeerServer;
   private pool!: PeerPool;
   private admin!: RespServer;
+  private metrics: HttpServer | undefined;
   readonly commands: AdminCommands;
   private region!: pb.Region.$Properties;
   private readonly replicas: number;
@@ -198,6 +203,16 @@ export class MetaNode implements LoopGroup, LoopHost {
     return this.peerServer.port;
   }
 
+  /** The HTTP port of /metrics, 0 if not served. */
+  get metricsPort(): number {
+    const a = this.metrics?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  loopStats(): { rounds: number; entriesApplied: number; bytesWritten: number } {
+    return this.loop.stats;
+  }
+
   /** Clients connected to the admin port. */
   get adminClients(): number {
     return this.admin.connections.size;
@@ -270,6 +285,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       handler: (conn, args) => this.commands.execute(conn, args),
     });
     await this.admin.listen();
+    if (opts.metricsPort !== undefined) this.metrics = await serveMetrics(this, opts.host, opts.metricsPort);
 
     this.loop = new RaftLoop(this.engine, this);
     this.loop.add(this);
@@ -320,6 +336,10 @@ export class MetaNode implements LoopGroup, LoopHost {
     if (this.loop) await this.loop.stop();
     this.failAll(new Error('SHUTDOWN the meta replica is stopping'));
     await this.admin?.close();
+    if (this.metrics) {
+      this.metrics.closeAllConnections();
+      await new Promise<void>((r) => this.metrics!.close(() => r()));
+    }
     await this.peerServer?.close();
     await this.pool?.close();
     await this.engine?.close();
@@ -640,8 +660,18 @@ export class MetaNode implements LoopGroup, LoopHost {
     const addr = this.leaderAddr;
     if (!addr || this.leaderId === this.opts.id) throw new Error('CLUSTERDOWN the meta group has no leader');
     const body = pb.AdminForwardRequest.encode({ args, protocol }).finish();
-    const res = pb.AdminForwardResponse.decode(await this.pool.request(addr, MetaRpc.admin, body, { timeoutMs: PROPOSAL_TIMEOUT_MS }));
-    return Buffer.from(res.reply);
+    let target = addr;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = pb.AdminForwardResponse.decode(await this.pool.request(target, MetaRpc.admin, body, { timeoutMs: PROPOSAL_TIMEOUT_MS }));
+        return Buffer.from(res.reply);
+      } catch (e) {
+        // Our idea of the leader was stale: follow its hint once.
+        const hint = /^NOT_LEADER (\S+)$/.exec((e as Error).message)?.[1];
+        if (attempt > 0 || !hint || hint === target || hint === this.opts.peers.get(this.opts.id)) throw e;
+        target = hint;
+      }
+    }
   }
 }
 

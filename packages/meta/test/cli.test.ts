@@ -30,7 +30,7 @@ test('parsePeers', () => {
 test('redraft meta --help documents every flag; bad values are clear errors', () => {
   const help = run(['meta', '--help']);
   assert.equal(help.status, 0);
-  for (const f of ['--id', '--peers', '--host', '--port', '--peer-port', '--data-dir', '--replicas', '--initial-regions', '--down-after-ms', '--log-level']) assert.ok(help.out.includes(f), `--help lists ${f}`);
+  for (const f of ['--id', '--peers', '--host', '--port', '--peer-port', '--data-dir', '--replicas', '--initial-regions', '--down-after-ms', '--metrics-port', '--log-level']) assert.ok(help.out.includes(f), `--help lists ${f}`);
   const bad: Array<[string[], RegExp]> = [
     [['--port', 'abc'], /--port: expected a TCP port/],
     [['--peers', '1=nohost'], /--peers: expected host:port/],

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pb } from '@redraft/common';
-import { FakeStore, RespError, respCall, startGroup, waitFor } from './helpers';
+import { FakeStore, RespError, respCall, respSession, startGroup, waitFor } from './helpers';
 
 test('3 replicas: elect, register, bootstrap, heartbeats, admin; survive one down; restart keeps the state', async () => {
   const g = await startGroup(3, { replicas: 3, initialRegions: 2, downAfterMs: 60_000 });
@@ -61,6 +61,12 @@ test('3 replicas: elect, register, bootstrap, heartbeats, admin; survive one dow
     assert.equal(await respCall(l.adminPort, 'REGION', 'GET', '999999'), null);
     assert.ok((await respCall(l.adminPort, 'REGION', 'GET', 'x')) instanceof RespError);
     assert.equal(await respCall(follower.adminPort, 'PING'), 'PONG');
+    // Forwarded in the client's protocol: RESP3 maps and verbatim text come back as such.
+    const [hello, info3, route3] = await respSession(follower.adminPort, [['HELLO', '3'], ['CLUSTER', 'INFO'], ['ROUTE', 'foo']]);
+    assert.ok(Array.isArray(hello));
+    assert.match(String(info3), /^cluster_state:ok/);
+    assert.deepEqual((route3 as unknown[]).slice(0, 2), ['slot', 12182]);
+    assert.match(String(await respCall(follower.adminPort, 'INFO', 'meta')), /meta_role:follower/);
 
     // One replica down (the leader): a new leader serves everything.
     const oldLeader = g.nodes.indexOf(l);
@@ -92,6 +98,34 @@ test('3 replicas: elect, register, bootstrap, heartbeats, admin; survive one dow
     again.id = ids[2];
     assert.equal(await again.register(), ids[2], 'a restarted store keeps its id');
     await again.close();
+    // Every replica holds the same map, byte for byte.
+    await waitFor(() => g.nodes.every((n) => n!.applied === l3.applied), 'every replica to apply the same log');
+    const snaps = g.nodes.map((n) => Buffer.from(n!.sm.encodeSnapshot()).toString('hex'));
+    assert.equal(new Set(snaps).size, 1);
+  } finally {
+    for (const s of stores) await s.close();
+    await g.close();
+  }
+});
+
+test('registrations racing a leader change: every store gets one distinct id, no duplicates in the map', async () => {
+  const g = await startGroup(3, { replicas: 3 });
+  const addrs = [...g.peers.values()];
+  const stores = Array.from({ length: 8 }, (_, i) => new FakeStore(addrs, `127.0.0.1:${18000 + i}`, `127.0.0.1:${19000 + i}`));
+  try {
+    const l = await g.waitLeader();
+    const regs = stores.map((s, i) => new Promise((r) => setTimeout(r, i * 15)).then(() => s.register()));
+    await g.stop(g.nodes.indexOf(l));
+    const ids = await Promise.all(regs);
+    assert.equal(new Set(ids).size, stores.length);
+    const l2 = await g.waitLeader();
+    await waitFor(() => l2.sm.storeList().length >= stores.length, 'every store in the map');
+    assert.deepEqual(l2.sm.storeList().map((s) => s.id).sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+    // And the cluster bootstraps on the new leader.
+    await waitFor(async () => {
+      for (const s of stores) await s.heartbeat();
+      return stores.filter((s) => s.regions.size === 1).length === 3;
+    }, 'bootstrap on 3 of the stores');
   } finally {
     for (const s of stores) await s.close();
     await g.close();

@@ -120,7 +120,7 @@ export class FakeStore {
       } catch (e) {
         last = e as Error;
         const m = /^NOT_LEADER(?: (\S+))?$/.exec(last.message);
-        if (!m && !/UNAVAILABLE|DISCONNECTED|TIMEOUT|unreachable|timed out/i.test(last.message) && (e as { code?: string }).code === 'REMOTE') throw last;
+        if (!m && !/UNAVAILABLE|DISCONNECTED|TIMEOUT|SHUTDOWN|unreachable|timed out/i.test(last.message) && (e as { code?: string }).code === 'REMOTE') throw last;
         target = m?.[1] && this.metaAddrs.includes(m[1]) ? m[1] : this.metaAddrs[(this.metaAddrs.indexOf(target) + 1) % this.metaAddrs.length];
         if (!m?.[1]) await new Promise((r) => setTimeout(r, 20));
       }
@@ -190,6 +190,38 @@ export async function respCall(port: number, ...args: string[]): Promise<unknown
       const parsed = parseResp(buf, 0);
       if (parsed) return parsed[0];
     }
+  } finally {
+    sock.destroy();
+  }
+}
+
+/** Several commands on one connection (e.g. HELLO 3 then a command); resolves with every reply. */
+export async function respSession(port: number, commands: string[][]): Promise<unknown[]> {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => {
+    sock.once('connect', () => r());
+    sock.once('error', j);
+  });
+  sock.write(commands.map((args) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')).join(''));
+  let buf = Buffer.alloc(0);
+  const out: unknown[] = [];
+  let pos = 0;
+  try {
+    while (out.length < commands.length) {
+      const chunk: Buffer = await new Promise((r, j) => {
+        sock.once('data', r);
+        sock.once('error', j);
+        sock.once('close', () => j(new Error('closed')));
+      });
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const parsed = out.length < commands.length ? parseResp(buf, pos) : undefined;
+        if (!parsed) break;
+        out.push(parsed[0]);
+        pos = parsed[1];
+      }
+    }
+    return out;
   } finally {
     sock.destroy();
   }

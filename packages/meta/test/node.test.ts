@@ -27,8 +27,8 @@ function seeded(seed: number, n: number): Buffer {
   return out;
 }
 
-test('a single replica: bootstraps with 1 store when replicas=1, serves the admin port', async () => {
-  const g = await startGroup(1, { replicas: 1, initialRegions: 4 });
+test('a single replica: bootstraps with 1 store when replicas=1, serves the admin port and /metrics', async () => {
+  const g = await startGroup(1, { replicas: 1, initialRegions: 4, metricsPort: 0 });
   const s = new FakeStore([...g.peers.values()], '127.0.0.1:1', '127.0.0.1:2');
   try {
     const m = await g.waitLeader();
@@ -47,6 +47,11 @@ test('a single replica: bootstraps with 1 store when replicas=1, serves the admi
     assert.equal(hello[hello.indexOf('proto') + 1], 3);
     assert.ok((await respCall(m.adminPort, 'NOSUCH')) instanceof RespError);
     assert.ok((await respCall(m.adminPort, 'REGION')) instanceof RespError);
+    const metrics = await (await fetch(`http://127.0.0.1:${m.metricsPort}/metrics`)).text();
+    assert.match(metrics, /^redraft_meta_is_leader 1$/m);
+    assert.match(metrics, /^redraft_meta_regions 4$/m);
+    assert.match(metrics, /^redraft_meta_stores\{state="up"\} 1$/m);
+    assert.equal((await fetch(`http://127.0.0.1:${m.metricsPort}/nope`)).status, 404);
   } finally {
     await s.close();
     await g.close();

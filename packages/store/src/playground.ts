@@ -1,6 +1,6 @@
 // The playground: the whole cluster as child processes on 127.0.0.1 with its
 // data under one directory — `metas` meta replicas (admin RESP on
-// metaPort+i, Raft/RPC on metaPort+100+i) and `stores` stores (RESP on
+// metaPort+i, Raft/RPC on metaPeerPort+i) and `stores` stores (RESP on
 // port+i, peer transport on peerPort+i). With one store it runs that store
 // standalone (no Raft, no meta). Ctrl-C stops them all; the next start resumes.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +12,7 @@ import type { Logger } from '@redraft/common';
 export interface PlaygroundOptions {
   port: number;
   metaPort: number;
+  metaPeerPort: number;
   peerPort: number;
   dataDir: string;
   stores: number;
@@ -67,8 +68,8 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   };
 
   const replicated = opts.stores > 1;
-  const metaPeers = Array.from({ length: opts.metas }, (_, i) => `${i + 1}=127.0.0.1:${opts.metaPort + 100 + i}`).join(',');
-  const metaAddrs = Array.from({ length: opts.metas }, (_, i) => `127.0.0.1:${opts.metaPort + 100 + i}`).join(',');
+  const metaPeers = Array.from({ length: opts.metas }, (_, i) => `${i + 1}=127.0.0.1:${opts.metaPeerPort + i}`).join(',');
+  const metaAddrs = Array.from({ length: opts.metas }, (_, i) => `127.0.0.1:${opts.metaPeerPort + i}`).join(',');
   if (replicated) {
     for (let i = 0; i < opts.metas; i++) {
       start(`meta-${i + 1}`, opts.metaPort + i, [

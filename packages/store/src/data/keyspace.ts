@@ -2,7 +2,7 @@
 // apply batch for writes. `now` decides expiry: the reading store's clock for
 // reads, the entry's proposed_at_ms in apply. An expired key is absent to
 // every read and every write from the moment it expires.
-import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, slotMetaRange, SLOT_COUNT } from '@redraft/common';
+import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMetaKey, SLOT_COUNT } from '@redraft/common';
 import type { KvReader, OverlayBatch } from '@redraft/common';
 import { KeyMeta, KeyType, decodeMeta, encodeMeta, isExpired } from './meta';
 import { wrongType } from './errors';
@@ -60,31 +60,17 @@ export class Keyspace {
     opts: { startSlot?: number; endSlot?: number; after?: Buffer; limit?: number } = {},
   ): AsyncIterable<FoundKey & { row: Buffer }> {
     const [gte, lt] = dataRange(opts.startSlot ?? 0, opts.endSlot ?? SLOT_COUNT);
-    const start = opts.after ? Buffer.concat([opts.after, Buffer.from([0])]) : gte;
-    for (let slot = opts.startSlot ?? 0; slot < (opts.endSlot ?? SLOT_COUNT); ) {
-      // Walk slot by slot over only the metadata rows ('m'), skipping members.
-      const [mGte, mLt] = slotMetaRange(slot);
-      const from = Buffer.compare(start, mGte) > 0 ? start : mGte;
-      if (Buffer.compare(from, mLt) < 0) {
-        for await (const [k, v] of this.reader.scan({ gte: from, lt: mLt })) {
-          const meta = decodeMeta(v);
-          if (isExpired(meta, this.now)) continue;
-          const { key } = decodeMetaKey(k);
-          yield { ...meta, key, slot, row: k };
-        }
-      }
-      // Jump to the next slot that has any data at all.
-      const next = await this.nextSlotWithData(slot + 1, lt);
-      if (next < 0) return;
-      slot = next;
+    const start = opts.after && Buffer.compare(opts.after, gte) >= 0 ? Buffer.concat([opts.after, Buffer.from([0])]) : gte;
+    // One pass over the range with one iterator (one RocksDB snapshot);
+    // member rows are read and skipped. Iterators are costly to create, so
+    // this beats a seek per slot except for very large collections.
+    for await (const [k, v] of this.reader.scan({ gte: start, lt })) {
+      if (!isMetaKey(k)) continue;
+      const meta = decodeMeta(v);
+      if (isExpired(meta, this.now)) continue;
+      const { key, slot } = decodeMetaKey(k);
+      yield { ...meta, key, slot, row: k };
     }
-  }
-
-  private async nextSlotWithData(fromSlot: number, lt: Buffer): Promise<number> {
-    if (fromSlot >= SLOT_COUNT) return -1;
-    const [gte] = dataRange(fromSlot, fromSlot);
-    for await (const [k] of this.reader.scan({ gte, lt, limit: 1, keysOnly: true })) return k.readUInt16BE(1);
-    return -1;
   }
 }
 
