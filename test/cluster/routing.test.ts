@@ -30,6 +30,10 @@ test('cluster routing: any store serves any key; cluster clients go to the leade
     },
     { what: 'every store to name the same leader for [0, 16383] with 2 replicas in CLUSTER SLOTS' },
   );
+  for (const s of c.stores) {
+    const [r] = await c.regionList(s);
+    assert.equal(r.role, s === leader ? 'leader' : 'follower', `${s.name}'s REGION LIST: ${r.line}`);
+  }
   const adminRegions = await c.admin(c.metas[0], 'REGION', 'LIST');
   assert.match(adminRegions, new RegExp(`leader_addr=127\\.0\\.0\\.1:${leader.port}\\b`), `meta's REGION LIST agrees on the leader:\n${adminRegions}`);
 
