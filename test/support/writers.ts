@@ -15,6 +15,7 @@ export function startWriters(stores: Node[], n: number, prefix: string) {
   const errors: { at: number; message: string }[] = [];
   let running = true;
   const clients = Array.from({ length: n }, (_, i) => new Redis({ port: stores[i % stores.length].port, host: '127.0.0.1', commandTimeout: 5000, maxRetriesPerRequest: 1 }));
+  for (const cl of clients) cl.on('error', () => {}); // reconnect noise while a store is down; failures show in `errors`
   const loops = clients.map(async (cl, c) => {
     for (let i = 0; running; i++) {
       const key = `${prefix}:${c}:${i}`;
