@@ -24,6 +24,8 @@ export interface ClusterOptions {
   metas?: number;
   /** Extra arguments for every store (e.g. ['--raft-log-gc-threshold', '200']). */
   storeArgs?: string[];
+  /** Extra arguments for store i only (index 0 = store-1), after storeArgs. */
+  perStoreArgs?: string[][];
   /** Extra arguments for every meta replica. */
   metaArgs?: string[];
   /** Where data and logs go; default a temp dir removed after the test. */
@@ -127,7 +129,7 @@ export class Cluster {
   constructor(
     readonly dir: string,
     readonly basePort: number,
-    opts: Required<Pick<ClusterOptions, 'stores' | 'metas' | 'storeArgs' | 'metaArgs'>>,
+    opts: Required<Pick<ClusterOptions, 'stores' | 'metas' | 'storeArgs' | 'metaArgs' | 'perStoreArgs'>>,
   ) {
     // Port block: metas' admin, metas' peer, stores' RESP, stores' peer.
     let p = basePort;
@@ -155,7 +157,7 @@ export class Cluster {
       const node: Node = new Node('store', `store-${i + 1}`, storePort[i], storePeer[i], dataDir, join(dir, 'logs', `store-${i + 1}.log`), () => {
         const extra = node.nextArgs;
         node.nextArgs = [];
-        return ['store', '--port', String(storePort[i]), '--peer-port', String(storePeer[i]), '--data-dir', dataDir, '--meta', metaAddrs, ...opts.storeArgs, ...extra];
+        return ['store', '--port', String(storePort[i]), '--peer-port', String(storePeer[i]), '--data-dir', dataDir, '--meta', metaAddrs, ...opts.storeArgs, ...(opts.perStoreArgs[i] ?? []), ...extra];
       });
       this.stores.push(node);
     }
@@ -322,7 +324,7 @@ export async function withCluster(t: TestLike, opts: ClusterOptions = {}): Promi
   const metas = opts.metas ?? 1;
   const dir = opts.dir ?? tempDir(undefined, 'redraft-cluster-');
   const base = await freePorts(2 * stores + 2 * metas);
-  const c = new Cluster(dir, base, { stores, metas, storeArgs: opts.storeArgs ?? [], metaArgs: opts.metaArgs ?? [] });
+  const c = new Cluster(dir, base, { stores, metas, storeArgs: opts.storeArgs ?? [], metaArgs: opts.metaArgs ?? [], perStoreArgs: opts.perStoreArgs ?? [] });
   t.after(async () => {
     const results = await c.stopAll();
     const forced = results.filter((r) => r.result?.forced || r.result?.strays).map((r) => r.node.name);

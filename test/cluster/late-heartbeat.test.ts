@@ -1,0 +1,25 @@
+// A store whose first heartbeat after the bootstrap comes later than the new
+// leader's first Raft message (here forced with --heartbeat-ms 3000 on
+// store-3; under load it happens by itself, 3 times in ~6 runs of the
+// routing test before the harness started the meta first) creates its replica
+// "on a message from its leader" with epoch 0/0 and no peers. The leader's
+// progress for that peer stays `probe/0/6/paused` and no snapshot is ever
+// sent: the replica stays empty for good, the store answers CLUSTER SLOTS
+// with nothing, CLUSTER INFO cluster_state:fail, and every command through it
+// -TRYAGAIN after 5 s. The region silently runs on two replicas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { respMany, withCluster } from '../support';
+
+test(
+  'a store whose heartbeat is late at bootstrap still gets its replica (empty replica never receives a snapshot)',
+  { timeout: 90_000, todo: 'server bug: an empty replica created from a leader message is never initialized (leader progress stuck in probe/paused, no snapshot sent)' },
+  async (t) => {
+    const c = await withCluster(t, { perStoreArgs: [[], [], ['--heartbeat-ms', '3000']], readyTimeoutMs: 20_000 });
+    const late = c.stores[2];
+    const [r] = await c.regionList(late);
+    assert.match(r.line, /epoch=1\/1 peers=\S+/, `${late.name}'s replica is initialized: ${r.line}`);
+    const [ok, , got] = await respMany(late.port, [['SET', 'late', '1'], ['READONLY'], ['GET', 'late']], { timeoutMs: 10_000 });
+    assert.deepEqual([ok, got], ['OK', '1']);
+  },
+);
