@@ -34,6 +34,9 @@ test('kill -9 of every process while clients write, restart: every acknowledged 
   }
   process.stdout.write(`# crash-all: ${acked.length} acknowledged writes all present after kill -9 of ${c.nodes.length} processes; cluster ok again ${restartedIn} ms after the crash\n`);
 
+  const [region] = await c.regionList(c.stores[0]);
+  await c.expectReplicasEqual(region.id);
+
   // And it takes writes again, through every store.
   for (const s of c.stores) assert.equal(await s.call('SET', `after:${s.name}`, '1'), 'OK');
   for (const s of c.stores) for (const r of c.stores) assert.equal(await r.call('GET', `after:${s.name}`), '1');

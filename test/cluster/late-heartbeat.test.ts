@@ -15,7 +15,7 @@ test(
   'a store whose heartbeat is late at bootstrap still gets its replica (empty replica never receives a snapshot)',
   { timeout: 90_000, todo: 'server bug: an empty replica created from a leader message is never initialized (leader progress stuck in probe/paused, no snapshot sent)' },
   async (t) => {
-    const c = await withCluster(t, { perStoreArgs: [[], [], ['--heartbeat-ms', '3000']], readyTimeoutMs: 20_000 });
+    const c = await withCluster(t, { perStoreArgs: [[], [], ['--heartbeat-ms', '3000']], readyTimeoutMs: 20_000, bootstrapRetries: 0 });
     const late = c.stores[2];
     const [r] = await c.regionList(late);
     assert.match(r.line, /epoch=1\/1 peers=\S+/, `${late.name}'s replica is initialized: ${r.line}`);

@@ -4,7 +4,7 @@
 // applied index).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { respMany, RespError, waitFor, withCluster, type Cluster, type Node } from '../support';
+import { respMany, RespError, waitFor, withCluster, type Node } from '../support';
 
 async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Promise<void> {
   for (let i = 0; i < cmds.length; i += chunk) {
@@ -13,17 +13,6 @@ async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Prom
     const bad = replies.findIndex((r) => r instanceof RespError);
     assert.equal(bad, -1, `${JSON.stringify(part[bad])} through ${s.name}: ${String(replies[bad])}`);
   }
-}
-
-/** Waits until every running store reports the same applied index for the region, then returns the digests. */
-async function converged(c: Cluster, regionId: number): Promise<{ name: string; applied: number; sha1: string }[]> {
-  return waitFor(
-    async () => {
-      const d = await Promise.all(c.stores.map(async (s) => ({ name: s.name, ...(await c.digest(s, regionId)) })));
-      return d.every((x) => x.applied === d[0].applied) ? d : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: `every replica of region ${regionId} at the same applied index` },
-  );
 }
 
 test('a store down during many writes catches up by snapshot; replicas match byte for byte', { timeout: 150_000 }, async (t) => {
@@ -60,7 +49,7 @@ test('a store down during many writes catches up by snapshot; replicas match byt
     proc: victim.proc,
   });
 
-  const digests = await converged(c, region.id);
+  const digests = await c.convergedDigests(region.id);
   process.stdout.write(`# digests of region ${region.id}: ${JSON.stringify(digests)}\n`);
   for (const d of digests) assert.equal(d.sha1, digests[0].sha1, `replica digests differ at applied index ${d.applied}: ${JSON.stringify(digests)}`);
   assert.notEqual(digests[0].sha1, 'da39a3ee5e6b4b0d3255bfef95601890afd80709', 'the digest covers data (not the empty string)');
@@ -71,6 +60,6 @@ test('a store down during many writes catches up by snapshot; replicas match byt
 
   // One more round of writes: the replicas still agree.
   await pipeline(victim, Array.from({ length: 100 }, (_, i) => ['SET', `after:${i}`, `${i}`]));
-  const again = await converged(c, region.id);
+  const again = await c.convergedDigests(region.id);
   for (const d of again) assert.equal(d.sha1, again[0].sha1, `replica digests differ after more writes: ${JSON.stringify(again)}`);
 });

@@ -8,7 +8,7 @@
 //   const leader = await c.leaderStore();          // from CLUSTER SLOTS
 //   await leader.kill9();
 //   await leader.start(); await leader.ready();
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from './ports';
 import { groupAlive, kill9, spawnManaged, stop, type ExitInfo, type ManagedProcess, type StopResult } from './proc';
@@ -34,7 +34,12 @@ export interface ClusterOptions {
   waitReady?: boolean;
   /** Default 60 s. */
   readyTimeoutMs?: number;
+  /** Fresh starts after a bootstrap stuck on the empty-replica bug (default 2). */
+  bootstrapRetries?: number;
 }
+
+/** A store's replica never got initialized at bootstrap (a known server bug). */
+export class StuckBootstrap extends Error {}
 
 /** One process of the cluster: a meta replica or a store. */
 export class Node {
@@ -178,11 +183,31 @@ export class Cluster {
     for (const n of this.nodes) if (!n.running) n.start();
   }
 
-  /** Every running process answers PING, then CLUSTER INFO on every running store says ok. */
-  async ready(timeoutMs = 60_000): Promise<this> {
+  /**
+   * Every running process answers PING, then CLUSTER INFO on every running
+   * store says ok. With detectStuck, throws StuckBootstrap as soon as a store
+   * has held an uninitialized replica (epoch 0/0) for 4 s.
+   */
+  async ready(timeoutMs = 60_000, detectStuck = false): Promise<this> {
     const deadline = Date.now() + timeoutMs;
     for (const n of this.nodes) if (n.running) await n.ready(Math.max(1000, deadline - Date.now()));
-    for (const s of this.stores) if (s.running) await this.waitClusterOk(s, Math.max(1000, deadline - Date.now()));
+    const stuckSince = new Map<Node, number>();
+    for (const s of this.stores) {
+      if (!s.running) continue;
+      await waitFor(
+        async () => {
+          if (String(await s.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) return true;
+          if (detectStuck) {
+            const empty = (await this.regionList(s).catch(() => [])).find((r) => /epoch=0\/0/.test(r.line));
+            if (!empty) stuckSince.delete(s);
+            else if (!stuckSince.has(s)) stuckSince.set(s, Date.now());
+            else if (Date.now() - stuckSince.get(s)! > 4000) throw new StuckBootstrap(`${s.name}'s replica stayed uninitialized at bootstrap: ${empty.line}`);
+          }
+          return false;
+        },
+        { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 100, what: `${s.name} (port ${s.port}) to report cluster_state:ok`, proc: s.proc, rethrow: (e) => e instanceof StuckBootstrap },
+      );
+    }
     return this;
   }
 
@@ -256,6 +281,27 @@ export class Cluster {
     const v = await s.call('REGION', 'DIGEST', regionId);
     if (!Array.isArray(v) || v.length < 2) throw new Error(`REGION DIGEST ${regionId} on ${s.name}: ${String(v)}`);
     return { applied: Number(v[0]), sha1: String(v[1]) };
+  }
+
+  /**
+   * Waits until every running store reports the same applied index for the
+   * region in REGION DIGEST, then returns the digests (compare their sha1).
+   */
+  async convergedDigests(regionId: number, timeoutMs = 30_000): Promise<{ name: string; applied: number; sha1: string }[]> {
+    return waitFor(
+      async () => {
+        const d = await Promise.all(this.stores.filter((s) => s.running).map(async (s) => ({ name: s.name, ...(await this.digest(s, regionId)) })));
+        return d.every((x) => x.applied === d[0].applied) ? d : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `every replica of region ${regionId} at the same applied index (REGION DIGEST)` },
+    );
+  }
+
+  /** Asserts (throws) that every running replica of the region has the same data, at one applied index. */
+  async expectReplicasEqual(regionId: number, timeoutMs = 30_000): Promise<{ name: string; applied: number; sha1: string }[]> {
+    const d = await this.convergedDigests(regionId, timeoutMs);
+    if (d.some((x) => x.sha1 !== d[0].sha1)) throw new Error(`replicas of region ${regionId} differ at applied index ${d[0].applied}: ${JSON.stringify(d)}`);
+    return d;
   }
 
   /** The meta's text admin reply (STORE LIST, REGION LIST, CLUSTER INFO), asked on meta m. */
@@ -333,14 +379,27 @@ export async function withCluster(t: TestLike, opts: ClusterOptions = {}): Promi
     }
     if (opts.dir === undefined) removeDir(dir);
   });
-  // The metas first: a store that registers late can race the bootstrap (see test/cluster/README.md).
-  for (const m of c.metas) m.start();
-  await Promise.all(c.metas.map((m) => m.ready(opts.readyTimeoutMs ?? 60_000)));
-  c.startAll();
-  if (opts.waitReady !== false) {
+  // A fresh cluster can hit a server bug at bootstrap (test/cluster/late-heartbeat.test.ts): a store whose
+  // replica is created from the leader's first message, before its own heartbeat brings the create_peer
+  // instruction, stays empty for good. The other tests are about other things: start again from scratch
+  // (up to 3 times), saying so on stdout. waitReady: false or bootstrapRetries: 0 turns this off.
+  const retries = opts.waitReady === false ? 0 : (opts.bootstrapRetries ?? 2);
+  for (let attempt = 0; ; attempt++) {
+    // The metas first: a store that registers late is the likeliest to hit that bug.
+    for (const m of c.metas) m.start();
+    await Promise.all(c.metas.map((m) => m.ready(opts.readyTimeoutMs ?? 60_000)));
+    c.startAll();
+    if (opts.waitReady === false) break;
     try {
-      await c.ready(opts.readyTimeoutMs ?? 60_000);
+      await c.ready(opts.readyTimeoutMs ?? 60_000, attempt < retries);
+      break;
     } catch (e) {
+      if (e instanceof StuckBootstrap && attempt < retries) {
+        process.stdout.write(`# withCluster: ${e.message}; known server bug (late-heartbeat.test.ts), starting again from scratch\n`);
+        await Promise.all(c.nodes.map((n) => n.kill9()));
+        for (const n of c.nodes) rmSync(n.dataDir, { recursive: true, force: true });
+        continue;
+      }
       throw new Error(`${(e as Error).message}\n${await c.diagnose()}`);
     }
   }
