@@ -45,6 +45,16 @@ test('kill -9 of the leading store while 10 clients write through the others', {
       `gap = ${gap} ms (last OK before the kill -> first OK of a write sent after it); first OK of any write after the kill: +${firstAckAfter - killAt} ms; ` +
       `${w.acks.length} acks (${ackedBeforeKill} before the kill), ${w.errors.length} errors${w.errors.length ? ` e.g. ${JSON.stringify(w.errors.slice(0, 3).map((e) => e.message))}` : ''}\n`,
   );
+  const slowest = Math.max(...w.acks.map((a) => a.ackAt - a.sentAt));
+  const errorKinds = new Map<string, { n: number; maxWait: number; firstSent: number }>();
+  for (const e of w.errors) {
+    const k = e.message.replace(/\d+/g, 'N');
+    const v = errorKinds.get(k) ?? { n: 0, maxWait: 0, firstSent: e.sentAt };
+    errorKinds.set(k, { n: v.n + 1, maxWait: Math.max(v.maxWait, e.at - e.sentAt), firstSent: Math.min(v.firstSent, e.sentAt) });
+  }
+  process.stdout.write(
+    `# failover: slowest acknowledged write took ${slowest} ms; errors by kind: ${JSON.stringify([...errorKinds].map(([k, v]) => ({ error: k, count: v.n, longestWaitMs: v.maxWait, firstSentRelativeToKillMs: v.firstSent - killAt, firstSentAfterWritersStartMs: v.firstSent - w.startedAt })))}\n`,
+  );
   t.diagnostic(`failover gap ${gap} ms`);
   assert.ok(gap < 2000, `writes resumed ${gap} ms after the last OK before the kill (must be < 2000 ms)`);
   assert.notEqual(newLeader, leader);
