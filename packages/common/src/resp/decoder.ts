@@ -81,8 +81,8 @@ const enum Pend {
  * Parses a decimal integer the way Redis's string2ll does: optional '-', no
  * '+', no leading zeros, no spaces, at most 20 characters, within int64.
  * Returns NaN when Redis would refuse it. Values beyond 2^53 come back
- * approximate, which is harmless: callers only compare them with limits far
- * below that (and sign), and the int64 bounds themselves are checked exactly.
+ * rounded to the nearest double, which is harmless: callers only compare them
+ * with limits far below that (and sign); the int64 bounds are checked exactly.
  */
 export function parseRedisInt(b: Uint8Array, start: number, end: number): number {
   const len = end - start;
@@ -108,6 +108,7 @@ export function parseRedisInt(b: Uint8Array, start: number, end: number): number
     let big = 0n;
     for (let q = neg ? start + 1 : start; q < end; q++) big = big * 10n + BigInt(b[q] - 48);
     if (neg ? big > 9223372036854775808n : big > 9223372036854775807n) return NaN;
+    return neg ? -Number(big) : Number(big);
   }
   return neg ? -v : v;
 }
