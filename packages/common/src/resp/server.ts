@@ -33,9 +33,16 @@ export interface RespServerOptions extends DecoderOptions {
   logger?: Logger;
   /** Connections beyond this get "-ERR max number of clients reached"; default 10000 (Redis maxclients). */
   maxClients?: number;
-  /** A connection stops reading while this many commands are decoded but unanswered; default 1024. */
+  /**
+   * At most this many commands of one connection run at once (handlers whose
+   * promises have not settled); the next ones wait and the socket is not read.
+   * Default 1024.
+   */
   maxPendingCommands?: number;
-  /** A connection stops reading while this many reply bytes wait in its socket; default 4 MB. */
+  /**
+   * While this many reply bytes of one connection wait to be sent, its next
+   * commands wait and its socket is not read. Default 4 MB.
+   */
   maxOutputBuffer?: number;
   /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 5000 ms. */
   closeLingerMs?: number;
@@ -140,7 +147,11 @@ export class Connection extends EventEmitter {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
-    socket.on('drain', () => this.updateReading());
+    socket.on('drain', () => {
+      this.pump();
+      this.scheduleFlush();
+      this.updateReading();
+    });
     socket.on('timeout', () => socket.destroy());
     socket.on('error', (e) => this.server.log.debug({ err: e, client: this.id }, 'client socket error'));
     socket.on('close', () => this.onClose());
@@ -154,6 +165,11 @@ export class Connection extends EventEmitter {
   /** Commands decoded and not yet answered (waiting to run, running, or waiting for earlier replies). */
   get pendingCommands(): number {
     return this.inbox.length - this.inboxHead + this.slots.length - this.slotsHead;
+  }
+
+  /** True while the server does not read from this client (backpressure). */
+  get readPaused(): boolean {
+    return this.paused;
   }
 
   /** Bytes held for an incomplete request (CLIENT LIST qbuf=). */
@@ -235,10 +251,25 @@ export class Connection extends EventEmitter {
     this.emit('close');
   }
 
+  /**
+   * May the next decoded command run now? Not while a blockUntil() promise
+   * holds the connection, while it is closing, while maxPendingCommands
+   * commands are running, or while maxOutputBuffer reply bytes wait.
+   */
+  private canDispatch(): boolean {
+    return (
+      this.blockers === 0 &&
+      !this.closing &&
+      !this.dead &&
+      this.slots.length - this.slotsHead < this.server.maxPendingCommands &&
+      this.encoder.length + this.socket.writableLength < this.server.maxOutputBuffer
+    );
+  }
+
   /** Runs decoded commands while nothing holds them back. */
   private pump(): void {
     const server = this.server;
-    while (this.inboxHead < this.inbox.length && this.blockers === 0 && !this.closing && !this.dead) {
+    while (this.inboxHead < this.inbox.length && this.canDispatch()) {
       const args = this.inbox[this.inboxHead];
       this.inbox[this.inboxHead++] = undefined as unknown as Buffer[];
       const name = args[0];
@@ -300,6 +331,7 @@ export class Connection extends EventEmitter {
       this.slots = [];
       this.slotsHead = 0;
     }
+    this.pump();
     this.scheduleFlush();
   }
 
@@ -357,14 +389,23 @@ export class Connection extends EventEmitter {
       socket.setTimeout(this.server.closeLingerMs);
       return;
     }
+    // Output went out: commands held back by maxOutputBuffer may run now.
+    if (this.inboxHead < this.inbox.length && this.canDispatch()) {
+      this.pump();
+      this.scheduleFlush();
+    }
     this.updateReading();
   }
 
   private updateReading(): void {
     if (this.dead || this.ending) return;
+    // Read on only when every decoded command is running and there is room
+    // for more: memory stays bounded by one chunk's commands, maxPendingCommands
+    // running ones and maxOutputBuffer bytes (plus one reply).
     const stop =
-      this.pendingCommands >= this.server.maxPendingCommands ||
-      this.socket.writableLength >= this.server.maxOutputBuffer ||
+      this.inboxHead < this.inbox.length ||
+      this.slots.length - this.slotsHead >= this.server.maxPendingCommands ||
+      this.encoder.length + this.socket.writableLength >= this.server.maxOutputBuffer ||
       this.protoError !== null;
     if (stop && !this.paused) {
       this.paused = true;
@@ -445,16 +486,14 @@ export class RespServer extends EventEmitter {
   }
 
   /** Stops accepting, closes every connection, resolves when all are gone. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) {
-        for (const c of this.conns.values()) c.kill();
-        resolve();
-        return;
-      }
-      this.server.close(() => resolve());
-      for (const c of this.conns.values()) c.kill();
-    });
+  async close(): Promise<void> {
+    const closed: Promise<void>[] = [];
+    if (this.server.listening) closed.push(new Promise((resolve) => this.server.close(() => resolve())));
+    for (const c of this.conns.values()) {
+      if (!c.closed) closed.push(new Promise((resolve) => c.once('close', () => resolve())));
+      c.kill();
+    }
+    await Promise.all(closed);
   }
 
   /** @internal Turns a handler failure into a reply. */
