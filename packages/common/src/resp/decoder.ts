@@ -125,6 +125,7 @@ export class RequestDecoder {
   // The multibulk command being read.
   private args: Buffer[] | null = null;
   private argsLeft = 0;
+  private argIdx = 0;
   private bulkLen = -1;
   /** bytes charged to the current command for arguments already decoded */
   private argBytes = 0;
@@ -345,7 +346,9 @@ export class RequestDecoder {
       return false;
     }
     if (n <= 0) return true; // `*0`, `*-1`: nothing to do
-    this.args = [];
+    // Preallocate small argument arrays only: a declared count is not trusted.
+    this.args = n <= 256 ? new Array<Buffer>(n) : [];
+    this.argIdx = 0;
     this.argsLeft = n;
     this.bulkLen = -1;
     this.argBytes = 0;
@@ -376,7 +379,7 @@ export class RequestDecoder {
 
   /** Adds a decoded argument; pushes the command when it is complete. */
   private addArg(arg: Buffer, out: Buffer[][]): boolean {
-    this.args!.push(arg);
+    this.args![this.argIdx++] = arg;
     this.bulkLen = -1;
     if (--this.argsLeft === 0) {
       out.push(this.args!);
