@@ -25,10 +25,10 @@ export const DEFAULT_MAX_INLINE_LEN = 64 * 1024;
 export const DEFAULT_MAX_QUERY_BUFFER_LEN = 1024 * 1024 * 1024;
 /**
  * Bytes charged to the query buffer for every argument on top of its length: an
- * argument costs a JS object, so a flood of empty arguments (`$0\r\n\r\n`) is
- * bounded too.
+ * argument costs a JS object (a Buffer view measures ~110 bytes on Node 20),
+ * so a flood of empty arguments (`$0\r\n\r\n`) is bounded too.
  */
-export const ARG_OVERHEAD = 64;
+export const ARG_OVERHEAD = 128;
 
 export interface DecoderOptions {
   /** Largest bulk argument accepted (`$len`); larger is "invalid bulk length". */
@@ -59,6 +59,11 @@ export class ProtocolError extends Error {
     return 'ERR ' + this.message;
   }
 }
+
+/** Chunks smaller than this count as small for pushPending. */
+const SMALL_CHUNK = 1024;
+/** This many small chunks in a row are merged into one. */
+const SMALL_RUN = 64;
 
 const CR = 13;
 const LF = 10;
@@ -136,6 +141,9 @@ export class RequestDecoder {
   private pendLen = 0;
   /** for MbCount/BulkCount: the pending bytes end with '\r' (the line is complete but for one byte) */
   private pendCr = false;
+  /** the trailing run of small chunks in pendBufs: where it starts, its bytes */
+  private runFrom = 0;
+  private runBytes = 0;
 
   constructor(opts: DecoderOptions = {}) {
     this.maxBulkLen = opts.maxBulkLen ?? DEFAULT_MAX_BULK_LEN;
@@ -202,6 +210,8 @@ export class RequestDecoder {
     this.pendBufs = [];
     this.pendLen = 0;
     this.pendCr = false;
+    this.runFrom = 0;
+    this.runBytes = 0;
   }
 
   private stash(kind: Pend, b: Buffer, from: number, cr: boolean): void {
@@ -209,6 +219,33 @@ export class RequestDecoder {
     this.pendBufs = [b.subarray(from)];
     this.pendLen = b.length - from;
     this.pendCr = cr;
+    this.runFrom = 1;
+    this.runBytes = 0;
+  }
+
+  /**
+   * Appends a chunk to the pending element. Runs of small chunks (a peer
+   * trickling bytes) are merged now and then, so that the held memory stays
+   * close to the bytes received rather than one object per tiny read; each
+   * byte is merged at most once.
+   */
+  private pushPending(chunk: Buffer): void {
+    const bufs = this.pendBufs;
+    bufs.push(chunk);
+    this.pendLen += chunk.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.runFrom = bufs.length;
+      this.runBytes = 0;
+      return;
+    }
+    this.runBytes += chunk.length;
+    if (bufs.length - this.runFrom >= SMALL_RUN) {
+      const merged = Buffer.concat(bufs.slice(this.runFrom), this.runBytes);
+      bufs.length = this.runFrom;
+      bufs.push(merged);
+      this.runFrom = bufs.length;
+      this.runBytes = 0;
+    }
   }
 
   /** Checks the size of a pending line that has no terminator yet. */
@@ -252,8 +289,7 @@ export class RequestDecoder {
     if (kind === Pend.Bulk) {
       const need = this.bulkLen + 2 - this.pendLen;
       if (chunk.length < need) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.checkQueryBuffer();
         return -1;
       }
@@ -278,8 +314,7 @@ export class RequestDecoder {
     if (kind === Pend.Inline) {
       const nl = chunk.indexOf(LF);
       if (nl < 0) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.checkPendingLine();
         return -1;
       }
@@ -291,8 +326,7 @@ export class RequestDecoder {
     } else {
       const cr = chunk.indexOf(CR);
       if (cr < 0 || cr === chunk.length - 1) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.pendCr = cr >= 0;
         this.checkPendingLine();
         return -1;

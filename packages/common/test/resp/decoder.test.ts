@@ -120,6 +120,20 @@ describe('RequestDecoder: multibulk', () => {
     assert.ok(ms < 20000, `took ${ms} ms`);
   });
 
+  it('merges trickled bytes instead of holding one object per read', () => {
+    const value = Buffer.alloc(100000);
+    for (let i = 0; i < value.length; i++) value[i] = i % 251;
+    const input = mb('SET', 'k', value);
+    const d = new RequestDecoder();
+    const out: Buffer[][] = [];
+    for (let i = 0; i < input.length - 1; i++) out.push(...d.write(input.subarray(i, i + 1)));
+    const held = (d as unknown as { pendBufs: Buffer[] }).pendBufs.length;
+    assert.ok(held < 2000, `${held} pieces held for 100000 bytes`);
+    out.push(...d.write(input.subarray(input.length - 1)));
+    assert.equal(out.length, 1);
+    assert.ok(out[0][2].equals(value));
+  });
+
   it('does not preallocate a declared bulk length', () => {
     const d = new RequestDecoder();
     const before = process.memoryUsage().rss;
