@@ -248,7 +248,11 @@ export class Connection extends EventEmitter {
     this.inbox = [];
     this.slots = [];
     this.server.onConnectionClosed(this);
-    this.emit('close');
+    try {
+      this.emit('close');
+    } catch (e) {
+      this.server.log.error({ err: e, client: this.id }, "a connection 'close' listener failed");
+    }
   }
 
   /**
@@ -523,6 +527,10 @@ export class RespServer extends EventEmitter {
     const c = new Connection(this, socket, this.nextId++);
     this.conns.set(c.id, c);
     this.log.debug({ client: c.id, addr: c.remoteAddress }, 'client connected');
-    this.emit('connection', c);
+    try {
+      this.emit('connection', c);
+    } catch (e) {
+      this.log.error({ err: e, client: c.id }, "a 'connection' listener failed");
+    }
   }
 }

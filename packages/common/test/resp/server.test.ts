@@ -501,6 +501,41 @@ describe('RespServer limits and hostile input', () => {
     assert.equal(h.server.connections.size, 0);
   });
 
+  it("emits 'close' once per connection and survives throwing listeners", async () => {
+    const h = new Harness();
+    await h.server.listen();
+    try {
+      let closes = 0;
+      h.server.on('connection', (c: Connection) => {
+        c.on('close', () => {
+          closes++;
+          throw new Error('listener bug');
+        });
+        throw new Error('listener bug');
+      });
+      const a = await h.connect();
+      a.send('PING\r\n');
+      assert.equal(await a.readString('+PONG\r\n'), '+PONG\r\n');
+      a.close();
+      await until(() => closes === 1, "the 'close' event");
+      const b = await h.connect();
+      b.send('PING\r\n');
+      assert.equal(await b.readString('+PONG\r\n'), '+PONG\r\n');
+      b.close();
+      await until(() => closes === 2, "the second 'close' event");
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  it('close() works before listen() and twice', async () => {
+    const h = new Harness();
+    await h.server.close();
+    await h.server.listen();
+    await h.server.close();
+    await h.server.close();
+  });
+
   it('listen() rejects when the port is taken', async () => {
     const h = new Harness();
     await h.server.listen();
