@@ -46,6 +46,11 @@ export interface RespServerOptions extends DecoderOptions {
   maxOutputBuffer?: number;
   /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 5000 ms. */
   closeLingerMs?: number;
+  /**
+   * Redis's `timeout`: close a client idle this long (no traffic, nothing in
+   * progress, flag 'pubsub' unset). 0, the default, never closes idle clients.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Counters for INFO stats / INFO clients. */
@@ -152,7 +157,8 @@ export class Connection extends EventEmitter {
       this.scheduleFlush();
       this.updateReading();
     });
-    socket.on('timeout', () => socket.destroy());
+    socket.on('timeout', () => this.onTimeout());
+    if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs);
     socket.on('error', (e) => this.server.log.debug({ err: e, client: this.id }, 'client socket error'));
     socket.on('close', () => this.onClose());
   }
@@ -212,7 +218,7 @@ export class Connection extends EventEmitter {
 
   /**
    * Sends an out-of-band reply (e.g. a RESP3 push) after the replies of every
-   * command already received.
+   * command already dispatched (commands still waiting to run answer after it).
    */
   push(reply: Reply): void {
     if (this.dead) return;
@@ -231,10 +237,22 @@ export class Connection extends EventEmitter {
     if (e !== null) {
       this.protoError = e;
       this.server.stats.protocolErrors++;
-      this.server.log.info({ client: this.id, addr: this.remoteAddress, error: e.message }, 'protocol error from client');
+      this.server.log.debug({ client: this.id, addr: this.remoteAddress, error: e.message }, 'protocol error from client');
     }
     this.pump();
     this.scheduleFlush();
+  }
+
+  private onTimeout(): void {
+    if (this.ending) {
+      this.socket.destroy(); // a closing peer that does not close
+      return;
+    }
+    // Redis's `timeout`: only clients with nothing in progress and no subscription.
+    if (this.pendingCommands === 0 && this.blockers === 0 && !this.flags.has('pubsub')) {
+      this.server.log.debug({ client: this.id }, 'closing idle client');
+      this.socket.destroy();
+    }
   }
 
   private onEnd(): void {
@@ -246,7 +264,9 @@ export class Connection extends EventEmitter {
     if (this.dead) return;
     this.dead = true;
     this.inbox = [];
+    this.inboxHead = 0;
     this.slots = [];
+    this.slotsHead = 0;
     this.server.onConnectionClosed(this);
     try {
       this.emit('close');
@@ -429,6 +449,7 @@ export class RespServer extends EventEmitter {
   readonly maxPendingCommands: number;
   readonly maxOutputBuffer: number;
   readonly closeLingerMs: number;
+  readonly idleTimeoutMs: number;
   readonly stats: RespServerStats = {
     connectionsReceived: 0,
     rejectedConnections: 0,
@@ -460,6 +481,7 @@ export class RespServer extends EventEmitter {
     this.maxPendingCommands = opts.maxPendingCommands ?? 1024;
     this.maxOutputBuffer = opts.maxOutputBuffer ?? 4 * 1024 * 1024;
     this.closeLingerMs = opts.closeLingerMs ?? 5000;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.onSocket(s));
     this.server.on('error', (e) => this.log.error({ err: e }, 'RESP server error'));
   }

@@ -528,6 +528,28 @@ describe('RespServer limits and hostile input', () => {
     }
   });
 
+  it('closes idle clients only when idleTimeoutMs is set', async () => {
+    const h = new Harness({ idleTimeoutMs: 100 });
+    await h.server.listen();
+    try {
+      const idle = await h.connect();
+      const busy = await h.connect();
+      busy.send('defer forever\r\n');
+      await until(() => h.calls.length === 1, 'the busy client to start a command');
+      assert.equal((await idle.readToClose()).length, 0);
+      // The busy one has a command in progress: its timer fires and is ignored.
+      const conn = h.conns.find((c) => c.pendingCommands === 1)!;
+      await new Promise<void>((resolve) => (conn as unknown as { socket: import('node:net').Socket }).socket.once('timeout', () => setImmediate(resolve)));
+      assert.equal(busy.closed, false);
+      assert.equal(conn.closed, false);
+      h.def('forever').resolve('done');
+      assert.equal(await busy.readString('$4\r\ndone\r\n'), '$4\r\ndone\r\n');
+      busy.close();
+    } finally {
+      await h.server.close();
+    }
+  });
+
   it('close() works before listen() and twice', async () => {
     const h = new Harness();
     await h.server.close();
