@@ -529,22 +529,27 @@ describe('RespServer limits and hostile input', () => {
   });
 
   it('closes idle clients only when idleTimeoutMs is set', async () => {
-    const h = new Harness({ idleTimeoutMs: 100 });
+    const h = new Harness({ idleTimeoutMs: 300 });
     await h.server.listen();
     try {
-      const idle = await h.connect();
+      // The busy client's timer fires while its command is in progress, and is ignored.
+      let fired!: Promise<void>;
+      h.server.once('connection', (c: Connection) => {
+        const socket = (c as unknown as { socket: import('node:net').Socket }).socket;
+        fired = new Promise<void>((resolve) => socket.once('timeout', () => setImmediate(resolve)));
+      });
       const busy = await h.connect();
       busy.send('defer forever\r\n');
       await until(() => h.calls.length === 1, 'the busy client to start a command');
-      assert.equal((await idle.readToClose()).length, 0);
-      // The busy one has a command in progress: its timer fires and is ignored.
-      const conn = h.conns.find((c) => c.pendingCommands === 1)!;
-      await new Promise<void>((resolve) => (conn as unknown as { socket: import('node:net').Socket }).socket.once('timeout', () => setImmediate(resolve)));
-      assert.equal(busy.closed, false);
+      const conn = h.conns[0];
+      const idle = await h.connect();
+      await fired;
       assert.equal(conn.closed, false);
+      assert.equal((await idle.readToClose()).length, 0);
       h.def('forever').resolve('done');
       assert.equal(await busy.readString('$4\r\ndone\r\n'), '$4\r\ndone\r\n');
-      busy.close();
+      // Idle now: closed in turn.
+      assert.equal((await busy.readToClose()).length, 0);
     } finally {
       await h.server.close();
     }
