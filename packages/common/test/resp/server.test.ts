@@ -292,8 +292,10 @@ describe('RespServer', () => {
     const c2 = await h.connect();
     c1.send('WHOAMI\r\n');
     await until(() => c1.available > 0, 'WHOAMI reply');
-    await until(() => h.server.connections.size >= 2, 'two connections');
-    const mine = [...h.server.connections.values()].slice(-2);
+    const find = (c: RawClient): Connection | undefined =>
+      [...h.server.connections.values()].find((x) => x.remoteAddress === `127.0.0.1:${c.socket.localPort}`);
+    await until(() => find(c1) !== undefined && find(c2) !== undefined, 'both connections');
+    const mine = [find(c1)!, find(c2)!];
     assert.ok(mine[0].id < mine[1].id);
     assert.match(mine[0].remoteAddress, /^127\.0\.0\.1:\d+$/);
     assert.equal(mine[0].localAddress, `127.0.0.1:${h.port}`);
