@@ -77,6 +77,15 @@ interface Slot {
   protocol: Protocol;
 }
 
+const FLAG_LETTERS: Array<[string, string]> = [
+  ['multi', 'x'],
+  ['pubsub', 'P'],
+  ['blocked', 'b'],
+  ['dirty_cas', 'd'],
+  ['dirty_exec', 'e'],
+  ['unblocked', 'u'],
+];
+
 function formatAddr(ip: string | undefined, port: number | undefined): string {
   if (ip === undefined) return '?:0';
   if (ip.startsWith('::ffff:') && ip.indexOf('.') >= 0) ip = ip.slice(7);
@@ -120,6 +129,12 @@ export class Connection extends EventEmitter {
   commandsProcessed = 0;
   netInputBytes = 0;
   netOutputBytes = 0;
+  /** ACL user (AUTH); 'default' until there is AUTH. */
+  user = 'default';
+  /** For CLIENT LIST: commands queued in MULTI, channel and pattern subscriptions (kept by the command layer). */
+  multiQueued = 0;
+  subscriptions = 0;
+  patternSubscriptions = 0;
 
   private readonly decoder: RequestDecoder;
   private readonly encoder = new ReplyEncoder();
@@ -223,6 +238,33 @@ export class Connection extends EventEmitter {
   push(reply: Reply): void {
     if (this.dead) return;
     this.complete(reply, this.protocol);
+  }
+
+  /**
+   * One CLIENT LIST / CLIENT INFO line in Redis 7's format (without the
+   * newline). Flags: 'r' READONLY, 'c' closing after reply, plus the letters
+   * of known names in `flags` (multi → x, pubsub → P, blocked → b, dirty_cas
+   * → d, dirty_exec → e, unblocked → u); 'N' when none. multi= shows
+   * `multiQueued` while the 'multi' flag is set, else -1.
+   */
+  clientInfo(now: number = Date.now()): string {
+    let f = '';
+    for (const [name, letter] of FLAG_LETTERS) if (this.flags.has(name)) f += letter;
+    if (this.readonly) f += 'r';
+    if (this.closing) f += 'c';
+    if (f === '') f = 'N';
+    const qbuf = this.decoder.pendingBytes;
+    const omem = this.outputBufferBytes;
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    return (
+      `id=${this.id} addr=${this.remoteAddress} laddr=${this.localAddress} fd=${fd} name=${this.name}` +
+      ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
+      ` flags=${f} db=${this.db} sub=${this.subscriptions} psub=${this.patternSubscriptions} ssub=0` +
+      ` multi=${this.flags.has('multi') ? this.multiQueued : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0` +
+      ` rbs=0 rbp=0 obl=0 oll=${this.slots.length - this.slotsHead} omem=${omem} tot-mem=${qbuf + omem}` +
+      ` events=r${omem > 0 ? 'w' : ''} cmd=${this.lastCommand} user=${this.user} redir=-1 resp=${this.protocol}` +
+      ` lib-name=${this.libName} lib-ver=${this.libVer}`
+    );
   }
 
   // ---------------------------------------------------------------- input

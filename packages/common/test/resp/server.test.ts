@@ -307,6 +307,19 @@ describe('RespServer', () => {
     await until(() => s.netOutputBytes > before.netOutputBytes + 7, 'output counted');
     assert.equal(mine[0].lastCommand, 'whoami');
     assert.equal(mine[1].commandsProcessed, 1);
+    const line = mine[0].clientInfo();
+    assert.match(
+      line,
+      new RegExp(
+        `^id=${mine[0].id} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${h.port} fd=-?\\d+ name= age=\\d+ idle=\\d+ flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 ` +
+          `qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=whoami user=default redir=-1 resp=2 lib-name= lib-ver=$`,
+      ),
+    );
+    mine[0].name = 'n1';
+    mine[0].readonly = true;
+    mine[0].flags.add('multi');
+    mine[0].multiQueued = 2;
+    assert.match(mine[0].clientInfo(), / name=n1 .* flags=xr .* multi=2 /);
     const id = mine[0].id;
     c1.close();
     await until(() => !h.server.connections.has(id), 'closed connection to leave the set');
