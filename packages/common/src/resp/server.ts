@@ -44,7 +44,7 @@ export interface RespServerOptions extends DecoderOptions {
    * commands wait and its socket is not read. Default 4 MB.
    */
   maxOutputBuffer?: number;
-  /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 5000 ms. */
+  /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 2000 ms. */
   closeLingerMs?: number;
   /**
    * Redis's `timeout`: close a client idle this long (no traffic, nothing in
@@ -522,7 +522,7 @@ export class RespServer extends EventEmitter {
     this.maxClients = opts.maxClients ?? 10000;
     this.maxPendingCommands = opts.maxPendingCommands ?? 1024;
     this.maxOutputBuffer = opts.maxOutputBuffer ?? 4 * 1024 * 1024;
-    this.closeLingerMs = opts.closeLingerMs ?? 5000;
+    this.closeLingerMs = opts.closeLingerMs ?? 2000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.onSocket(s));
     this.server.on('error', (e) => this.log.error({ err: e }, 'RESP server error'));
