@@ -206,6 +206,20 @@ describe('RespServer', () => {
     });
   }
 
+  for (const seq of ['\x00', '*\x00', '$\x00']) {
+    it(`protocol desync: ${JSON.stringify(seq)} then endless bytes get an error (Redis's regression test)`, async () => {
+      const c = await h.connect();
+      c.send(seq);
+      let sent = 0;
+      while (c.available === 0 && !c.closed && sent < 10 * 1024 * 1024) {
+        await new Promise<void>((resolve) => c.socket.write(Buffer.from('payload'.repeat(150)), () => resolve()));
+        sent += 1050;
+      }
+      const got = (await c.readToClose()).toString('latin1');
+      assert.match(got, /^-ERR Protocol error: too big (inline request|mbulk count string)\r\n$/);
+    });
+  }
+
   it('ignores empty queries and non-positive counts', async () => {
     const c = await h.connect();
     c.send('\r\n\n*0\r\n*-1\r\n*-10\r\nPING\r\n');
