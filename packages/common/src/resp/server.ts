@@ -344,8 +344,9 @@ export class Connection extends EventEmitter {
       this.commandsProcessed++;
       server.stats.commandsProcessed++;
       let r: Reply | Promise<Reply>;
+      const handler = server.handler;
       try {
-        r = server.handler(this, args);
+        r = handler(this, args);
       } catch (e) {
         r = server.errorReply(e, args, this);
       }
@@ -423,8 +424,8 @@ export class Connection extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.dead) return;
     const socket = this.socket;
+    if (this.dead || socket.destroyed) return;
     if (this.encoder.length > 0 && !this.ending) {
       const chunks = this.encoder.take();
       let n = 0;
