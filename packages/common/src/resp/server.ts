@@ -120,8 +120,8 @@ export class Connection extends EventEmitter {
   readonly createdAt: number;
   /** ms since the epoch of the last command received (CLIENT LIST idle=) */
   lastInteraction: number;
-  /** Last command's name, lower case (CLIENT LIST cmd=); the command layer may refine it ("client|list"). */
-  lastCommand = 'NULL';
+  private lastCmd: string | null = 'NULL';
+  private lastCmdBuf: Buffer | null = null;
   /** "ip:port" of the client, "[v6]:port" for IPv6. */
   readonly remoteAddress: string;
   /** "ip:port" of the server side. */
@@ -176,6 +176,20 @@ export class Connection extends EventEmitter {
     if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs);
     socket.on('error', (e) => this.server.log.debug({ err: e, client: this.id }, 'client socket error'));
     socket.on('close', () => this.onClose());
+  }
+
+  /** Last command's name, lower case (CLIENT LIST cmd=); the command layer may refine it ("client|list"). */
+  get lastCommand(): string {
+    if (this.lastCmd === null) {
+      this.lastCmd = this.lastCmdBuf!.toString('latin1').toLowerCase();
+      this.lastCmdBuf = null;
+    }
+    return this.lastCmd;
+  }
+
+  set lastCommand(name: string) {
+    this.lastCmd = name;
+    this.lastCmdBuf = null;
   }
 
   /** True once the socket is closed. */
@@ -338,8 +352,11 @@ export class Connection extends EventEmitter {
     while (this.inboxHead < this.inbox.length && this.canDispatch()) {
       const args = this.inbox[this.inboxHead];
       this.inbox[this.inboxHead++] = undefined as unknown as Buffer[];
+      // Computed from args[0] when asked for; a long name is cut (and copied,
+      // so as not to retain a big argument).
       const name = args[0];
-      this.lastCommand = (name.length > 64 ? name.subarray(0, 64) : name).toString('latin1').toLowerCase();
+      this.lastCmd = null;
+      this.lastCmdBuf = name.length > 64 ? Buffer.from(name.subarray(0, 64)) : name;
       this.lastInteraction = Date.now();
       this.commandsProcessed++;
       server.stats.commandsProcessed++;
