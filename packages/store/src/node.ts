@@ -3,13 +3,13 @@
 //    Raft — the store of issue 2, still useful on its own;
 //  - replicated (--meta): region replicas driven by Raft (raftstore/), the
 //    meta group's map for routing, commands forwarded to leaders.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { RespServer, RocksEngine, SLOT_COUNT, encodeReply, parseAddress, pb } from '@redraft/common';
 import type { Connection, Engine, KvReader, Logger, Reply } from '@redraft/common';
 import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
 import { storeCommandTable } from './commands/table';
-import type { ClientState, ServerFacade } from './commands/context';
+import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
 import type { ClusterFacade, ClusterNode, ClusterShard } from './commands/cluster';
 import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
@@ -154,6 +154,7 @@ export class StoreNode {
       remoteAddress: 'forwarded',
       localAddress: 'forwarded',
       closeAfterReply() {},
+      kill() {},
     };
     const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
     return encodeReply(reply, protocol);
@@ -179,8 +180,8 @@ export class StoreNode {
       commands: table,
       regions: () => this.regionsList(),
       clients: () => [...this.server.connections.values()],
-      info: async () => '',
-      config: () => this.configMap(),
+      node: () => this.nodeInfo(),
+      config: () => this.config,
       readRegion: async (id: number) => {
         await this.regionById(id, false).readBarrier();
         return new Keyspace(this.engine, Date.now());
@@ -231,7 +232,34 @@ export class StoreNode {
     };
   }
 
-  configMap(): Map<string, string> {
+  private readonly runId = randomBytes(20).toString('hex');
+
+  private nodeInfo(): NodeInfo {
+    const st = this.server.stats;
+    return {
+      mode: this.replicated ? 'cluster' : 'standalone',
+      runId: this.runId,
+      startedAtMs: this.startedAt,
+      tcpPort: this.port,
+      executable: process.argv[1] ?? '',
+      configFile: '',
+      totalConnectionsReceived: st.connectionsReceived,
+      totalCommandsProcessed: st.commandsProcessed,
+      rejectedConnections: st.rejectedConnections,
+      totalNetInputBytes: st.netInputBytes,
+      totalNetOutputBytes: st.netOutputBytes,
+      expiredKeys: 0,
+      totalErrorReplies: st.handlerErrors,
+    };
+  }
+
+  /** Live settings (CONFIG GET/SET read and write this map). */
+  private _config: Map<string, string> | undefined;
+  get config(): Map<string, string> {
+    return (this._config ??= this.configMap());
+  }
+
+  private configMap(): Map<string, string> {
     return new Map([
       ['bind', this.opts.host],
       ['port', String(this.port)],

@@ -7,10 +7,10 @@ import pino from 'pino';
 import { Dispatcher } from '../src/dispatch';
 import { storeCommandTable } from '../src/commands/table';
 import { LocalRegion } from '../src/region/local';
-import type { ClientState, ServerFacade } from '../src/commands/context';
+import type { ClientState, NodeInfo, ServerFacade } from '../src/commands/context';
 import { Keyspace } from '../src/data/keyspace';
 
-export function testClient(id = 1): ClientState {
+export function testClient(id = 1): TestClient {
   return {
     id,
     name: '',
@@ -23,14 +23,29 @@ export function testClient(id = 1): ClientState {
     lastCommand: '',
     remoteAddress: '127.0.0.1:50000',
     localAddress: '127.0.0.1:6379',
-    closeAfterReply() {},
-  };
+    closeAfterReply() {
+      this.closed = 'after-reply';
+    },
+    kill() {
+      this.closed = 'now';
+    },
+    closed: null,
+  } as ClientState & { closed: 'after-reply' | 'now' | null };
 }
+
+/** A test client also records how it was asked to close (QUIT, CLIENT KILL). */
+export type TestClient = ClientState & { closed: 'after-reply' | 'now' | null };
 
 export interface TestStore {
   engine: Engine;
   region: LocalRegion;
-  client: ClientState;
+  client: TestClient;
+  /** The connected clients the fake facade reports (CLIENT LIST/KILL); the store's own client first. */
+  clients: ClientState[];
+  /** The fake node facts INFO reads; tests may change the counters. */
+  node: NodeInfo;
+  /** The live settings Map behind CONFIG GET/SET. */
+  config: Map<string, string>;
   /** Runs one command as `client` (default: the store's own test client). */
   exec(...args: Array<string | Buffer | number>): Promise<Reply>;
   execAs(client: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply>;
@@ -41,12 +56,32 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
   const region = await LocalRegion.open(engine, log);
   const table = storeCommandTable();
   const clients: ClientState[] = [];
+  const node: NodeInfo = {
+    mode: 'standalone',
+    runId: 'a'.repeat(40),
+    startedAtMs: Date.now() - 5000,
+    tcpPort: 6379,
+    executable: '/usr/bin/redraft',
+    configFile: '',
+    totalConnectionsReceived: 1,
+    totalCommandsProcessed: 0,
+    rejectedConnections: 0,
+    totalNetInputBytes: 0,
+    totalNetOutputBytes: 0,
+    expiredKeys: 0,
+    totalErrorReplies: 0,
+  };
+  const config = new Map<string, string>([
+    ['port', '6379'],
+    ['bind', '127.0.0.1'],
+    ['dir', '/tmp/redraft-test'],
+  ]);
   const facade: ServerFacade = {
     commands: table,
     regions: () => [{ id: region.id, startSlot: region.startSlot, endSlot: region.endSlot }],
     clients: () => clients,
-    info: async () => '# Server\r\nredis_version:7.0.15\r\n',
-    config: () => new Map([['maxmemory', '0']]),
+    node: () => node,
+    config: () => config,
     cluster: {
       myself: () => ({ id: 'a'.repeat(40), host: '127.0.0.1', port: 6379, busPort: 16379, connected: true, myself: true }),
       nodes: () => [],
@@ -60,7 +95,7 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
   clients.push(client);
   const toBuf = (a: string | Buffer | number): Buffer => (Buffer.isBuffer(a) ? a : Buffer.from(String(a)));
   const execAs = (c: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply> => dispatcher.execute(c, args.map(toBuf));
-  return { engine, region, client, exec: (...args) => execAs(client, ...args), execAs };
+  return { engine, region, client, clients, node, config, exec: (...args) => execAs(client, ...args), execAs };
 }
 
 /** Replies with Buffers turned into strings, for readable assertions. */

@@ -1,7 +1,7 @@
 // What a command handler gets: its client, the clock reading of this
 // command, and the two ways to touch data — read (after the region's
 // linearizable read barrier) and write (proposed, answered after apply).
-import type { CommandSpec, Handler, Reply, pb } from '@redraft/common';
+import type { CommandSpec, Handler, Lookup, Reply, pb } from '@redraft/common';
 import type { Keyspace } from '../data/keyspace';
 import type { ClusterFacade } from './cluster';
 
@@ -18,7 +18,14 @@ export interface ClientState {
   lastCommand: string;
   readonly remoteAddress: string;
   readonly localAddress: string;
+  /** Closes the connection once the reply of the current command is written (QUIT, CLIENT KILL of oneself). */
   closeAfterReply(): void;
+  /** Closes the connection now, dropping pending replies (CLIENT KILL of another client). */
+  kill(): void;
+  /** Wall-clock ms of the client's last command (CLIENT LIST idle=); createdAt when absent. */
+  readonly lastInteractionAt?: number;
+  /** The socket's file descriptor (CLIENT LIST fd=), when the connection knows it. */
+  readonly fd?: number;
 }
 
 export interface CommandContext {
@@ -33,13 +40,60 @@ export interface CommandContext {
   readonly server: ServerFacade;
 }
 
+/**
+ * Facts about the running node for INFO, HELLO and CLIENT (see commands/server.ts,
+ * which formats them as Redis 7.0 does). Counters are cumulative since the start.
+ */
+export interface NodeInfo {
+  /** 'standalone' for the single-replica store; 'cluster' once regions are served as a cluster. */
+  readonly mode: 'standalone' | 'cluster';
+  /** 40 hex characters, random at every process start (INFO run_id). */
+  readonly runId: string;
+  /** Wall-clock ms when the process started (uptime, rdb_last_save_time). */
+  readonly startedAtMs: number;
+  /** The RESP port this node listens on. */
+  readonly tcpPort: number;
+  /** Absolute path of the program and of the config file ('' when none). */
+  readonly executable: string;
+  readonly configFile: string;
+  readonly totalConnectionsReceived: number;
+  readonly totalCommandsProcessed: number;
+  readonly rejectedConnections: number;
+  readonly totalNetInputBytes: number;
+  readonly totalNetOutputBytes: number;
+  /** Keys removed because they expired (0 until the expiry cycle exists). */
+  readonly expiredKeys: number;
+  readonly totalErrorReplies: number;
+}
+
 /** What server/connection commands need from the node; implemented by the store node. */
 export interface ServerFacade {
-  readonly commands: { all(): Spec[]; get(name: string): Spec | undefined; info(s: Spec): Reply; docs(s: Spec): Reply; size: number };
+  readonly commands: {
+    all(): Spec[];
+    get(name: string): Spec | undefined;
+    info(s: Spec): Reply;
+    docs(s: Spec): Reply;
+    size: number;
+    /** The table's own lookup (subcommands, arity): COMMAND GETKEYS. */
+    lookup(args: Buffer[]): Lookup<CommandContext>;
+  };
   /** Keys in every region this node serves (single replica: all). */
   regions(): Array<{ id: number; startSlot: number; endSlot: number }>;
+  /** Every connected client (CLIENT LIST/KILL, INFO connected_clients). */
   clients(): ClientState[];
-  info(section: string | undefined): Promise<string>;
+  /** Node facts and counters for INFO (sections are formatted in commands/server.ts). */
+  node(): NodeInfo;
+  /**
+   * Optional O(1) key counts for INFO keyspace (db0:keys=,expires=). Without
+   * it INFO counts by scanning every served region's metadata rows.
+   */
+  keyspaceStats?(): Promise<{ keys: number; expires: number }>;
+  /**
+   * The live settings, by canonical Redis name (port, bind, dir,
+   * proto-max-bulk-len, maxclients, ...). CONFIG GET reads it over the
+   * defaults of commands/server.ts; CONFIG SET writes the settings declared
+   * settable there into this same Map, so the node can read them live.
+   */
   config(): Map<string, string>;
   /** Reads at a given region (e.g. DBSIZE per region), after its read barrier. */
   readRegion(regionId: number): Promise<Keyspace>;

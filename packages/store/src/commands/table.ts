@@ -5,8 +5,17 @@ import type { CommandContext } from './context';
 import { STRING_COMMANDS } from './strings';
 import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
+import { BIT_COMMANDS } from './bits';
+import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
-  return new CommandTable<CommandContext>([...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...HASH_COMMANDS, ...CLUSTER_COMMANDS]);
+  return new CommandTable<CommandContext>([
+    ...STRING_COMMANDS,
+    ...KEYSPACE_COMMANDS,
+    ...HASH_COMMANDS,
+    ...BIT_COMMANDS,
+    ...SERVER_COMMANDS,
+    ...CLUSTER_COMMANDS,
+  ]);
 }
