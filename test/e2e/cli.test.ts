@@ -208,10 +208,13 @@ test('redis-cli', async (t) => {
     // Arguments mode, both forms (in parallel: each is its own redis-cli process).
     const noRaw = await Promise.all(cases.map(([args]) => cli(s, args, false)));
     const raw = await Promise.all(cases.map(([args]) => cli(s, args, true)));
+    // Every mismatch at once, so that one report names them all.
+    const wrong: string[] = [];
     cases.forEach(([args, msg], i) => {
-      assert.equal(noRaw[i], `(error) ${msg}\n`, `redis-cli --no-raw ${args.join(' ')}`);
-      assert.equal(raw[i], `${msg}\n\n`, `redis-cli --raw ${args.join(' ')}`);
+      if (noRaw[i] !== `(error) ${msg}\n`) wrong.push(`redis-cli --no-raw ${args.join(' ')}: expected ${JSON.stringify(`(error) ${msg}\n`)}, got ${JSON.stringify(noRaw[i])}`);
+      if (raw[i] !== `${msg}\n\n`) wrong.push(`redis-cli --raw ${args.join(' ')}: expected ${JSON.stringify(`${msg}\n\n`)}, got ${JSON.stringify(raw[i])}`);
     });
+    assert.deepEqual(wrong, []);
     // The same through one stdin script: every line answered, in order.
     const quote = (a: string) => (/[\s"']/.test(a) || a === '' ? `"${a}"` : a);
     const out = await script(s, cases.map(([args]) => args.map(quote).join(' ')), false);
