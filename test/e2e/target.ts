@@ -10,7 +10,7 @@ export const onRedis = target === 'redis';
 
 /** A server for test t, stopped (and its log printed on failure) when t ends. */
 export function startTarget(t: TestLike, opts: RedraftOptions = {}): Promise<Server> {
-  if (onRedis) return withServer(t, { ...opts, kind: 'redis', args: [] });
+  if (onRedis) return withServer(t, { ...opts, kind: 'redis' });
   return withServer(t, { mode: 'store', ...opts });
 }
 
