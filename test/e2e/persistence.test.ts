@@ -36,7 +36,7 @@ test('a graceful restart keeps every key, value, type and TTL', async (t) => {
   // On redis-server the test runs with an AOF so that it has something to restart from.
   const s = await startTarget(t, onRedis ? { args: ['--appendonly', 'yes', '--appendfsync', 'always'] } : {});
   const r = await connected(s);
-  const N = 1000;
+  const N = 600;
   const pl = r.pipeline();
   for (let i = 0; i < N; i++) {
     if (i % 4 === 0) pl.hset(`p:h:${i}`, { a: `${i}`, b: 'x'.repeat(i % 100) });
