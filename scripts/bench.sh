@@ -10,11 +10,14 @@
 #   -c C                clients (default $BENCH_CLIENTS, else 50)
 #   -t TESTS            redis-benchmark tests (default $BENCH_TESTS, else set,get,hset,incr)
 #   --pipelines "1 16"  pipeline depths to run (default $BENCH_PIPELINES, else "1 16")
-#   --targets "..."     which targets, in order (default $BENCH_TARGETS, else "redraft redis"):
-#                         redraft          redraft (REDRAFT_BENCH_CMD, default the playground)
-#                         redis            redis-server --appendonly yes --appendfsync always --save ''
-#                         redraft-cluster  the playground through redis-benchmark --cluster
-#                                          (issue 4: every store a master of its regions)
+#   --targets "..."     which targets, in order (default $BENCH_TARGETS, else
+#                       "redis redraft-standalone redraft redraft-cluster"):
+#                         redis              redis-server --appendonly yes --appendfsync always --save ''
+#                         redraft-standalone one store, no replication (redraft store)
+#                         redraft            the 3-store playground, all clients on its first store
+#                                            (commands for regions led elsewhere are forwarded)
+#                         redraft-cluster    the playground through redis-benchmark --cluster
+#                                            (each key sent straight to its region's leader)
 #   --cluster           shorthand: append redraft-cluster to the targets
 #   --csv FILE          also write all results as CSV to FILE
 # Environment: REDRAFT_BENCH_CMD overrides how redraft starts ({port}, {dir}
@@ -29,11 +32,12 @@ n=${BENCH_N:-100000}
 clients=${BENCH_CLIENTS:-50}
 tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
-targets=${BENCH_TARGETS:-redraft redis}
+targets=${BENCH_TARGETS:-redis redraft-standalone redraft redraft-cluster}
 csv_out=""
-default_redraft="node $ROOT/bin/redraft.js playground --port {port} --data-dir {dir}"
+default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"
 redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
-redraft_ports=${REDRAFT_BENCH_PORTS:-3}
+redraft_ports=${REDRAFT_BENCH_PORTS:-8} # the playground: 3 stores, meta admin + raft, 3 store peer ports
+standalone_cmd="node $ROOT/bin/redraft.js store --port {port} --data-dir {dir}"
 redis_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly yes --appendfsync always --save '' --daemonize no"
 
 while (($#)); do
@@ -120,12 +124,13 @@ run_target() {
 
 for target in $targets; do
   case "$target" in
+    redraft-standalone) run_target redraft-standalone "$standalone_cmd" 1 1 ;;
     redraft) run_target redraft "$redraft_cmd" "$redraft_ports" 1 ;;
     redis) run_target redis "$redis_cmd" 1 1 ;;
     # Issue 4 hook: the 3-store playground through cluster-aware
     # redis-benchmark (needs CLUSTER NODES; it routes each key to the
     # leader's store).
-    redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" "$redraft_ports" --cluster ;;
+    redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" 3 --cluster ;;
     *) echo "bench: unknown target $target" >&2; exit 2 ;;
   esac
 done

@@ -3,7 +3,7 @@
 // The .d.ts goes to src/gen for the compiler; the .js goes straight to dist,
 // since tsc does not copy plain .js files. Skips the work when up to date.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,13 @@ if (!existsSync(js) || !existsSync(dts) || statSync(dts).mtimeMs < newest) {
   mkdirSync(srcGen, { recursive: true });
   execFileSync(bin('pbjs'), ['-t', 'static-module', '-w', 'commonjs', '--force-number', '--no-verify', '--no-convert', '--no-delimited', '-o', js, ...protos], { stdio: 'inherit' });
   execFileSync(bin('pbts'), ['-o', dts, js], { stdio: 'inherit' });
+  // 64-bit fields as JS numbers (docs/decisions.md): protobufjs returns Long
+  // objects whenever the 'long' package is installed, even with --force-number,
+  // unless util.Long is unset before the messages are defined.
+  const code = readFileSync(js, 'utf8');
+  const anchor = 'var $protobuf = require("protobufjs/minimal");';
+  if (!code.includes(anchor)) throw new Error('gen-proto: unexpected pbjs output');
+  writeFileSync(js, code.replace(anchor, `${anchor}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`));
 }
 mkdirSync(distGen, { recursive: true });
 copyFileSync(js, join(distGen, 'proto.js'));

@@ -9,7 +9,7 @@
 #   --server-cmd CMD      command that starts the server; {port} and {dir} are
 #                         replaced by a free port and a fresh data dir
 #                         (default: $REDIS_TCL_SERVER_CMD, else
-#                         "node bin/redraft.js playground --port {port} --data-dir {dir}")
+#                         "node bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}")
 #   --redis               shorthand: start Debian's redis-server instead (to
 #                         check the runner itself)
 #   --ports N             consecutive free ports to reserve from {port} (default 3)
@@ -28,9 +28,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/keyspace unit/expire"
 host=""
 port=""
-default_cmd="node $ROOT/bin/redraft.js playground --port {port} --data-dir {dir}"
+default_cmd="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"
 server_cmd=${REDIS_TCL_SERVER_CMD:-$default_cmd}
-nports=3
+nports=8 # the playground: 3 stores, meta admin + raft, 3 store peer ports
 units="${REDIS_TCL_UNITS:-$DEFAULT_UNITS}"
 skipfile="$ROOT/test/tcl/skip.txt"
 quiet=0

@@ -68,7 +68,9 @@ wait_ping() {
 # expand_cmd TEMPLATE PORT DIR: substitutes {port} and {dir} in a command
 # template (a string later run by `bash -c "exec ..."`).
 expand_cmd() {
-  local t=$1
+  local t=$1 n
+  # {port+N}: the N-th port after {port} (a playground needs several).
+  for n in 1 2 3 4 5 6 7 8 9; do t=${t//\{port+$n\}/$(($2 + n))}; done
   t=${t//\{port\}/$2}
   t=${t//\{dir\}/$3}
   printf '%s' "$t"

@@ -1,1 +1,6 @@
-export {};
+// @redraft/meta: the meta group (cluster map) and the `redraft meta` command.
+export * from './state';
+export * from './node';
+export { AdminCommands, clusterInfo, storeNodeId } from './admin';
+export { registerMetaCommand, parsePeers } from './cli';
+export { metricsText } from './metrics';

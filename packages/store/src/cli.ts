@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { OptionError, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
+import { registerMetaCommand } from '@redraft/meta';
 
 const DEFAULT_MAX_BULK = '512mb';
 const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
@@ -19,15 +20,38 @@ export function main(argv: string[]): void {
     .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
     .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
-    .option('--stores <n>', 'number of store processes', '1')
+    .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
+    .option('--meta <n>', 'meta replicas (1 or 3)', '1')
+    .option('--meta-port <port>', 'first meta admin RESP port (meta i: meta-port+i-1)', '7000')
+    .option('--meta-peer-port <port>', 'first meta peer port: Raft between metas and the stores\' RPCs (meta i: meta-peer-port+i-1)', '7100')
+    .option('--peer-port <port>', 'first store peer port (Raft traffic between stores)', '7200')
+    .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
+    .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
     .option('--log-level <level>', 'playground log level', 'info')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
       const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
       const port = check(() => parsePort('--port', o.port));
-      const stores = check(() => parseCount('--stores', o.stores, 1, 1));
+      const stores = check(() => parseCount('--stores', o.stores, 1, 9));
+      const metas = check(() => parseCount('--meta', o.meta, 1, 5));
+      const metaPort = check(() => parsePort('--meta-port', o.metaPort));
+      const metaPeerPort = check(() => parsePort('--meta-peer-port', o.metaPeerPort));
+      const peerPort = check(() => parsePort('--peer-port', o.peerPort));
+      const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
+      const redirect = check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
       check(() => parseBytes('--max-bulk-len', o.maxBulkLen));
-      await runPlayground({ port, dataDir: o.dataDir, stores, log, storeArgs: ['--max-bulk-len', o.maxBulkLen] });
+      await runPlayground({
+        port,
+        metaPort,
+        metaPeerPort,
+        peerPort,
+        dataDir: o.dataDir,
+        stores,
+        metas,
+        initialRegions,
+        log,
+        storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+      });
     });
 
   program
@@ -44,6 +68,7 @@ export function main(argv: string[]): void {
     .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
     .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
+    .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
@@ -62,6 +87,7 @@ export function main(argv: string[]): void {
         redirect: check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
         tickMs: check(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
         heartbeatMs: check(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
+        raftLogGcThreshold: check(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
       }).catch((e) => {
         log.fatal({ err: e }, 'store failed to start');
         process.exit(1);
@@ -75,6 +101,8 @@ export function main(argv: string[]): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+
+  registerMetaCommand(program);
 
   program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
     console.error(`redraft: ${(e as Error).message}`);

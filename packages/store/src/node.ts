@@ -5,12 +5,12 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { RespServer, RocksEngine, SLOT_COUNT, encodeReply, parseAddress, pb } from '@redraft/common';
+import { RespServer, RocksEngine, SLOT_COUNT, dataRange, encodeReply, parseAddress, pb } from '@redraft/common';
 import type { Connection, Engine, KvReader, Logger, Reply } from '@redraft/common';
 import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
-import type { ClusterFacade, ClusterNode, ClusterShard } from './commands/cluster';
+import type { ClusterFacade, ClusterNode, ClusterShard, LocalReplica } from './commands/cluster';
 import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
@@ -32,6 +32,8 @@ export interface StoreOptions {
   redirect: 'forward' | 'moved';
   tickMs: number;
   heartbeatMs: number;
+  /** Applied entries a replica keeps in its Raft log before compacting it. */
+  raftLogGcThreshold: number;
 }
 
 /** A stable 40-hex node id for Redis Cluster views. */
@@ -86,7 +88,7 @@ export class StoreNode {
         metaAddrs: this.opts.metaAddrs,
         tickMs: this.opts.tickMs,
         heartbeatMs: this.opts.heartbeatMs,
-        logGcThreshold: 2000,
+        logGcThreshold: this.opts.raftLogGcThreshold,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
       await this.raft.start();
@@ -211,6 +213,8 @@ export class StoreNode {
     };
     return {
       myself: selfNode,
+      replicas: () => this.localReplicas(),
+      digest: (id: number) => this.digest(id),
       nodes: () => {
         if (!this.raft) return [selfNode()];
         const out = this.raft.allStores().map((s) => storeNode(Number(s.id))).filter((n): n is ClusterNode => !!n);
@@ -257,6 +261,60 @@ export class StoreNode {
   private _config: Map<string, string> | undefined;
   get config(): Map<string, string> {
     return (this._config ??= this.configMap());
+  }
+
+  private localReplicas(): LocalReplica[] {
+    if (this.local) {
+      const l = this.local;
+      return [{ id: l.id, startSlot: l.startSlot, endSlot: l.endSlot, role: 'standalone', applied: l.applied, term: 0, leaderPeer: 0, peers: '', epoch: '0/0', progress: '' }];
+    }
+    return [...this.raft!.peers.values()].map((p) => ({
+      id: p.id,
+      startSlot: p.startSlot,
+      endSlot: p.endSlot,
+      role: String(p.node.raft.state),
+      applied: p.applied,
+      term: p.node.raft.term,
+      leaderPeer: p.leaderPeerId,
+      peers: (p.region.peers ?? []).map((x) => `${x.id}@${x.storeId}${x.role === pb.PeerRole.LEARNER ? 'L' : ''}`).join(','),
+      epoch: `${p.epoch.version}/${p.epoch.confVer}`,
+      progress: p.isLeader
+        ? [...p.node.raft.progressStatus()].map(([id, pr]) => `${id}:${pr.state}/${pr.match}/${pr.next}${pr.paused ? '/paused' : ''}`).join(',')
+        : '',
+    }));
+  }
+
+  /** A digest of one replica's data range and its applied index, from one consistent view. */
+  private async digest(regionId: number): Promise<[number, string]> {
+    let applied = 0;
+    let iter: AsyncIterator<[Buffer, Buffer]> | undefined;
+    const open = (a: number, startSlot: number, endSlot: number): Promise<IteratorResult<[Buffer, Buffer]>> => {
+      applied = a;
+      const [gte, lt] = dataRange(startSlot, endSlot);
+      iter = this.engine.scan({ gte, lt })[Symbol.asyncIterator]();
+      return iter.next(); // creates the RocksDB iterator, and its snapshot, now
+    };
+    let first: Promise<IteratorResult<[Buffer, Buffer]>>;
+    if (this.local) {
+      // Standalone: nothing can be applied between these synchronous steps.
+      first = open(this.local.applied, this.local.startSlot, this.local.endSlot);
+    } else {
+      const started = await this.raft!.atQuietMoment(() => {
+        const p = this.raft!.peers.get(regionId);
+        if (!p) throw new CommandError(`ERR no replica of region ${regionId} on this store`);
+        return { next: open(p.applied, p.startSlot, p.endSlot) };
+      });
+      first = started.next;
+    }
+    const h = createHash('sha1');
+    for (let r = await first; !r.done; r = await iter!.next()) {
+      const [k, v] = r.value;
+      const len = Buffer.alloc(8);
+      len.writeUInt32BE(k.length, 0);
+      len.writeUInt32BE(v.length, 4);
+      h.update(len).update(k).update(v);
+    }
+    return [applied, h.digest('hex')];
   }
 
   private configMap(): Map<string, string> {

@@ -1,5 +1,8 @@
 // The playground: the whole cluster as child processes on 127.0.0.1 with its
-// data under one directory; Ctrl-C stops them all, the next start resumes.
+// data under one directory — `metas` meta replicas (admin RESP on
+// metaPort+i, Raft/RPC on metaPeerPort+i) and `stores` stores (RESP on
+// port+i, peer transport on peerPort+i). With one store it runs that store
+// standalone (no Raft, no meta). Ctrl-C stops them all; the next start resumes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,10 +11,15 @@ import type { Logger } from '@redraft/common';
 
 export interface PlaygroundOptions {
   port: number;
+  metaPort: number;
+  metaPeerPort: number;
+  peerPort: number;
   dataDir: string;
   stores: number;
+  metas: number;
+  initialRegions: number;
   log: Logger;
-  /** Extra flags passed to every store (e.g. --max-bulk-len). */
+  /** Extra flags passed to every store (e.g. --max-bulk-len, --redirect). */
   storeArgs: string[];
 }
 
@@ -27,7 +35,8 @@ const ENTRY = resolve(__dirname, '../../../../bin/redraft.js');
 export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   const { log } = opts;
   const dataDir = resolve(opts.dataDir);
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
   const children: Child[] = [];
   let stopping = false;
 
@@ -35,6 +44,8 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping the playground');
+    // Stores first (they finish their writes), then the meta group.
+    await Promise.all(children.filter((c) => c.name.startsWith('store')).map((c) => stopChild(c)));
     await Promise.all(children.map((c) => stopChild(c)));
     log.info('playground stopped');
     process.exit(code);
@@ -42,35 +53,85 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
-  for (let i = 0; i < opts.stores; i++) {
-    const name = `store-${i + 1}`;
-    const port = opts.port + i;
-    const out = openSync(join(dataDir, 'logs', `${name}.log`), 'a');
-    const proc = spawn(
-      process.execPath,
-      [ENTRY, 'store', '--port', String(port), '--data-dir', join(dataDir, name), ...opts.storeArgs],
-      { stdio: ['ignore', out, out] },
-    );
+  const start = (name: string, port: number, args: string[]): void => {
+    const out = openSync(join(logDir, `${name}.log`), 'a');
+    const proc = spawn(process.execPath, [ENTRY, ...args], { stdio: ['ignore', out, out] });
     const child: Child = { name, proc, port, exited: false };
     proc.on('exit', (code, signal) => {
       child.exited = true;
       if (!stopping) {
-        log.error({ name, code, signal }, `${name} exited unexpectedly; see ${join(dataDir, 'logs', `${name}.log`)}`);
+        log.error({ name, code, signal }, `${name} exited unexpectedly; see ${join(logDir, `${name}.log`)}`);
         void stopAll(1);
       }
     });
     children.push(child);
+  };
+
+  const replicated = opts.stores > 1;
+  const metaPeers = Array.from({ length: opts.metas }, (_, i) => `${i + 1}=127.0.0.1:${opts.metaPeerPort + i}`).join(',');
+  const metaAddrs = Array.from({ length: opts.metas }, (_, i) => `127.0.0.1:${opts.metaPeerPort + i}`).join(',');
+  if (replicated) {
+    for (let i = 0; i < opts.metas; i++) {
+      start(`meta-${i + 1}`, opts.metaPort + i, [
+        'meta',
+        '--id', String(i + 1),
+        '--peers', metaPeers,
+        '--port', String(opts.metaPort + i),
+        '--data-dir', join(dataDir, `meta-${i + 1}`),
+        '--replicas', String(Math.min(3, opts.stores)),
+        '--initial-regions', String(opts.initialRegions),
+      ]);
+    }
+  }
+  for (let i = 0; i < opts.stores; i++) {
+    const args = ['store', '--port', String(opts.port + i), '--data-dir', join(dataDir, `store-${i + 1}`), ...opts.storeArgs];
+    if (replicated) args.push('--meta', metaAddrs, '--peer-port', String(opts.peerPort + i));
+    start(`store-${i + 1}`, opts.port + i, args);
   }
   try {
-    await Promise.all(children.map((c) => waitForPing(c.port, '127.0.0.1', 60000, () => !c.exited)));
+    await Promise.all(children.map((c) => waitForPing(c.port, '127.0.0.1', 120000, () => !c.exited)));
+    if (replicated) await waitForClusterOk(opts.port, () => stopping);
   } catch (e) {
     log.error({ err: e }, 'the playground did not start');
     await stopAll(1);
     return;
   }
-  const ports = children.map((c) => c.port).join(', ');
-  log.info(`redraft playground ready: ${children.length} store(s) on 127.0.0.1 port(s) ${ports}, data in ${dataDir}`);
-  log.info(`connect with: redis-cli -p ${opts.port}    (Ctrl-C stops everything; the next start resumes)`);
+  const storePorts = children.filter((c) => c.name.startsWith('store')).map((c) => c.port);
+  log.info(
+    replicated
+      ? `redraft playground ready: ${opts.stores} stores on 127.0.0.1:${storePorts.join(', ')}; meta admin on ${children.filter((c) => c.name.startsWith('meta')).map((c) => c.port).join(', ')}; data in ${dataDir}`
+      : `redraft playground ready: one standalone store on 127.0.0.1:${storePorts[0]}; data in ${dataDir}`,
+  );
+  log.info(`connect with: redis-cli -p ${opts.port}${replicated ? `   (cluster-aware: redis-cli -c -p ${opts.port}; map: redis-cli -p ${opts.metaPort} region list)` : ''}   Ctrl-C stops everything; the next start resumes`);
+}
+
+/** Waits until the first store reports every slot served by a region with a leader. */
+async function waitForClusterOk(port: number, cancelled: () => boolean): Promise<void> {
+  const { pingOnce } = await import('@redraft/common');
+  const net = await import('node:net');
+  const deadline = Date.now() + 120000;
+  while (Date.now() < deadline && !cancelled()) {
+    if (await pingOnce(port)) {
+      const ok = await new Promise<boolean>((res) => {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        let got = '';
+        const done = (v: boolean): void => {
+          s.destroy();
+          res(v);
+        };
+        s.setTimeout(2000, () => done(false));
+        s.on('connect', () => s.write('*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n'));
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('cluster_state:')) done(got.includes('cluster_state:ok'));
+        });
+        s.on('error', () => done(false));
+      });
+      if (ok) return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the cluster did not become ready (cluster_state:ok) in time');
 }
 
 function stopChild(c: Child): Promise<void> {

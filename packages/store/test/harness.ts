@@ -86,6 +86,8 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
       myself: () => ({ id: 'a'.repeat(40), host: '127.0.0.1', port: 6379, busPort: 16379, connected: true, myself: true }),
       nodes: () => [],
       shards: () => [],
+      replicas: () => [],
+      digest: async () => [0, ''],
     },
     readRegion: async () => new Keyspace(engine, Date.now()),
     writeRegion: (_id, op) => region.propose({ ...op, proposedAtMs: Date.now() }),

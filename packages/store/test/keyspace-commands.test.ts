@@ -253,7 +253,8 @@ test('SCAN: full iteration, COUNT, MATCH, TYPE, errors', async () => {
   assert.equal(hashes.length, 10);
   assert.deepEqual(await fullScan(s, ['TYPE', 'list']), []);
   assertError(await s.exec('scan', 'abc'), 'ERR invalid cursor');
-  assertError(await s.exec('scan', '-1'), 'ERR invalid cursor');
+  assertError(await s.exec('scan', ' 1'), 'ERR invalid cursor');
+  assertError(await s.exec('scan', '18446744073709551616'), 'ERR invalid cursor');
   assertError(await s.exec('scan', 0, 'COUNT', 0), 'ERR syntax error');
   assertError(await s.exec('scan', 0, 'COUNT', 'x'), 'ERR value is not an integer or out of range');
   assertError(await s.exec('scan', 0, 'MATCH'), 'ERR syntax error');
@@ -281,4 +282,19 @@ test('SCAN survives writes: every key present throughout is returned, none twice
   const stayed = seen.filter((k) => k.includes('stay:'));
   assert.equal(new Set(stayed).size, stay.length, 'every key present throughout is returned');
   assert.equal(stayed.length, stay.length, 'no duplicates of keys that stay');
+});
+
+test('SCAN: a cursor this process did not issue restarts its slot instead of skipping keys', async () => {
+  const s = await testStore();
+  for (let i = 0; i < 20; i++) await s.exec('set', `{one}k${i}`, 'v');
+  const [first] = (await s.exec('scan', 0, 'COUNT', 1000)) as [string, Buffer[]];
+  assert.equal(first, '0');
+  const [c1, page1] = (await s.exec('scan', 0, 'COUNT', 5)) as [string, Buffer[]];
+  assert.equal(page1.length, 5);
+  const [, page2] = (await s.exec('scan', c1, 'COUNT', 5)) as [string, Buffer[]];
+  assert.notDeepEqual(plain(page2), plain(page1));
+  // Same id and slot, different tag: as if another store (or a restart) had issued it.
+  const forged = (BigInt(c1) ^ (1n << 40n)).toString();
+  const [, again] = (await s.exec('scan', forged, 'COUNT', 5)) as [string, Buffer[]];
+  assert.deepEqual(plain(again), plain(page1));
 });

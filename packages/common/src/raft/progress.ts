@@ -36,6 +36,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest flight (a heartbeat response shows the follower is alive). */
+  freeFirstOne(): void {
+    if (this.idx.length > 0) this.freeLE(this.idx[0]);
+  }
+
   full(): boolean {
     return this.idx.length >= this.maxCount || (this.maxBytes > 0 && this.totalBytes >= this.maxBytes);
   }

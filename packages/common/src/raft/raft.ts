@@ -685,6 +685,10 @@ export class Raft {
       case MessageType.HeartbeatResp: {
         pr.recentActive = true;
         pr.msgAppFlowPaused = false;
+        // The follower is alive but its window may be full of appends that
+        // were lost (it restarted): free one slot so the next append goes
+        // out, is rejected if need be, and replication recovers.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (m.index > pr.leaseAck) pr.leaseAck = m.index;
         if (pr.match < this.log.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
         if (!m.context || m.context.length === 0) return;

@@ -262,7 +262,7 @@ export class PeerClient extends EventEmitter {
     } else if (this._state === 'connecting') {
       this.counters.connectFailures++;
     }
-    this.failPending(new TransportError('DISCONNECTED', `connection to ${this.address} lost`, this.address), 'DISCONNECTED');
+    this.failPending(new TransportError('DISCONNECTED', wasConnected ? `connection to ${this.address} lost` : `could not connect to ${this.address}`, this.address));
     if (this._state === 'closed') return;
     const delay = this.backoffDelay();
     this._state = 'backoff';
@@ -281,7 +281,7 @@ export class PeerClient extends EventEmitter {
     return cap / 2 + this.random() * (cap / 2);
   }
 
-  private failPending(err: TransportError, _why: string): void {
+  private failPending(err: TransportError): void {
     if (this.pending.size === 0) return;
     const all = [...this.pending.values()];
     this.pending.clear();
@@ -302,16 +302,16 @@ export class PeerClient extends EventEmitter {
   /** Closes the connection, rejects pending requests with CLOSED, stops reconnecting. */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
+    const wasConnected = this._state === 'connected';
     this._state = 'closed';
     this.clearConnectTimer();
     if (this.reconnectTimer !== null) {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = null;
     }
-    this.failPending(new TransportError('CLOSED', 'peer client closed', this.address), 'CLOSED');
+    this.failPending(new TransportError('CLOSED', 'peer client closed', this.address));
     const conn = this.conn;
     if (conn !== null) {
-      const wasConnected = conn.socket.readyState === 'open';
       this.conn = null;
       conn.destroy();
       if (wasConnected) this.counters.connectionsOpen--;
@@ -326,6 +326,7 @@ export class PeerClient extends EventEmitter {
 /** One PeerClient per address, sharing options and counters. Events: 'connect' (address), 'disconnect' (address, reason). */
 export class PeerPool extends EventEmitter {
   private readonly clients = new Map<string, PeerClient>();
+  private readonly badAddresses = new Set<string>();
   private readonly counters: TransportStats;
   private closed = false;
 
@@ -347,19 +348,34 @@ export class PeerPool extends EventEmitter {
     return c;
   }
 
-  /** See PeerClient.send. */
+  /** See PeerClient.send. A malformed address drops the frame (counted, logged). */
   send(address: string, type: string, body: Uint8Array, opts?: SendOptions): boolean {
-    if (this.closed) {
+    const c = this.closed ? null : this.clientOrNull(address);
+    if (c === null) {
       this.counters.dropped++;
       return false;
     }
-    return this.client(address).send(type, body, opts);
+    return c.send(type, body, opts);
   }
 
-  /** See PeerClient.request. */
+  /** See PeerClient.request. A malformed address rejects with UNAVAILABLE. */
   request(address: string, type: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new TransportError('CLOSED', 'peer pool closed', address));
-    return this.client(address).request(type, body, opts);
+    const c = this.clientOrNull(address);
+    if (c === null) return Promise.reject(new TransportError('UNAVAILABLE', `bad peer address ${JSON.stringify(address)}`, address));
+    return c.request(type, body, opts);
+  }
+
+  private clientOrNull(address: string): PeerClient | null {
+    try {
+      return this.client(address);
+    } catch (e) {
+      if (!this.badAddresses.has(address)) {
+        if (this.badAddresses.size < 1000) this.badAddresses.add(address); // log each one once
+        this.opts.logger?.error({ peer: address, err: (e as Error).message }, 'bad peer address');
+      }
+      return null;
+    }
   }
 
   /** Addresses with a client. */

@@ -8,8 +8,9 @@ import type { Envelope } from './frame';
 import type { TransportStats } from './stats';
 
 // Queued frames up to this many bytes in total are concatenated into one
-// buffer before writing; above it they are written corked, part by part.
+// buffer before writing; above it they are written corked, in runs.
 const CONCAT_BYTES = 64 * 1024;
+const SMALL_PART_BYTES = 16 * 1024;
 
 export interface FramedConnectionOptions {
   maxFrameBytes: number;
@@ -103,8 +104,28 @@ export class FramedConnection {
     } else if (bytes <= CONCAT_BYTES) {
       this.socket.write(Buffer.concat(queue, bytes));
     } else {
+      // Small parts are concatenated in runs of up to CONCAT_BYTES (one
+      // socket write per run, not per frame); large parts go as they are.
       this.socket.cork();
-      for (const p of queue) this.socket.write(p);
+      let run: Uint8Array[] = [];
+      let runBytes = 0;
+      const endRun = () => {
+        if (run.length === 1) this.socket.write(run[0]);
+        else if (run.length > 1) this.socket.write(Buffer.concat(run, runBytes));
+        run = [];
+        runBytes = 0;
+      };
+      for (const p of queue) {
+        if (p.length >= SMALL_PART_BYTES) {
+          endRun();
+          this.socket.write(p);
+          continue;
+        }
+        run.push(p);
+        runBytes += p.length;
+        if (runBytes >= CONCAT_BYTES) endRun();
+      }
+      endRun();
       this.socket.uncork();
     }
     this.opts.stats.framesOut += frames;

@@ -1,8 +1,9 @@
 // The wire format of the peer transport: `u32 length (big-endian) |
-// PeerEnvelope`. The envelope's small fields are encoded by protobufjs and the
-// body field (6) is appended after them by hand, so a large body (a snapshot
-// chunk) is handed to the socket as it is, never copied into a new buffer.
-// Protobuf allows fields in any order, so any decoder reads it.
+// PeerEnvelope`. The envelope is encoded by hand (seven fields: cheaper than
+// protobufjs's writer) with the body field (6) last, so a large body (a
+// snapshot chunk) is handed to the socket as it is, never copied into a new
+// buffer. Protobuf allows fields in any order, so any decoder reads it.
+// Decoding uses protobufjs.
 import { redraft as pb } from '../gen/proto';
 
 export const Kind = pb.PeerEnvelope.Kind;
@@ -51,25 +52,69 @@ function writeVarint(buf: Buffer, off: number, n: number): number {
   return off;
 }
 
-/** Encodes one frame. The frame length (without the prefix) is `bytes - 4`. */
+/** Bytes of a varint field (tag + value) for a non-zero value, 0 for zero. */
+function varintFieldLength(n: number): number {
+  return n ? 1 + varintLength(n) : 0;
+}
+
+function stringFieldLength(byteLen: number): number {
+  return byteLen ? 1 + varintLength(byteLen) + byteLen : 0;
+}
+
+/**
+ * Encodes one frame. The envelope is written by hand, fields 1-5 and 7 in
+ * order, then the body field; proto3 rules: default (zero, empty) fields are
+ * left out. frame.test.ts checks it against protobufjs's decoder.
+ */
 export function encodeFrame(head: FrameHead, body: Uint8Array | null | undefined): EncodedFrame {
-  // Only non-default fields: the generated encoder writes every present field.
-  const env: pb.IPeerEnvelope = {};
-  if (head.kind) env.kind = head.kind;
-  if (head.fromStore) env.fromStore = head.fromStore;
-  if (head.toStore) env.toStore = head.toStore;
-  if (head.requestId) env.requestId = head.requestId;
-  if (head.type) env.type = head.type;
-  if (head.error) env.error = head.error;
-  const h = pb.PeerEnvelope.encode(env).finish();
+  const kind = head.kind ?? 0;
+  const fromStore = head.fromStore ?? 0;
+  const toStore = head.toStore ?? 0;
+  const requestId = head.requestId ?? 0;
+  const type = head.type ?? '';
+  const error = head.error ?? '';
+  const typeLen = type ? Buffer.byteLength(type) : 0;
+  const errorLen = error ? Buffer.byteLength(error) : 0;
+  const headLen =
+    varintFieldLength(fromStore) +
+    varintFieldLength(toStore) +
+    varintFieldLength(requestId) +
+    varintFieldLength(kind) +
+    stringFieldLength(typeLen) +
+    stringFieldLength(errorLen);
   const bodyLen = body ? body.length : 0;
   const bodyFieldHead = bodyLen > 0 ? 1 + varintLength(bodyLen) : 0;
-  const frameLen = h.length + bodyFieldHead + bodyLen;
+  const frameLen = headLen + bodyFieldHead + bodyLen;
   const inline = bodyLen > 0 && bodyLen <= INLINE_BODY_BYTES;
-  const first = Buffer.allocUnsafe(FRAME_HEADER_BYTES + h.length + bodyFieldHead + (inline ? bodyLen : 0));
+  const first = Buffer.allocUnsafe(FRAME_HEADER_BYTES + headLen + bodyFieldHead + (inline ? bodyLen : 0));
   first.writeUInt32BE(frameLen >>> 0, 0);
-  first.set(h, FRAME_HEADER_BYTES);
-  let off = FRAME_HEADER_BYTES + h.length;
+  let off = FRAME_HEADER_BYTES;
+  if (fromStore) {
+    first[off++] = (1 << 3) | 0;
+    off = writeVarint(first, off, fromStore);
+  }
+  if (toStore) {
+    first[off++] = (2 << 3) | 0;
+    off = writeVarint(first, off, toStore);
+  }
+  if (requestId) {
+    first[off++] = (3 << 3) | 0;
+    off = writeVarint(first, off, requestId);
+  }
+  if (kind) {
+    first[off++] = (4 << 3) | 0;
+    off = writeVarint(first, off, kind);
+  }
+  if (typeLen) {
+    first[off++] = (5 << 3) | 2;
+    off = writeVarint(first, off, typeLen);
+    off += first.write(type, off, 'utf8');
+  }
+  if (errorLen) {
+    first[off++] = (7 << 3) | 2;
+    off = writeVarint(first, off, errorLen);
+    off += first.write(error, off, 'utf8');
+  }
   if (bodyLen > 0) {
     first[off++] = BODY_TAG;
     off = writeVarint(first, off, bodyLen);
@@ -94,19 +139,29 @@ export interface Envelope {
 
 const EMPTY = new Uint8Array(0);
 
+interface LongLike {
+  toNumber(): number;
+}
+
+/** A decoded 64-bit field as a number (exact up to 2^53), whether protobufjs gave a number or a Long. */
+function u64(v: number | LongLike | null | undefined): number {
+  if (typeof v === 'number') return v;
+  return v ? v.toNumber() : 0;
+}
+
 /**
  * Decodes an envelope (the frame without its prefix); throws on garbage.
  * protobufjs hands out 64-bit fields as Long objects when the `long` package
  * is present (it is a dependency of protobufjs 8), whatever --force-number
- * says; Number() turns both forms into numbers.
+ * says; u64() turns both forms into numbers.
  */
 export function decodeEnvelope(frame: Buffer): Envelope {
   const m = pb.PeerEnvelope.decode(frame);
   return {
     kind: m.kind,
-    fromStore: Number(m.fromStore),
-    toStore: Number(m.toStore),
-    requestId: Number(m.requestId),
+    fromStore: u64(m.fromStore),
+    toStore: u64(m.toStore),
+    requestId: u64(m.requestId),
     type: m.type,
     body: m.body && m.body.length > 0 ? m.body : EMPTY,
     error: m.error,

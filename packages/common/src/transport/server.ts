@@ -31,7 +31,7 @@ export interface PeerServerOptions {
   maxFrameBytes?: number;
   /**
    * A connection stops reading while this many of its requests are being
-   * handled, or while its unsent responses exceed maxQueueBytes; default 1024.
+   * handled, or while its unsent responses exceed maxQueueBytes; default 8192.
    */
   maxInflightRequests?: number;
   /** default 128 MiB */
@@ -61,13 +61,14 @@ export class PeerServer {
   private readonly maxQueueBytes: number;
   private readonly counters: TransportStats = newStats();
   private listening = false;
+  private bound = { port: 0, address: '' };
   private stopping = false;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: PeerServerOptions) {
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.maxInflight = opts.maxInflightRequests ?? 1024;
+    this.maxInflight = opts.maxInflightRequests ?? 8192;
     this.maxQueueBytes = opts.maxQueueBytes ?? 2 * DEFAULT_MAX_FRAME_BYTES;
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'peer server error'));
@@ -81,6 +82,10 @@ export class PeerServer {
       this.server.listen({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port }, () => {
         this.server.off('error', onError);
         this.listening = true;
+        const a = this.server.address();
+        if (a !== null && typeof a === 'object') {
+          this.bound = { port: a.port, address: a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}` };
+        }
         resolve();
       });
     });
@@ -88,15 +93,12 @@ export class PeerServer {
 
   /** The bound port (after listen()). */
   get port(): number {
-    const a = this.server.address();
-    return a !== null && typeof a === 'object' ? a.port : 0;
+    return this.bound.port;
   }
 
   /** host:port to give to a PeerClient (after listen()). */
   get address(): string {
-    const a = this.server.address();
-    if (a === null || typeof a !== 'object') return '';
-    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    return this.bound.address;
   }
 
   /** A copy of the counters. */
@@ -152,7 +154,7 @@ export class PeerServer {
       try {
         onMessage(env.type, body, from);
       } catch (e) {
-        conn.refuse(`message of type ${JSON.stringify(env.type)} failed: ${(e as Error).message}`);
+        conn.refuse(`message of type ${JSON.stringify(env.type)} failed: ${e instanceof Error ? e.message : String(e)}`);
         return false;
       }
       return true;
@@ -173,7 +175,14 @@ export class PeerServer {
       result = Promise.reject(e);
     }
     result.then(
-      (resp) => this.respond(sc, requestId, resp, ''),
+      (resp) => {
+        if (resp instanceof Uint8Array) this.respond(sc, requestId, resp, '');
+        else {
+          this.counters.requestErrors++;
+          this.logger.error({ type: env.type }, 'request handler resolved with something other than bytes');
+          this.respond(sc, requestId, null, 'request handler returned no bytes');
+        }
+      },
       (err) => {
         this.counters.requestErrors++;
         const msg = err instanceof Error ? err.message : String(err);
@@ -201,6 +210,7 @@ export class PeerServer {
     const over = sc.inflight >= this.maxInflight || sc.conn.outboundBytes > this.maxQueueBytes;
     if (over === !sc.reading) return;
     sc.reading = !over;
+    if (over) this.counters.readPauses++;
     sc.conn.setReading(sc.reading);
   }
 

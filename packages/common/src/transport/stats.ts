@@ -28,6 +28,8 @@ export interface TransportStats {
   requestErrors: number;
   /** requests that timed out (client) */
   requestTimeouts: number;
+  /** times the server stopped reading a connection (too many requests in flight, or unsent responses over the cap) */
+  readPauses: number;
 }
 
 export function newStats(): TransportStats {
@@ -45,5 +47,6 @@ export function newStats(): TransportStats {
     requests: 0,
     requestErrors: 0,
     requestTimeouts: 0,
+    readPauses: 0,
   };
 }

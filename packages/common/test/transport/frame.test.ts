@@ -77,3 +77,37 @@ test('envelopeProblem: kinds, request ids and types', () => {
   assert.match(envelopeProblem(e({ kind: Kind.RESPONSE })) ?? '', /request id/);
   assert.equal(envelopeProblem(e({ kind: Kind.RESPONSE, requestId: 1 })), null);
 });
+
+test('parseAddress: host:port and [v6]:port; anything else is refused', async () => {
+  const { parseAddress } = await import('../../src/transport');
+  assert.deepEqual(parseAddress('127.0.0.1:7201'), { host: '127.0.0.1', port: 7201 });
+  assert.deepEqual(parseAddress('store-2.local:7202'), { host: 'store-2.local', port: 7202 });
+  assert.deepEqual(parseAddress('[::1]:7203'), { host: '::1', port: 7203 });
+  for (const bad of ['', 'host', 'host:', ':7201', 'host:0', 'host:65536', 'host:7x', '::1:7201']) assert.throws(() => parseAddress(bad), /bad peer address/, bad);
+});
+
+test('encodeFrame agrees with protobufjs on random envelopes (unicode strings, 64-bit ids)', () => {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+  for (let i = 0; i < 2000; i++) {
+    const head = {
+      kind: pick([Kind.MESSAGE, Kind.REQUEST, Kind.RESPONSE]),
+      fromStore: pick([0, 1, 127, 128, 300, 2 ** 32, 2 ** 53 - 1]),
+      toStore: pick([0, 2, 16383, 2 ** 35 + 7]),
+      requestId: pick([0, 1, Math.floor(rnd() * 2 ** 53)]),
+      type: pick(['', 'raft', 'héllo wörld ☃', 'x'.repeat(200)]),
+      error: pick(['', 'boom', '错误'.repeat(50)]),
+    };
+    const body = Buffer.alloc(pick([0, 1, 130, 5000]), i & 0xff);
+    const wire = joined(encodeFrame(head, body).parts);
+    assert.equal(wire.readUInt32BE(0), wire.length - 4);
+    const m = pb.PeerEnvelope.decode(wire.subarray(4));
+    const n = (v: unknown) => Number(v ?? 0);
+    assert.deepEqual(
+      { kind: m.kind, fromStore: n(m.fromStore), toStore: n(m.toStore), requestId: n(m.requestId), type: m.type, error: m.error },
+      head,
+    );
+    assert.ok(Buffer.from(m.body).equals(body));
+  }
+});

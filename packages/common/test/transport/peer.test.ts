@@ -164,6 +164,7 @@ test('request timeout rejects with TIMEOUT; a late response is ignored', async (
     assert.ok(Date.now() - t0 >= 45);
     assert.equal(client.pendingRequests, 0);
     assert.equal(client.stats().requestTimeouts, 1);
+    await waitFor(() => release !== null, 'the request at the server');
     release!();
     assert.equal(text(await client.request('ok', bytes(''))), 'ok');
     assert.equal(client.state, 'connected');
@@ -255,6 +256,47 @@ test('a frame addressed to another store is refused', async () => {
     assert.equal(server.stats().refused, 1);
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+test('a connection with too many requests in flight stops being read until they complete', async () => {
+  const release: Array<() => void> = [];
+  const server = await startServer({
+    maxInflightRequests: 5,
+    onRequest: () => new Promise<Uint8Array>((r) => release.push(() => r(bytes('done')))),
+  });
+  const client = new PeerClient(server.address);
+  try {
+    const first = Array.from({ length: 5 }, () => client.request('hang', bytes(''), { timeoutMs: 30_000 }));
+    await waitFor(() => release.length === 5, 'five requests in flight');
+    assert.equal(server.stats().readPauses, 1);
+    // More requests wait in the kernel's buffers until the first ones answer.
+    const more = Array.from({ length: 5 }, () => client.request('hang', bytes(''), { timeoutMs: 30_000 }));
+    for (const r of release.splice(0)) r();
+    await Promise.all(first);
+    await waitFor(() => release.length === 5, 'the next five');
+    for (const r of release.splice(0)) r();
+    await Promise.all(more);
+    assert.equal(server.stats().requests, 10);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test('a handler resolving with something other than bytes is a remote error; a bad address never throws', async () => {
+  const server = await startServer({ onRequest: async () => 'not bytes' as unknown as Uint8Array });
+  const pool = new PeerPool();
+  try {
+    await assert.rejects(pool.request(server.address, 'x', bytes('')), (e: unknown) => e instanceof TransportError && e.code === 'REMOTE');
+    assert.equal(pool.send('no-port-here', 'x', bytes('')), false);
+    assert.equal(pool.send('host:99999', 'x', bytes('')), false);
+    await assert.rejects(pool.request('no-port-here', 'x', bytes('')), (e: unknown) => e instanceof TransportError && e.code === 'UNAVAILABLE');
+    assert.equal(pool.stats().dropped, 2);
+    assert.throws(() => new PeerClient('nope'), /bad peer address/);
+  } finally {
+    await pool.close();
     await server.close();
   }
 });

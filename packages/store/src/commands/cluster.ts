@@ -25,11 +25,29 @@ export interface ClusterShard {
   replicas: ClusterNode[];
 }
 
-/** What the CLUSTER commands read; the store node provides it. */
+/** One region replica hosted by this store (REGION LIST). */
+export interface LocalReplica {
+  id: number;
+  startSlot: number;
+  endSlot: number;
+  role: string;
+  applied: number;
+  term: number;
+  leaderPeer: number;
+  peers: string;
+  epoch: string;
+  /** Leader only: each peer's replication progress, `peer:state/match/next`. */
+  progress: string;
+}
+
+/** What the CLUSTER and REGION commands read; the store node provides it. */
 export interface ClusterFacade {
   myself(): ClusterNode;
   shards(): ClusterShard[];
   nodes(): ClusterNode[];
+  replicas(): LocalReplica[];
+  /** [applied index, sha1 of the replica's data range] read at one consistent point. */
+  digest(regionId: number): Promise<[number, string]>;
 }
 
 const slotsReply: CommandHandler = (ctx) => {
@@ -152,7 +170,23 @@ const help: CommandHandler = () =>
     'HELP', '    Print this help.',
   ].map((l) => new SimpleString(l));
 
+const regionList: CommandHandler = (ctx) =>
+  ctx.server.cluster
+    .replicas()
+    .map(
+      (r) =>
+        `id=${r.id} slots=${r.startSlot}-${r.endSlot - 1} role=${r.role} applied=${r.applied} term=${r.term} leader_peer=${r.leaderPeer} epoch=${r.epoch} peers=${r.peers}${r.progress ? ` progress=${r.progress}` : ''}`,
+    );
+
+const regionDigest: CommandHandler = async (ctx, [, , idArg]) => {
+  const id = Number(idArg.toString());
+  if (!/^\d+$/.test(idArg.toString())) return new ErrorReply('ERR region id must be a positive integer');
+  const [applied, sha] = await ctx.server.cluster.digest(id);
+  return [applied, sha];
+};
+
 const C = { group: 'cluster', since: '3.0.0' } as const;
+const R = { group: 'region', since: '0.1.0' } as const;
 
 export const CLUSTER_COMMANDS: Spec[] = [
   {
@@ -170,6 +204,17 @@ export const CLUSTER_COMMANDS: Spec[] = [
       { ...C, name: 'countkeysinslot', arity: 3, flags: ['stale'], summary: 'Returns the number of keys in a hash slot.', handler: countKeysInSlot },
       { ...C, name: 'myid', arity: 2, flags: ['stale'], summary: 'Returns the ID of a node.', handler: myid },
       { ...C, name: 'help', arity: 2, flags: ['stale'], summary: 'Returns helpful text about the different subcommands.', handler: help },
+    ],
+  },
+  {
+    ...R,
+    name: 'region',
+    arity: -2,
+    flags: [],
+    summary: "This store's region replicas (REGION LIST) and a digest of one replica's data (REGION DIGEST id).",
+    subcommands: [
+      { ...R, name: 'list', arity: 2, flags: ['stale'], summary: 'Lists the region replicas hosted by this store: slots, role, applied index, term, leader.', handler: regionList },
+      { ...R, name: 'digest', arity: 3, flags: ['stale'], summary: 'Returns [applied index, sha1 hex] of the local replica of a region, read at one consistent point.', handler: regionDigest },
     ],
   },
   { ...C, name: 'readonly', arity: 1, flags: ['fast'], summary: 'Enables read-only queries on a follower replica (linearizable through ReadIndex).', handler: readonly },

@@ -1,6 +1,6 @@
 // Generic keyspace commands (DEL, EXISTS, EXPIRE, SCAN, ...); the matching
 // apply code is in apply/keys.ts.
-import { ErrorReply, OK, SimpleString, pb } from '@redraft/common';
+import { ErrorReply, OK, SimpleString, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey } from '../data/keyspace';
@@ -117,7 +117,7 @@ const copy: CommandHandler = (ctx, args) => {
  * `fromSlot` on, resuming after the metadata row `after` when given. Each
  * region is read after its own read barrier.
  */
-async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer): AsyncIterable<FoundKey & { row: Buffer }> {
+export async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer): AsyncIterable<FoundKey & { row: Buffer }> {
   const regions = [...ctx.server.regions()].sort((a, b) => a.startSlot - b.startSlot);
   for (const r of regions) {
     if (r.endSlot <= fromSlot) continue;
@@ -134,36 +134,43 @@ const keys: CommandHandler = async (ctx, [, pattern]) => {
 };
 
 /**
- * SCAN cursors. A cursor is id * 16384 + slot: with id 0 it means "from the
- * start of that slot" and needs no state; with id > 0 it names a position
- * inside the slot kept in this bounded map (the last row returned). A
- * position that has been evicted, or that another process issued, restarts
- * its slot: keys may come twice (as Redis allows), never go missing.
+ * SCAN cursors, opaque 64-bit numbers: (tag * 2^24 + id) * 16384 + slot.
+ * With id 0 a cursor means "from the start of that slot" and needs no
+ * state. With id > 0 it names a position inside the slot kept in this
+ * bounded map (the last row returned), checked by a random 26-bit tag so a
+ * cursor of another process (a restart, another store after a leader move)
+ * is recognised as unknown. An unknown or evicted position restarts its
+ * slot: keys may come twice (as Redis allows), never go missing.
  */
 const SLOTS = 16384n;
-const MAX_CURSORS = 100_000;
-const MAX_CURSOR_ID = 2 ** 39; // keeps cursors below 2^53
-const cursors = new Map<number, { slot: number; row: Buffer }>();
+const ID_BITS = 24n;
+const MAX_CURSORS = 100_000; // well below 2^24 ids, so a live id is never reused
+const cursors = new Map<number, { slot: number; row: Buffer; tag: number }>();
 let nextCursorId = 1;
 
 function saveCursor(slot: number, row: Buffer): string {
   const id = nextCursorId;
-  nextCursorId = nextCursorId >= MAX_CURSOR_ID ? 1 : nextCursorId + 1;
+  nextCursorId = nextCursorId >= 2 ** 24 - 1 ? 1 : nextCursorId + 1;
+  const tag = Math.floor(Math.random() * 2 ** 26); // reads may use randomness; only apply may not
   cursors.delete(id);
-  cursors.set(id, { slot, row: Buffer.from(row) });
+  cursors.set(id, { slot, row: Buffer.from(row), tag });
   while (cursors.size > MAX_CURSORS) cursors.delete(cursors.keys().next().value as number);
-  return (BigInt(id) * SLOTS + BigInt(slot)).toString();
+  return (((BigInt(tag) << ID_BITS) + BigInt(id)) * SLOTS + BigInt(slot)).toString();
 }
 
 function parseCursor(arg: Buffer): { slot: number; after?: Buffer } {
+  // strtoul: an optional sign ("-1" wraps to 2^64-1), decimal digits, nothing else.
   const s = arg.toString('latin1');
-  if (!/^[0-9]{1,20}$/.test(s) || BigInt(s) > 2n ** 64n - 1n) throw new CommandError('ERR invalid cursor');
-  const c = BigInt(s);
+  const m = /^([+-]?)([0-9]{1,20})$/.exec(s);
+  if (!m || BigInt(m[2]) > 2n ** 64n - 1n) throw new CommandError('ERR invalid cursor');
+  const c = m[1] === '-' ? (2n ** 64n - BigInt(m[2])) % 2n ** 64n : BigInt(m[2]);
   const slot = Number(c % SLOTS);
-  const id = c / SLOTS;
-  if (id === 0n || id > BigInt(MAX_CURSOR_ID)) return { slot };
-  const saved = cursors.get(Number(id));
-  return saved && saved.slot === slot ? { slot, after: saved.row } : { slot };
+  const rest = c / SLOTS;
+  const id = Number(rest & ((1n << ID_BITS) - 1n));
+  const tag = Number(rest >> ID_BITS);
+  if (id === 0) return { slot };
+  const saved = cursors.get(id);
+  return saved && saved.slot === slot && saved.tag === tag ? { slot, after: saved.row } : { slot };
 }
 
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
@@ -207,22 +214,38 @@ const scan: CommandHandler = async (ctx, args) => {
   return [cursor, out];
 };
 
-/** RANDOMKEY: the first live key at or after a random slot (wrapping); nil when empty. Reads may use randomness. */
+/**
+ * RANDOMKEY: a random slot, the first slot at or after it (wrapping) that
+ * has live keys, then a random one of its first 64 keys; nil when empty.
+ * Not uniform (slots and keys late in a crowded slot are favoured less),
+ * which Redis does not promise either. Reads may use randomness.
+ */
 const randomkey: CommandHandler = async (ctx) => {
   const start = Math.floor(Math.random() * 16384);
-  for await (const k of liveKeys(ctx, start)) return Buffer.from(k.key);
-  for await (const k of liveKeys(ctx, 0)) return Buffer.from(k.key);
-  return null;
+  const pick = async (from: number): Promise<Buffer | null> => {
+    const candidates: Buffer[] = [];
+    for await (const k of liveKeys(ctx, from)) {
+      if (candidates.length > 0 && k.slot !== keySlot(candidates[0])) break;
+      candidates.push(Buffer.from(k.key));
+      if (candidates.length === 64) break;
+    }
+    return candidates.length ? candidates[Math.floor(Math.random() * candidates.length)] : null;
+  };
+  return (await pick(start)) ?? (start > 0 ? await pick(0) : null);
 };
 
-const dbsize: CommandHandler = async (ctx) => {
-  let n = 0;
+/** Live keys and keys with an expiry on this node (DBSIZE, INFO keyspace). */
+export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number; expires: number }> {
+  let keys = 0;
+  let expires = 0;
   for await (const k of liveKeys(ctx, 0)) {
-    void k;
-    n++;
+    keys++;
+    if (k.expireAt !== 0) expires++;
   }
-  return n;
-};
+  return { keys, expires };
+}
+
+const dbsize: CommandHandler = async (ctx) => (await keyspaceStats(ctx)).keys;
 
 /** FLUSHDB / FLUSHALL [ASYNC|SYNC]: one FlushOp per region of this node, proposed together. */
 function flushLike(): CommandHandler {

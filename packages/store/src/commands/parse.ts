@@ -76,11 +76,12 @@ export function word(arg: Buffer): string {
 }
 
 /**
- * Redis's "human friendly" float format (ld2string LD_STR_HUMAN), used for
- * INCRBYFLOAT / HINCRBYFLOAT replies and stored values: fixed point, no
- * exponent, trailing zeros removed, "-0" written "0".
+ * Redis's "human friendly" float format (ld2string LD_STR_HUMAN) for a JS
+ * double: fixed point, no exponent, trailing zeros removed, "-0" written "0".
+ * INCRBYFLOAT and HINCRBYFLOAT do not use it: they compute and print in
+ * emulated 80-bit long doubles (apply/longdouble.ts), bit for bit as Redis.
  *
- * Where we differ: Redis prints a long double with %.17Lf, so its digits come
+ * Where this differs: Redis prints a long double with %.17Lf, so its digits come
  * from an 80-bit value; we compute in doubles and print the shortest decimal
  * that round-trips (e.g. 10.5+0.1 gives "10.6" in both). Below 1e-6 we round
  * to 17 decimals as %.17Lf does; above 1e21 we print the double's exact

@@ -4,7 +4,7 @@ import { ErrorReply, MapReply, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, MAX_STRING_LEN, parseClampedInt, parseI64, word } from './parse';
-import { CommandError, NOT_INTEGER, syntaxError } from '../data/errors';
+import { CommandError, syntaxError } from '../data/errors';
 import { KeyType } from '../data/meta';
 
 const get: CommandHandler = async (ctx, [, key]) => (await ctx.read([key])).getString(key);
@@ -152,7 +152,8 @@ const setrange: CommandHandler = (ctx, [, key, offsetArg, value]) => {
   return ctx.write([key], { setRange: { key, offset: clamped, value } });
 };
 
-function incrLike(sign: 1n | -1n, fixed: bigint | null, name: string): CommandHandler {
+/** INCR / DECR / INCRBY / DECRBY: the signed delta travels as a decimal string (int64). */
+function incrLike(sign: 1n | -1n, fixed: bigint | null): CommandHandler {
   return (ctx, args) => {
     const key = args[1];
     let delta = fixed ?? parseI64(args[2]);
@@ -160,7 +161,6 @@ function incrLike(sign: 1n | -1n, fixed: bigint | null, name: string): CommandHa
       if (delta === I64_MIN) throw new CommandError('ERR decrement would overflow');
       delta = -delta;
     }
-    void name;
     return ctx.write([key], { incrBy: { key, delta: delta.toString() } });
   };
 }
@@ -196,8 +196,11 @@ const lcs: CommandHandler = async (ctx, args) => {
   return lcsReply(fa ? fa.value : Buffer.alloc(0), fb ? fb.value : Buffer.alloc(0), { getIdx, getLen, withMatchLen, minMatchLen });
 };
 
-/** The largest LCS table we build (cells); beyond it Redis would likely fail its allocation too. */
-const LCS_MAX_CELLS = 256 * 1024 * 1024;
+/**
+ * The largest LCS table we build: Redis refuses a table of more than
+ * proto-max-bulk-len bytes (4 bytes a cell) with this message.
+ */
+const LCS_MAX_CELLS = MAX_STRING_LEN / 4;
 
 /** Redis's LCS: the dynamic-programming table, then a walk back from the end emitting ranges. */
 export function lcsReply(a: Buffer, b: Buffer, o: { getIdx: boolean; getLen: boolean; withMatchLen: boolean; minMatchLen: number }): Reply {
@@ -207,7 +210,12 @@ export function lcsReply(a: Buffer, b: Buffer, o: { getIdx: boolean; getLen: boo
     throw new CommandError('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
   }
   const w = blen + 1;
-  const dp = new Uint32Array((alen + 1) * w);
+  let dp: Uint32Array;
+  try {
+    dp = new Uint32Array((alen + 1) * w);
+  } catch {
+    throw new CommandError('ERR Insufficient memory, failed allocating transient memory for LCS');
+  }
   for (let i = 1; i <= alen; i++) {
     const ai = a[i - 1];
     for (let j = 1; j <= blen; j++) {
@@ -291,13 +299,10 @@ export const STRING_COMMANDS: Spec[] = [
   { ...STRING, name: 'getrange', arity: 4, flags: ['readonly'], keys: K1, since: '2.4.0', summary: 'Returns a substring of the string stored at a key.', complexity: 'O(N) where N is the length of the returned string.', handler: getrange },
   { ...STRING, name: 'substr', arity: 4, flags: ['readonly'], keys: K1, since: '1.0.0', summary: 'Returns a substring from a string value.', complexity: 'O(N) where N is the length of the returned string.', handler: getrange },
   { ...STRING, name: 'setrange', arity: 4, flags: ['write', 'denyoom'], keys: K1, since: '2.2.0', summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", complexity: 'O(1), not counting the time taken to copy the new string in place.', handler: setrange },
-  { ...STRING, name: 'incr', arity: 2, flags: WF, keys: K1, since: '1.0.0', summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(1n, 1n, 'incr') },
-  { ...STRING, name: 'decr', arity: 2, flags: WF, keys: K1, since: '1.0.0', summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(-1n, 1n, 'decr') },
-  { ...STRING, name: 'incrby', arity: 3, flags: WF, keys: K1, since: '1.0.0', summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(1n, null, 'incrby') },
-  { ...STRING, name: 'decrby', arity: 3, flags: WF, keys: K1, since: '1.0.0', summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(-1n, null, 'decrby') },
+  { ...STRING, name: 'incr', arity: 2, flags: WF, keys: K1, since: '1.0.0', summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(1n, 1n) },
+  { ...STRING, name: 'decr', arity: 2, flags: WF, keys: K1, since: '1.0.0', summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(-1n, 1n) },
+  { ...STRING, name: 'incrby', arity: 3, flags: WF, keys: K1, since: '1.0.0', summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(1n, null) },
+  { ...STRING, name: 'decrby', arity: 3, flags: WF, keys: K1, since: '1.0.0', summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrLike(-1n, null) },
   { ...STRING, name: 'incrbyfloat', arity: 3, flags: WF, keys: K1, since: '2.6.0', summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: 'O(1)', handler: incrbyfloat },
   { ...STRING, name: 'lcs', arity: -3, flags: ['readonly'], keys: [1, 2, 1], since: '7.0.0', summary: 'Finds the longest common substring.', complexity: 'O(N*M) where N and M are the lengths of s1 and s2, respectively', handler: lcs },
 ];
-
-export type { Reply, CommandContext };
-export { NOT_INTEGER };

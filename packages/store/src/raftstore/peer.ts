@@ -20,6 +20,8 @@ const { EntryType, StateRole, ConfChangeType } = raft;
 export interface PeerHost {
   /** The engine, for consistent snapshot iterators. */
   readonly engine: Engine;
+  /** Applied entries kept in the log before it is compacted. */
+  readonly logGcThreshold: number;
   schedule(): void;
   /** The region descriptor changed (conf change, split): routing must follow. */
   regionChanged(peer: RegionPeer): void;
@@ -152,8 +154,21 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       if (e.index <= this.applied) continue;
       if (e.type === EntryType.ConfChange) this.applyConfChange(e, batch);
       else if (e.data.length > 0) await this.applyNormal(e, batch);
-      this.storage.setApplied(e.index, batch.batch);
+      this.storage.applyState.appliedIndex = e.index;
     }
+    this.storage.setApplied(this.applied, batch.batch);
+    this.maybeCompactLog(batch);
+  }
+
+  /**
+   * Log GC, local to this replica: past the threshold, drop all but the
+   * newest half of it. A follower that needs dropped entries gets a snapshot.
+   */
+  private maybeCompactLog(batch: OverlayBatch): void {
+    const threshold = this.host.logGcThreshold;
+    const truncated = this.storage.applyState.truncatedIndex;
+    if (this.applied - truncated <= threshold) return;
+    this.storage.compact(this.applied - Math.floor(threshold / 2), batch.batch);
   }
 
   private async applyNormal(e: raft.Entry, batch: OverlayBatch): Promise<void> {

@@ -85,6 +85,30 @@ export class RaftStore implements LoopHost, PeerHost {
     return this.opts.engine;
   }
 
+  get logGcThreshold(): number {
+    return this.opts.logGcThreshold;
+  }
+
+  private quietTasks: Array<() => void> = [];
+
+  /**
+   * Runs `task` at the next moment no write is in flight (the start of a
+   * round, or now if the loop is idle): a RocksDB iterator made then sees the
+   * state exactly at every region's applied index.
+   */
+  atQuietMoment<T>(task: () => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.quietTasks.push(() => {
+        try {
+          resolve(task());
+        } catch (e) {
+          reject(e);
+        }
+      });
+      this.loop.schedule();
+    });
+  }
+
   private get log(): Logger {
     return this.opts.log;
   }
@@ -246,7 +270,14 @@ export class RaftStore implements LoopHost, PeerHost {
     flush(true);
   }
 
+  hasPendingWork(): boolean {
+    return this.quietTasks.length > 0;
+  }
+
   beforeRound(): void {
+    const tasks = this.quietTasks;
+    this.quietTasks = [];
+    for (const t of tasks) t();
     for (const p of this.peers.values()) p.maybeBuildSnapshot(() => this.nextSnapshotId++);
   }
 

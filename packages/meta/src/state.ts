@@ -1,0 +1,555 @@
+// The meta group's state machine: the cluster map. Pure and deterministic:
+// apply() reads nothing but the command and the state (time comes from the
+// command's proposed_at_ms, ids from the state's own allocator), so every meta
+// replica that applies the same log holds the same map.
+//
+// What it holds: stores (id, addresses, up/down, stats, last heartbeat),
+// regions (descriptor with the newest epoch seen, leader, stats), the id
+// allocator, whether the cluster is bootstrapped, and `version`, which rises
+// on every change a router cares about (see docs/meta.md).
+import { SLOT_COUNT, pb } from '@redraft/common';
+
+export const StoreState = pb.StoreState;
+export type StoreState = pb.StoreState;
+
+export interface Epoch {
+  version: number;
+  confVer: number;
+}
+
+export interface PeerDesc {
+  id: number;
+  storeId: number;
+  role: pb.PeerRole;
+}
+
+export interface RegionDesc {
+  id: number;
+  startSlot: number;
+  endSlot: number;
+  epoch: Epoch;
+  peers: PeerDesc[];
+}
+
+export interface StoreRec {
+  id: number;
+  peerAddr: string;
+  clientAddr: string;
+  state: pb.StoreState;
+  lastHeartbeatMs: number;
+  capacityBytes: number;
+  usedBytes: number;
+  regionCount: number;
+  leaderCount: number;
+  startedAtMs: number;
+  heartbeatCount: number;
+}
+
+export interface RegionRec {
+  region: RegionDesc;
+  leaderPeerId: number;
+  leaderStoreId: number;
+  term: number;
+  approximateKeys: number;
+  approximateBytes: number;
+  updatedAtMs: number;
+}
+
+/** The epoch every region created by bootstrap starts with. */
+export const BOOTSTRAP_EPOCH: Readonly<Epoch> = Object.freeze({ version: 1, confVer: 1 });
+/** Most ids one alloc_ids command hands out. */
+export const MAX_ALLOC_COUNT = 100_000;
+/** Most regions a bootstrap may pre-split into. */
+export const MAX_INITIAL_REGIONS = SLOT_COUNT;
+
+/** Why a command was refused; the first word is a stable code (docs/meta.md). */
+export class MetaError extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`${code} ${detail}`);
+    this.name = 'MetaError';
+  }
+}
+
+export type ApplyResult =
+  | { kind: 'register'; storeId: number }
+  | { kind: 'heartbeat'; storeId: number }
+  | { kind: 'alloc'; first: number; count: number }
+  | { kind: 'bootstrap'; regionIds: number[] }
+  | { kind: 'down'; storeId: number; marked: boolean }
+  | { kind: 'noop' }
+  | { kind: 'error'; error: MetaError };
+
+// ---- conversions -------------------------------------------------------------
+
+const n = (v: number | null | undefined): number => Number(v ?? 0);
+
+export function epochOf(e: pb.RegionEpoch.$Properties | null | undefined): Epoch {
+  return { version: n(e?.version), confVer: n(e?.confVer) };
+}
+
+export function regionFromPb(r: pb.Region.$Properties): RegionDesc {
+  return {
+    id: n(r.id),
+    startSlot: n(r.startSlot),
+    endSlot: n(r.endSlot),
+    epoch: epochOf(r.epoch),
+    peers: (r.peers ?? []).map((p) => ({ id: n(p.id), storeId: n(p.storeId), role: (p.role ?? pb.PeerRole.VOTER) as pb.PeerRole })),
+  };
+}
+
+export function regionToPb(r: RegionDesc): pb.Region.$Properties {
+  return {
+    id: r.id,
+    startSlot: r.startSlot,
+    endSlot: r.endSlot,
+    epoch: { version: r.epoch.version, confVer: r.epoch.confVer },
+    peers: r.peers.map((p) => ({ id: p.id, storeId: p.storeId, role: p.role })),
+  };
+}
+
+export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
+  return {
+    id: n(s.id),
+    peerAddr: s.peerAddr ?? '',
+    clientAddr: s.clientAddr ?? '',
+    state: (s.state ?? pb.StoreState.UP) as pb.StoreState,
+    lastHeartbeatMs: n(s.lastHeartbeatMs),
+    capacityBytes: n(s.capacityBytes),
+    usedBytes: n(s.usedBytes),
+    regionCount: n(s.regionCount),
+    leaderCount: n(s.leaderCount),
+    startedAtMs: n(s.startedAtMs),
+    heartbeatCount: n(s.heartbeatCount),
+  };
+}
+
+export function storeToPb(s: StoreRec): pb.StoreInfo.$Properties {
+  return { ...s };
+}
+
+export function regionInfoFromPb(r: pb.RegionInfo.$Properties): RegionRec {
+  return {
+    region: regionFromPb(r.region ?? {}),
+    leaderPeerId: n(r.leaderPeerId),
+    leaderStoreId: n(r.leaderStoreId),
+    term: n(r.term),
+    approximateKeys: n(r.approximateKeys),
+    approximateBytes: n(r.approximateBytes),
+    updatedAtMs: n(r.updatedAtMs),
+  };
+}
+
+export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
+  return {
+    region: regionToPb(r.region),
+    leaderPeerId: r.leaderPeerId,
+    leaderStoreId: r.leaderStoreId,
+    term: r.term,
+    approximateKeys: r.approximateKeys,
+    approximateBytes: r.approximateBytes,
+    updatedAtMs: r.updatedAtMs,
+  };
+}
+
+/** -1, 0, 1: `a` older than, equal to, newer than `b` (version first, then conf_ver). */
+export function compareEpoch(a: Epoch, b: Epoch): number {
+  if (a.version !== b.version) return a.version < b.version ? -1 : 1;
+  if (a.confVer !== b.confVer) return a.confVer < b.confVer ? -1 : 1;
+  return 0;
+}
+
+function sameRegion(a: RegionDesc, b: RegionDesc): boolean {
+  if (a.id !== b.id || a.startSlot !== b.startSlot || a.endSlot !== b.endSlot || compareEpoch(a.epoch, b.epoch) !== 0) return false;
+  if (a.peers.length !== b.peers.length) return false;
+  return a.peers.every((p, i) => p.id === b.peers[i].id && p.storeId === b.peers[i].storeId && p.role === b.peers[i].role);
+}
+
+function cloneRegion(r: RegionDesc): RegionDesc {
+  return { ...r, epoch: { ...r.epoch }, peers: r.peers.map((p) => ({ ...p })) };
+}
+
+/** The slot ranges bootstrap cuts [0, 16384) into. */
+export function splitSlots(count: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) out.push([Math.floor((i * SLOT_COUNT) / count), Math.floor(((i + 1) * SLOT_COUNT) / count)]);
+  return out;
+}
+
+// ---- the state machine -----------------------------------------------------------
+
+export class MetaStateMachine {
+  private nextId = 1;
+  private readonly stores = new Map<number, StoreRec>();
+  private readonly regions = new Map<number, RegionRec>();
+  private _version = 0;
+  private _bootstrapped = false;
+  private clockMs = 0;
+  /** Regions sorted by start slot; rebuilt lazily after a change. */
+  private sorted: RegionRec[] | null = null;
+
+  get version(): number {
+    return this._version;
+  }
+
+  get bootstrapped(): boolean {
+    return this._bootstrapped;
+  }
+
+  /** The largest proposed_at_ms applied so far. */
+  get clock(): number {
+    return this.clockMs;
+  }
+
+  /** The next id the allocator will hand out. */
+  get peekNextId(): number {
+    return this.nextId;
+  }
+
+  // ---- reads -------------------------------------------------------------------
+
+  store(id: number): StoreRec | undefined {
+    return this.stores.get(id);
+  }
+
+  region(id: number): RegionRec | undefined {
+    return this.regions.get(id);
+  }
+
+  /** Stores in id order. */
+  storeList(): StoreRec[] {
+    return [...this.stores.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Regions in slot order. */
+  regionList(): RegionRec[] {
+    if (!this.sorted) this.sorted = [...this.regions.values()].sort((a, b) => a.region.startSlot - b.region.startSlot || a.region.id - b.region.id);
+    return this.sorted;
+  }
+
+  /** The region whose range holds `slot`, if any. */
+  regionForSlot(slot: number): RegionRec | undefined {
+    const list = this.regionList();
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = list[mid].region;
+      if (slot < r.startSlot) hi = mid - 1;
+      else if (slot >= r.endSlot) lo = mid + 1;
+      else return list[mid];
+    }
+    return undefined;
+  }
+
+  /** Slots covered by some region. */
+  slotsAssigned(): number {
+    let total = 0;
+    for (const r of this.regions.values()) total += Math.max(0, r.region.endSlot - r.region.startSlot);
+    return total;
+  }
+
+  /** The leader's store of a region, if known and the store is registered. */
+  leaderStore(r: RegionRec): StoreRec | undefined {
+    return r.leaderStoreId ? this.stores.get(r.leaderStoreId) : undefined;
+  }
+
+  view(): pb.ClusterView.$Properties {
+    return {
+      version: this._version,
+      bootstrapped: this._bootstrapped,
+      stores: this.storeList().map(storeToPb),
+      regions: this.regionList().map(regionInfoToPb),
+    };
+  }
+
+  /**
+   * What a heartbeat's reply tells the store to do: create each peer the map
+   * places on it that it did not report, as long as its region still has the
+   * bootstrap epoch (a store learns its initial replicas this way; later
+   * replicas come from Raft messages or operators).
+   */
+  createPeerInstructions(storeId: number, reportedRegionIds: Iterable<number>): pb.Instruction.$Properties[] {
+    const reported = new Set(reportedRegionIds);
+    const out: pb.Instruction.$Properties[] = [];
+    for (const r of this.regionList()) {
+      const d = r.region;
+      if (reported.has(d.id) || compareEpoch(d.epoch, BOOTSTRAP_EPOCH) !== 0) continue;
+      if (!d.peers.some((p) => p.storeId === storeId)) continue;
+      out.push({ regionId: d.id, createPeer: regionToPb(d) });
+    }
+    return out;
+  }
+
+  /** Stores the leader should mark down at `nowMs`: UP and silent for longer than `downAfterMs`. */
+  storesToMarkDown(nowMs: number, downAfterMs: number): StoreRec[] {
+    return this.storeList().filter((s) => s.state === pb.StoreState.UP && nowMs - s.lastHeartbeatMs > downAfterMs);
+  }
+
+  // ---- apply ---------------------------------------------------------------------
+
+  apply(cmd: pb.MetaCommand.$Properties): ApplyResult {
+    const now = Math.max(this.clockMs, n(cmd.proposedAtMs));
+    this.clockMs = now;
+    try {
+      if (cmd.registerStore) return this.register(cmd.registerStore, now);
+      if (cmd.storeHeartbeat) return this.heartbeat(cmd.storeHeartbeat, now);
+      if (cmd.allocIds) return this.alloc(n(cmd.allocIds.count));
+      if (cmd.bootstrap) return this.bootstrap(cmd.bootstrap, now);
+      if (cmd.markStoreDown) return this.markDown(cmd.markStoreDown);
+      return { kind: 'noop' };
+    } catch (e) {
+      if (e instanceof MetaError) return { kind: 'error', error: e };
+      throw e;
+    }
+  }
+
+  private bump(): void {
+    this._version++;
+  }
+
+  private allocId(): number {
+    const id = this.nextId;
+    this.nextId++;
+    return id;
+  }
+
+  private alloc(count: number): ApplyResult {
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_ALLOC_COUNT) {
+      throw new MetaError('INVALID', `alloc_ids count must be in [1, ${MAX_ALLOC_COUNT}], got ${count}`);
+    }
+    const first = this.nextId;
+    this.nextId += count;
+    return { kind: 'alloc', first, count };
+  }
+
+  private register(req: pb.RegisterStoreRequest.$Properties, now: number): ApplyResult {
+    const peerAddr = req.peerAddr ?? '';
+    const clientAddr = req.clientAddr ?? '';
+    if (!peerAddr || !clientAddr) throw new MetaError('INVALID', 'register needs peer_addr and client_addr');
+    let id = n(req.storeId);
+    for (const s of this.stores.values()) {
+      if (s.id === id || s.peerAddr !== peerAddr || s.state !== pb.StoreState.UP) continue;
+      // A first registration retried (its answer was lost, say in a leader
+      // change): the store it created never heard back and never
+      // heartbeated, so it is this store. Hand out the same id.
+      if (id === 0 && s.heartbeatCount === 0 && s.clientAddr === clientAddr) {
+        s.lastHeartbeatMs = now;
+        return { kind: 'register', storeId: s.id };
+      }
+      // Another live store at this address is a misconfiguration (or a wiped
+      // data dir): refuse, so two ids never answer at one address.
+      throw new MetaError('ADDR_IN_USE', `peer address ${peerAddr} belongs to store ${s.id}, which is up`);
+    }
+    const existing = id ? this.stores.get(id) : undefined;
+    if (existing) {
+      if (existing.state === pb.StoreState.TOMBSTONE) throw new MetaError('STORE_TOMBSTONE', `store ${id} was removed`);
+      const changed = existing.peerAddr !== peerAddr || existing.clientAddr !== clientAddr || existing.state !== pb.StoreState.UP;
+      existing.peerAddr = peerAddr;
+      existing.clientAddr = clientAddr;
+      existing.state = pb.StoreState.UP;
+      existing.lastHeartbeatMs = now;
+      existing.startedAtMs = now;
+      if (changed) this.bump();
+      return { kind: 'register', storeId: id };
+    }
+    if (id === 0) id = this.allocId();
+    else if (id >= this.nextId) this.nextId = id + 1; // a store from a lost meta: keep its id, never hand it out again
+    this.stores.set(id, {
+      id,
+      peerAddr,
+      clientAddr,
+      state: pb.StoreState.UP,
+      lastHeartbeatMs: now,
+      capacityBytes: 0,
+      usedBytes: 0,
+      regionCount: 0,
+      leaderCount: 0,
+      startedAtMs: now,
+      heartbeatCount: 0,
+    });
+    this.bump();
+    return { kind: 'register', storeId: id };
+  }
+
+  private heartbeat(req: pb.StoreHeartbeatRequest.$Properties, now: number): ApplyResult {
+    const id = n(req.store?.id);
+    const s = this.stores.get(id);
+    if (!s) throw new MetaError('STORE_UNKNOWN', `store ${id} is not registered`);
+    if (s.state === pb.StoreState.TOMBSTONE) throw new MetaError('STORE_TOMBSTONE', `store ${id} was removed`);
+    let changed = false;
+    if (s.state !== pb.StoreState.UP) {
+      s.state = pb.StoreState.UP;
+      changed = true;
+    }
+    const reports = req.regions ?? [];
+    s.lastHeartbeatMs = now;
+    s.heartbeatCount++;
+    s.capacityBytes = n(req.store?.capacityBytes);
+    s.usedBytes = n(req.store?.usedBytes);
+    if (req.store?.startedAtMs) s.startedAtMs = n(req.store.startedAtMs);
+    s.regionCount = reports.length;
+    s.leaderCount = reports.filter((r) => r.isLeader).length;
+    for (const rep of reports) if (this.applyRegionReport(id, rep, now)) changed = true;
+    if (changed) this.bump();
+    return { kind: 'heartbeat', storeId: id };
+  }
+
+  /** One region of a heartbeat; true if the routing view changed. */
+  private applyRegionReport(storeId: number, rep: pb.RegionStats.$Properties, now: number): boolean {
+    if (!rep.region) return false;
+    const desc = regionFromPb(rep.region);
+    if (desc.id <= 0 || desc.startSlot >= desc.endSlot || desc.endSlot > SLOT_COUNT) return false;
+    const term = n(rep.term);
+    let rec = this.regions.get(desc.id);
+    let changed = false;
+    if (!rec || compareEpoch(desc.epoch, rec.region.epoch) > 0) {
+      // A newer descriptor (or a region the map has not seen: a split's new half).
+      // Regions it overlaps must be older versions of the same slots; if any is
+      // newer, or as new, this report is the stale one.
+      const overlapping = [...this.regions.values()].filter(
+        (o) => o.region.id !== desc.id && o.region.startSlot < desc.endSlot && desc.startSlot < o.region.endSlot,
+      );
+      if (overlapping.some((o) => o.region.epoch.version >= desc.epoch.version)) return false;
+      for (const o of overlapping) this.regions.delete(o.region.id);
+      if (overlapping.length) changed = true;
+      if (!rec) {
+        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now };
+        this.regions.set(desc.id, rec);
+        changed = true;
+      } else if (!sameRegion(rec.region, desc)) {
+        rec.region = desc;
+        changed = true;
+        // The leader we knew may no longer be a member.
+        if (rec.leaderPeerId && !desc.peers.some((p) => p.id === rec!.leaderPeerId)) {
+          rec.leaderPeerId = 0;
+          rec.leaderStoreId = 0;
+        }
+      }
+      this.sorted = null;
+    } else if (compareEpoch(desc.epoch, rec.region.epoch) < 0) {
+      return false; // stale: an older epoch never overwrites the map
+    }
+    // Leader: a report of leadership at a term at least the map's wins; a
+    // follower's report at a newer term names the leader it follows.
+    const reportedLeader = rep.isLeader ? this.peerOnStore(rec.region, storeId) : n(rep.leaderPeerId);
+    if (term > rec.term || (term === rec.term && rep.isLeader) || (term === rec.term && rec.leaderStoreId === storeId && !rep.isLeader)) {
+      const leaderPeer = reportedLeader ? rec.region.peers.find((p) => p.id === reportedLeader) : undefined;
+      const leaderPeerId = leaderPeer ? leaderPeer.id : 0;
+      const leaderStoreId = leaderPeer ? leaderPeer.storeId : 0;
+      // A report at the map's term that knows no leader does not erase one that another store reported.
+      if (!(term === rec.term && leaderPeerId === 0 && rec.leaderStoreId !== storeId)) {
+        if (leaderPeerId !== rec.leaderPeerId || leaderStoreId !== rec.leaderStoreId) changed = true;
+        rec.leaderPeerId = leaderPeerId;
+        rec.leaderStoreId = leaderStoreId;
+        rec.term = term;
+      }
+    }
+    if (rep.isLeader && rec.leaderStoreId === storeId) {
+      rec.approximateKeys = n(rep.approximateKeys);
+      rec.approximateBytes = n(rep.approximateBytes);
+    }
+    rec.updatedAtMs = now;
+    return changed;
+  }
+
+  private peerOnStore(r: RegionDesc, storeId: number): number {
+    return r.peers.find((p) => p.storeId === storeId)?.id ?? 0;
+  }
+
+  private bootstrap(cmd: pb.BootstrapCommand.$Properties, now: number): ApplyResult {
+    if (this._bootstrapped) throw new MetaError('BOOTSTRAPPED', 'the cluster is already bootstrapped');
+    const storeIds = (cmd.storeIds ?? []).map(Number);
+    const count = n(cmd.initialRegions) || 1;
+    if (storeIds.length === 0) throw new MetaError('INVALID', 'bootstrap needs at least one store');
+    if (new Set(storeIds).size !== storeIds.length) throw new MetaError('INVALID', 'bootstrap stores must be distinct');
+    for (const id of storeIds) {
+      const s = this.stores.get(id);
+      if (!s || s.state !== pb.StoreState.UP) throw new MetaError('INVALID', `bootstrap store ${id} is not registered and up`);
+    }
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_INITIAL_REGIONS) {
+      throw new MetaError('INVALID', `initial_regions must be in [1, ${MAX_INITIAL_REGIONS}], got ${count}`);
+    }
+    const regionIds: number[] = [];
+    for (const [startSlot, endSlot] of splitSlots(count)) {
+      const id = this.allocId();
+      const peers = storeIds.map((storeId) => ({ id: this.allocId(), storeId, role: pb.PeerRole.VOTER }));
+      this.regions.set(id, {
+        region: { id, startSlot, endSlot, epoch: { ...BOOTSTRAP_EPOCH }, peers },
+        leaderPeerId: 0,
+        leaderStoreId: 0,
+        term: 0,
+        approximateKeys: 0,
+        approximateBytes: 0,
+        updatedAtMs: now,
+      });
+      regionIds.push(id);
+    }
+    this.sorted = null;
+    this._bootstrapped = true;
+    this.bump();
+    return { kind: 'bootstrap', regionIds };
+  }
+
+  private markDown(cmd: pb.MarkStoreDown.$Properties): ApplyResult {
+    const id = n(cmd.storeId);
+    const s = this.stores.get(id);
+    if (!s) throw new MetaError('STORE_UNKNOWN', `store ${id} is not registered`);
+    // Only if no heartbeat arrived since the leader decided (compare-and-set).
+    if (s.state !== pb.StoreState.UP || s.lastHeartbeatMs !== n(cmd.lastHeartbeatMs)) return { kind: 'down', storeId: id, marked: false };
+    s.state = pb.StoreState.DOWN;
+    // Leaders on a down store are unknown until another replica reports.
+    for (const r of this.regions.values()) {
+      if (r.leaderStoreId === id) {
+        r.leaderPeerId = 0;
+        r.leaderStoreId = 0;
+      }
+    }
+    this.bump();
+    return { kind: 'down', storeId: id, marked: true };
+  }
+
+  // ---- snapshot ----------------------------------------------------------------------
+
+  snapshot(): pb.MetaState.$Properties {
+    return {
+      nextId: this.nextId,
+      stores: this.storeList().map(storeToPb),
+      regions: [...this.regions.values()].sort((a, b) => a.region.id - b.region.id).map(regionInfoToPb),
+      version: this._version,
+      bootstrapped: this._bootstrapped,
+      clockMs: this.clockMs,
+    };
+  }
+
+  encodeSnapshot(): Uint8Array {
+    return pb.MetaState.encode(this.snapshot()).finish();
+  }
+
+  restore(s: pb.MetaState.$Properties): void {
+    this.nextId = Math.max(1, n(s.nextId));
+    this.stores.clear();
+    for (const st of s.stores ?? []) {
+      const rec = storeFromPb(st);
+      this.stores.set(rec.id, rec);
+    }
+    this.regions.clear();
+    for (const r of s.regions ?? []) {
+      const rec = regionInfoFromPb(r);
+      rec.region = cloneRegion(rec.region);
+      this.regions.set(rec.region.id, rec);
+    }
+    this._version = n(s.version);
+    this._bootstrapped = !!s.bootstrapped;
+    this.clockMs = n(s.clockMs);
+    this.sorted = null;
+  }
+
+  static decode(bytes: Uint8Array): MetaStateMachine {
+    const m = new MetaStateMachine();
+    m.restore(pb.MetaState.decode(bytes));
+    return m;
+  }
+}

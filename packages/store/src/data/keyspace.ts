@@ -1,0 +1,108 @@
+// Typed access to the keyspace over any KvReader: the engine for reads, the
+// apply batch for writes. `now` decides expiry: the reading store's clock for
+// reads, the entry's proposed_at_ms in apply. An expired key is absent to
+// every read and every write from the moment it expires.
+import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMetaKey, SLOT_COUNT } from '@redraft/common';
+import type { KvReader, OverlayBatch } from '@redraft/common';
+import { KeyMeta, KeyType, decodeMeta, encodeMeta, isExpired } from './meta';
+import { wrongType } from './errors';
+
+export interface FoundKey extends KeyMeta {
+  key: Buffer;
+  slot: number;
+}
+
+export class Keyspace {
+  constructor(readonly reader: KvReader, readonly now: number) {}
+
+  /** The live metadata of `key`, or null when it is absent or expired. */
+  async lookup(key: Buffer): Promise<FoundKey | null> {
+    const slot = keySlot(key);
+    const raw = await this.reader.get(metaKey(slot, key));
+    if (!raw) return null;
+    const meta = decodeMeta(raw);
+    if (isExpired(meta, this.now)) return null;
+    return { ...meta, key, slot };
+  }
+
+  /** Like lookup, but WRONGTYPE unless the key is absent or of `type`. */
+  async lookupTyped(key: Buffer, type: KeyType): Promise<FoundKey | null> {
+    const found = await this.lookup(key);
+    if (found && found.type !== type) throw wrongType();
+    return found;
+  }
+
+  /** A string's value, null when absent; WRONGTYPE for other types. */
+  async getString(key: Buffer): Promise<Buffer | null> {
+    const found = await this.lookupTyped(key, KeyType.String);
+    return found ? found.value : null;
+  }
+
+  /** One member of a collection (hash field, set member...). */
+  async getMember(found: FoundKey, member: Buffer): Promise<Buffer | undefined> {
+    return this.reader.get(subKey(found.slot, found.key, found.version, member));
+  }
+
+  /** Every member of a collection in member order: [member, value]. */
+  async *members(found: FoundKey, opts: { after?: Buffer; limit?: number } = {}): AsyncIterable<[Buffer, Buffer]> {
+    const [gte, lt] = subKeyRange(found.slot, found.key, found.version);
+    const prefixLen = gte.length;
+    const start = opts.after ? Buffer.concat([gte, opts.after, Buffer.from([0])]) : gte;
+    for await (const [k, v] of this.reader.scan({ gte: start, lt, limit: opts.limit })) yield [k.subarray(prefixLen), v];
+  }
+
+  /**
+   * Live keys of slots [startSlot, endSlot) in key-row order, resuming after
+   * the row `after` (an encoded metadata key) when given. Yields the encoded
+   * row key too, so callers can build cursors.
+   */
+  async *keys(
+    opts: { startSlot?: number; endSlot?: number; after?: Buffer; limit?: number } = {},
+  ): AsyncIterable<FoundKey & { row: Buffer }> {
+    const [gte, lt] = dataRange(opts.startSlot ?? 0, opts.endSlot ?? SLOT_COUNT);
+    const start = opts.after && Buffer.compare(opts.after, gte) >= 0 ? Buffer.concat([opts.after, Buffer.from([0])]) : gte;
+    // One pass over the range with one iterator (one RocksDB snapshot);
+    // member rows are read and skipped. Iterators are costly to create, so
+    // this beats a seek per slot except for very large collections.
+    for await (const [k, v] of this.reader.scan({ gte: start, lt })) {
+      if (!isMetaKey(k)) continue;
+      const meta = decodeMeta(v);
+      if (isExpired(meta, this.now)) continue;
+      const { key, slot } = decodeMetaKey(k);
+      yield { ...meta, key, slot, row: k };
+    }
+  }
+}
+
+/** The keyspace as apply sees it: reads through the batch, writes into it. */
+export class MutableKeyspace extends Keyspace {
+  constructor(readonly batch: OverlayBatch, now: number, readonly entryIndex: number) {
+    super(batch, now);
+  }
+
+  /** Writes a key's metadata row (a string's value included). */
+  putMeta(key: Buffer, meta: KeyMeta): void {
+    this.batch.put(metaKey(keySlot(key), key), encodeMeta(meta));
+  }
+
+  /**
+   * Removes a key. A collection's members stay behind under their old
+   * version, invisible, until reclaimed (see docs/decisions.md).
+   */
+  deleteKey(key: Buffer): void {
+    this.batch.del(metaKey(keySlot(key), key));
+  }
+
+  putMember(found: FoundKey, member: Buffer, value: Buffer): void {
+    this.batch.put(subKey(found.slot, found.key, found.version, member), value);
+  }
+
+  deleteMember(found: FoundKey, member: Buffer): void {
+    this.batch.del(subKey(found.slot, found.key, found.version, member));
+  }
+
+  /** A new, empty collection of `type` whose members are versioned by this entry's index. */
+  newCollection(key: Buffer, type: KeyType, expireAt = 0): FoundKey {
+    return { type, expireAt, version: this.entryIndex, size: 0, value: Buffer.alloc(0), key, slot: keySlot(key) };
+  }
+}

@@ -1,0 +1,73 @@
+// The value of a key's metadata row ('z'|slot|'m'|key):
+//
+//   type u8 | expireAt u64 (ms since epoch, 0 = none) | string value bytes
+//   type u8 | expireAt u64 | version u64 | size u64            (collections)
+//
+// A string's value lives inline in its metadata row: one read per GET.
+// A collection's members live under subkeys of (key, version); a new
+// collection takes the index of the log entry that creates it as its
+// version, so the members of a deleted one are invisible at once.
+import { readU64, u64 } from '@redraft/common';
+
+export enum KeyType {
+  String = 0,
+  Hash = 1,
+  List = 2,
+  Set = 3,
+  ZSet = 4,
+}
+
+export const TYPE_NAMES: Record<KeyType, string> = {
+  [KeyType.String]: 'string',
+  [KeyType.Hash]: 'hash',
+  [KeyType.List]: 'list',
+  [KeyType.Set]: 'set',
+  [KeyType.ZSet]: 'zset',
+};
+
+export interface KeyMeta {
+  type: KeyType;
+  /** Absolute ms since epoch; 0 when the key does not expire. */
+  expireAt: number;
+  /** Collections only: the version of the members, and their count. */
+  version: number;
+  size: number;
+  /** Strings only: the value. */
+  value: Buffer;
+}
+
+const HEADER = 9;
+const EMPTY = Buffer.alloc(0);
+
+export function encodeMeta(meta: KeyMeta): Buffer {
+  if (meta.type === KeyType.String) {
+    const b = Buffer.allocUnsafe(HEADER + meta.value.length);
+    b[0] = meta.type;
+    u64(meta.expireAt).copy(b, 1);
+    meta.value.copy(b, HEADER);
+    return b;
+  }
+  const b = Buffer.allocUnsafe(HEADER + 16);
+  b[0] = meta.type;
+  u64(meta.expireAt).copy(b, 1);
+  u64(meta.version).copy(b, 9);
+  u64(meta.size).copy(b, 17);
+  return b;
+}
+
+export function decodeMeta(raw: Buffer): KeyMeta {
+  if (raw.length < HEADER) throw new Error('corrupt metadata row');
+  const type = raw[0] as KeyType;
+  const expireAt = readU64(raw, 1);
+  if (type === KeyType.String) return { type, expireAt, version: 0, size: 0, value: raw.subarray(HEADER) };
+  return { type, expireAt, version: readU64(raw, 9), size: readU64(raw, 17), value: EMPTY };
+}
+
+/** As Redis: a key lives through its expiry millisecond and is gone after it. */
+export function isExpired(meta: KeyMeta, now: number): boolean {
+  return meta.expireAt !== 0 && meta.expireAt < now;
+}
+
+export function stringMeta(value: Buffer, expireAt = 0): KeyMeta {
+  return { type: KeyType.String, expireAt, version: 0, size: 0, value };
+}
