@@ -1,13 +1,12 @@
 // Data outlives the process: a graceful restart (SIGTERM) keeps every key,
 // TTLs keep their absolute deadline (a key that expired while the server was
 // down is gone), kill -9 in the middle of many clients' writes loses none of
-// the writes that were acknowledged, and the playground (what `npm start`
-// runs) stops its store cleanly and resumes from its data directory.
+// the writes that were acknowledged. (The playground: playground.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import Redis from 'ioredis';
-import { startRedraft, waitFor, type Server } from '../support';
+import { waitFor, type Server } from '../support';
 import { onRedis, redraftOnly, startTarget } from './target';
 
 function connect(s: Server, opts: { autoPipeline?: boolean } = {}): Redis {
@@ -188,23 +187,4 @@ test('kill -9 while 24 clients write: every acknowledged write survives', redraf
   assert.deepEqual(lost.slice(0, 20), [], `${lost.length} of ${acked.length} acknowledged writes lost after kill -9`);
   assert.ok(maxIncr.size > 0);
   t.diagnostic(`kill -9 durability: ${total} writes acknowledged (${ackedAtKill} when SIGKILL was sent), ${failed} client lanes cut off, of ${CLIENTS * PER_CLIENT} planned; every one present after restart`);
-});
-
-test('playground (npm start): serves, stops its store on SIGTERM, resumes from its data', redraftOnly, async (t) => {
-  const s = await startRedraft({ mode: 'playground' });
-  t.after(() => s.stop());
-  const r = connect(s);
-  await r.connect();
-  assert.equal(await r.set('pg:k', 'v1'), 'OK');
-  assert.equal(await r.hset('pg:h', 'f', 'v'), 1);
-  r.disconnect();
-  const stopped = await s.stop();
-  assert.equal(stopped.forced, false, 'the playground needed SIGKILL');
-  assert.equal(stopped.strays, false, 'the playground left its store running');
-  await s.restart();
-  const r2 = connect(s);
-  await r2.connect();
-  t.after(() => r2.disconnect());
-  assert.equal(await r2.get('pg:k'), 'v1');
-  assert.equal(await r2.hget('pg:h', 'f'), 'v');
 });
