@@ -118,6 +118,10 @@ fi
 deny_tags=(needs:repl needs:debug needs:config-maxmemory needs:config-resetstat needs:save needs:reset needs:latency needs:local-process needs:pfdebug)
 args=(--host "$host" --port "$port" --singledb --ignore-encoding --ignore-digest --durable --timeout 300 --skipfile "$skipfile")
 for t in "${deny_tags[@]}"; do args+=(--tags "-$t"); done
+# runtest's own test server listens on a port searched from baseport-32:
+# give it a free range so that parallel runs do not collide.
+tcl_ports=$(free_ports 48)
+args+=(--baseport $((tcl_ports + 32)))
 for u in $units; do args+=(--single "$u"); done
 args+=("${cluster_mode[@]}" "${only[@]}" "${extra[@]}")
 

@@ -135,7 +135,9 @@ export class Dispatcher {
       const code = (err as { code?: string }).code;
       // Only retry when the request surely never reached the other store.
       if (code === 'UNAVAILABLE' || code === 'CLOSED') return undefined;
-      return new ErrorReply(`TRYAGAIN forwarding to ${e.peerAddr} failed: ${(err as Error).message}`);
+      // Sent, but no answer: the command may or may not have been applied,
+      // so no TRYAGAIN (which promises that a retry is safe).
+      return new ErrorReply(`ERR no answer from the leader's store ${e.peerAddr} (${(err as Error).message}); the command may or may not have been applied`);
     }
   }
 

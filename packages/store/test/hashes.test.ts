@@ -355,3 +355,84 @@ test('pipelined hash writes keep order', async () => {
   ]);
   assert.deepEqual(plain(replies as never), [1n, 2n, '2', 1, 0]);
 });
+
+test('HSCAN: batches stay near COUNT when every field shares a long prefix', async () => {
+  const s = await testStore();
+  const args: string[] = [];
+  for (let i = 0; i < 600; i++) args.push(`session:${String(i).padStart(6, '0')}:${'x'.repeat(i % 5)}`, `${i}`);
+  await s.exec('hmset', 'h', ...args);
+  let cursor = '0';
+  const seen = new Set<string>();
+  let calls = 0;
+  do {
+    const r = plain(await s.exec('hscan', 'h', cursor, 'COUNT', 10)) as [string, string[]];
+    assert.ok(r[1].length / 2 <= 20, `batch of ${r[1].length / 2}`);
+    cursor = r[0];
+    for (let i = 0; i < r[1].length; i += 2) seen.add(r[1][i]);
+    calls++;
+  } while (cursor !== '0');
+  assert.equal(seen.size, 600);
+  assert.ok(calls >= 30, `${calls} calls`);
+});
+
+test('HSCAN: changing both ends of the hash mid-scan loses no field present throughout', async () => {
+  const s = await testStore();
+  const args: string[] = [];
+  for (let i = 0; i < 300; i++) args.push(`k:${String(i).padStart(4, '0')}`, `${i}`);
+  await s.exec('hmset', 'h', ...args);
+  let cursor = '0';
+  const seen = new Set<string>();
+  let round = 0;
+  do {
+    const r = plain(await s.exec('hscan', 'h', cursor, 'COUNT', 7)) as [string, string[]];
+    cursor = r[0];
+    for (let i = 0; i < r[1].length; i += 2) seen.add(r[1][i]);
+    round++;
+    // new first and last fields with other prefixes, then remove them again
+    if (round === 3) await s.exec('hset', 'h', 'a-first', '1', 'z-last', '2');
+    if (round === 6) await s.exec('hdel', 'h', 'a-first');
+    if (round === 9) await s.exec('hset', 'h', '0-first', '1');
+    assert.ok(round < 1000);
+  } while (cursor !== '0');
+  for (let i = 0; i < 300; i++) assert.ok(seen.has(`k:${String(i).padStart(4, '0')}`), `k:${i}`);
+});
+
+test('HSCAN: randomized fields (binary, zero bytes, shared prefixes) under concurrent changes', async () => {
+  let seed = 99;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = [0x00, 0x01, 0x61, 0x62, 0xff];
+  const randomField = (): Buffer => Buffer.from(Array.from({ length: rnd(12) }, () => alphabet[rnd(alphabet.length)]));
+  for (let trial = 0; trial < 6; trial++) {
+    const s = await testStore();
+    const persistent = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      const f = randomField();
+      persistent.add(f.toString('latin1'));
+      await s.exec('hset', 'h', f, 'p');
+    }
+    const transient: Buffer[] = [];
+    let cursor: Buffer | string = '0';
+    const seen = new Set<string>();
+    let calls = 0;
+    do {
+      const r = (await s.exec('hscan', 'h', cursor, 'COUNT', 1 + rnd(6))) as [Buffer, Buffer[]];
+      cursor = r[0];
+      for (let i = 0; i < r[1].length; i += 2) seen.add(r[1][i].toString('latin1'));
+      // add or remove fields that are not part of the persistent set
+      if (rnd(2) === 0) {
+        const f = Buffer.concat([randomField(), Buffer.from('~t')]);
+        if (!persistent.has(f.toString('latin1'))) {
+          transient.push(f);
+          await s.exec('hset', 'h', f, 't');
+        }
+      } else if (transient.length > 0) {
+        await s.exec('hdel', 'h', transient.splice(rnd(transient.length), 1)[0]);
+      }
+      assert.ok(++calls < 2000, 'the scan terminates');
+    } while (cursor.toString() !== '0');
+    for (const f of persistent) assert.ok(seen.has(f), `missing ${Buffer.from(f, 'latin1').toString('hex')}`);
+  }
+});

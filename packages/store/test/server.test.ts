@@ -74,7 +74,7 @@ test('QUIT answers OK then closes; SELECT 0 only', async () => {
   assert.equal(await s.exec('select', '0'), OK);
   assert.equal(errOf(await s.exec('select', '9')), 'ERR DB index is out of range');
   assert.equal(errOf(await s.exec('select', 'x')), 'ERR value is not an integer or out of range');
-  assert.equal(errOf(await s.exec('select', '99999999999')), 'ERR value is not an integer or out of range');
+  assert.equal(errOf(await s.exec('select', '4294967296')), 'ERR value is out of range, value must between -2147483648 and 2147483647');
   (s.node as { mode: string }).mode = 'cluster';
   assert.equal(errOf(await s.exec('select', '1')), 'ERR SELECT is not allowed in cluster mode');
   assert.equal(s.client.closed, null);
@@ -220,7 +220,8 @@ test('COMMAND, COUNT, INFO, DOCS, LIST, GETKEYS, HELP', async () => {
   assert.deepEqual(plain(await s.exec('command', 'getkeys', 'memory', 'usage', 'k')), ['k']);
   assert.equal(errOf(await s.exec('command', 'getkeys', 'nosuch', 'k')), 'ERR Invalid command specified');
   assert.equal(errOf(await s.exec('command', 'getkeys', 'hset', 'k')), 'ERR Invalid number of arguments specified for command');
-  assert.equal(errOf(await s.exec('command', 'getkeys', 'ping')), 'ERR The command has no key arguments');
+  assert.equal(errOf(await s.exec('command', 'getkeys', 'ping', 'x')), 'ERR The command has no key arguments');
+  assert.equal(errOf(await s.exec('command', 'getkeys', 'ping')), "ERR wrong number of arguments for 'command|getkeys' command");
   assert.ok(Array.isArray(await s.exec('command', 'help')));
   assert.equal(errOf(await s.exec('command', 'foo')), "ERR unknown subcommand 'foo'. Try COMMAND HELP.");
 });
@@ -235,7 +236,7 @@ test('CONFIG GET: exact names, aliases, globs, node values; a map', async () => 
   assert.deepEqual(mapOf(await s.exec('config', 'get', 'hash-max-ziplist-value')), { 'hash-max-ziplist-value': '64' });
   assert.deepEqual(mapOf(await s.exec('config', 'get', 'nosuch')), {});
   const g = mapOf(await s.exec('config', 'get', 'hash-max-*'));
-  assert.deepEqual(g, { 'hash-max-listpack-entries': '128', 'hash-max-listpack-value': '64' });
+  assert.deepEqual(g, { 'hash-max-listpack-entries': '128', 'hash-max-ziplist-entries': '128', 'hash-max-listpack-value': '64', 'hash-max-ziplist-value': '64' });
   const star = mapOf(await s.exec('config', 'get', '*'));
   assert.ok('port' in star && 'proto-max-bulk-len' in star && 'bind' in star);
   assert.deepEqual(mapOf(await s.exec('config', 'get', 'PORT')), { PORT: '6379' });

@@ -10,9 +10,34 @@ export class Unstable {
   entries: Entry[] = [];
   /** Index of entries[0]. */
   offset: number;
+  /** Entries below this index were handed to the host in a Ready not yet advanced. */
+  offsetInProgress: number;
+  /** The snapshot was handed to the host in a Ready not yet advanced. */
+  snapshotInProgress = false;
 
   constructor(offset: number) {
     this.offset = offset;
+    this.offsetInProgress = offset;
+  }
+
+  /** Entries not yet handed to the host. */
+  nextEntries(): Entry[] {
+    const from = this.offsetInProgress - this.offset;
+    return from >= this.entries.length ? [] : this.entries.slice(from);
+  }
+
+  hasNextEntries(): boolean {
+    return this.offsetInProgress - this.offset < this.entries.length;
+  }
+
+  nextSnapshot(): Snapshot | undefined {
+    return this.snapshot && !this.snapshotInProgress ? this.snapshot : undefined;
+  }
+
+  /** Everything now unstable has been handed to the host. */
+  acceptInProgress(): void {
+    this.offsetInProgress = this.offset + this.entries.length;
+    if (this.snapshot) this.snapshotInProgress = true;
   }
 
   maybeFirstIndex(): number | undefined {
@@ -40,28 +65,36 @@ export class Unstable {
     if (gt === undefined || gt !== t || i < this.offset) return;
     this.entries = this.entries.slice(i + 1 - this.offset);
     this.offset = i + 1;
+    this.offsetInProgress = Math.max(this.offsetInProgress, this.offset);
   }
 
   stableSnapTo(i: number): void {
-    if (this.snapshot && this.snapshot.meta.index === i) this.snapshot = undefined;
+    if (this.snapshot && this.snapshot.meta.index === i) {
+      this.snapshot = undefined;
+      this.snapshotInProgress = false;
+    }
   }
 
   restore(s: Snapshot): void {
     this.offset = s.meta.index + 1;
+    this.offsetInProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
+    this.snapshotInProgress = false;
   }
 
   truncateAndAppend(ents: Entry[]): void {
     const after = ents[0].index;
     if (after === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      for (const e of ents) this.entries.push(e);
     } else if (after <= this.offset) {
       // Replace everything unstable; the host overwrites storage from `after`.
       this.offset = after;
+      this.offsetInProgress = after;
       this.entries = ents.slice();
     } else {
       this.entries = this.entries.slice(0, after - this.offset).concat(ents);
+      this.offsetInProgress = Math.min(this.offsetInProgress, after);
     }
   }
 
@@ -80,6 +113,8 @@ export class RaftLog {
   unstable: Unstable;
   committed: number;
   applied: number;
+  /** Highest index handed to the host for applying (≥ applied). */
+  applying: number;
   readonly maxNextEntsSize: number;
   mutations: LogMutations = {};
 
@@ -90,6 +125,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
     this.maxNextEntsSize = maxNextEntsSize;
   }
 
@@ -209,13 +245,13 @@ export class RaftLog {
 
   hasNextCommittedEnts(): boolean {
     if (this.unstable.snapshot) return false;
-    const off = Math.max(this.applied + 1, this.firstIndex());
+    const off = Math.max(this.applying + 1, this.firstIndex());
     return this.committed + 1 > off;
   }
 
   nextCommittedEnts(): Entry[] {
     if (this.unstable.snapshot) return [];
-    const off = Math.max(this.applied + 1, this.firstIndex());
+    const off = Math.max(this.applying + 1, this.firstIndex());
     if (this.committed + 1 > off) return this.slice(off, this.committed + 1, this.maxNextEntsSize);
     return [];
   }
@@ -239,6 +275,7 @@ export class RaftLog {
       throw new UsageError(`applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     }
     this.applied = i;
+    if (this.applying < i) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {

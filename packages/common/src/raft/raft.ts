@@ -86,6 +86,8 @@ export class Raft {
   /** Restarted with a term: ignore votes for one election timeout (we may have acked a lease). */
   private startupQuiet: boolean;
   private needBcast = false;
+  /** TimeoutNow arrived while conf changes were unapplied: campaign once they are. */
+  private transferCampaignPending = false;
 
   readonly electionTimeout: number;
   readonly heartbeatTimeout: number;
@@ -133,7 +135,13 @@ export class Raft {
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (c.applied !== undefined && c.applied > 0) {
       if (c.applied > this.log.committed) throw new UsageError(`applied ${c.applied} is beyond commit ${this.log.committed}`);
-      if (c.applied >= this.log.applied) this.log.applied = c.applied;
+      if (c.applied >= this.log.applied) {
+        this.log.applied = c.applied;
+        this.log.applying = c.applied;
+      }
+    }
+    if (this.term < this.log.lastTerm()) {
+      throw new UsageError(`hard state term ${this.term} is below the log's last term ${this.log.lastTerm()}: bootstrap with a hard state term at least the snapshot's`);
     }
     this.becomeFollower(this.term, NONE);
     this.startupQuiet = this.checkQuorum && this.term > 0;
@@ -295,6 +303,7 @@ export class Raft {
     this.readOnly = new ReadOnly(this.readOnlyOption);
     this.pendingReadIndexMessages = [];
     this.needBcast = false;
+    this.transferCampaignPending = false;
     this.leaseClock = 0;
     this.timeoutNowSent = false;
   }
@@ -342,10 +351,11 @@ export class Raft {
     const self = this.prs.get(this.id)!;
     self.becomeReplicate();
     self.recentActive = true;
-    // No conf change until everything up to here (our no-op included) is applied.
-    this.pendingConfIndex = this.log.lastIndex();
     // The no-op that lets this term commit what earlier terms left behind.
     this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
+    // No conf change until the no-op is applied: with one-voter-at-a-time
+    // changes a leader must commit an entry of its term first (Ongaro's fix).
+    this.pendingConfIndex = this.log.lastIndex();
     this.uncommittedSize = 0;
     this.bcastAppend();
     this.logger?.info({ id: this.id, term: this.term }, 'raft: became leader');
@@ -453,6 +463,7 @@ export class Raft {
     if (!this.promotable()) return;
     if (this.hasUnappliedConfChanges()) {
       this.logger?.warn({ id: this.id }, 'raft: cannot campaign, unapplied conf changes');
+      if (t === CampaignType.Transfer) this.transferCampaignPending = true;
       return;
     }
     this.campaign(t);
@@ -559,6 +570,10 @@ export class Raft {
 
   /** Called by RawNode.advance with the entries the host applied. */
   onApplied(ents: Entry[]): void {
+    if (this.transferCampaignPending && !this.hasUnappliedConfChanges()) {
+      this.transferCampaignPending = false;
+      this.hup(CampaignType.Transfer);
+    }
     if (this.state !== StateRole.Leader || this.uncommittedSize === 0) return;
     let s = 0;
     for (const e of ents) s += payloadSize(e);
@@ -685,12 +700,13 @@ export class Raft {
       case MessageType.HeartbeatResp: {
         pr.recentActive = true;
         pr.msgAppFlowPaused = false;
-        // The follower is alive but its window may be full of appends that
-        // were lost (it restarted): free one slot so the next append goes
-        // out, is rejected if need be, and replication recovers.
-        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (m.index > pr.leaseAck) pr.leaseAck = m.index;
+        // A MsgApp may have been lost with the window full: free a slot so the
+        // next one goes out and the follower's rejection resets the window.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
+        // A lost TimeoutNow is sent again while the transfer runs.
+        if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
         if (!m.context || m.context.length === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);
         if (!acks) return;

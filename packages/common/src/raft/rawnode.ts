@@ -1,6 +1,6 @@
 // The host's handle on one Raft peer: inputs in, one Ready out, advance().
 import { Config } from './config';
-import { UsageError } from './errors';
+import { ErrProposalDropped, UsageError } from './errors';
 import { ProgressStatus, Raft } from './raft';
 import {
   ConfChange,
@@ -40,7 +40,8 @@ export class RawNode {
   readonly raft: Raft;
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private inFlight: Ready | undefined;
+  /** Readys handed out and not yet advanced, oldest first. */
+  private inFlight: Ready[] = [];
 
   constructor(config: Config) {
     this.raft = new Raft(config);
@@ -97,7 +98,14 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMsg(m.type)) throw new UsageError(`raft: cannot step local message ${MessageType[m.type]}`);
     if (isResponseMsg(m.type) && !this.raft.prs.has(m.from) && this.raft.state === StateRole.Leader) return;
-    this.raft.step(m);
+    try {
+      this.raft.step(m);
+    } catch (e) {
+      // A forwarded proposal or read that cannot be served is dropped
+      // silently: its proposer times out (or retries), as on message loss.
+      if (e instanceof ErrProposalDropped) return;
+      throw e;
+    }
   }
 
   transferLeader(to: number): void {
@@ -122,26 +130,24 @@ export class RawNode {
   }
 
   hasReady(): boolean {
-    if (this.inFlight) return false;
     const r = this.raft;
     r.flush();
     const ss = r.softState();
     if (ss.leaderId !== this.prevSoft.leaderId || ss.role !== this.prevSoft.role) return true;
     const hs = r.hardState();
     if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHard)) return true;
-    if (r.log.unstable.snapshot) return true;
-    if (r.log.unstable.entries.length > 0) return true;
+    if (r.log.unstable.nextSnapshot()) return true;
+    if (r.log.unstable.hasNextEntries()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.readStates.length > 0) return true;
     return r.log.hasNextCommittedEnts();
   }
 
   ready(): Ready {
-    if (this.inFlight) throw new UsageError('raft: ready() called again before advance()');
     const r = this.raft;
     r.flush();
     const rd: Ready = {
       readStates: r.readStates,
-      entries: r.log.unstableEntries(),
+      entries: r.log.unstable.nextEntries(),
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       persistedMessages: r.msgsAfterAppend,
@@ -161,29 +167,35 @@ export class RawNode {
       rd.hardState = hs;
       this.prevHard = hs;
     }
-    if (r.log.unstable.snapshot) rd.snapshot = r.log.unstable.snapshot;
+    const snap = r.log.unstable.nextSnapshot();
+    if (snap) rd.snapshot = snap;
     if (rd.entries.length > 0 || rd.snapshot) rd.mustSync = true;
-    this.inFlight = rd;
+    r.log.unstable.acceptInProgress();
+    if (rd.committedEntries.length > 0) r.log.applying = rd.committedEntries[rd.committedEntries.length - 1].index;
+    this.inFlight.push(rd);
     return rd;
   }
 
   /** The host has done everything the Ready asked. */
   advance(rd: Ready): void {
-    if (rd !== this.inFlight) throw new UsageError('raft: advance() with a Ready that is not the one in flight');
-    this.inFlight = undefined;
+    if (rd !== this.inFlight[0]) throw new UsageError('raft: advance() must take the Readys in the order ready() returned them');
+    this.inFlight.shift();
     const r = this.raft;
     if (rd.snapshot) {
       r.log.stableSnapTo(rd.snapshot.meta.index);
       if (rd.snapshot.meta.index > r.log.applied) r.log.applied = rd.snapshot.meta.index;
+      if (r.log.applied > r.log.applying) r.log.applying = r.log.applied;
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1];
       r.log.stableTo(last.index, last.term);
     }
     if (rd.committedEntries.length > 0) {
-      r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
-      r.onApplied(rd.committedEntries);
+      const last = rd.committedEntries[rd.committedEntries.length - 1].index;
+      // Entries below a snapshot applied meanwhile are covered by it.
+      if (last > r.log.applied) r.log.appliedTo(last);
     }
+    r.onApplied(rd.committedEntries);
     r.onPersisted();
   }
 

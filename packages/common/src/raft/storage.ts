@@ -128,7 +128,8 @@ export class MemoryStorage implements Storage {
     if (offset > this.ents.length) {
       throw new UsageError(`missing log entry [last: ${this.lastIndex()}, append at: ${entries[0].index}]`);
     }
-    this.ents = this.ents.slice(0, offset).concat(entries);
+    if (offset < this.ents.length) this.ents.length = offset; // drop the conflicting suffix
+    for (const e of entries) this.ents.push(e);
   }
 }
 

@@ -142,6 +142,8 @@ export interface SoftState {
  *  4. apply `snapshot` then `committedEntries` to the state machine, serve `readStates`
  *     once the applied index reaches their index;
  *  5. call `advance(rd)`.
+ * `ready()` may be called again before `advance()` (pipelined writes): each
+ * Ready carries only what earlier ones did not; write and advance them in order.
  */
 export interface Ready {
   softState?: SoftState;

@@ -22,9 +22,13 @@ export interface ClientState {
   closeAfterReply(): void;
   /** Closes the connection now, dropping pending replies (CLIENT KILL of another client). */
   kill(): void;
-  /** Wall-clock ms of the client's last command (CLIENT LIST idle=); createdAt when absent. */
-  readonly lastInteractionAt?: number;
-  /** The socket's file descriptor (CLIENT LIST fd=), when the connection knows it. */
+  // Optional figures for CLIENT LIST / CLIENT INFO (the RESP Connection has them):
+  /** Wall-clock ms of the client's last command (idle=); createdAt when absent. */
+  readonly lastInteraction?: number;
+  /** Bytes waiting in the query buffer (qbuf=) and in the output buffer (omem=). */
+  readonly queryBufferBytes?: number;
+  readonly outputBufferBytes?: number;
+  /** The socket's file descriptor (fd=); -1 when unknown. */
   readonly fd?: number;
 }
 

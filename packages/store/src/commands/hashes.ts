@@ -3,6 +3,12 @@
 // Writes parse and validate everything first, then call ctx.write()
 // synchronously (the dispatcher relies on it for pipelined order). Reads
 // take the keyspace after the region's read barrier.
+//
+// Knowingly different from Redis 7.0: HSCAN cursors are not bucket indexes
+// (see below; same guarantees, a small hash is not returned in one call);
+// HRANDFIELD refuses replies above HRANDFIELD_MAX_REPLY elements where Redis
+// would stream until its output-buffer limit; field order of HGETALL/HKEYS/
+// HVALS is byte order, not insertion or hash order.
 import { MapReply, OK, subKeyRange } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandHandler, Spec } from './context';
@@ -185,64 +191,124 @@ async function hrandfieldWithCount(ctx: Parameters<CommandHandler>[0], key: Buff
     for (const [f, v] of pairs) flat.push(f, v);
     return flat;
   };
-  const all = await allPairs(ks, hash);
-  if (all.length === 0) return [];
+  const size = hash.size;
   if (l < 0n || l === 1n) {
     // Repetitions allowed: `count` independent uniform picks.
     const count = l < 0n ? -l : l;
     if (count * (withValues ? 2n : 1n) > BigInt(HRANDFIELD_MAX_REPLY)) {
       throw new CommandError(`ERR HRANDFIELD count is too large for this server (at most ${HRANDFIELD_MAX_REPLY} elements per reply)`);
     }
-    const picks: Array<[Buffer, Buffer]> = [];
-    for (let n = Number(count); n > 0; n--) picks.push(all[randomInt(all.length)]);
-    return emit(picks);
+    const picks: number[] = [];
+    for (let n = Number(count); n > 0; n--) picks.push(randomInt(size));
+    return emit(await pairsAt(ks, hash, picks));
   }
   // Distinct fields: the whole hash when it has no more than asked for.
-  if (l >= BigInt(all.length)) return emit(all);
-  // A random subset of `count` distinct fields, in random order (partial Fisher-Yates).
+  if (l >= BigInt(size)) return emit(await allPairs(ks, hash));
+  // `count` distinct positions (Floyd's sampling), in random order.
   const count = Number(l);
-  const pool = all.slice();
-  for (let i = 0; i < count; i++) {
-    const j = i + randomInt(pool.length - i);
-    [pool[i], pool[j]] = [pool[j], pool[i]];
+  const chosen = new Set<number>();
+  for (let j = size - count; j < size; j++) {
+    const t = randomInt(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
   }
-  return emit(pool.slice(0, count));
+  const order = [...chosen];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return emit(await pairsAt(ks, hash, order));
+}
+
+/**
+ * The [field, value] pairs at the given positions (in field order) of a hash,
+ * in the order asked, repetitions included; one pass over the members,
+ * keeping only the picked ones.
+ */
+async function pairsAt(ks: Keyspace, hash: FoundKey, positions: number[]): Promise<Array<[Buffer, Buffer]>> {
+  const wanted = new Set(positions);
+  const found = new Map<number, [Buffer, Buffer]>();
+  let last = 0;
+  for (const p of positions) if (p > last) last = p;
+  let i = 0;
+  for await (const pair of ks.members(hash, { limit: last + 1 })) {
+    if (wanted.has(i)) found.set(i, pair);
+    i++;
+  }
+  const out: Array<[Buffer, Buffer]> = [];
+  for (const p of positions) {
+    const pair = found.get(p);
+    if (pair) out.push(pair);
+  }
+  return out;
 }
 
 // ---- HSCAN -------------------------------------------------------------------------
 
 /**
- * HSCAN cursors are numbers, but a hash's fields are ordered byte strings.
- * A cursor names the place to resume: 1 + the first CURSOR_BYTES bytes of the
- * next field to return (zero-padded, big-endian); 0 starts and ends. A scan
- * call that returns a field also returns every other field sharing its
- * CURSOR_BYTES-byte prefix, so the cursor always moves forward. Fields are
- * visited in byte order, so every field present for the whole iteration is
- * returned (some maybe twice), as SCAN guarantees.
+ * HSCAN cursors. Redis's cursor is a bucket index; ours must name a place
+ * in the byte order of the fields, in 64 bits. A cursor (0 starts and ends)
+ * is 1 + [n: 8 bits][sum: 16 bits][rest: 32 bits] for the next field F to
+ * return: n is the length of the prefix F shares with the whole hash (the
+ * common prefix of its first and last fields, at most 255 bytes), sum a
+ * checksum of those n bytes, rest the 4 bytes of F after them. Resuming
+ * takes the n-byte prefix back from the current first or last field (the
+ * one whose checksum matches) and seeks to prefix + rest, which is at or
+ * before F. Every field present for the whole iteration starts with that
+ * prefix and comes at or after F, so it is returned (some fields may come
+ * twice), as SCAN guarantees; if neither end of the hash still carries the
+ * prefix, the scan restarts from the beginning (duplicates, no misses).
+ * Skipping the common prefix keeps batches near COUNT even when every field
+ * starts alike ("session:..."): a call only runs past COUNT while the next
+ * field's resume point would not move beyond the last field returned.
  */
-const CURSOR_BYTES = 7;
+const REST_BYTES = 4;
+const MAX_PREFIX = 255;
 
-function prefixCursor(field: Buffer): bigint {
-  let v = 0n;
-  for (let i = 0; i < CURSOR_BYTES; i++) v = (v << 8n) | BigInt(i < field.length ? field[i] : 0);
-  return v + 1n;
+function checksum16(b: Buffer, n: number): number {
+  let h = 0x811c9dc5; // FNV-1a, folded to 16 bits
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193) >>> 0;
+  return (h ^ (h >>> 16)) & 0xffff;
 }
 
-function cursorStart(cursor: bigint): Buffer | null {
-  let v = cursor - 1n;
-  if (v >= 1n << BigInt(8 * CURSOR_BYTES)) return null;
-  const b = Buffer.alloc(CURSOR_BYTES);
-  for (let i = CURSOR_BYTES - 1; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
+function commonPrefixLength(a: Buffer, b: Buffer): number {
+  const max = Math.min(a.length, b.length, MAX_PREFIX);
+  let i = 0;
+  while (i < max && a[i] === b[i]) i++;
+  return i;
+}
+
+/** The cursor that resumes at `field`, which shares `n` bytes with the hash's common prefix. */
+export function encodeHashCursor(field: Buffer, n: number): bigint {
+  n = Math.min(n, field.length, MAX_PREFIX);
+  let rest = 0n;
+  for (let i = 0; i < REST_BYTES; i++) rest = (rest << 8n) | BigInt(n + i < field.length ? field[n + i] : 0);
+  return ((BigInt(n) << 48n) | (BigInt(checksum16(field, n)) << 32n) | rest) + 1n;
+}
+
+interface DecodedCursor {
+  n: number;
+  sum: number;
+  rest: Buffer;
+}
+
+function decodeHashCursor(cursor: bigint): DecodedCursor | null {
+  const v = cursor - 1n;
+  if (v < 0n || v >= 1n << 56n) return null;
+  const rest = Buffer.alloc(REST_BYTES);
+  let r = v & 0xffffffffn;
+  for (let i = REST_BYTES - 1; i >= 0; i--) {
+    rest[i] = Number(r & 0xffn);
+    r >>= 8n;
   }
-  let end = CURSOR_BYTES;
-  while (end > 0 && b[end - 1] === 0) end--;
-  return b.subarray(0, end);
+  let end = REST_BYTES;
+  while (end > 0 && rest[end - 1] === 0) end--;
+  return { n: Number(v >> 48n), sum: Number((v >> 32n) & 0xffffn), rest: rest.subarray(0, end) };
 }
 
-function samePrefix(a: Buffer, b: Buffer): boolean {
-  return prefixCursor(a) === prefixCursor(b);
+/** Where a cursor made from `field` resumes, knowing `field` itself. */
+function resumePointOf(field: Buffer, n: number): Buffer {
+  const d = decodeHashCursor(encodeHashCursor(field, n))!;
+  return Buffer.concat([field.subarray(0, d.n), d.rest]);
 }
 
 /** Redis's parseScanCursorOrReply: an unsigned long (strtoul: a sign is allowed, no spaces). */
@@ -287,24 +353,35 @@ const hscan: CommandHandler = async (ctx, args) => {
   // Redis answers an empty scan for a missing key before it looks at the options.
   if (!hash) return ['0', []];
   const { count, pattern } = parseScanOptions(args, 3);
-  let start: Buffer;
-  if (cursor === 0n) start = Buffer.alloc(0);
-  else {
-    const s = cursorStart(cursor);
-    if (!s) return ['0', []];
-    start = s;
-  }
   const [gte, lt] = subKeyRange(hash.slot, hash.key, hash.version);
-  const prefixLen = gte.length;
+  const subPrefix = gte.length;
+  // The hash's first and last fields: their common prefix is every field's.
+  let first: Buffer | null = null;
+  let last: Buffer | null = null;
+  for await (const [k] of ks.reader.scan({ gte, lt, limit: 1, keysOnly: true })) first = k.subarray(subPrefix);
+  for await (const [k] of ks.reader.scan({ gte, lt, limit: 1, reverse: true, keysOnly: true })) last = k.subarray(subPrefix);
+  if (!first || !last) return ['0', []];
+  const common = first.subarray(0, commonPrefixLength(first, last));
+  let start = Buffer.alloc(0);
+  if (cursor !== 0n) {
+    const d = decodeHashCursor(cursor);
+    if (!d) return ['0', []];
+    const carrier = [first, last].find((f) => f.length >= d.n && checksum16(f, d.n) === d.sum);
+    // No end of the hash carries the prefix any more: start over (duplicates, never misses).
+    if (carrier) start = Buffer.concat([carrier.subarray(0, d.n), d.rest]);
+  }
   const out: Reply[] = [];
   let taken = 0;
   let lastField: Buffer | null = null;
-  let next: bigint = 0n;
+  let next = 0n;
   for await (const [k, v] of ks.reader.scan({ gte: Buffer.concat([gte, start]), lt })) {
-    const field = k.subarray(prefixLen);
-    if (taken >= count && lastField && !samePrefix(field, lastField)) {
-      next = prefixCursor(field);
-      break;
+    const field = k.subarray(subPrefix);
+    if (taken >= count && lastField) {
+      const n = commonPrefixLength(common, field);
+      if (Buffer.compare(resumePointOf(field, n), lastField) > 0) {
+        next = encodeHashCursor(field, n);
+        break;
+      }
     }
     taken++;
     lastField = field;

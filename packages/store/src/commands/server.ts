@@ -2,11 +2,18 @@
 // CLIENT, INFO, TIME, COMMAND, CONFIG, MEMORY, FUNCTION. Replies and error
 // messages follow Redis 7.0.15 (we claim compatibility with that version);
 // node facts come from ctx.server (the ServerFacade of commands/context.ts).
+//
+// Knowingly different from Redis 7.0: one database (SELECT 0 only,
+// databases=1); no users or passwords (AUTH/HELLO accept the 'default' user
+// with any password); CONFIG SET only changes tuning knobs that have no
+// effect here (encodings, slowlog, lazyfree...), other settings only to
+// their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
+// INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
 import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
-import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
+import { CommandError, SYNTAX } from '../data/errors';
 import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
@@ -116,7 +123,7 @@ const quit: CommandHandler = (ctx) => {
 /** SELECT index: one database, 0. */
 const select: CommandHandler = (ctx, [, index]) => {
   const id = int64Arg(index);
-  if (id < -(2n ** 31n) || id >= 2n ** 31n) throw new CommandError(NOT_INTEGER);
+  if (id < -(2n ** 31n) || id >= 2n ** 31n) throw new CommandError('ERR value is out of range, value must between -2147483648 and 2147483647');
   if (ctx.server.node().mode === 'cluster' && id !== 0n) throw new CommandError('ERR SELECT is not allowed in cluster mode');
   if (id !== 0n) throw new CommandError('ERR DB index is out of range');
   ctx.client.db = 0;
@@ -128,12 +135,12 @@ const select: CommandHandler = (ctx, [, index]) => {
 /** One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order (7.2's lib-name/lib-ver appended). */
 export function clientInfoLine(c: ClientState, nowMs: number): string {
   const age = Math.max(0, Math.floor((nowMs - c.createdAt) / 1000));
-  const idle = Math.max(0, Math.floor((nowMs - (c.lastInteractionAt ?? c.createdAt)) / 1000));
+  const idle = Math.max(0, Math.floor((nowMs - (c.lastInteraction ?? c.createdAt)) / 1000));
   const flags = c.readonly ? 'r' : 'N';
   return (
     `id=${c.id} addr=${c.remoteAddress} laddr=${c.localAddress} fd=${c.fd ?? -1} name=${c.name} age=${age} idle=${idle} ` +
-    `flags=${flags} db=${c.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-    `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand || 'NULL'} user=default redir=-1 resp=${c.protocol} ` +
+    `flags=${flags} db=${c.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=${c.queryBufferBytes ?? 0} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+    `obl=0 oll=0 omem=${c.outputBufferBytes ?? 0} tot-mem=${(c.queryBufferBytes ?? 0) + (c.outputBufferBytes ?? 0)} events=r cmd=${c.lastCommand || 'NULL'} user=default redir=-1 resp=${c.protocol} ` +
     `lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
@@ -585,20 +592,16 @@ const commandList: CommandHandler = (ctx, args) => {
     .map((n) => n.name);
 };
 
-/** COMMAND GETKEYS command [arg ...] */
+/** COMMAND GETKEYS command [arg ...] (Redis's checks, in its order). */
 const commandGetkeys: CommandHandler = (ctx, args) => {
   const target = args.slice(2);
-  const found = ctx.server.commands.lookup(target);
-  if (!found.ok) {
-    if (!ctx.server.commands.get(target[0].toString('latin1'))) throw new CommandError('ERR Invalid command specified');
-    throw new CommandError('ERR Invalid number of arguments specified for command');
-  }
-  const positions = CommandTable.keyPositions(found.spec, target);
-  if (positions.length === 0) {
-    if (!found.spec.keys || found.spec.keys[0] <= 0) throw new CommandError('ERR The command has no key arguments');
-    return [];
-  }
-  return positions.map((p) => target[p]);
+  const top = ctx.server.commands.get(target[0].toString('latin1'));
+  let spec = top;
+  if (top?.subcommands && target.length >= 2) spec = top.subcommands.find((s) => s.name === lower(target[1])) ?? (top.handler ? top : undefined);
+  if (!spec) throw new CommandError('ERR Invalid command specified');
+  if (!spec.keys || spec.keys[0] <= 0) throw new CommandError('ERR The command has no key arguments');
+  if (!ctx.server.commands.lookup(target).ok) throw new CommandError('ERR Invalid number of arguments specified for command');
+  return CommandTable.keyPositions(spec, target).map((p) => target[p]);
 };
 
 const COMMAND_HELP = [
@@ -701,7 +704,8 @@ const configGet: CommandHandler = (ctx, args) => {
   const out = new Map<string, string>();
   const live = ctx.server.config();
   const known = new Set(SETTINGS.map((s) => s.name));
-  const names = [...SETTINGS.map((s) => s.name), ...[...live.keys()].filter((k) => !known.has(k))];
+  // Globs see aliases too (hash-max-* gives the listpack and the ziplist names), as in Redis 7.0.
+  const names = [...SETTINGS.flatMap((s) => (s.alias ? [s.name, s.alias] : [s.name])), ...[...live.keys()].filter((k) => !known.has(k))];
   for (const a of args.slice(2)) {
     const p = a.toString('latin1');
     if (!/[[*?]/.test(p)) {
@@ -896,7 +900,7 @@ export const SERVER_COMMANDS: Spec[] = [
       { ...SRV, name: 'info', arity: -2, flags: ['loading', 'stale'], since: '2.8.13', summary: 'Returns information about one, multiple or all commands.', complexity: 'O(N) where N is the number of commands to look up', handler: commandInfo },
       { ...SRV, name: 'docs', arity: -2, flags: ['loading', 'stale'], since: '7.0.0', summary: 'Returns documentary information about one, multiple or all commands.', complexity: 'O(N) where N is the number of commands to look up', handler: commandDocs },
       { ...SRV, name: 'list', arity: -2, flags: ['loading', 'stale'], since: '7.0.0', summary: 'Returns a list of command names.', complexity: 'O(N) where N is the total number of Redis commands', handler: commandList },
-      { ...SRV, name: 'getkeys', arity: -3, flags: ['loading', 'stale'], since: '2.8.13', summary: 'Extracts the key names from an arbitrary command.', complexity: 'O(N) where N is the number of arguments to the command', handler: commandGetkeys },
+      { ...SRV, name: 'getkeys', arity: -4, flags: ['loading', 'stale'], since: '2.8.13', summary: 'Extracts the key names from an arbitrary command.', complexity: 'O(N) where N is the number of arguments to the command', handler: commandGetkeys },
       helpSpec('command', COMMAND_HELP),
     ],
   },

@@ -101,7 +101,8 @@ class SimNode {
   readonly storage: SimStorage;
   raw: RawNode | undefined;
   sm: SmState;
-  pending: Ready | undefined;
+  /** Readys taken (messages sent) but not yet written, oldest first. */
+  pending: Ready[] = [];
   destroyed = false;
   group = 0;
   readonly rng: Rng;
@@ -201,7 +202,7 @@ export class Sim {
     }
     this.batch = this.rng.chance(0.5);
     this.forwarding = this.rng.chance(0.8);
-    this.maxSizePerMsg = this.rng.pick([16, 64, 256, 4096]);
+    this.maxSizePerMsg = this.rng.pick([16, 16, 64, 256, 4096]);
     this.maxInflight = this.rng.pick([1, 2, 4, 16]);
     this.dropP = this.rng.pick([0, 0.02, 0.05, 0.15]);
     this.dupP = this.rng.pick([0, 0.02, 0.05]);
@@ -264,7 +265,7 @@ export class Sim {
 
   private start(n: SimNode): void {
     n.raw = new RawNode(this.config(n));
-    n.pending = undefined;
+    n.pending = [];
   }
 
   // ---- network -----------------------------------------------------------
@@ -333,13 +334,12 @@ export class Sim {
     for (const rs of rd.readStates) this.checkRead(n, rs.context, rs.index);
     if (rd.softState) this.trace(`n${n.id} ${rd.softState.role} lead=${rd.softState.leaderId} term=${raw.raft.term}`);
     this.send(n, rd.messages);
-    n.pending = rd;
+    n.pending.push(rd);
   }
 
   private readyB(n: SimNode): void {
     const raw = n.raw!;
-    const rd = n.pending!;
-    n.pending = undefined;
+    const rd = n.pending.shift()!;
     if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
     if (rd.hardState) n.storage.setHardState(rd.hardState);
@@ -441,6 +441,53 @@ export class Sim {
         }
         this.stats.committed += c - this.maxCommitted;
         this.maxCommitted = c;
+        this.checkCommitDurable(r.voters);
+      }
+    }
+  }
+
+  /** (lastTerm, lastIndex) of a node's persisted log. */
+  private persistedLast(n: SimNode): [number, number] {
+    const li = n.storage.lastIndex();
+    return [n.storage.term(li), li];
+  }
+
+  /**
+   * A committed entry must be impossible to lose: no node lacking it may be
+   * able to collect a majority of votes on the log up-to-date rule, judged
+   * against the voters' persisted logs. Catches an unsafe commit the moment
+   * it happens, not only when a later leader overwrites it.
+   */
+  private checkCommitDurable(voters: number[]): void {
+    const want = this.committed.get(this.maxCommitted);
+    if (want === undefined || voters.length === 0) return;
+    for (const x of this.nodes.values()) {
+      if (x.destroyed) continue;
+      let lastTerm: number;
+      let lastIndex: number;
+      let has: boolean;
+      if (x.raw) {
+        const log = x.raw.raft.log;
+        lastIndex = log.lastIndex();
+        lastTerm = log.lastTerm();
+        if (this.maxCommitted < log.firstIndex()) continue;
+        has = this.maxCommitted <= lastIndex && log.slice(this.maxCommitted, this.maxCommitted + 1, Number.MAX_SAFE_INTEGER).some((e) => ek(e) === want);
+      } else {
+        [lastTerm, lastIndex] = this.persistedLast(x);
+        if (this.maxCommitted < x.storage.firstIndex()) continue;
+        has = this.maxCommitted <= lastIndex && ek(x.storage.entries(this.maxCommitted, this.maxCommitted + 1, Number.MAX_SAFE_INTEGER)[0]) === want;
+      }
+      if (has) continue;
+      const grant: number[] = [];
+      for (const v of voters) {
+        const vn = this.nodes.get(v);
+        if (!vn || vn.destroyed) continue;
+        const [vt, vi] = this.persistedLast(vn);
+        if (lastTerm > vt || (lastTerm === vt && lastIndex >= vi)) grant.push(v);
+      }
+      if (grant.length >= Math.floor(voters.length / 2) + 1) {
+        this.violation(`committed entry ${this.maxCommitted} can be lost: node ${x.id} (last ${lastIndex}/${lastTerm}) lacks it and could win votes from ${grant.join(',')}`);
+        return;
       }
     }
   }
@@ -495,18 +542,20 @@ export class Sim {
     this.trace(`n${id} destroyed`);
     n.destroyed = true;
     n.raw = undefined;
-    n.pending = undefined;
+    n.pending = [];
   }
 
   private processReady(n: SimNode, both: boolean): boolean {
     if (!n.raw) return false;
-    if (n.pending) {
+    // Several Readys may be in flight (pipelined writes); they are written in order.
+    const more = n.raw.hasReady();
+    if (n.pending.length > 0 && (!more || n.pending.length >= 3 || this.rng.chance(0.5))) {
       this.readyB(n);
       return true;
     }
-    if (!n.raw.hasReady()) return false;
+    if (!more) return false;
     this.readyA(n);
-    if (both) this.readyB(n);
+    if (both) while (n.pending.length > 0) this.readyB(n);
     return true;
   }
 
@@ -582,7 +631,7 @@ export class Sim {
     this.trace(`n${n.id} crashed`);
     this.stats.crashes++;
     n.raw = undefined;
-    n.pending = undefined;
+    n.pending = [];
   }
 
   private restart(n: SimNode): void {
@@ -685,6 +734,25 @@ export class Sim {
     return undefined;
   }
 
+  describe(): string {
+    const out: string[] = [];
+    for (const n of this.nodes.values()) {
+      if (!n.raw) {
+        out.push(`n${n.id}:${n.destroyed ? 'destroyed' : 'down'}`);
+        continue;
+      }
+      const r = n.raw.raft;
+      out.push(
+        `n${n.id}:${r.state} term=${r.term} vote=${r.vote} lead=${r.lead} last=${r.log.lastIndex()}/${r.log.lastTerm()} commit=${r.log.committed} applied=${r.log.applied} ` +
+          `voters=${r.voters.join(',')} learners=${r.learners.join(',')} transferee=${r.leadTransferee}` +
+          (r.state === StateRole.Leader
+            ? ' prs=' + [...r.progressStatus()].map(([id, p]) => `${id}:${p.state}/m${p.match}/n${p.next}/i${p.inflight}${p.paused ? '/paused' : ''}`).join(' ')
+            : ''),
+      );
+    }
+    return out.join('\n    ');
+  }
+
   traceLines(): string[] {
     return this.traceBuf;
   }
@@ -700,7 +768,7 @@ export function runSeed(opts: SimOptions): SimResult {
   if (sim.violations.length === 0) {
     livenessTicks = sim.heal(LIVENESS_BOUND_TICKS);
     if (livenessTicks === undefined && sim.violations.length === 0) {
-      sim.violations.push(`liveness: no proposal committed within ${LIVENESS_BOUND_TICKS} ticks after healing`);
+      sim.violations.push(`liveness: no proposal committed within ${LIVENESS_BOUND_TICKS} ticks after healing\n    ${sim.describe()}`);
     }
   }
   return {
