@@ -75,8 +75,10 @@ test('an unknown mode exits non-zero, naming it', redraftOnly.skip ? redraftOnly
 });
 
 test('--help exits 0 and lists the flags', redraftOnly, async () => {
-  for (const mode of ['store', 'playground']) {
-    const r = await redraft([mode, '--help']);
+  const modes = ['store', 'playground'];
+  const runs = await Promise.all(modes.map((mode) => redraft([mode, '--help'])));
+  for (const [i, mode] of modes.entries()) {
+    const r = runs[i]!;
     assert.equal(r.code, 0, r.out);
     for (const flag of ['--port', '--data-dir', '--max-bulk-len']) assert.ok(r.out.includes(flag), `${mode} --help does not mention ${flag}:\n${r.out}`);
   }
