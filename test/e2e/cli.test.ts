@@ -169,6 +169,37 @@ test('redis-cli', async (t) => {
     assert.equal(await cli(s, ['DEL', ...want], false), '(integer) 250\n');
   });
 
+  await t.test('redis-cli -3 (RESP3): maps, nulls, doubles-as-bulk as redis-cli prints them', async () => {
+    const r = await redisCliResult(
+      s.port,
+      ['HSET r3:h a 1 b 2', 'HGETALL r3:h', 'GET r3:none', 'HMGET r3:h a zz', 'CONFIG GET maxmemory', 'INCRBYFLOAT r3:f 1.5', 'EXISTS r3:h', 'SCAN 0 MATCH r3:h TYPE hash COUNT 1000', 'TTL r3:h', 'HGETALL r3:none', 'DEL r3:h r3:f'].join('\n') + '\n',
+      { raw: false, flags: ['-3'] },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        '(integer) 2',
+        '1# "a" => "1"',
+        '2# "b" => "2"',
+        '(nil)',
+        '1) "1"',
+        '2) (nil)',
+        '1# "maxmemory" => "0"',
+        '"1.5"',
+        '(integer) 1',
+        '1) "0"',
+        '2) 1) "r3:h"',
+        '(integer) -1',
+        '(empty hash)',
+        '(integer) 2',
+        '',
+      ].join('\n'),
+    );
+    const hello = await redisCliResult(s.port, ['HELLO', '3'], { raw: false, flags: ['-3'] });
+    assert.match(hello.stdout, /^1# "server" => "redis"\n2# "version" => "\d+\.\d+\.\d+"\n3# "proto" => \(integer\) 3\n4# "id" => \(integer\) \d+\n5# "mode" => "standalone"\n6# "role" => "master"\n7# "modules" => \(empty array\)\n$/);
+  });
+
   await t.test('error messages as Redis 7 prints them: arity, unknown command, wrong type, bad arguments', async () => {
     await cli(s, ['SET', 'e:str', 'v'], true);
     await cli(s, ['HSET', 'e:h', 'f', 'x'], true);
