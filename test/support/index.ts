@@ -11,3 +11,5 @@ export { tempDir, removeDir } from './tmp';
 export type { AfterHook } from './tmp';
 export { startRedraft, startRedisServer, withServer, repoRoot, Server } from './servers';
 export type { ServerOptions, RedraftOptions, TestLike } from './servers';
+export { RawConn, parseReply, plain, encodeCommand, exchange } from './resp';
+export type { RespValue, Plain } from './resp';
