@@ -66,8 +66,7 @@ test('bad flags exit non-zero with a message naming the flag', redraftOnly, asyn
   assert.equal(existsSync(data), false, 'a rejected command line created the data directory');
 });
 
-const unknownModeBug = { todo: 'redraft bug: an unknown mode (`redraft no-such-mode --port P`) starts the playground instead of exiting with an error' };
-test('an unknown mode exits non-zero, naming it', redraftOnly.skip ? redraftOnly : unknownModeBug, async (t) => {
+test('an unknown mode exits non-zero, naming it', redraftOnly, async (t) => {
   // A port of its own: were it to start a playground anyway, not on 6379.
   const r = await redraft(['no-such-mode', '--port', String(await freePort()), '--data-dir', join(tempDir(t), 'd')]);
   assert.ok(r.code !== 0 && r.code !== null, `exit ${r.code}: ${r.out.slice(0, 400)}`);

@@ -18,6 +18,7 @@ export function main(argv: string[]): void {
   program
     .command('playground', { isDefault: true })
     .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
+    .allowExcessArguments(false)
     .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
     .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
@@ -103,6 +104,14 @@ export function main(argv: string[]): void {
     });
 
   registerMetaCommand(program);
+
+  // The playground is the default command, so a mistyped mode would start it.
+  const first = argv[0];
+  const modes = program.commands.map((c) => c.name());
+  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !modes.includes(first)) {
+    console.error(`redraft: unknown command '${first}' (expected one of: ${modes.join(', ')}; see redraft --help)`);
+    process.exit(2);
+  }
 
   program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
     console.error(`redraft: ${(e as Error).message}`);

@@ -137,7 +137,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const id = this.nextReadId++;
     const ctx = Buffer.alloc(8);
     ctx.writeUInt32BE(id);
-    this.node.readIndex(ctx);
+    try {
+      this.node.readIndex(ctx);
+    } catch (e) {
+      // No leader known yet (an election is under way): the dispatcher retries.
+      return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
+    }
     this.host.schedule();
     return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, deadline: Date.now() + 5000 }));
   }
