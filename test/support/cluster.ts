@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from './ports';
 import { groupAlive, kill9, spawnManaged, stop, type ExitInfo, type ManagedProcess, type StopResult } from './proc';
-import { resp, respMany, RespError, type RespValue } from './resp';
+import { resp, respMany, RespError, type SimpleReply } from './simple-resp';
 import { removeDir, tempDir } from './tmp';
 import { repoRoot, type TestLike } from './servers';
 import { waitFor, waitForPing } from './wait';
@@ -115,7 +115,7 @@ export class Node {
   }
 
   /** One command on this node's RESP port. */
-  call(...args: (string | number)[]): Promise<RespValue> {
+  call(...args: (string | number)[]): Promise<SimpleReply> {
     return resp(this.port, ...args);
   }
 }
@@ -225,12 +225,12 @@ export class Cluster {
   async slots(s: Node = this.stores.find((n) => n.running)!): Promise<SlotRange[]> {
     const v = await s.call('CLUSTER', 'SLOTS');
     if (!Array.isArray(v)) throw new Error(`CLUSTER SLOTS on ${s.name}: ${String(v)}`);
-    const node = (x: RespValue) => {
-      const a = x as RespValue[];
+    const node = (x: SimpleReply) => {
+      const a = x as SimpleReply[];
       return { host: String(a[0]), port: Number(a[1]), id: String(a[2]) };
     };
     return v.map((e) => {
-      const a = e as RespValue[];
+      const a = e as SimpleReply[];
       return { start: Number(a[0]), end: Number(a[1]), master: node(a[2]), replicas: a.slice(3).map(node) };
     });
   }
@@ -312,8 +312,8 @@ export class Cluster {
   }
 
   /** Reads keys through store s (optionally READONLY first); values in order. */
-  async readAll(s: Node, keys: string[], opts: { readonly?: boolean; chunk?: number } = {}): Promise<RespValue[]> {
-    const out: RespValue[] = [];
+  async readAll(s: Node, keys: string[], opts: { readonly?: boolean; chunk?: number } = {}): Promise<SimpleReply[]> {
+    const out: SimpleReply[] = [];
     const chunk = opts.chunk ?? 500;
     for (let i = 0; i < keys.length; i += chunk) {
       const cmds: (string | number)[][] = keys.slice(i, i + chunk).map((k) => ['GET', k]);

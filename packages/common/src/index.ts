@@ -18,3 +18,4 @@ export * from './raftstore/codec';
 export * from './raftstore/peer-storage';
 export * from './raftstore/loop';
 export * from './transport';
+export * from './util/process';

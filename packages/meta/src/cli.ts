@@ -1,7 +1,7 @@
 // `redraft meta`: one replica of the meta group. Every flag is checked before
 // anything starts; a bad value is a clear error naming the flag (exit 2).
 import type { Command } from 'commander';
-import { OptionError, createLogger, parseAddress, parseCount, parsePort } from '@redraft/common';
+import { OptionError, checkOption, serveUntilSignal, createLogger, parseAddress, parseCount, parsePort } from '@redraft/common';
 import { MetaNode } from './node';
 
 /** `1=host:port,2=host:port,...` → id → address. */
@@ -41,59 +41,38 @@ export function registerMetaCommand(program: Command): void {
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'meta', level: o.logLevel });
-      const id = check(() => parseCount('--id', o.id, 1, Number.MAX_SAFE_INTEGER));
-      const port = check(() => parsePort('--port', o.port));
-      let peerPort = o.peerPort !== undefined ? check(() => parsePort('--peer-port', o.peerPort)) : undefined;
+      const id = checkOption(() => parseCount('--id', o.id, 1, Number.MAX_SAFE_INTEGER));
+      const port = checkOption(() => parsePort('--port', o.port));
+      let peerPort = o.peerPort !== undefined ? checkOption(() => parsePort('--peer-port', o.peerPort)) : undefined;
       let peers: Map<number, string>;
       if (o.peers !== undefined) {
-        peers = check(() => parsePeers('--peers', o.peers));
+        peers = checkOption(() => parsePeers('--peers', o.peers));
         const self = peers.get(id);
-        if (!self) check(() => { throw new OptionError(`--peers: names no replica with this --id (${id})`); });
+        if (!self) checkOption(() => { throw new OptionError(`--peers: names no replica with this --id (${id})`); });
         if (peerPort === undefined) peerPort = parseAddress(self!).port;
       } else {
         if (peerPort === undefined) peerPort = 7100;
         peers = new Map([[id, `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${peerPort}`]]);
       }
-      const replicas = check(() => parseCount('--replicas', o.replicas, 1, 15));
-      const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 16384));
-      const metricsPort = o.metricsPort !== undefined ? check(() => parsePort('--metrics-port', o.metricsPort)) : undefined;
-      const downAfterMs = check(() => parseCount('--down-after-ms', o.downAfterMs, 100, 24 * 3600 * 1000));
-      const node = await MetaNode.start({
-        id,
-        peers,
-        host: o.host,
-        adminPort: port,
-        peerPort,
-        dataDir: o.dataDir ?? `./data/meta-${id}`,
-        replicas,
-        initialRegions,
-        downAfterMs,
-        metricsPort,
-        log,
-        onFatal: () => process.exit(1),
-      }).catch((e) => {
-        log.fatal({ err: e }, 'meta failed to start');
-        process.exit(1);
-      });
-      const stop = (): void => {
-        node.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      const replicas = checkOption(() => parseCount('--replicas', o.replicas, 1, 15));
+      const initialRegions = checkOption(() => parseCount('--initial-regions', o.initialRegions, 1, 16384));
+      const metricsPort = o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined;
+      const downAfterMs = checkOption(() => parseCount('--down-after-ms', o.downAfterMs, 100, 24 * 3600 * 1000));
+      await serveUntilSignal('meta', log, () =>
+        MetaNode.start({
+          id,
+          peers,
+          host: o.host,
+          adminPort: port,
+          peerPort,
+          dataDir: o.dataDir ?? `./data/meta-${id}`,
+          replicas,
+          initialRegions,
+          downAfterMs,
+          metricsPort,
+          log,
+          onFatal: () => process.exit(1),
+        }),
+      );
     });
-}
-
-function check<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof OptionError) {
-      console.error(`redraft: ${e.message}`);
-      process.exit(2);
-    }
-    throw e;
-  }
 }

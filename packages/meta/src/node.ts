@@ -394,6 +394,18 @@ export class MetaNode implements LoopGroup, LoopHost {
 
   afterPersist(rd: raft.Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.context).toString('hex');
+      const w = this.readRequests.get(key);
+      if (!w) continue;
+      this.readRequests.delete(key);
+      this.readsWaitingApply.push({ index: rs.index, waiter: w });
+    }
+    this.serveAppliedReads();
+  }
+
+  /** The loop wrote an apply batch with this group's entries: answer their RPCs. */
+  afterApply(): void {
     const results = this.results;
     this.results = [];
     for (const [id, res] of results) {
@@ -403,14 +415,11 @@ export class MetaNode implements LoopGroup, LoopHost {
       clearTimeout(w.timer);
       w.resolve(res);
     }
-    for (const rs of rd.readStates) {
-      const key = Buffer.from(rs.context).toString('hex');
-      const w = this.readRequests.get(key);
-      if (!w) continue;
-      this.readRequests.delete(key);
-      this.readsWaitingApply.push({ index: rs.index, waiter: w });
-    }
-    // Reads are served once the map has applied their read index.
+    this.serveAppliedReads();
+  }
+
+  /** Reads are served once the map has applied their read index. */
+  private serveAppliedReads(): void {
     for (let i = this.readsWaitingApply.length - 1; i >= 0; i--) {
       const r = this.readsWaitingApply[i];
       if (r.index <= this.appliedIndex) {

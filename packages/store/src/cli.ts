@@ -1,7 +1,7 @@
 // `redraft <command>`: playground, store (and later meta, ctl). Every flag is
 // documented in --help and checked before anything starts.
 import { Command, Option } from 'commander';
-import { OptionError, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
+import { checkOption, serveUntilSignal, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
 import { registerMetaCommand } from '@redraft/meta';
@@ -18,6 +18,7 @@ export function main(argv: string[]): void {
   program
     .command('playground', { isDefault: true })
     .description('start a local cluster as child processes on 127.0.0.1 (what `npm start` runs)')
+    .allowExcessArguments(false)
     .option('--port <port>', 'first RESP port; store i listens on port+i-1', '6379')
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
     .option('--stores <n>', 'store processes; 1 runs a single standalone store without Raft', '3')
@@ -31,15 +32,15 @@ export function main(argv: string[]): void {
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
       const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
-      const port = check(() => parsePort('--port', o.port));
-      const stores = check(() => parseCount('--stores', o.stores, 1, 9));
-      const metas = check(() => parseCount('--meta', o.meta, 1, 5));
-      const metaPort = check(() => parsePort('--meta-port', o.metaPort));
-      const metaPeerPort = check(() => parsePort('--meta-peer-port', o.metaPeerPort));
-      const peerPort = check(() => parsePort('--peer-port', o.peerPort));
-      const initialRegions = check(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
-      const redirect = check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
-      check(() => parseBytes('--max-bulk-len', o.maxBulkLen));
+      const port = checkOption(() => parsePort('--port', o.port));
+      const stores = checkOption(() => parseCount('--stores', o.stores, 1, 9));
+      const metas = checkOption(() => parseCount('--meta', o.meta, 1, 5));
+      const metaPort = checkOption(() => parsePort('--meta-port', o.metaPort));
+      const metaPeerPort = checkOption(() => parsePort('--meta-peer-port', o.metaPeerPort));
+      const peerPort = checkOption(() => parsePort('--peer-port', o.peerPort));
+      const initialRegions = checkOption(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
+      const redirect = checkOption(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
+      checkOption(() => parseBytes('--max-bulk-len', o.maxBulkLen));
       await runPlayground({
         port,
         metaPort,
@@ -73,51 +74,38 @@ export function main(argv: string[]): void {
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
       const metaAddrs = String(o.meta).split(',').map((a: string) => a.trim()).filter(Boolean);
-      for (const a of metaAddrs) check(() => parseHostPort('--meta', a));
-      const node = await StoreNode.start({
-        host: o.host,
-        port: check(() => parsePort('--port', o.port)),
-        dataDir: o.dataDir,
-        maxBulkLen: check(() => parseBytes('--max-bulk-len', o.maxBulkLen)),
-        maxMultibulkLen: check(() => parseCount('--max-multibulk-len', o.maxMultibulkLen, 1, 2 ** 31 - 1)),
-        log,
-        metaAddrs,
-        peerPort: check(() => parsePort('--peer-port', o.peerPort)),
-        advertiseHost: o.advertiseHost,
-        redirect: check(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
-        tickMs: check(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
-        heartbeatMs: check(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
-        raftLogGcThreshold: check(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
-      }).catch((e) => {
-        log.fatal({ err: e }, 'store failed to start');
-        process.exit(1);
-      });
-      const stop = (): void => {
-        node.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      for (const a of metaAddrs) checkOption(() => parseHostPort('--meta', a));
+      await serveUntilSignal('store', log, () =>
+        StoreNode.start({
+          host: o.host,
+          port: checkOption(() => parsePort('--port', o.port)),
+          dataDir: o.dataDir,
+          maxBulkLen: checkOption(() => parseBytes('--max-bulk-len', o.maxBulkLen)),
+          maxMultibulkLen: checkOption(() => parseCount('--max-multibulk-len', o.maxMultibulkLen, 1, 2 ** 31 - 1)),
+          log,
+          metaAddrs,
+          peerPort: checkOption(() => parsePort('--peer-port', o.peerPort)),
+          advertiseHost: o.advertiseHost,
+          redirect: checkOption(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const)),
+          tickMs: checkOption(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
+          heartbeatMs: checkOption(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
+          raftLogGcThreshold: checkOption(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
+        }),
+      );
     });
 
   registerMetaCommand(program);
+
+  // The playground is the default command, so a mistyped mode would start it.
+  const first = argv[0];
+  const modes = program.commands.map((c) => c.name());
+  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !modes.includes(first)) {
+    console.error(`redraft: unknown command '${first}' (expected one of: ${modes.join(', ')}; see redraft --help)`);
+    process.exit(2);
+  }
 
   program.parseAsync(['node', 'redraft', ...argv]).catch((e) => {
     console.error(`redraft: ${(e as Error).message}`);
     process.exit(2);
   });
-}
-
-function check<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof OptionError) {
-      console.error(`redraft: ${e.message}`);
-      process.exit(2);
-    }
-    throw e;
-  }
 }

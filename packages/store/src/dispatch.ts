@@ -85,6 +85,8 @@ export class Dispatcher {
     if (!found.ok) return Promise.resolve(found.error);
     const { spec, fullName } = found;
     client.lastCommand = fullName;
+    // QUIT takes effect when it is read, as in Redis: nothing pipelined after it runs.
+    if (fullName === 'quit') client.closeAfterReply();
     const isWrite = spec.flags.includes('write');
     let gate = this.gates.get(client);
     if (!gate) this.gates.set(client, (gate = { tail: Promise.resolve(), pending: 0, onlyWrites: true }));

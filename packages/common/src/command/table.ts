@@ -176,10 +176,11 @@ export function wrongArity(fullName: string): ErrorReply {
 }
 
 export function unknownCommand(name: string, args: Buffer[]): ErrorReply {
+  // As Redis: arguments are listed while the list (quotes included) is under 128 characters.
   let rest = '';
   for (const a of args.slice(1)) {
     if (rest.length >= 128) break;
-    rest += `'${clip(a.toString('utf8'))}' `;
+    rest += `'${a.toString('utf8').slice(0, 128 - rest.length)}' `;
   }
   return new ErrorReply(`ERR unknown command '${clip(name)}', with args beginning with: ${rest}`);
 }

@@ -1,12 +1,18 @@
 // The multi-raft loop: in one round, for every group that has work,
 //   1. take its Ready and send the messages that may go at once;
 //   2. put its snapshot, entries and hard state into ONE WriteBatch;
-//   3. apply its committed entries into that same batch (applied index included);
-//   4. write the batch with ONE sync (group commit across groups and clients);
-//   5. send the messages that had to wait for the write, answer the clients, advance.
+//   3. write the batch with ONE sync (group commit across groups and clients);
+//   4. send the messages that had to wait for the write, hand the committed
+//      entries to the apply pipeline, advance.
 // Rounds run one after another; whatever arrives while one is writing
-// (messages, proposals, ticks) is gathered into the next. The same loop runs
-// the store's many regions and the meta's single group.
+// (messages, proposals, ticks) is gathered into the next.
+//
+// Apply runs beside the rounds, as TiKV's apply pool does: it takes the
+// committed entries of every group, applies them in order into one batch
+// (applied indexes included) and writes it, then answers the clients. A long
+// apply (FLUSHDB of a big region) thus never holds back heartbeats and
+// elections. The same loop runs the store's many regions and the meta's
+// single group.
 import type { Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
 import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
@@ -20,8 +26,10 @@ export interface LoopGroup {
   installSnapshot(snap: Snapshot, batch: OverlayBatch): Promise<void>;
   /** Applies committed entries (normal and conf change) into the batch, in order. */
   apply(entries: Entry[], batch: OverlayBatch): Promise<void>;
-  /** The round's batch is durable: answer clients, serve read states, note role changes. */
+  /** The round's batch is durable: note read states and role changes. */
   afterPersist(rd: Ready): void;
+  /** An apply batch with this group's entries is written: answer its clients and reads. */
+  afterApply(): void;
 }
 
 export interface LoopHost {
@@ -49,6 +57,9 @@ export class RaftLoop {
   private scheduled = false;
   private stopped = false;
   private ticker: NodeJS.Timeout | undefined;
+  /** Committed entries waiting for the apply pipeline, in commit order. */
+  private applyQueue: Array<[LoopGroup, Entry[]]> = [];
+  private applying: Promise<void> | null = null;
   readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0 };
 
   constructor(
@@ -96,6 +107,48 @@ export class RaftLoop {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     while (this.running) await new Promise((r) => setImmediate(r));
+    await this.applying;
+  }
+
+  /** Starts the apply pipeline if it has work and is idle. */
+  private kickApply(): void {
+    if (this.applying || this.applyQueue.length === 0) return;
+    this.applying = this.applyAll().finally(() => {
+      this.applying = null;
+      if (this.applyQueue.length && !this.stopped) this.kickApply();
+    });
+  }
+
+  /** Applies everything queued: one batch, one write (no fsync: the log is durable), then answers. */
+  private async applyAll(): Promise<void> {
+    try {
+      while (this.applyQueue.length) {
+        const items = this.applyQueue;
+        this.applyQueue = [];
+        const batch = new OverlayBatch(this.engine);
+        for (const [g, entries] of items) {
+          await g.apply(entries, batch);
+          this.stats.entriesApplied += entries.length;
+        }
+        this.stats.bytesWritten += batch.batch.byteSize;
+        // No sync: committed entries are durable in the log (on a majority),
+        // and the applied index rides in this batch, so a crash re-applies
+        // whatever this write lost.
+        await this.engine.write(batch.batch, false);
+        for (const g of new Set(items.map(([g]) => g))) g.afterApply();
+      }
+    } catch (e) {
+      this.stopped = true;
+      this.host.fatal(e as Error);
+    }
+  }
+
+  /** Resolves once every committed entry handed over so far is applied. */
+  private async drainApply(): Promise<void> {
+    while (this.applying || this.applyQueue.length) {
+      this.kickApply();
+      await this.applying;
+    }
   }
 
   private async round(): Promise<void> {
@@ -114,6 +167,8 @@ export class RaftLoop {
       let sync = false;
       for (const [g, rd] of work) {
         if (rd.snapshot && rd.snapshot.meta.index > 0) {
+          // Older committed entries go first; the snapshot then replaces the data.
+          await this.drainApply();
           await g.installSnapshot(rd.snapshot, batch);
           sync = true;
         }
@@ -124,23 +179,16 @@ export class RaftLoop {
         if (rd.hardState) g.storage.setHardState(rd.hardState, batch.batch);
         sync ||= rd.mustSync;
       }
-      for (const [g, rd] of work) {
-        if (rd.committedEntries.length) {
-          await g.apply(rd.committedEntries, batch);
-          this.stats.entriesApplied += rd.committedEntries.length;
-          // No sync needed for applying alone: committed entries are already
-          // durable in the log (on a majority), and the applied index rides in
-          // the same batch, so a crash re-applies whatever this write lost.
-        }
-      }
       this.stats.bytesWritten += batch.batch.byteSize;
       await this.engine.write(batch.batch, sync);
 
       this.sendAll(work, (rd) => rd.persistedMessages);
       for (const [g, rd] of work) {
         g.afterPersist(rd);
+        if (rd.committedEntries.length) this.applyQueue.push([g, rd.committedEntries]);
         g.node.advance(rd);
       }
+      this.kickApply();
     } catch (e) {
       this.stopped = true;
       this.host.fatal(e as Error);

@@ -25,10 +25,10 @@ export const DEFAULT_MAX_INLINE_LEN = 64 * 1024;
 export const DEFAULT_MAX_QUERY_BUFFER_LEN = 1024 * 1024 * 1024;
 /**
  * Bytes charged to the query buffer for every argument on top of its length: an
- * argument costs a JS object, so a flood of empty arguments (`$0\r\n\r\n`) is
- * bounded too.
+ * argument costs a JS object (a Buffer view measures ~110 bytes on Node 20),
+ * so a flood of empty arguments (`$0\r\n\r\n`) is bounded too.
  */
-export const ARG_OVERHEAD = 64;
+export const ARG_OVERHEAD = 128;
 
 export interface DecoderOptions {
   /** Largest bulk argument accepted (`$len`); larger is "invalid bulk length". */
@@ -60,6 +60,11 @@ export class ProtocolError extends Error {
   }
 }
 
+/** Chunks smaller than this count as small for pushPending. */
+const SMALL_CHUNK = 1024;
+/** This many small chunks in a row are merged into one. */
+const SMALL_RUN = 64;
+
 const CR = 13;
 const LF = 10;
 const STAR = 42;
@@ -81,8 +86,8 @@ const enum Pend {
  * Parses a decimal integer the way Redis's string2ll does: optional '-', no
  * '+', no leading zeros, no spaces, at most 20 characters, within int64.
  * Returns NaN when Redis would refuse it. Values beyond 2^53 come back
- * approximate, which is harmless: callers only compare them with limits far
- * below that (and sign), and the int64 bounds themselves are checked exactly.
+ * rounded to the nearest double, which is harmless: callers only compare them
+ * with limits far below that (and sign); the int64 bounds are checked exactly.
  */
 export function parseRedisInt(b: Uint8Array, start: number, end: number): number {
   const len = end - start;
@@ -108,6 +113,7 @@ export function parseRedisInt(b: Uint8Array, start: number, end: number): number
     let big = 0n;
     for (let q = neg ? start + 1 : start; q < end; q++) big = big * 10n + BigInt(b[q] - 48);
     if (neg ? big > 9223372036854775808n : big > 9223372036854775807n) return NaN;
+    return neg ? -Number(big) : Number(big);
   }
   return neg ? -v : v;
 }
@@ -124,6 +130,7 @@ export class RequestDecoder {
   // The multibulk command being read.
   private args: Buffer[] | null = null;
   private argsLeft = 0;
+  private argIdx = 0;
   private bulkLen = -1;
   /** bytes charged to the current command for arguments already decoded */
   private argBytes = 0;
@@ -134,6 +141,9 @@ export class RequestDecoder {
   private pendLen = 0;
   /** for MbCount/BulkCount: the pending bytes end with '\r' (the line is complete but for one byte) */
   private pendCr = false;
+  /** the trailing run of small chunks in pendBufs: where it starts, its bytes */
+  private runFrom = 0;
+  private runBytes = 0;
 
   constructor(opts: DecoderOptions = {}) {
     this.maxBulkLen = opts.maxBulkLen ?? DEFAULT_MAX_BULK_LEN;
@@ -200,6 +210,8 @@ export class RequestDecoder {
     this.pendBufs = [];
     this.pendLen = 0;
     this.pendCr = false;
+    this.runFrom = 0;
+    this.runBytes = 0;
   }
 
   private stash(kind: Pend, b: Buffer, from: number, cr: boolean): void {
@@ -207,6 +219,33 @@ export class RequestDecoder {
     this.pendBufs = [b.subarray(from)];
     this.pendLen = b.length - from;
     this.pendCr = cr;
+    this.runFrom = 1;
+    this.runBytes = 0;
+  }
+
+  /**
+   * Appends a chunk to the pending element. Runs of small chunks (a peer
+   * trickling bytes) are merged now and then, so that the held memory stays
+   * close to the bytes received rather than one object per tiny read; each
+   * byte is merged at most once.
+   */
+  private pushPending(chunk: Buffer): void {
+    const bufs = this.pendBufs;
+    bufs.push(chunk);
+    this.pendLen += chunk.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.runFrom = bufs.length;
+      this.runBytes = 0;
+      return;
+    }
+    this.runBytes += chunk.length;
+    if (bufs.length - this.runFrom >= SMALL_RUN) {
+      const merged = Buffer.concat(bufs.slice(this.runFrom), this.runBytes);
+      bufs.length = this.runFrom;
+      bufs.push(merged);
+      this.runFrom = bufs.length;
+      this.runBytes = 0;
+    }
   }
 
   /** Checks the size of a pending line that has no terminator yet. */
@@ -250,8 +289,7 @@ export class RequestDecoder {
     if (kind === Pend.Bulk) {
       const need = this.bulkLen + 2 - this.pendLen;
       if (chunk.length < need) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.checkQueryBuffer();
         return -1;
       }
@@ -276,8 +314,7 @@ export class RequestDecoder {
     if (kind === Pend.Inline) {
       const nl = chunk.indexOf(LF);
       if (nl < 0) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.checkPendingLine();
         return -1;
       }
@@ -289,8 +326,7 @@ export class RequestDecoder {
     } else {
       const cr = chunk.indexOf(CR);
       if (cr < 0 || cr === chunk.length - 1) {
-        this.pendBufs.push(chunk);
-        this.pendLen += chunk.length;
+        this.pushPending(chunk);
         this.pendCr = cr >= 0;
         this.checkPendingLine();
         return -1;
@@ -344,7 +380,9 @@ export class RequestDecoder {
       return false;
     }
     if (n <= 0) return true; // `*0`, `*-1`: nothing to do
-    this.args = [];
+    // Preallocate small argument arrays only: a declared count is not trusted.
+    this.args = n <= 256 ? new Array<Buffer>(n) : [];
+    this.argIdx = 0;
     this.argsLeft = n;
     this.bulkLen = -1;
     this.argBytes = 0;
@@ -375,7 +413,7 @@ export class RequestDecoder {
 
   /** Adds a decoded argument; pushes the command when it is complete. */
   private addArg(arg: Buffer, out: Buffer[][]): boolean {
-    this.args!.push(arg);
+    this.args![this.argIdx++] = arg;
     this.bulkLen = -1;
     if (--this.argsLeft === 0) {
       out.push(this.args!);
@@ -393,8 +431,11 @@ export class RequestDecoder {
       if (this.args === null) {
         // The start of a request.
         if (b[pos] === STAR) {
-          const cr = b.indexOf(CR, pos);
-          if (cr < 0 || cr === n - 1) {
+          // A JS scan beats indexOf's native call on such short lines.
+          let cr = pos + 1;
+          while (cr < n && b[cr] !== CR) cr++;
+          if (cr >= n - 1) {
+            if (cr === n) cr = -1;
             this.stash(Pend.MbCount, b, pos, cr >= 0);
             this.checkPendingLine();
             return;
@@ -419,8 +460,10 @@ export class RequestDecoder {
       while (this.argsLeft > 0) {
         if (this.bulkLen < 0) {
           if (pos >= n) return;
-          const cr = b.indexOf(CR, pos);
-          if (cr < 0 || cr === n - 1) {
+          let cr = pos;
+          while (cr < n && b[cr] !== CR) cr++;
+          if (cr >= n - 1) {
+            if (cr === n) cr = -1;
             this.stash(Pend.BulkCount, b, pos, cr >= 0);
             this.checkPendingLine();
             return;

@@ -33,12 +33,24 @@ export interface RespServerOptions extends DecoderOptions {
   logger?: Logger;
   /** Connections beyond this get "-ERR max number of clients reached"; default 10000 (Redis maxclients). */
   maxClients?: number;
-  /** A connection stops reading while this many commands are decoded but unanswered; default 1024. */
+  /**
+   * At most this many commands of one connection run at once (handlers whose
+   * promises have not settled); the next ones wait and the socket is not read.
+   * Default 1024.
+   */
   maxPendingCommands?: number;
-  /** A connection stops reading while this many reply bytes wait in its socket; default 4 MB. */
+  /**
+   * While this many reply bytes of one connection wait to be sent, its next
+   * commands wait and its socket is not read. Default 4 MB.
+   */
   maxOutputBuffer?: number;
-  /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 5000 ms. */
+  /** How long a connection being closed (QUIT, protocol error) waits for its peer before it is destroyed; default 2000 ms. */
   closeLingerMs?: number;
+  /**
+   * Redis's `timeout`: close a client idle this long (no traffic, nothing in
+   * progress, flag 'pubsub' unset). 0, the default, never closes idle clients.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Counters for INFO stats / INFO clients. */
@@ -64,6 +76,15 @@ interface Slot {
   reply: Reply;
   protocol: Protocol;
 }
+
+const FLAG_LETTERS: Array<[string, string]> = [
+  ['multi', 'x'],
+  ['pubsub', 'P'],
+  ['blocked', 'b'],
+  ['dirty_cas', 'd'],
+  ['dirty_exec', 'e'],
+  ['unblocked', 'u'],
+];
 
 function formatAddr(ip: string | undefined, port: number | undefined): string {
   if (ip === undefined) return '?:0';
@@ -99,8 +120,8 @@ export class Connection extends EventEmitter {
   readonly createdAt: number;
   /** ms since the epoch of the last command received (CLIENT LIST idle=) */
   lastInteraction: number;
-  /** Last command's name, lower case (CLIENT LIST cmd=); the command layer may refine it ("client|list"). */
-  lastCommand = 'NULL';
+  private lastCmd: string | null = 'NULL';
+  private lastCmdBuf: Buffer | null = null;
   /** "ip:port" of the client, "[v6]:port" for IPv6. */
   readonly remoteAddress: string;
   /** "ip:port" of the server side. */
@@ -108,6 +129,12 @@ export class Connection extends EventEmitter {
   commandsProcessed = 0;
   netInputBytes = 0;
   netOutputBytes = 0;
+  /** ACL user (AUTH); 'default' until there is AUTH. */
+  user = 'default';
+  /** For CLIENT LIST: commands queued in MULTI, channel and pattern subscriptions (kept by the command layer). */
+  multiQueued = 0;
+  subscriptions = 0;
+  patternSubscriptions = 0;
 
   private readonly decoder: RequestDecoder;
   private readonly encoder = new ReplyEncoder();
@@ -140,10 +167,29 @@ export class Connection extends EventEmitter {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
-    socket.on('drain', () => this.updateReading());
-    socket.on('timeout', () => socket.destroy());
+    socket.on('drain', () => {
+      this.pump();
+      this.scheduleFlush();
+      this.updateReading();
+    });
+    socket.on('timeout', () => this.onTimeout());
+    if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs);
     socket.on('error', (e) => this.server.log.debug({ err: e, client: this.id }, 'client socket error'));
     socket.on('close', () => this.onClose());
+  }
+
+  /** Last command's name, lower case (CLIENT LIST cmd=); the command layer may refine it ("client|list"). */
+  get lastCommand(): string {
+    if (this.lastCmd === null) {
+      this.lastCmd = this.lastCmdBuf!.toString('latin1').toLowerCase();
+      this.lastCmdBuf = null;
+    }
+    return this.lastCmd;
+  }
+
+  set lastCommand(name: string) {
+    this.lastCmd = name;
+    this.lastCmdBuf = null;
   }
 
   /** True once the socket is closed. */
@@ -154,6 +200,11 @@ export class Connection extends EventEmitter {
   /** Commands decoded and not yet answered (waiting to run, running, or waiting for earlier replies). */
   get pendingCommands(): number {
     return this.inbox.length - this.inboxHead + this.slots.length - this.slotsHead;
+  }
+
+  /** True while the server does not read from this client (backpressure). */
+  get readPaused(): boolean {
+    return this.paused;
   }
 
   /** Bytes held for an incomplete request (CLIENT LIST qbuf=). */
@@ -196,11 +247,38 @@ export class Connection extends EventEmitter {
 
   /**
    * Sends an out-of-band reply (e.g. a RESP3 push) after the replies of every
-   * command already received.
+   * command already dispatched (commands still waiting to run answer after it).
    */
   push(reply: Reply): void {
     if (this.dead) return;
     this.complete(reply, this.protocol);
+  }
+
+  /**
+   * One CLIENT LIST / CLIENT INFO line in Redis 7's format (without the
+   * newline). Flags: 'r' READONLY, 'c' closing after reply, plus the letters
+   * of known names in `flags` (multi → x, pubsub → P, blocked → b, dirty_cas
+   * → d, dirty_exec → e, unblocked → u); 'N' when none. multi= shows
+   * `multiQueued` while the 'multi' flag is set, else -1.
+   */
+  clientInfo(now: number = Date.now()): string {
+    let f = '';
+    for (const [name, letter] of FLAG_LETTERS) if (this.flags.has(name)) f += letter;
+    if (this.readonly) f += 'r';
+    if (this.closing) f += 'c';
+    if (f === '') f = 'N';
+    const qbuf = this.decoder.pendingBytes;
+    const omem = this.outputBufferBytes;
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    return (
+      `id=${this.id} addr=${this.remoteAddress} laddr=${this.localAddress} fd=${fd} name=${this.name}` +
+      ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
+      ` flags=${f} db=${this.db} sub=${this.subscriptions} psub=${this.patternSubscriptions} ssub=0` +
+      ` multi=${this.flags.has('multi') ? this.multiQueued : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0` +
+      ` rbs=0 rbp=0 obl=0 oll=${this.slots.length - this.slotsHead} omem=${omem} tot-mem=${qbuf + omem}` +
+      ` events=r${omem > 0 ? 'w' : ''} cmd=${this.lastCommand} user=${this.user} redir=-1 resp=${this.protocol}` +
+      ` lib-name=${this.libName} lib-ver=${this.libVer}`
+    );
   }
 
   // ---------------------------------------------------------------- input
@@ -215,10 +293,22 @@ export class Connection extends EventEmitter {
     if (e !== null) {
       this.protoError = e;
       this.server.stats.protocolErrors++;
-      this.server.log.info({ client: this.id, addr: this.remoteAddress, error: e.message }, 'protocol error from client');
+      this.server.log.debug({ client: this.id, addr: this.remoteAddress, error: e.message }, 'protocol error from client');
     }
     this.pump();
     this.scheduleFlush();
+  }
+
+  private onTimeout(): void {
+    if (this.ending) {
+      this.socket.destroy(); // a closing peer that does not close
+      return;
+    }
+    // Redis's `timeout`: only clients with nothing in progress and no subscription.
+    if (this.pendingCommands === 0 && this.blockers === 0 && !this.flags.has('pubsub')) {
+      this.server.log.debug({ client: this.id }, 'closing idle client');
+      this.socket.destroy();
+    }
   }
 
   private onEnd(): void {
@@ -230,25 +320,50 @@ export class Connection extends EventEmitter {
     if (this.dead) return;
     this.dead = true;
     this.inbox = [];
+    this.inboxHead = 0;
     this.slots = [];
+    this.slotsHead = 0;
     this.server.onConnectionClosed(this);
-    this.emit('close');
+    try {
+      this.emit('close');
+    } catch (e) {
+      this.server.log.error({ err: e, client: this.id }, "a connection 'close' listener failed");
+    }
+  }
+
+  /**
+   * May the next decoded command run now? Not while a blockUntil() promise
+   * holds the connection, while it is closing, while maxPendingCommands
+   * commands are running, or while maxOutputBuffer reply bytes wait.
+   */
+  private canDispatch(): boolean {
+    return (
+      this.blockers === 0 &&
+      !this.closing &&
+      !this.dead &&
+      this.slots.length - this.slotsHead < this.server.maxPendingCommands &&
+      this.encoder.length + this.socket.writableLength < this.server.maxOutputBuffer
+    );
   }
 
   /** Runs decoded commands while nothing holds them back. */
   private pump(): void {
     const server = this.server;
-    while (this.inboxHead < this.inbox.length && this.blockers === 0 && !this.closing && !this.dead) {
+    while (this.inboxHead < this.inbox.length && this.canDispatch()) {
       const args = this.inbox[this.inboxHead];
       this.inbox[this.inboxHead++] = undefined as unknown as Buffer[];
+      // Computed from args[0] when asked for; a long name is cut (and copied,
+      // so as not to retain a big argument).
       const name = args[0];
-      this.lastCommand = (name.length > 64 ? name.subarray(0, 64) : name).toString('latin1').toLowerCase();
+      this.lastCmd = null;
+      this.lastCmdBuf = name.length > 64 ? Buffer.from(name.subarray(0, 64)) : name;
       this.lastInteraction = Date.now();
       this.commandsProcessed++;
       server.stats.commandsProcessed++;
       let r: Reply | Promise<Reply>;
+      const handler = server.handler;
       try {
-        r = server.handler(this, args);
+        r = handler(this, args);
       } catch (e) {
         r = server.errorReply(e, args, this);
       }
@@ -300,6 +415,7 @@ export class Connection extends EventEmitter {
       this.slots = [];
       this.slotsHead = 0;
     }
+    this.pump();
     this.scheduleFlush();
   }
 
@@ -325,8 +441,8 @@ export class Connection extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.dead) return;
     const socket = this.socket;
+    if (this.dead || socket.destroyed) return;
     if (this.encoder.length > 0 && !this.ending) {
       const chunks = this.encoder.take();
       let n = 0;
@@ -357,14 +473,23 @@ export class Connection extends EventEmitter {
       socket.setTimeout(this.server.closeLingerMs);
       return;
     }
+    // Output went out: commands held back by maxOutputBuffer may run now.
+    if (this.inboxHead < this.inbox.length && this.canDispatch()) {
+      this.pump();
+      this.scheduleFlush();
+    }
     this.updateReading();
   }
 
   private updateReading(): void {
     if (this.dead || this.ending) return;
+    // Read on only when every decoded command is running and there is room
+    // for more: memory stays bounded by one chunk's commands, maxPendingCommands
+    // running ones and maxOutputBuffer bytes (plus one reply).
     const stop =
-      this.pendingCommands >= this.server.maxPendingCommands ||
-      this.socket.writableLength >= this.server.maxOutputBuffer ||
+      this.inboxHead < this.inbox.length ||
+      this.slots.length - this.slotsHead >= this.server.maxPendingCommands ||
+      this.encoder.length + this.socket.writableLength >= this.server.maxOutputBuffer ||
       this.protoError !== null;
     if (stop && !this.paused) {
       this.paused = true;
@@ -384,6 +509,7 @@ export class RespServer extends EventEmitter {
   readonly maxPendingCommands: number;
   readonly maxOutputBuffer: number;
   readonly closeLingerMs: number;
+  readonly idleTimeoutMs: number;
   readonly stats: RespServerStats = {
     connectionsReceived: 0,
     rejectedConnections: 0,
@@ -414,7 +540,8 @@ export class RespServer extends EventEmitter {
     this.maxClients = opts.maxClients ?? 10000;
     this.maxPendingCommands = opts.maxPendingCommands ?? 1024;
     this.maxOutputBuffer = opts.maxOutputBuffer ?? 4 * 1024 * 1024;
-    this.closeLingerMs = opts.closeLingerMs ?? 5000;
+    this.closeLingerMs = opts.closeLingerMs ?? 2000;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.onSocket(s));
     this.server.on('error', (e) => this.log.error({ err: e }, 'RESP server error'));
   }
@@ -445,16 +572,14 @@ export class RespServer extends EventEmitter {
   }
 
   /** Stops accepting, closes every connection, resolves when all are gone. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) {
-        for (const c of this.conns.values()) c.kill();
-        resolve();
-        return;
-      }
-      this.server.close(() => resolve());
-      for (const c of this.conns.values()) c.kill();
-    });
+  async close(): Promise<void> {
+    const closed: Promise<void>[] = [];
+    if (this.server.listening) closed.push(new Promise((resolve) => this.server.close(() => resolve())));
+    for (const c of this.conns.values()) {
+      if (!c.closed) closed.push(new Promise((resolve) => c.once('close', () => resolve())));
+      c.kill();
+    }
+    await Promise.all(closed);
   }
 
   /** @internal Turns a handler failure into a reply. */
@@ -484,6 +609,10 @@ export class RespServer extends EventEmitter {
     const c = new Connection(this, socket, this.nextId++);
     this.conns.set(c.id, c);
     this.log.debug({ client: c.id, addr: c.remoteAddress }, 'client connected');
-    this.emit('connection', c);
+    try {
+      this.emit('connection', c);
+    } catch (e) {
+      this.log.error({ err: e, client: c.id }, "a 'connection' listener failed");
+    }
   }
 }

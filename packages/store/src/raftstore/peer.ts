@@ -137,7 +137,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const id = this.nextReadId++;
     const ctx = Buffer.alloc(8);
     ctx.writeUInt32BE(id);
-    this.node.readIndex(ctx);
+    try {
+      this.node.readIndex(ctx);
+    } catch (e) {
+      // No leader known yet (an election is under way): the dispatcher retries.
+      return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
+    }
     this.host.schedule();
     return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, deadline: Date.now() + 5000 }));
   }
@@ -243,6 +248,21 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   receivedSnapshotKvs: Array<[Buffer, Buffer]> | undefined;
 
   afterPersist(rd: raft.Ready): void {
+    for (const rs of rd.readStates) {
+      if (rs.context.length !== 8) continue;
+      const id = Buffer.from(rs.context).readUInt32BE(0);
+      const r = this.pendingReads.get(id);
+      if (r) r.index = rs.index;
+    }
+    this.settleReads();
+    if (rd.softState) {
+      // Proposals still pending after losing leadership may yet commit under
+      // the new leader; their clients get an answer when they apply here.
+      this.log.info({ role: rd.softState.role, leader: rd.softState.leaderId, term: this.node.raft.term }, 'role changed');
+    }
+  }
+
+  afterApply(): void {
     for (const [id, reply] of this.results) {
       const w = this.pendingWrites.get(id);
       if (w) {
@@ -259,17 +279,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         w.reject(new RetryLaterError('TRYAGAIN the write was superseded by a new leader; it was not applied'));
       }
     }
-    for (const rs of rd.readStates) {
-      if (rs.context.length !== 8) continue;
-      const id = Buffer.from(rs.context).readUInt32BE(0);
-      const r = this.pendingReads.get(id);
-      if (r) r.index = rs.index;
-    }
     this.settleReads();
-    if (rd.softState && rd.softState.role !== StateRole.Leader) {
-      // Not leading any more: proposals still pending may yet commit under the
-      // new leader; their clients get a timeout answer, never a wrong one.
-    }
     if (this.removed) this.host.peerRemoved(this);
   }
 

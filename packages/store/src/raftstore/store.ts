@@ -74,6 +74,8 @@ export class RaftStore implements LoopHost, PeerHost {
   private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
   private stopped = false;
   private heartbeatInFlight = false;
+  /** Peers seen as senders of Raft messages: id → {id, storeId}. */
+  private readonly knownPeers = new Map<number, pb.Peer.$Properties>();
   readonly startedAt = Date.now();
 
   constructor(readonly opts: RaftStoreOptions) {
@@ -224,7 +226,9 @@ export class RaftStore implements LoopHost, PeerHost {
     for (const { group, message } of messages) {
       const peer = group as RegionPeer;
       const region = peer.region;
-      const to = (region.peers ?? []).find((p) => Number(p.id) === message.to);
+      // A replica that has not learned its region yet (created empty by a
+      // message) knows its peers only from the messages they sent it.
+      const to = (region.peers ?? []).find((p) => Number(p.id) === message.to) ?? this.knownPeers.get(message.to);
       if (!to) continue;
       const storeId = Number(to.storeId);
       const from = (region.peers ?? []).find((p) => Number(p.id) === peer.peerId) ?? { id: peer.peerId, storeId: this.storeId };
@@ -332,6 +336,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const regionId = Number(m.regionId);
     const toPeer = Number(m.toPeer?.id ?? 0);
     if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
+    if (m.fromPeer?.id) this.knownPeers.set(Number(m.fromPeer.id), m.fromPeer);
     let peer = this.peers.get(regionId);
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
