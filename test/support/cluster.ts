@@ -34,7 +34,7 @@ export interface ClusterOptions {
   waitReady?: boolean;
   /** Default 60 s. */
   readyTimeoutMs?: number;
-  /** Fresh starts after a bootstrap stuck on the empty-replica bug (default 2). */
+  /** Fresh starts after a bootstrap whose replica stays uninitialized (default 0: fail at once). */
   bootstrapRetries?: number;
 }
 
@@ -186,7 +186,7 @@ export class Cluster {
   /**
    * Every running process answers PING, then CLUSTER INFO on every running
    * store says ok. With detectStuck, throws StuckBootstrap as soon as a store
-   * has held an uninitialized replica (epoch 0/0) for 4 s.
+   * has held an uninitialized replica (epoch 0/0) for 8 s.
    */
   async ready(timeoutMs = 60_000, detectStuck = false): Promise<this> {
     const deadline = Date.now() + timeoutMs;
@@ -201,7 +201,7 @@ export class Cluster {
             const empty = (await this.regionList(s).catch(() => [])).find((r) => /epoch=0\/0/.test(r.line));
             if (!empty) stuckSince.delete(s);
             else if (!stuckSince.has(s)) stuckSince.set(s, Date.now());
-            else if (Date.now() - stuckSince.get(s)! > 4000) throw new StuckBootstrap(`${s.name}'s replica stayed uninitialized at bootstrap: ${empty.line}`);
+            else if (Date.now() - stuckSince.get(s)! > 8000) throw new StuckBootstrap(`${s.name}'s replica stayed uninitialized at bootstrap: ${empty.line}`);
           }
           return false;
         },
@@ -379,11 +379,10 @@ export async function withCluster(t: TestLike, opts: ClusterOptions = {}): Promi
     }
     if (opts.dir === undefined) removeDir(dir);
   });
-  // A fresh cluster can hit a server bug at bootstrap (test/cluster/late-heartbeat.test.ts): a store whose
-  // replica is created from the leader's first message, before its own heartbeat brings the create_peer
-  // instruction, stays empty for good. The other tests are about other things: start again from scratch
-  // (up to 3 times), saying so on stdout. waitReady: false or bootstrapRetries: 0 turns this off.
-  const retries = opts.waitReady === false ? 0 : (opts.bootstrapRetries ?? 2);
+  // A replica that stays uninitialized (epoch 0/0) at bootstrap was a server bug (fixed in 931fcd3,
+  // test/cluster/late-heartbeat.test.ts): ready() fails fast on it with a clear message;
+  // bootstrapRetries > 0 starts again from scratch instead.
+  const retries = opts.bootstrapRetries ?? 0;
   for (let attempt = 0; ; attempt++) {
     // The metas first: a store that registers late is the likeliest to hit that bug.
     for (const m of c.metas) m.start();
@@ -391,11 +390,11 @@ export async function withCluster(t: TestLike, opts: ClusterOptions = {}): Promi
     c.startAll();
     if (opts.waitReady === false) break;
     try {
-      await c.ready(opts.readyTimeoutMs ?? 60_000, attempt < retries);
+      await c.ready(opts.readyTimeoutMs ?? 60_000, true);
       break;
     } catch (e) {
       if (e instanceof StuckBootstrap && attempt < retries) {
-        process.stdout.write(`# withCluster: ${e.message}; known server bug (late-heartbeat.test.ts), starting again from scratch\n`);
+        process.stdout.write(`# withCluster: ${e.message}; starting again from scratch\n`);
         await Promise.all(c.nodes.map((n) => n.kill9()));
         for (const n of c.nodes) rmSync(n.dataDir, { recursive: true, force: true });
         continue;
