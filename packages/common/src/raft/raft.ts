@@ -417,7 +417,12 @@ export class Raft {
       } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
         this.becomeFollower(m.term, m.from);
       } else {
+        // A vote request we may refuse does not restart our election timer
+        // (§5.2: only granting a vote does), or a candidate with a stale log
+        // that keeps raising its term could hold off the peer that can win.
+        const elapsed = this.electionElapsed;
         this.becomeFollower(m.term, NONE);
+        if (m.type === MessageType.Vote) this.electionElapsed = Math.min(elapsed, this.electionTimeout);
       }
     } else if (m.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {

@@ -18,7 +18,7 @@ test('standard seeds: 3 and 5 nodes, no violations, liveness after healing', () 
 const STALL = 'stalled replication: a lost MsgApp with the inflight window full was never resent';
 const REGRESSIONS: { seed: number; bug: string }[] = [
   // Each fails (liveness) without the fix: a heartbeat response frees one inflight slot.
-  ...[22, 44, 49, 138, 147, 192, 235, 247].map((seed) => ({ seed, bug: STALL })),
+  ...[9, 44, 108, 138, 147, 192, 247, 279].map((seed) => ({ seed, bug: STALL })),
 ];
 
 test('regression seeds replay clean', () => {
@@ -38,6 +38,15 @@ for (const name of Object.keys(MUTATIONS)) {
     assert.fail(`mutation ${name} was not caught in seeds 1..300`);
   });
 }
+
+test('liveness regression: seed 795 elects and commits soon after healing', () => {
+  // A candidate with a stale log kept raising its term without pre-vote; each
+  // refused vote request restarted the electable peer's timer: 148 ticks.
+  // Now only a granted vote restarts it.
+  const r = runSeed({ seed: 795, steps: 3000 });
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.livenessTicks !== undefined && r.livenessTicks <= 60, `liveness ${r.livenessTicks} ticks`);
+});
 
 test('a seed replays identically', () => {
   const a = runSeed({ seed: 42, steps: 2000 });
