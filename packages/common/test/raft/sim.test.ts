@@ -18,7 +18,7 @@ test('standard seeds: 3 and 5 nodes, no violations, liveness after healing', () 
 const STALL = 'stalled replication: a lost MsgApp with the inflight window full was never resent';
 const REGRESSIONS: { seed: number; bug: string }[] = [
   // Each fails (liveness) without the fix: a heartbeat response frees one inflight slot.
-  ...[9, 44, 108, 138, 147, 192, 247, 279].map((seed) => ({ seed, bug: STALL })),
+  ...[22, 23, 67, 138, 139, 210, 240, 247].map((seed) => ({ seed, bug: STALL })),
 ];
 
 test('regression seeds replay clean', () => {
@@ -39,14 +39,10 @@ for (const name of Object.keys(MUTATIONS)) {
   });
 }
 
-test('liveness regression: seed 795 elects and commits soon after healing', () => {
-  // A candidate with a stale log kept raising its term without pre-vote; each
-  // refused vote request restarted the electable peer's timer: 148 ticks.
-  // Now only a granted vote restarts it.
-  const r = runSeed({ seed: 795, steps: 3000 });
-  assert.deepEqual(r.violations, []);
-  assert.ok(r.livenessTicks !== undefined && r.livenessTicks <= 60, `liveness ${r.livenessTicks} ticks`);
-});
+// Seed 795 (of an earlier generator) took 148 ticks to heal: refused vote
+// requests kept restarting the electable peer's timer. That behaviour is now
+// pinned by a scenario test in election.test.ts, which does not depend on the
+// generator.
 
 test('a seed replays identically', () => {
   const a = runSeed({ seed: 42, steps: 2000 });
