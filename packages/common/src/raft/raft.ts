@@ -589,6 +589,9 @@ export class Raft {
     if (this.state !== StateRole.Leader) return false;
     if (this.mut.leaseWithoutCheckQuorum) return true;
     if (!this.checkQuorum || this.leadTransferee !== NONE || this.timeoutNowSent || !this.prs.has(this.id)) return false;
+    // Until an entry of this term commits, the commit index may lag writes
+    // that earlier leaders committed: not a valid read index yet.
+    if (!this.committedEntryInCurrentTerm()) return false;
     const acks = this.voters.map((id) => (id === this.id ? this.leaseClock : this.prs.get(id)!.leaseAck));
     const q = quorumValue(acks, majority(acks.length));
     if (q < 0) return false;
