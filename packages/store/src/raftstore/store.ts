@@ -247,8 +247,17 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     for (const [storeId, list] of perStore) {
       const addr = this.stores.get(storeId)?.peerAddr;
-      if (!addr) continue;
-      this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
+      const sent = !!addr && this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
+      for (const m of list) {
+        const peer = this.peers.get(Number(m.regionId));
+        const to = Number(m.toPeer?.id);
+        if (!peer) continue;
+        // Tell the core what became of what it sent: a dropped frame makes the
+        // follower probe again; a snapshot handed to the transport lets the
+        // leader resume appends (the follower rejects them if it missed it).
+        if (!sent) peer.node.reportUnreachable(to);
+        if (Number(m.message?.type) === raft.MessageType.Snap) peer.node.reportSnapshot(to, sent);
+      }
     }
   }
 
