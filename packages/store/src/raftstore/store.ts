@@ -70,6 +70,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private readonly stores = new Map<number, pb.StoreInfo.$Properties>();
   private metaLeader = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readTimeoutTimer: NodeJS.Timeout | undefined;
   private nextSnapshotId = 1;
   private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
   private stopped = false;
@@ -136,6 +137,10 @@ export class RaftStore implements LoopHost, PeerHost {
     await this.loadPeers();
     this.loop.startTicking(this.opts.tickMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    // Reads waiting for a ReadIndex answer that will never come time out here.
+    this.readTimeoutTimer = setInterval(() => {
+      for (const p of this.peers.values()) p.onTick();
+    }, 100);
     void this.heartbeat();
     this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
   }
@@ -143,6 +148,7 @@ export class RaftStore implements LoopHost, PeerHost {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.readTimeoutTimer) clearInterval(this.readTimeoutTimer);
     await this.loop.stop();
     for (const p of this.peers.values()) p.failAll('TRYAGAIN the store is shutting down');
     await this.server.close();
