@@ -13,3 +13,9 @@ export { startRedraft, startRedisServer, withServer, repoRoot, Server } from './
 export type { ServerOptions, RedraftOptions, TestLike } from './servers';
 export { RawConn, parseReply, plain, encodeCommand, exchange } from './resp';
 export type { RespValue, Plain } from './resp';
+export { resp, respMany, parseResp, RespError } from './simple-resp';
+export type { SimpleReply } from './simple-resp';
+export { withCluster, Cluster, Node, StuckBootstrap } from './cluster';
+export type { ClusterOptions, SlotRange } from './cluster';
+export { startWriters } from './writers';
+export type { Ack } from './writers';

@@ -11,6 +11,8 @@ export interface WaitOptions {
   what?: string;
   /** Give up at once if this process exits meanwhile (its log goes in the error). */
   proc?: ManagedProcess;
+  /** An error thrown by the condition for which this returns true ends the wait at once (rethrown). */
+  rethrow?: (e: unknown) => boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,6 +33,7 @@ export async function waitFor<T>(condition: () => T | Promise<T>, opts: WaitOpti
       const v = await condition();
       if (v) return v as NonNullable<T>;
     } catch (e) {
+      if (opts.rethrow?.(e)) throw e;
       lastError = e;
     }
     if (opts.proc && !opts.proc.running) {
