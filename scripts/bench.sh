@@ -94,6 +94,13 @@ run_target() {
   server_pid=$STARTED_PID
   popd >/dev/null
   for ((i = 0; i < nwait; i++)); do wait_ping $((port + i)) "$server_pid" "$log" "${BENCH_START_TIMEOUT:-60}"; done
+  # A playground serves once every slot has a leader (cluster_state:ok).
+  if ((nports > 1)); then
+    for ((i = 0; i < 600; i++)); do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+      sleep 0.1
+    done
+  fi
   for pl in $pipelines; do
     echo "bench: [$name] redis-benchmark -t $tests -c $clients -n $n -P $pl $*" >&2
     # In the background + wait, so that a signal is handled at once.

@@ -19,3 +19,4 @@ export * from './raftstore/peer-storage';
 export * from './raftstore/loop';
 export * from './transport';
 export * from './util/process';
+export * from './util/metrics';

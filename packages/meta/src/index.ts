@@ -3,4 +3,4 @@ export * from './state';
 export * from './node';
 export { AdminCommands, clusterInfo, storeNodeId } from './admin';
 export { registerMetaCommand, parsePeers } from './cli';
-export { metricsText } from './metrics';
+export { metaMetrics } from './metrics';

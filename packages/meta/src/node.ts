@@ -20,6 +20,7 @@ import {
   RespServer,
   RocksEngine,
   WriteBatch,
+  serveMetrics,
   hardStateKey,
   messageFromPb,
   messageToPb,
@@ -31,7 +32,7 @@ import {
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, Protocol, Reply } from '@redraft/common';
 import { MetaStateMachine, type ApplyResult } from './state';
 import { AdminCommands } from './admin';
-import { serveMetrics } from './metrics';
+import { metaMetrics } from './metrics';
 import type { Server as HttpServer } from 'node:http';
 
 /** The meta group's Raft group id in its own RocksDB. */
@@ -285,7 +286,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       handler: (conn, args) => this.commands.execute(conn, args),
     });
     await this.admin.listen();
-    if (opts.metricsPort !== undefined) this.metrics = await serveMetrics(this, opts.host, opts.metricsPort);
+    if (opts.metricsPort !== undefined) this.metrics = await serveMetrics(metaMetrics(this), opts.host, opts.metricsPort);
 
     this.loop = new RaftLoop(this.engine, this);
     this.loop.add(this);

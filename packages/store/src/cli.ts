@@ -70,6 +70,7 @@ export function main(argv: string[]): void {
     .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
+    .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
@@ -90,6 +91,7 @@ export function main(argv: string[]): void {
           tickMs: checkOption(() => parseCount('--tick-ms', o.tickMs, 5, 10000)),
           heartbeatMs: checkOption(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
           raftLogGcThreshold: checkOption(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
+          metricsPort: o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined,
         }),
       );
     });

@@ -5,8 +5,9 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { RespServer, RocksEngine, SLOT_COUNT, dataRange, encodeReply, parseAddress, pb } from '@redraft/common';
-import type { Connection, Engine, KvReader, Logger, Reply } from '@redraft/common';
+import { RespServer, RocksEngine, SLOT_COUNT, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import type { Server } from 'node:http';
+import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
 import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
@@ -34,6 +35,8 @@ export interface StoreOptions {
   heartbeatMs: number;
   /** Applied entries a replica keeps in its Raft log before compacting it. */
   raftLogGcThreshold: number;
+  /** Serve Prometheus text on http://host:metricsPort/metrics (undefined: not served). */
+  metricsPort?: number;
 }
 
 /** A stable 40-hex node id for Redis Cluster views. */
@@ -48,6 +51,7 @@ export class StoreNode {
   raft: RaftStore | undefined;
   private engine!: Engine;
   private dispatcher!: Dispatcher;
+  private metrics: Server | undefined;
 
   constructor(readonly opts: StoreOptions) {}
 
@@ -104,6 +108,7 @@ export class StoreNode {
       handler: (conn, args) => this.dispatcher.execute(conn, args),
     });
     await this.server.listen();
+    if (this.opts.metricsPort !== undefined) this.metrics = await serveMetrics(this.registry(), this.opts.host, this.opts.metricsPort);
     log.info({ port: this.port, dataDir: this.opts.dataDir, mode: this.replicated ? 'replicated' : 'standalone' }, 'store ready');
   }
 
@@ -332,7 +337,35 @@ export class StoreNode {
     ]);
   }
 
+  /** The store's metrics, read when scraped. */
+  private registry(): Registry {
+    const r = newRegistry('redraft_store_');
+    const st = () => this.server.stats;
+    gaugeOf(r, 'redraft_store_connected_clients', 'RESP clients connected.', () => this.server.connections.size);
+    counterOf(r, 'redraft_store_commands_total', 'RESP commands processed.', () => st().commandsProcessed);
+    counterOf(r, 'redraft_store_connections_total', 'RESP connections accepted.', () => st().connectionsReceived);
+    counterOf(r, 'redraft_store_protocol_errors_total', 'Connections closed for a protocol error.', () => st().protocolErrors);
+    counterOf(r, 'redraft_store_net_input_bytes_total', 'Bytes read from clients.', () => st().netInputBytes);
+    counterOf(r, 'redraft_store_net_output_bytes_total', 'Bytes written to clients.', () => st().netOutputBytes);
+    gaugeOf(r, 'redraft_store_applied_index', 'Applied index of each local region replica.', () =>
+      this.localReplicas().map((x) => [{ region: String(x.id), role: x.role }, x.applied] as [Record<string, string>, number]),
+    );
+    const raft = this.raft;
+    if (raft) {
+      gaugeOf(r, 'redraft_store_regions', 'Region replicas hosted here.', () => raft.peers.size);
+      gaugeOf(r, 'redraft_store_leaders', 'Region replicas here that lead their region.', () => [...raft.peers.values()].filter((p) => p.isLeader).length);
+      counterOf(r, 'redraft_store_raft_rounds_total', 'Rounds of the multi-raft loop (one synced write each).', () => raft.loop.stats.rounds);
+      counterOf(r, 'redraft_store_raft_entries_persisted_total', 'Raft entries written to the log.', () => raft.loop.stats.entriesPersisted);
+      counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);
+      counterOf(r, 'redraft_store_raft_bytes_written_total', 'Bytes written by the loop (log and apply).', () => raft.loop.stats.bytesWritten);
+      counterOf(r, 'redraft_store_peer_frames_sent_total', 'Frames sent to other stores and the meta.', () => raft.pool.stats().framesOut);
+      counterOf(r, 'redraft_store_peer_frames_dropped_total', 'Frames dropped while a peer was unreachable.', () => raft.pool.stats().dropped);
+    }
+    return r;
+  }
+
   async stop(): Promise<void> {
+    this.metrics?.close();
     await this.server.close();
     await this.raft?.stop();
     await this.engine.close();

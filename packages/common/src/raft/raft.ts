@@ -417,7 +417,12 @@ export class Raft {
       } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
         this.becomeFollower(m.term, m.from);
       } else {
+        // A vote request we may refuse does not restart our election timer
+        // (§5.2: only granting a vote does), or a candidate with a stale log
+        // that keeps raising its term could hold off the peer that can win.
+        const elapsed = this.electionElapsed;
         this.becomeFollower(m.term, NONE);
+        if (m.type === MessageType.Vote) this.electionElapsed = Math.min(elapsed, this.electionTimeout);
       }
     } else if (m.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
@@ -584,6 +589,9 @@ export class Raft {
     if (this.state !== StateRole.Leader) return false;
     if (this.mut.leaseWithoutCheckQuorum) return true;
     if (!this.checkQuorum || this.leadTransferee !== NONE || this.timeoutNowSent || !this.prs.has(this.id)) return false;
+    // Until an entry of this term commits, the commit index may lag writes
+    // that earlier leaders committed: not a valid read index yet.
+    if (!this.committedEntryInCurrentTerm()) return false;
     const acks = this.voters.map((id) => (id === this.id ? this.leaseClock : this.prs.get(id)!.leaseAck));
     const q = quorumValue(acks, majority(acks.length));
     if (q < 0) return false;

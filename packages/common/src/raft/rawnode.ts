@@ -13,6 +13,7 @@ import {
   Ready,
   SoftState,
   StateRole,
+  checkIndex,
   encodeConfChange,
   hardStateEqual,
   isEmptyHardState,
@@ -97,6 +98,11 @@ export class RawNode {
   /** A message from the network. Local message types are refused. */
   step(m: Message): void {
     if (isLocalMsg(m.type)) throw new UsageError(`raft: cannot step local message ${MessageType[m.type]}`);
+    // The 2^53 bound, checked where numbers come in from the wire.
+    checkIndex('term', m.term);
+    checkIndex('index', m.index);
+    checkIndex('logTerm', m.logTerm);
+    checkIndex('commit', m.commit);
     if (isResponseMsg(m.type) && !this.raft.prs.has(m.from) && this.raft.state === StateRole.Leader) return;
     try {
       this.raft.step(m);

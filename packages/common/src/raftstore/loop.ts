@@ -84,11 +84,19 @@ export class RaftLoop {
     return this.groups.values();
   }
 
-  /** One timer ticks every group. */
+  /**
+   * One timer ticks every group. Ticks follow the monotonic clock: a timer
+   * that fires late (a busy event loop) delivers every tick it missed, so a
+   * leader's lease, counted in ticks, never outlasts real time.
+   */
   startTicking(tickMs: number): void {
+    let last = performance.now();
     this.ticker = setInterval(() => {
-      for (const g of this.groups.values()) g.node.tick();
-      this.schedule();
+      const now = performance.now();
+      const ticks = Math.min(Math.floor((now - last) / tickMs), 100);
+      last += Math.floor((now - last) / tickMs) * tickMs;
+      for (let i = 0; i < ticks; i++) for (const g of this.groups.values()) g.node.tick();
+      if (ticks > 0) this.schedule();
     }, tickMs);
   }
 

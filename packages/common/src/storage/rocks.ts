@@ -47,14 +47,22 @@ export class RocksEngine implements Engine {
     return new RocksEngine(db, location);
   }
 
+  /** Point reads of this event-loop turn, sent as one getMany (one trip to the thread pool). */
+  private pendingGets: Array<{ key: Buffer; resolve: (v: Buffer | undefined) => void; reject: (e: Error) => void }> = [];
+
   get(key: Buffer): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) =>
-      this.db.get(key, { asBuffer: true, fillCache: true }, (err, value) => {
-        if (err) {
-          if (err.notFound || /NotFound/.test(err.message)) resolve(undefined);
-          else reject(err);
-        } else resolve(value);
-      }),
+    return new Promise((resolve, reject) => {
+      this.pendingGets.push({ key, resolve, reject });
+      if (this.pendingGets.length === 1) setImmediate(() => this.flushGets());
+    });
+  }
+
+  private flushGets(): void {
+    const batch = this.pendingGets;
+    this.pendingGets = [];
+    this.getMany(batch.map((g) => g.key)).then(
+      (values) => batch.forEach((g, i) => g.resolve(values[i])),
+      (e: Error) => batch.forEach((g) => g.reject(e)),
     );
   }
 

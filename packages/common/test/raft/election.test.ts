@@ -187,3 +187,18 @@ test('restart keeps term and vote: no second vote in the same term', () => {
   const t = env.deliver((m) => m.from === 2 && m.to === 3);
   assert.deepEqual(t, ['2->3 VoteResp term=1 reject']);
 });
+
+test('a refused vote request does not restart the election timer (§5.2)', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  env.isolate(3);
+  env.propose(1, 'x'); // 3 falls behind
+  env.stabilize();
+  env.isolate(1); // the leader goes away
+  env.tick(2, 5);
+  env.heal();
+  env.isolate(1);
+  env.campaign(3); // stale log: 2 refuses, but keeps its 5 elapsed ticks
+  assert.equal(env.raft(2).electionElapsed, 5);
+  assert.equal(env.raft(2).term, 2);
+});

@@ -18,7 +18,7 @@ test('standard seeds: 3 and 5 nodes, no violations, liveness after healing', () 
 const STALL = 'stalled replication: a lost MsgApp with the inflight window full was never resent';
 const REGRESSIONS: { seed: number; bug: string }[] = [
   // Each fails (liveness) without the fix: a heartbeat response frees one inflight slot.
-  ...[22, 44, 49, 138, 147, 192, 235, 247].map((seed) => ({ seed, bug: STALL })),
+  ...[22, 23, 67, 138, 139, 210, 240, 247].map((seed) => ({ seed, bug: STALL })),
 ];
 
 test('regression seeds replay clean', () => {
@@ -38,6 +38,11 @@ for (const name of Object.keys(MUTATIONS)) {
     assert.fail(`mutation ${name} was not caught in seeds 1..300`);
   });
 }
+
+// Seed 795 (of an earlier generator) took 148 ticks to heal: refused vote
+// requests kept restarting the electable peer's timer. That behaviour is now
+// pinned by a scenario test in election.test.ts, which does not depend on the
+// generator.
 
 test('a seed replays identically', () => {
   const a = runSeed({ seed: 42, steps: 2000 });

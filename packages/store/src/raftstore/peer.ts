@@ -53,7 +53,11 @@ export class NotLeaderError extends RetryLaterError {
   }
 }
 
-const TIMEOUT = 'TRYAGAIN the operation timed out waiting for the region; it may or may not have been applied';
+/**
+ * A read whose ReadIndex got no answer within this long (its leader may have
+ * died) is retried by the dispatcher with a fresh request, until its deadline.
+ */
+const READ_INDEX_TIMEOUT_MS = 1000;
 const EMPTY = new Uint8Array(0);
 
 export class RegionPeer implements LoopGroup, RegionHandle {
@@ -144,12 +148,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, deadline: Date.now() + 5000 }));
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
   }
 
   private waitApplied(index: number): Promise<void> {
     const id = this.nextReadId++;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, deadline: Date.now() + 5000 }));
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
   }
 
   // ---- LoopGroup -----------------------------------------------------------------
@@ -291,7 +295,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         r.resolve();
       } else if (now > r.deadline) {
         this.pendingReads.delete(id);
-        r.reject(new CommandError(TIMEOUT));
+        r.reject(new RetryLaterError('TRYAGAIN the read found no leader to confirm it; try again'));
       }
     }
   }

@@ -70,6 +70,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private readonly stores = new Map<number, pb.StoreInfo.$Properties>();
   private metaLeader = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readTimeoutTimer: NodeJS.Timeout | undefined;
   private nextSnapshotId = 1;
   private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
   private stopped = false;
@@ -136,6 +137,10 @@ export class RaftStore implements LoopHost, PeerHost {
     await this.loadPeers();
     this.loop.startTicking(this.opts.tickMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    // Reads waiting for a ReadIndex answer that will never come time out here.
+    this.readTimeoutTimer = setInterval(() => {
+      for (const p of this.peers.values()) p.onTick();
+    }, 100);
     void this.heartbeat();
     this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
   }
@@ -143,6 +148,7 @@ export class RaftStore implements LoopHost, PeerHost {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.readTimeoutTimer) clearInterval(this.readTimeoutTimer);
     await this.loop.stop();
     for (const p of this.peers.values()) p.failAll('TRYAGAIN the store is shutting down');
     await this.server.close();
@@ -247,8 +253,17 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     for (const [storeId, list] of perStore) {
       const addr = this.stores.get(storeId)?.peerAddr;
-      if (!addr) continue;
-      this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
+      const sent = !!addr && this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
+      for (const m of list) {
+        const peer = this.peers.get(Number(m.regionId));
+        const to = Number(m.toPeer?.id);
+        if (!peer) continue;
+        // Tell the core what became of what it sent: a dropped frame makes the
+        // follower probe again; a snapshot handed to the transport lets the
+        // leader resume appends (the follower rejects them if it missed it).
+        if (!sent) peer.node.reportUnreachable(to);
+        if (Number(m.message?.type) === raft.MessageType.Snap) peer.node.reportSnapshot(to, sent);
+      }
     }
   }
 

@@ -140,6 +140,8 @@ export class Sim {
   private propNo = 0;
   private readNo = 0;
   private destroyAt = new Map<number, number>();
+  /** Cut links "a-b" (non-transitive partitions). */
+  private cutLinks = new Set<string>();
   readonly violations: string[] = [];
   readonly stats: Record<string, number> = {
     ticks: 0,
@@ -304,7 +306,8 @@ export class Sim {
     const m = f.m;
     const to = this.nodes.get(m.to);
     const from = this.nodes.get(m.from);
-    const cut = !to || !to.raw || to.destroyed || (from !== undefined && from.group !== to.group);
+    const cut =
+      !to || !to.raw || to.destroyed || (from !== undefined && from.group !== to.group) || this.cutLinks.has(`${m.from}-${m.to}`);
     if (cut) {
       this.stats.dropped++;
       if (m.type === MessageType.Snap && f.sender && from && from.raw === f.sender) f.sender.reportSnapshot(m.to, false);
@@ -641,9 +644,24 @@ export class Sim {
 
   private repartition(): void {
     const ids = [...this.nodes.keys()];
+    this.cutLinks.clear();
     if (this.rng.chance(0.4)) {
       for (const id of ids) this.nodes.get(id)!.group = 0;
       this.trace('healed partition');
+      return;
+    }
+    if (this.rng.chance(0.4)) {
+      // Non-transitive: cut some links both ways; a may reach b and c while b and c cannot talk.
+      for (const id of ids) this.nodes.get(id)!.group = 0;
+      for (const a of ids) {
+        for (const b of ids) {
+          if (a < b && this.rng.chance(0.3)) {
+            this.cutLinks.add(`${a}-${b}`);
+            this.cutLinks.add(`${b}-${a}`);
+          }
+        }
+      }
+      this.trace(`cut links ${[...this.cutLinks].join(' ')}`);
       return;
     }
     for (const id of ids) this.nodes.get(id)!.group = this.rng.int(2);
@@ -672,8 +690,8 @@ export class Sim {
         this.requestRead(n);
       }
     } else if (x < 0.92) {
-      const l = this.leader();
-      if (l) this.leaseRead(l);
+      // Every peer that believes it leads (a stale one included) tries a lease read.
+      for (const n of alive) if (n.raw!.raft.state === StateRole.Leader) this.leaseRead(n);
     } else if (x < 0.93) {
       this.confChange();
     } else if (x < 0.94) {
@@ -694,7 +712,9 @@ export class Sim {
     } else {
       // crash or restart
       if (this.rng.next() < this.crashP * 30 && alive.length > 0) {
-        this.crash(this.rng.pick(alive));
+        const n = this.rng.pick(alive);
+        this.crash(n);
+        if (this.rng.chance(0.4)) this.restart(n); // a quick bounce
       } else {
         const down = [...this.nodes.values()].filter((n) => !n.raw && !n.destroyed);
         if (down.length > 0) this.restart(this.rng.pick(down));
@@ -706,6 +726,7 @@ export class Sim {
   /** Heals everything and measures ticks until a new proposal is committed and applied. */
   heal(maxTicks: number): number | undefined {
     for (const n of this.nodes.values()) n.group = 0;
+    this.cutLinks.clear();
     this.dropP = 0;
     this.dupP = 0;
     this.maxDelay = 0;
