@@ -11,6 +11,14 @@
 // a fresh connection fails ("Unhandled error event: ReplyError: TRYAGAIN")
 // and its first command times out — seen as "Command timed out" in the
 // failover test under load.
+//
+// Since 16da3fc (main) an unanswered ReadIndex times out after 1 s and the
+// dispatcher retries it with a new context, so these reads now succeed, but
+// the colliding ones take over 1 s instead of milliseconds: the test asks for
+// 900 ms (one read alone takes a few ms; a burst of 20 on an idle cluster,
+// < 200 ms). The cause is still there: ReadIndex contexts are a per-replica
+// counter (Peer.readBarrier) and the leader's ReadOnly.addRequest drops a
+// second request with the same context, so two followers collide.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { respMany, RespError, withCluster, type Node } from '../support';
@@ -25,12 +33,12 @@ async function burst(targets: Node[], n: number, cmds: string[][]): Promise<{ fa
       return { s, ms: Date.now() - t0, err: last instanceof RespError ? last.message : undefined };
     }),
   );
-  return { failures: res.filter((r) => r.err || r.ms > 2000).map((r) => `${r.s.name} after ${r.ms} ms: ${r.err ?? 'ok but slow'}`), maxMs: Math.max(...res.map((r) => r.ms)) };
+  return { failures: res.filter((r) => r.err || r.ms > 900).map((r) => `${r.s.name} after ${r.ms} ms: ${r.err ?? 'ok but slow'}`), maxMs: Math.max(...res.map((r) => r.ms)) };
 }
 
 test(
-  'concurrent follower reads (READONLY GET, DBSIZE) are all answered promptly',
-  { timeout: 120_000, todo: 'server bug: concurrent ReadIndex reads at a follower are lost and answer TRYAGAIN after 5 s (see the header)' },
+  'concurrent follower reads (READONLY GET, DBSIZE) are all answered promptly (< 900 ms)',
+  { timeout: 120_000, todo: 'server bug: ReadIndex contexts collide between followers; the leader drops one, its read waits for the 1 s retry (see the header)' },
   async (t) => {
     const c = await withCluster(t);
     const leader = await c.leaderStore();
@@ -45,6 +53,6 @@ test(
     // The same load on the leader, for comparison.
     const onLeader = await burst([leader], 20, [['DBSIZE']]);
     problems.push(...onLeader.failures.map((f) => `DBSIZE on the leader: ${f}`));
-    assert.deepEqual(problems, [], `${problems.length} follower reads failed or took > 2 s:\n${problems.slice(0, 10).join('\n')}`);
+    assert.deepEqual(problems, [], `${problems.length} follower reads failed or took > 900 ms:\n${problems.slice(0, 10).join('\n')}`);
   },
 );
