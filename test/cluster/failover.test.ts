@@ -80,3 +80,33 @@ test('kill -9 of the leading store while 10 clients write through the others', {
   assert.equal(await leader.call('SET', 'after-restart', '1'), 'OK');
   for (const s of c.stores) assert.equal(await s.call('GET', 'after-restart'), '1');
 });
+
+test('kill -9 of the leading store while 10 ioredis Cluster clients write', { timeout: 150_000 }, async (t) => {
+  const c = await withCluster(t);
+  const leader = await c.leaderStore();
+  const w = startWriters(c.stores, 10, 'focl', { cluster: true });
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await w.stop();
+  });
+  await waitFor(() => w.acks.length >= 300, { timeoutMs: 30_000, what: '300 acknowledged writes before the kill' });
+  const killAt = Date.now();
+  await leader.kill9();
+  const killedAt = Date.now();
+  await waitFor(() => w.acks.filter((a) => a.sentAt > killedAt).length >= 300 && Date.now() - killedAt > 1500, {
+    timeoutMs: 30_000,
+    what: 'cluster-mode writes to resume after the kill',
+  });
+  await w.stop();
+  stopped = true;
+  const lastOkBefore = Math.max(...w.acks.filter((a) => a.ackAt <= killAt).map((a) => a.ackAt));
+  const firstSentAfter = Math.min(...w.acks.filter((a) => a.sentAt > killedAt).map((a) => a.ackAt));
+  const gap = firstSentAfter - lastOkBefore;
+  const kinds = new Map<string, number>();
+  for (const e of w.errors) kinds.set(e.message.replace(/\d+/g, 'N'), (kinds.get(e.message.replace(/\d+/g, 'N')) ?? 0) + 1);
+  process.stdout.write(`# failover (ioredis Cluster clients): killed ${leader.name}; gap = ${gap} ms; ${w.acks.length} acks; errors ${JSON.stringify([...kinds])}\n`);
+  t.diagnostic(`failover gap with cluster-mode clients ${gap} ms`);
+  assert.ok(gap < 2000, `cluster-mode writes resumed ${gap} ms after the last OK before the kill (must be < 2000 ms)`);
+  const survivors = c.stores.filter((s) => s !== leader);
+  for (const s of survivors) await expectAll(s, w.acks, (s, k, o) => c.readAll(s, k, o));
+});
