@@ -140,7 +140,10 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     }
     const id = this.nextReadId++;
     const ctx = Buffer.alloc(8);
-    ctx.writeUInt32BE(id);
+    // The leader keys pending reads by context: make it unique in the group
+    // (this replica's peer id, then its own counter), or two followers' reads collide.
+    ctx.writeUInt32BE(this.peerId >>> 0, 0);
+    ctx.writeUInt32BE(id >>> 0, 4);
     try {
       this.node.readIndex(ctx);
     } catch (e) {
@@ -254,7 +257,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   afterPersist(rd: raft.Ready): void {
     for (const rs of rd.readStates) {
       if (rs.context.length !== 8) continue;
-      const id = Buffer.from(rs.context).readUInt32BE(0);
+      const ctx = Buffer.from(rs.context);
+      if (ctx.readUInt32BE(0) !== this.peerId >>> 0) continue;
+      const id = ctx.readUInt32BE(4);
       const r = this.pendingReads.get(id);
       if (r) r.index = rs.index;
     }
