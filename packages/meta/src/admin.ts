@@ -20,7 +20,7 @@ import {
   parseAddress,
   pb,
 } from '@redraft/common';
-import type { CommandSpec, Connection, Protocol, Reply } from '@redraft/common';
+import type { CommandSpec, Connection, Handler, Protocol, Reply } from '@redraft/common';
 import type { MetaNode } from './node';
 import type { RegionRec, StoreRec } from './state';
 
@@ -75,6 +75,15 @@ export class AdminCommands {
       return errorOf(e);
     }
   }
+}
+
+
+/** A handler that answers from the map after a read barrier: only the leader's map, at least as new as every write it acknowledged. */
+function leaderRead(read: (ctx: AdminContext, args: Buffer[]) => Reply): Handler<AdminContext> {
+  return async (ctx, args) => {
+    await ctx.meta.readBarrier();
+    return read(ctx, args);
+  };
 }
 
 function errorOf(e: unknown): ErrorReply {
@@ -490,10 +499,7 @@ function adminSpecs(): Spec[] {
           group: 'cluster',
           summary: 'Returns the state of the cluster: cluster_state:ok once bootstrapped and every slot is in a region with a known leader.',
           since: '3.0.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
-            return text(ctx, clusterInfo(ctx.meta));
-          },
+          handler: leaderRead((ctx) => text(ctx, clusterInfo(ctx.meta))),
         },
         {
           name: 'slots',
@@ -502,10 +508,7 @@ function adminSpecs(): Spec[] {
           group: 'cluster',
           summary: 'Returns the slot ranges of the regions with a known leader: the leader store\'s client address first, then the other replicas.',
           since: '3.0.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
-            return clusterSlots(ctx.meta);
-          },
+          handler: leaderRead((ctx) => clusterSlots(ctx.meta)),
         },
         {
           name: 'nodes',
@@ -514,10 +517,7 @@ function adminSpecs(): Spec[] {
           group: 'cluster',
           summary: 'Returns one line per store in the CLUSTER NODES format.',
           since: '3.0.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
-            return text(ctx, clusterNodes(ctx.meta));
-          },
+          handler: leaderRead((ctx) => text(ctx, clusterNodes(ctx.meta))),
         },
         {
           name: 'shards',
@@ -526,10 +526,7 @@ function adminSpecs(): Spec[] {
           group: 'cluster',
           summary: 'Returns one shard per region.',
           since: '7.0.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
-            return clusterShards(ctx.meta);
-          },
+          handler: leaderRead((ctx) => clusterShards(ctx.meta)),
         },
         {
           name: 'keyslot',
@@ -557,11 +554,10 @@ function adminSpecs(): Spec[] {
           group: 'meta',
           summary: 'One line per store: id, addresses, state, regions, leaders, milliseconds since its last heartbeat.',
           since: '0.1.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
+          handler: leaderRead((ctx) => {
             const now = Date.now();
             return text(ctx, ctx.meta.sm.storeList().map((s) => storeLine(ctx.meta, s, now) + '\n').join(''));
-          },
+          }),
         },
       ],
     },
@@ -580,10 +576,7 @@ function adminSpecs(): Spec[] {
           group: 'meta',
           summary: 'One line per region in slot order: id, slots (inclusive), epoch, peers (peer@store), leader, term, approximate keys and bytes.',
           since: '0.1.0',
-          handler: async (ctx) => {
-            await ctx.meta.readBarrier();
-            return text(ctx, ctx.meta.sm.regionList().map((r) => regionLine(ctx.meta, r) + '\n').join(''));
-          },
+          handler: leaderRead((ctx) => text(ctx, ctx.meta.sm.regionList().map((r) => regionLine(ctx.meta, r) + '\n').join(''))),
         },
         {
           name: 'get',
@@ -609,19 +602,18 @@ function adminSpecs(): Spec[] {
       group: 'meta',
       summary: 'Where a key lives: its slot, region, and the client address of the store that leads it.',
       since: '0.1.0',
-      handler: async (ctx, args) => {
-        await ctx.meta.readBarrier();
+      handler: leaderRead((ctx, args) => {
         const slot = keySlot(args[1]);
         const r = ctx.meta.sm.regionForSlot(slot);
         const leader = r ? ctx.meta.sm.leaderStore(r) : undefined;
         return new MapReply([
-          ['slot', slot],
-          ['region_id', r ? r.region.id : null],
-          ['epoch', r ? `${r.region.epoch.version}/${r.region.epoch.confVer}` : null],
-          ['leader_store_id', leader ? leader.id : null],
-          ['leader_addr', leader ? leader.clientAddr : null],
+        ['slot', slot],
+        ['region_id', r ? r.region.id : null],
+        ['epoch', r ? `${r.region.epoch.version}/${r.region.epoch.confVer}` : null],
+        ['leader_store_id', leader ? leader.id : null],
+        ['leader_addr', leader ? leader.clientAddr : null],
         ]);
-      },
+      }),
     },
   ];
   return specs;
