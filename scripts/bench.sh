@@ -34,7 +34,8 @@ tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
 targets=${BENCH_TARGETS:-redis redraft-standalone redraft redraft-cluster}
 csv_out=""
-default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"
+# Three regions, so that leaders (and redis-benchmark --cluster masters) spread over the stores.
+default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --initial-regions 3 --data-dir {dir}"
 redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
 redraft_ports=${REDRAFT_BENCH_PORTS:-8} # the playground: 3 stores, meta admin + raft, 3 store peer ports
 standalone_cmd="node $ROOT/bin/redraft.js store --port {port} --data-dir {dir}"

@@ -477,8 +477,10 @@ export class RaftStore implements LoopHost, PeerHost {
       await this.engine.write(batch, true);
       const storage = await PeerStorage.load(this.engine, regionId, region);
       const peer = this.addPeer(Number(mine.id), storage);
-      // The first replica campaigns at once so a new cluster serves quickly.
-      if (Number(region.peers?.[0]?.id) === peer.peerId) peer.node.campaign();
+      // One replica campaigns at once so a new cluster serves quickly; which
+      // one rotates with the region id, so first leaders spread over stores.
+      const peers = region.peers ?? [];
+      if (peers.length && Number(peers[Number(region.id) % peers.length].id) === peer.peerId) peer.node.campaign();
       this.loop.schedule();
       this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
       return;
