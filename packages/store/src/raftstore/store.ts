@@ -18,6 +18,7 @@ import {
   regionIdOfLocalKey,
   storeKey,
   regionStateKey,
+  dataRange,
   u64,
   readU64,
   WriteBatch,
@@ -426,12 +427,15 @@ export class RaftStore implements LoopHost, PeerHost {
       let leaders = 0;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
+        const [gte, lt] = dataRange(p.startSlot, p.endSlot);
         regions.push({
           region: p.region,
           leaderPeerId: p.leaderPeerId,
           term: p.node.raft.term,
           appliedIndex: p.applied,
           isLeader: p.isLeader,
+          // RocksDB's estimate from its files (not the memtable): for the map and scheduling.
+          approximateBytes: await this.engine.approximateSize(gte, lt).catch(() => 0),
         });
       }
       const req: pb.StoreHeartbeatRequest.$Properties = {
