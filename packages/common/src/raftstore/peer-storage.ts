@@ -72,9 +72,8 @@ export class PeerStorage implements Storage {
     const hs = hsRaw ? decodeHardState(hsRaw) : { term: 0, vote: 0, commit: 0 };
     const as = asRaw ? decodeApplyState(asRaw) : { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 };
     const s = new PeerStorage(regionId, hs, as, region, () => undefined);
-    const [gte, lt] = raftLogRange(regionId);
+    const [, lt] = raftLogRange(regionId);
     for await (const [, v] of engine.scan({ gte: raftLogKey(regionId, as.truncatedIndex + 1), lt })) s.ents.push(decodeEntry(v));
-    void gte;
     // Entries must be contiguous from truncatedIndex+1; anything else is corruption.
     s.ents.forEach((e, i) => {
       if (e.index !== as.truncatedIndex + 1 + i) throw new Error(`region ${regionId}: raft log gap at ${e.index}`);

@@ -58,7 +58,6 @@ export class NotLeaderError extends RetryLaterError {
  * died) is retried by the dispatcher with a fresh request, until its deadline.
  */
 const READ_INDEX_TIMEOUT_MS = 1000;
-const EMPTY = new Uint8Array(0);
 
 export class RegionPeer implements LoopGroup, RegionHandle {
   readonly node: raft.RawNode;
@@ -357,6 +356,5 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         this.host.schedule();
       }
     })();
-    void EMPTY;
   }
 }

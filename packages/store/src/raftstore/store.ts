@@ -8,7 +8,6 @@ import {
   PeerServer,
   PeerStorage,
   RaftLoop,
-  SLOT_COUNT,
   allRegionsLocalRange,
   isRegionStateKey,
   messageFromPb,
@@ -497,11 +496,6 @@ export class RaftStore implements LoopHost, PeerHost {
 
   // ---- routing ------------------------------------------------------------------------------
 
-  /** The store that a region's leader is on, as far as this store knows. */
-  leaderStoreOf(route: Route): number {
-    return route.leaderStoreId;
-  }
-
   storeInfo(id: number): pb.StoreInfo.$Properties | undefined {
     return this.stores.get(id);
   }
@@ -550,4 +544,3 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 }
 
-void SLOT_COUNT;
