@@ -93,8 +93,9 @@ export class RaftLoop {
     let last = performance.now();
     this.ticker = setInterval(() => {
       const now = performance.now();
-      const ticks = Math.min(Math.floor((now - last) / tickMs), 100);
-      last += Math.floor((now - last) / tickMs) * tickMs;
+      // Never fewer ticks than real time: a lease counted in missing ticks would outlast it.
+      const ticks = Math.floor((now - last) / tickMs);
+      last += ticks * tickMs;
       for (let i = 0; i < ticks; i++) for (const g of this.groups.values()) g.node.tick();
       if (ticks > 0) this.schedule();
     }, tickMs);
