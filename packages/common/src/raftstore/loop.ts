@@ -35,9 +35,13 @@ export interface LoopGroup {
 export interface LoopHost {
   /** Messages of many groups at once, so the host can send one frame per target. */
   send(messages: Array<{ group: LoopGroup; message: Message }>): void;
-  /** Called at the start of each round, when no write is in flight (consistent snapshots). */
+  /**
+   * Called at the start of each round, when no round write is in flight; when
+   * hasPendingWork() said so, the apply pipeline is drained too (a quiet
+   * moment: the disk holds exactly the applied state).
+   */
   beforeRound?(): void;
-  /** The host wants a round even if no group has work (e.g. a task for a quiet moment). */
+  /** The host needs a quiet moment (a snapshot to build, a digest to take), even if no group has work. */
   hasPendingWork?(): boolean;
   /** A round failed to write: the process must stop rather than guess what is on disk. */
   fatal(err: Error): void;
@@ -164,6 +168,10 @@ export class RaftLoop {
     if (this.stopped) return;
     this.running = true;
     try {
+      // Work that needs a quiet moment (consistent snapshots): apply writes
+      // run beside the rounds, so wait for the apply pipeline to drain; the
+      // in-memory applied indexes then match what is on disk.
+      if (this.host.hasPendingWork?.()) await this.drainApply();
       this.host.beforeRound?.();
       const work: Array<[LoopGroup, Ready]> = [];
       for (const g of this.groups.values()) if (g.node.hasReady()) work.push([g, g.node.ready()]);

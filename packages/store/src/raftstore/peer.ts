@@ -71,6 +71,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Snapshot made for followers: metadata and the region's key/value pairs. */
   snapshot: { snap: raft.Snapshot; kvs: Array<[Buffer, Buffer]>; id: number } | undefined;
   private snapshotWanted = false;
+
+  /** A follower needs a snapshot that is not being built yet. */
+  get wantsSnapshot(): boolean {
+    return this.snapshotWanted && !this.snapshotBuilding;
+  }
   private snapshotBuilding = false;
 
   constructor(
@@ -328,8 +333,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   }
 
   /**
-   * Called by the store at the start of a round, when no write is in flight:
-   * the iterator made now sees exactly the state at the applied index.
+   * Called by the store at a quiet moment — no round write and no apply
+   * write in flight, so what is on disk is exactly the state at the applied
+   * index —: the iterator made now sees that state.
    */
   maybeBuildSnapshot(nextId: () => number): void {
     if (!this.snapshotWanted || this.snapshotBuilding) return;

@@ -95,9 +95,9 @@ export class RaftStore implements LoopHost, PeerHost {
   private quietTasks: Array<() => void> = [];
 
   /**
-   * Runs `task` at the next moment no write is in flight (the start of a
-   * round, or now if the loop is idle): a RocksDB iterator made then sees the
-   * state exactly at every region's applied index.
+   * Runs `task` at the next quiet moment: the start of a round, once the apply
+   * pipeline is drained, so no write is in flight and a RocksDB iterator made
+   * then sees the state exactly at every region's applied index.
    */
   atQuietMoment<T>(task: () => T): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -290,7 +290,9 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   hasPendingWork(): boolean {
-    return this.quietTasks.length > 0;
+    if (this.quietTasks.length > 0) return true;
+    for (const p of this.peers.values()) if (p.wantsSnapshot) return true;
+    return false;
   }
 
   beforeRound(): void {
