@@ -5,7 +5,7 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { RespServer, RocksEngine, SLOT_COUNT, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ErrorReply, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
 import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
@@ -182,6 +182,40 @@ export class StoreNode {
     return this.regionFor([route.startSlot], { write, client: fakeClient });
   }
 
+  /**
+   * One operation for one region, wherever its leader is: proposed here, or
+   * sent to the leader's store ('store.propose'); retried while the region
+   * elects (FLUSHALL over regions led by different stores).
+   */
+  private async writeRegion(id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> {
+    const deadline = Date.now() + 5000;
+    for (let attempt = 0; ; attempt++) {
+      const write = { ...op, proposedAtMs: Date.now() };
+      try {
+        return await this.regionById(id, true).propose(write);
+      } catch (e) {
+        if (e instanceof RedirectError && this.raft) {
+          const body = pb.ProposeRequest.encode({ regionId: id, write }).finish();
+          try {
+            const res = pb.ForwardResponse.decode(await this.raft.pool.request(e.peerAddr, 'store.propose', body, { timeoutMs: 10000 }));
+            return replyFromResp2(Buffer.from(res.reply));
+          } catch (err) {
+            const msg = (err as Error).message;
+            const code = (err as { code?: string }).code;
+            // Refused before anything was proposed: route again.
+            if (!/NOT_LEADER/.test(msg) && code !== 'UNAVAILABLE' && code !== 'CLOSED') {
+              return new ErrorReply(`ERR no answer from ${e.peerAddr} for region ${id} (${msg}); the write may or may not have been applied`);
+            }
+          }
+        } else if (!(e instanceof RetryLaterError)) {
+          throw e;
+        }
+        if (Date.now() >= deadline) return new ErrorReply(`TRYAGAIN region ${id} has no reachable leader; try again`);
+        await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 250)));
+      }
+    }
+  }
+
   private facade(table: ReturnType<typeof storeCommandTable>): ServerFacade {
     return {
       commands: table,
@@ -193,8 +227,7 @@ export class StoreNode {
         await this.regionById(id, false).readBarrier();
         return new Keyspace(this.engine, Date.now());
       },
-      writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> =>
-        this.regionById(id, true).propose({ ...op, proposedAtMs: Date.now() }),
+      writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
       cluster: this.clusterFacade(),
     };
   }
@@ -371,6 +404,15 @@ export class StoreNode {
     await this.engine.close();
     this.opts.log.info('store stopped');
   }
+}
+
+/** The few replies a region operation answers (OK, an integer, an error), from their RESP2 bytes. */
+function replyFromResp2(b: Buffer): Reply {
+  const line = b.toString('utf8').replace(/\r\n$/, '');
+  if (line.startsWith('-')) return new ErrorReply(line.slice(1));
+  if (line.startsWith('+')) return new SimpleString(line.slice(1));
+  if (line.startsWith(':')) return Number(line.slice(1));
+  return new RawReply(b);
 }
 
 export type { Connection };

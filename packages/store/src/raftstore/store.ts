@@ -17,6 +17,7 @@ import {
   regionIdOfLocalKey,
   storeKey,
   regionStateKey,
+  encodeReply,
   dataRange,
   u64,
   readU64,
@@ -414,6 +415,14 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    if (type === 'store.propose') {
+      // One operation for one region this store is believed to lead.
+      const req = pb.ProposeRequest.decode(body);
+      const peer = this.peers.get(Number(req.regionId));
+      if (!peer || !peer.isLeader || !req.write) throw new Error(`NOT_LEADER region ${Number(req.regionId)}`);
+      const reply = await peer.propose(req.write);
+      return pb.ForwardResponse.encode({ reply: encodeReply(reply, 2) }).finish();
     }
     throw new Error(`unknown request type ${type}`);
   }
