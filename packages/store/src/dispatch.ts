@@ -39,6 +39,17 @@ export class RedirectError extends Error {
 /** Nothing happened and the same command may succeed shortly (no leader yet, leader changed). */
 export class RetryLaterError extends CommandError {}
 
+/** The wait before retry `attempt` while a region elects: 25 ms doubling to 250 ms. */
+export function retryPause(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 250)));
+}
+
+/** A transport failure that proves the request never reached the other store (so a retry is safe). */
+export function neverSent(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'UNAVAILABLE' || code === 'CLOSED';
+}
+
 export interface DispatchOptions {
   /** forward: answer through the leader's store (default); moved: answer -MOVED like Redis Cluster. */
   redirect: 'forward' | 'moved';
@@ -121,7 +132,7 @@ export class Dispatcher {
         }
         if (Date.now() >= deadline) return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
         // The region is electing a leader or the route is stale: wait a little and route again.
-        await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 250)));
+        await retryPause(attempt);
       }
     }
   }
@@ -134,9 +145,8 @@ export class Dispatcher {
     try {
       return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly));
     } catch (err) {
-      const code = (err as { code?: string }).code;
       // Only retry when the request surely never reached the other store.
-      if (code === 'UNAVAILABLE' || code === 'CLOSED') return undefined;
+      if (neverSent(err)) return undefined;
       // Sent, but no answer: the command may or may not have been applied,
       // so no TRYAGAIN (which promises that a retry is safe).
       return new ErrorReply(`ERR no answer from the leader's store ${e.peerAddr} (${(err as Error).message}); the command may or may not have been applied`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ErrorReply, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
-import { Dispatcher, RedirectError, RetryLaterError, type ForwardedClient, type Intent } from './dispatch';
+import { Dispatcher, RedirectError, RetryLaterError, neverSent, retryPause, type ForwardedClient, type Intent } from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
 import type { ClusterFacade, ClusterNode, ClusterShard, LocalReplica } from './commands/cluster';
@@ -201,9 +201,8 @@ export class StoreNode {
             return replyFromResp2(Buffer.from(res.reply));
           } catch (err) {
             const msg = (err as Error).message;
-            const code = (err as { code?: string }).code;
             // Refused before anything was proposed: route again.
-            if (!/NOT_LEADER/.test(msg) && code !== 'UNAVAILABLE' && code !== 'CLOSED') {
+            if (!/NOT_LEADER/.test(msg) && !neverSent(err)) {
               return new ErrorReply(`ERR no answer from ${e.peerAddr} for region ${id} (${msg}); the write may or may not have been applied`);
             }
           }
@@ -211,7 +210,7 @@ export class StoreNode {
           throw e;
         }
         if (Date.now() >= deadline) return new ErrorReply(`TRYAGAIN region ${id} has no reachable leader; try again`);
-        await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 250)));
+        await retryPause(attempt);
       }
     }
   }

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitForPing } from '@redraft/common';
+import { clusterOkOnce, waitForPing } from '@redraft/common';
 import type { Logger } from '@redraft/common';
 
 export interface PlaygroundOptions {
@@ -107,28 +107,9 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
 
 /** Waits until the first store reports every slot served by a region with a leader. */
 async function waitForClusterOk(port: number, cancelled: () => boolean): Promise<void> {
-  const { pingOnce } = await import('@redraft/common');
-  const net = await import('node:net');
   const deadline = Date.now() + 120000;
   while (Date.now() < deadline && !cancelled()) {
-    if (await pingOnce(port)) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = net.connect({ port, host: '127.0.0.1' });
-        let got = '';
-        const done = (v: boolean): void => {
-          s.destroy();
-          res(v);
-        };
-        s.setTimeout(2000, () => done(false));
-        s.on('connect', () => s.write('*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n'));
-        s.on('data', (d) => {
-          got += d.toString();
-          if (got.includes('cluster_state:')) done(got.includes('cluster_state:ok'));
-        });
-        s.on('error', () => done(false));
-      });
-      if (ok) return;
-    }
+    if (await clusterOkOnce(port)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('the cluster did not become ready (cluster_state:ok) in time');

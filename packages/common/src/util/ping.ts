@@ -1,7 +1,12 @@
-// Readiness probe: does a RESP server answer PING on host:port?
+// Readiness probes: does a RESP server answer a command as expected on host:port?
 import * as net from 'node:net';
 
-export function pingOnce(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+/**
+ * Sends one command on a fresh connection; `judge` sees the reply text so
+ * far and returns true/false once it can tell, undefined to read more.
+ * False on timeout, error or close.
+ */
+export function probeOnce(port: number, args: string[], judge: (got: string) => boolean | undefined, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host });
     let got = '';
@@ -11,14 +16,24 @@ export function pingOnce(port: number, host = '127.0.0.1', timeoutMs = 1000): Pr
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('connect', () => sock.write('*1\r\n$4\r\nPING\r\n'));
+    sock.on('connect', () => sock.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
     sock.on('data', (d) => {
       got += d.toString('latin1');
-      if (got.includes('\r\n')) done(got.startsWith('+PONG'));
+      const verdict = judge(got);
+      if (verdict !== undefined) done(verdict);
     });
     sock.on('error', () => done(false));
     sock.on('close', () => done(false));
   });
+}
+
+export function pingOnce(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+  return probeOnce(port, ['PING'], (got) => (got.includes('\r\n') ? got.startsWith('+PONG') : undefined), host, timeoutMs);
+}
+
+/** Does this store say every slot is served by a region with a leader (CLUSTER INFO cluster_state:ok)? */
+export function clusterOkOnce(port: number, host = '127.0.0.1', timeoutMs = 2000): Promise<boolean> {
+  return probeOnce(port, ['CLUSTER', 'INFO'], (got) => (got.includes('cluster_state:') ? got.includes('cluster_state:ok') : undefined), host, timeoutMs);
 }
 
 /** Polls until the server answers PING, or rejects after `timeoutMs`. */

@@ -521,15 +521,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const covered = new Set<number>();
     for (const p of this.peers.values()) {
       if (Number(p.region.endSlot) <= Number(p.region.startSlot)) continue;
-      const leaderPeer = (p.region.peers ?? []).find((x) => Number(x.id) === p.leaderPeerId);
-      out.push({
-        regionId: p.id,
-        startSlot: p.startSlot,
-        endSlot: p.endSlot,
-        peer: p,
-        leaderStoreId: p.isLeader ? this.storeId : Number(leaderPeer?.storeId ?? 0),
-        peers: p.region.peers ?? [],
-      });
+      out.push(this.localRoute(p));
       covered.add(p.id);
     }
     for (const r of this.view?.regions ?? []) {
@@ -545,8 +537,22 @@ export class RaftStore implements LoopHost, PeerHost {
     return out.sort((a, b) => a.startSlot - b.startSlot);
   }
 
+  /** The route of a local replica, from what it knows of its region and leader. */
+  private localRoute(p: RegionPeer): Route {
+    const leaderPeer = (p.region.peers ?? []).find((x) => Number(x.id) === p.leaderPeerId);
+    return {
+      regionId: p.id,
+      startSlot: p.startSlot,
+      endSlot: p.endSlot,
+      peer: p,
+      leaderStoreId: p.isLeader ? this.storeId : Number(leaderPeer?.storeId ?? 0),
+      peers: p.region.peers ?? [],
+    };
+  }
+
+  /** On every keyed command: a local initialized replica answers without building every route. */
   routeOf(slot: number): Route | undefined {
-    for (const p of this.peers.values()) if (slot >= p.startSlot && slot < p.endSlot && p.region.peers?.length) return this.routes().find((r) => r.regionId === p.id);
+    for (const p of this.peers.values()) if (slot >= p.startSlot && slot < p.endSlot && p.region.peers?.length) return this.localRoute(p);
     return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
   }
 
