@@ -333,7 +333,9 @@ export class StoreNode {
     };
     let first: Promise<IteratorResult<[Buffer, Buffer]>>;
     if (this.local) {
-      // Standalone: nothing can be applied between these synchronous steps.
+      if (regionId !== this.local.id) throw new CommandError(`ERR no replica of region ${regionId} on this store`);
+      // Standalone: once no apply write is in flight, the disk matches `applied`.
+      await this.local.quiet();
       first = open(this.local.applied, this.local.startSlot, this.local.endSlot);
     } else {
       const started = await this.raft!.atQuietMoment(() => {

@@ -180,7 +180,7 @@ const regionList: CommandHandler = (ctx) =>
 
 const regionDigest: CommandHandler = async (ctx, [, , idArg]) => {
   const id = Number(idArg.toString());
-  if (!/^\d+$/.test(idArg.toString())) return new ErrorReply('ERR region id must be a positive integer');
+  if (!/^\d+$/.test(idArg.toString()) || !Number.isSafeInteger(id)) return new ErrorReply('ERR region id must be a positive integer');
   const [applied, sha] = await ctx.server.cluster.digest(id);
   return [applied, sha];
 };

@@ -49,6 +49,14 @@ export class LocalRegion implements RegionHandle {
     });
   }
 
+  /**
+   * Resolves when no apply write is in flight, so the disk holds exactly the
+   * state at `applied` (flushes start from setImmediate, never in between).
+   */
+  async quiet(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setImmediate(r));
+  }
+
   readBarrier(): Promise<void> {
     return Promise.resolve();
   }
