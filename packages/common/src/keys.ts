@@ -5,6 +5,8 @@
 //   0x01 | regionId u64 | 0x02                 raft hard state
 //   0x01 | regionId u64 | 0x03                 apply state
 //   0x01 | regionId u64 | 0x04                 region local state
+//   0x01 | regionId u64 | 0x05 | session u64   forwarding session record (travels in snapshots)
+//   0x01 | regionId u64 | 0x06 | session u64 | seq u64    a kept reply of that session
 //   0x02 | name                                store-level records (store ident, ...)
 //   'z'  | slot u16 | 'm' | key                key metadata (type, expireAt, version, size / inline string)
 //   'z'  | slot u16 | 's' | keyLen u32 | key | version u64 | subkey    collection member
@@ -21,6 +23,8 @@ const RAFT_LOG = 0x01;
 const HARD_STATE = 0x02;
 const APPLY_STATE = 0x03;
 const REGION_STATE = 0x04;
+const SESSION = 0x05;
+const SESSION_REPLY = 0x06;
 const META = 0x6d; // 'm'
 const SUB = 0x73; // 's'
 
@@ -74,6 +78,33 @@ export function raftLogIndexOf(key: Buffer): number {
 export const hardStateKey = (regionId: number): Buffer => regionLocal(regionId, HARD_STATE);
 export const applyStateKey = (regionId: number): Buffer => regionLocal(regionId, APPLY_STATE);
 export const regionStateKey = (regionId: number): Buffer => regionLocal(regionId, REGION_STATE);
+
+export function sessionKey(regionId: number, sessionId: number): Buffer {
+  const b = regionLocal(regionId, SESSION, 8);
+  writeU64(b, 10, sessionId);
+  return b;
+}
+
+export function sessionReplyKey(regionId: number, sessionId: number, seq: number): Buffer {
+  const b = regionLocal(regionId, SESSION_REPLY, 16);
+  writeU64(b, 10, sessionId);
+  writeU64(b, 18, seq);
+  return b;
+}
+
+/** [start, end) of a region's session records and kept replies: replicated state kept beside the data. */
+export function sessionRange(regionId: number): [Buffer, Buffer] {
+  return [regionLocal(regionId, SESSION), regionLocal(regionId, SESSION_REPLY + 1)];
+}
+
+export function isSessionKey(key: Buffer): boolean {
+  return key.length === 18 && key[0] === LOCAL && key[9] === SESSION;
+}
+
+/** The session id and seq of a kept-reply key. */
+export function decodeSessionReplyKey(key: Buffer): { sessionId: number; seq: number } {
+  return { sessionId: readU64(key, 10), seq: readU64(key, 18) };
+}
 
 /** [start, end) of every local key of one region (log, states). */
 export function regionLocalRange(regionId: number): [Buffer, Buffer] {

@@ -38,8 +38,8 @@ export function decodeApplyState(b: Uint8Array): ApplyState {
   return { appliedIndex: Number(a.appliedIndex), truncatedIndex: Number(a.truncatedIndex), truncatedTerm: Number(a.truncatedTerm) };
 }
 
-export function encodeRegionState(region: pb.Region.$Properties, state: pb.PeerState): Uint8Array {
-  return pb.RegionLocalState.encode({ region, state }).finish();
+export function encodeRegionState(region: pb.Region.$Properties, state: pb.PeerState, peerId = 0): Uint8Array {
+  return pb.RegionLocalState.encode({ region, state, peerId }).finish();
 }
 
 /** Voters and learners of a region descriptor, as the core's ConfState. */
@@ -56,9 +56,17 @@ export type SnapshotSource = () => Snapshot | undefined;
 
 export class PeerStorage implements Storage {
   private ents: Entry[] = [];
+  /**
+   * A replica created by a message is not on disk yet: its region state goes
+   * into the same batch as its first hard state or entries, so a restart
+   * finds the replica (and its vote) or finds nothing, never half of it.
+   */
+  private regionStateUnsaved = false;
 
   private constructor(
     readonly regionId: number,
+    /** This store's replica of the region (0 for legacy records: found by store id). */
+    readonly peerId: number,
     public hardState: HardState,
     public applyState: ApplyState,
     public region: pb.Region.$Properties,
@@ -66,12 +74,12 @@ export class PeerStorage implements Storage {
   ) {}
 
   /** Loads a peer's state and its live log from the engine. */
-  static async load(engine: Engine, regionId: number, region: pb.Region.$Properties): Promise<PeerStorage> {
+  static async load(engine: Engine, regionId: number, region: pb.Region.$Properties, peerId = 0): Promise<PeerStorage> {
     const hsRaw = await engine.get(hardStateKey(regionId));
     const asRaw = await engine.get(applyStateKey(regionId));
     const hs = hsRaw ? decodeHardState(hsRaw) : { term: 0, vote: 0, commit: 0 };
     const as = asRaw ? decodeApplyState(asRaw) : { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 };
-    const s = new PeerStorage(regionId, hs, as, region, () => undefined);
+    const s = new PeerStorage(regionId, peerId, hs, as, region, () => undefined);
     const [, lt] = raftLogRange(regionId);
     for await (const [, v] of engine.scan({ gte: raftLogKey(regionId, as.truncatedIndex + 1), lt })) s.ents.push(decodeEntry(v));
     // Entries must be contiguous from truncatedIndex+1; anything else is corruption.
@@ -82,20 +90,25 @@ export class PeerStorage implements Storage {
     return s;
   }
 
-  /** A peer that will learn everything from its leader (added replica): empty log, no voters. */
-  static empty(regionId: number, region: pb.Region.$Properties): PeerStorage {
-    return new PeerStorage(regionId, { term: 0, vote: 0, commit: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 }, region, () => undefined);
+  /**
+   * A peer that will learn everything from its leader (added replica): empty
+   * log, no voters. Persisted with its first write (see regionStateUnsaved).
+   */
+  static empty(regionId: number, region: pb.Region.$Properties, peerId: number): PeerStorage {
+    const s = new PeerStorage(regionId, peerId, { term: 0, vote: 0, commit: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 }, region, () => undefined);
+    s.regionStateUnsaved = true;
+    return s;
   }
 
   /** Writes the state every replica of a newly bootstrapped region starts from. */
-  static bootstrap(batch: WriteBatch, region: pb.Region.$Properties): void {
+  static bootstrap(batch: WriteBatch, region: pb.Region.$Properties, peerId = 0): void {
     const id = Number(region.id);
     batch.put(hardStateKey(id), Buffer.from(encodeHardState({ term: RAFT_INIT_TERM, vote: 0, commit: RAFT_INIT_INDEX })));
     batch.put(
       applyStateKey(id),
       Buffer.from(encodeApplyState({ appliedIndex: RAFT_INIT_INDEX, truncatedIndex: RAFT_INIT_INDEX, truncatedTerm: RAFT_INIT_TERM })),
     );
-    batch.put(regionStateKey(id), Buffer.from(encodeRegionState(region, pb.PeerState.NORMAL)));
+    batch.put(regionStateKey(id), Buffer.from(encodeRegionState(region, pb.PeerState.NORMAL, peerId)));
   }
 
   setSnapshotSource(source: SnapshotSource): void {
@@ -142,6 +155,7 @@ export class PeerStorage implements Storage {
   /** Appends entries, dropping any conflicting suffix (in memory and on disk). */
   append(entries: Entry[], batch: WriteBatch): void {
     if (entries.length === 0) return;
+    this.saveRegionStateWith(batch);
     const first = entries[0].index;
     if (first <= this.applyState.truncatedIndex) throw new Error(`append at ${first} below truncated ${this.applyState.truncatedIndex}`);
     if (first > this.lastIndex() + 1) throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
@@ -155,6 +169,7 @@ export class PeerStorage implements Storage {
   }
 
   setHardState(hs: HardState, batch: WriteBatch): void {
+    this.saveRegionStateWith(batch);
     this.hardState = { ...hs };
     batch.put(hardStateKey(this.regionId), Buffer.from(encodeHardState(hs)));
   }
@@ -167,7 +182,12 @@ export class PeerStorage implements Storage {
 
   setRegion(region: pb.Region.$Properties, batch: WriteBatch, state = pb.PeerState.NORMAL): void {
     this.region = region;
-    batch.put(regionStateKey(this.regionId), Buffer.from(encodeRegionState(region, state)));
+    this.regionStateUnsaved = false;
+    batch.put(regionStateKey(this.regionId), Buffer.from(encodeRegionState(region, state, this.peerId)));
+  }
+
+  private saveRegionStateWith(batch: WriteBatch): void {
+    if (this.regionStateUnsaved) this.setRegion(this.region, batch);
   }
 
   /** Log GC: drops entries up to `index` (≤ applied). */

@@ -16,7 +16,6 @@ import {
   raft,
   regionIdOfLocalKey,
   storeKey,
-  regionStateKey,
   encodeReply,
   dataRange,
   u64,
@@ -76,6 +75,10 @@ export class RaftStore implements LoopHost, PeerHost {
   private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
   private stopped = false;
   private heartbeatInFlight = false;
+  /** Every region this store has a persisted replica record of (tombstones too), with its replica id. */
+  private readonly localStates = new Map<number, { peerId: number; tombstone: boolean }>();
+  /** Regions whose replica is being bootstrapped (written, then loaded): messages for them wait. */
+  private readonly creating = new Set<number>();
   /** Peers seen as senders of Raft messages: id → {id, storeId}. */
   private readonly knownPeers = new Map<number, pb.Peer.$Properties>();
   readonly startedAt = Date.now();
@@ -120,6 +123,14 @@ export class RaftStore implements LoopHost, PeerHost {
   // ---- start / stop -----------------------------------------------------------------
 
   async start(): Promise<void> {
+    // Every persisted replica is loaded before any peer traffic is accepted:
+    // a message that found no replica would otherwise create an empty one
+    // whose hard state overwrites the persisted one (the store then never
+    // starts again: commit behind truncated).
+    const identRaw = await this.engine.get(storeKey('ident'));
+    const known = identRaw ? readU64(identRaw, 0) : 0;
+    this.storeId = known;
+    await this.loadPeers();
     this.server = new PeerServer({
       host: this.opts.peerHost,
       port: this.opts.peerPort,
@@ -128,14 +139,12 @@ export class RaftStore implements LoopHost, PeerHost {
       onRequest: (type, body, from) => this.onPeerRequest(type, body, from),
     });
     await this.server.listen();
-    const identRaw = await this.engine.get(storeKey('ident'));
-    const known = identRaw ? readU64(identRaw, 0) : 0;
     this.storeId = await this.register(known);
+    if (known && this.storeId !== known) throw new Error(`the meta gave store id ${this.storeId} to a store that has id ${known}`);
     if (!known) {
       const b = new WriteBatch().put(storeKey('ident'), u64(this.storeId));
       await this.engine.write(b, true);
     }
-    await this.loadPeers();
     this.loop.startTicking(this.opts.tickMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
     // Reads waiting for a ReadIndex answer that will never come time out here.
@@ -190,6 +199,11 @@ export class RaftStore implements LoopHost, PeerHost {
     throw last ?? new Error('no meta address');
   }
 
+  /**
+   * Loads every replica persisted on this store, initialized or not (a
+   * replica created by a message keeps its vote across restarts), and
+   * remembers the tombstones so that stale messages create nothing.
+   */
   private async loadPeers(): Promise<void> {
     const [gte, lt] = allRegionsLocalRange();
     const states: Array<[number, pb.RegionLocalState]> = [];
@@ -197,11 +211,11 @@ export class RaftStore implements LoopHost, PeerHost {
       if (isRegionStateKey(k)) states.push([regionIdOfLocalKey(k), pb.RegionLocalState.decode(v)]);
     }
     for (const [id, st] of states) {
-      if (st.state === pb.PeerState.TOMBSTONE || !st.region) continue;
-      const mine = (st.region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
-      if (!mine) continue;
-      const storage = await PeerStorage.load(this.engine, id, st.region);
-      this.addPeer(Number(mine.id), storage);
+      const mine = Number(st.peerId) || Number((st.region?.peers ?? []).find((p) => Number(p.storeId) === this.storeId)?.id ?? 0);
+      this.localStates.set(id, { peerId: mine, tombstone: st.state === pb.PeerState.TOMBSTONE });
+      if (st.state === pb.PeerState.TOMBSTONE || !st.region || !mine) continue;
+      const storage = await PeerStorage.load(this.engine, id, st.region, mine);
+      this.addPeer(mine, storage);
     }
   }
 
@@ -327,6 +341,7 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   private async destroyPeerData(peer: RegionPeer): Promise<void> {
+    this.localStates.set(peer.id, { peerId: peer.peerId, tombstone: true });
     const batch = new OverlayBatch(this.engine);
     peer.storage.setRegion(peer.region, batch.batch, pb.PeerState.TOMBSTONE);
     await this.engine.write(batch.batch, true);
@@ -355,13 +370,21 @@ export class RaftStore implements LoopHost, PeerHost {
     const toPeer = Number(m.toPeer?.id ?? 0);
     if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
     if (m.fromPeer?.id) this.knownPeers.set(Number(m.fromPeer.id), m.fromPeer);
+    if (this.creating.has(regionId)) return; // being bootstrapped: the sender retries
     let peer = this.peers.get(regionId);
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
       if (toPeer < peer.peerId) return;
     }
     if (!peer) {
+      // A replica removed from here never comes back from a stale message.
+      const known = this.localStates.get(regionId);
+      if (known && (known.tombstone ? toPeer <= known.peerId : true)) return;
+      const msgType = Number(m.message.type);
+      if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
       // A replica added to a region: it starts empty and learns by snapshot.
+      // Created and added in this one synchronous step; its region state is
+      // persisted with its first hard state (PeerStorage.empty).
       const region: pb.Region.$Properties = {
         id: regionId,
         startSlot: m.startSlot,
@@ -369,9 +392,8 @@ export class RaftStore implements LoopHost, PeerHost {
         epoch: { version: 0, confVer: 0 },
         peers: [],
       };
-      const msgType = Number(m.message.type);
-      if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
-      peer = this.addPeer(toPeer, PeerStorage.empty(regionId, region));
+      peer = this.addPeer(toPeer, PeerStorage.empty(regionId, region, toPeer));
+      this.localStates.set(regionId, { peerId: toPeer, tombstone: false });
       this.log.info({ regionId, peerId: toPeer }, 'created an empty replica on a message from its leader');
     }
     const msg = messageFromPb(m.message);
@@ -480,29 +502,42 @@ export class RaftStore implements LoopHost, PeerHost {
   private async execute(ins: pb.Instruction): Promise<void> {
     const regionId = Number(ins.regionId);
     if (ins.createPeer) {
-      if (this.peers.has(regionId)) return;
-      const region = ins.createPeer;
-      const mine = (region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
-      if (!mine) return;
-      const existing = await this.engine.get(regionStateKey(regionId));
-      if (existing) return; // already created (or tombstoned) earlier
-      const batch = new WriteBatch();
-      PeerStorage.bootstrap(batch, region);
-      await this.engine.write(batch, true);
-      const storage = await PeerStorage.load(this.engine, regionId, region);
-      const peer = this.addPeer(Number(mine.id), storage);
-      // One replica campaigns at once so a new cluster serves quickly; which
-      // one rotates with the region id, so first leaders spread over stores.
-      const peers = region.peers ?? [];
-      if (peers.length && Number(peers[Number(region.id) % peers.length].id) === peer.peerId) peer.node.campaign();
-      this.loop.schedule();
-      this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
+      await this.bootstrapPeer(ins.createPeer);
       return;
     }
     const peer = this.peers.get(regionId);
     if (!peer) return;
     if (ins.transferLeaderTo) peer.node.transferLeader(Number(ins.transferLeaderTo));
     this.loop.schedule();
+  }
+
+  /**
+   * Creates the first replica of a new region (the meta's bootstrap). No
+   * message can create a second one meanwhile (`creating`), and a region this
+   * store has any record of (live or tombstone) is never bootstrapped again.
+   */
+  private async bootstrapPeer(region: pb.Region.$Properties): Promise<void> {
+    const regionId = Number(region.id);
+    if (this.peers.has(regionId) || this.creating.has(regionId) || this.localStates.has(regionId)) return;
+    const mine = (region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
+    if (!mine) return;
+    this.creating.add(regionId);
+    try {
+      const batch = new WriteBatch();
+      PeerStorage.bootstrap(batch, region, Number(mine.id));
+      await this.engine.write(batch, true);
+      this.localStates.set(regionId, { peerId: Number(mine.id), tombstone: false });
+      const storage = await PeerStorage.load(this.engine, regionId, region, Number(mine.id));
+      const peer = this.addPeer(Number(mine.id), storage);
+      // One replica campaigns at once so a new cluster serves quickly; which
+      // one rotates with the region id, so first leaders spread over stores.
+      const peers = region.peers ?? [];
+      if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
+      this.loop.schedule();
+      this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
+    } finally {
+      this.creating.delete(regionId);
+    }
   }
 
   // ---- routing ------------------------------------------------------------------------------
