@@ -2,6 +2,7 @@
 export * from './resp/reply';
 export * from './resp/decoder';
 export * from './resp/encoder';
+export * from './resp/reply-decode';
 export * from './resp/server';
 export * from './command/table';
 export * from './keys';

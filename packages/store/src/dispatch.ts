@@ -47,8 +47,28 @@ export function retryPause(attempt: number): Promise<void> {
 /** A transport failure that proves the request never reached the other store (so a retry is safe). */
 export function neverSent(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return code === 'UNAVAILABLE' || code === 'CLOSED';
+  return code === 'UNAVAILABLE' || code === 'CLOSED' || code === 'TOO_LARGE' || code === 'OVERLOADED';
 }
+
+/**
+ * A write whose outcome this store cannot learn (it may or may not have been
+ * applied). Never an error reply — an error means "not applied" —: the
+ * client's connection is closed instead, as a Redis server that dies
+ * mid-command would do; a forwarding store resends it in the same session.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutcomeUnknownError';
+  }
+}
+
+/** How long a forwarded write whose answer was lost keeps being resent before its outcome counts as unknown. */
+export const FORWARD_OUTCOME_BOUND_MS = 20_000;
+
+/** Remote errors a store answers a forward with, so the forwarder can route again. */
+export const NOT_LEADER = 'NOT_LEADER';
+export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 
 export interface DispatchOptions {
   /** forward: answer through the leader's store (default); moved: answer -MOVED like Redis Cluster. */
@@ -56,12 +76,26 @@ export interface DispatchOptions {
   /** How long a command keeps retrying while its region has no leader before -TRYAGAIN. */
   retryDeadlineMs: number;
   /** Sends a command to another store and returns its reply, encoded in `protocol`. */
-  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean): Promise<Buffer>;
+  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer>;
+  /** A (session, seq) for a write about to be forwarded: the same one for every resend. */
+  newSession?(): pb.ForwardSession.$Properties;
+  /** The forwarded write got its answer: its seq no longer holds back ackedBelow. */
+  sessionDone?(session: pb.ForwardSession.$Properties): void;
 }
 
 /** A client whose commands came from another store: they are never forwarded again. */
 export interface ForwardedClient extends ClientState {
   readonly forwarded: true;
+  /** The forwarding store's (session, seq) of this write, if it is one. */
+  readonly session?: pb.ForwardSession.$Properties;
+}
+
+/** One execution of one command, across its retries. */
+interface CommandRun {
+  /** Set once the write was forwarded: every later attempt, here or elsewhere, carries it. */
+  session?: pb.ForwardSession.$Properties;
+  /** A forward was sent and its answer lost: the write may have been applied. */
+  maybeApplied: boolean;
 }
 
 /**
@@ -114,46 +148,78 @@ export class Dispatcher {
   }
 
   private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean): Promise<Reply> {
-    const deadline = Date.now() + this.opts.retryDeadlineMs;
+    const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
+    const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false };
+    try {
+      return await this.attempt(client, handler, args, isWrite, cmd, forwarded);
+    } catch (e) {
+      if (e instanceof OutcomeUnknownError && !forwarded) {
+        // Not an error reply (that would say "not applied"): close the connection.
+        this.log.warn({ client: client.id, command: args[0]?.toString('latin1'), err: e.message }, 'outcome of a write unknown; closing the connection');
+        client.kill();
+      }
+      throw e;
+    } finally {
+      if (cmd.session && !forwarded) this.opts.sessionDone?.(cmd.session);
+    }
+  }
+
+  private async attempt(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean, cmd: CommandRun, forwarded: boolean): Promise<Reply> {
+    const started = Date.now();
+    const deadline = started + this.opts.retryDeadlineMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await handler(this.context(client, isWrite), args);
+        return await handler(this.context(client, isWrite, cmd), args);
       } catch (e) {
         if (e instanceof RedirectError) {
-          const r = await this.redirect(e, client, args);
+          // A forwarded command is never forwarded again: the forwarder routes it anew.
+          if (forwarded) throw new Error(`${NOT_LEADER} ${e.peerAddr}`);
+          const r = await this.redirect(e, client, args, isWrite, cmd);
           if (r !== undefined) return r;
         } else if (e instanceof RetryLaterError) {
-          if (Date.now() >= deadline) return e.toReply();
+          if (Date.now() >= deadline && !cmd.maybeApplied) return e.toReply();
         } else if (e instanceof CommandError) {
           return e.toReply();
+        } else if (e instanceof OutcomeUnknownError) {
+          throw e;
         } else {
           this.log.error({ err: e, command: args[0]?.toString('latin1') }, 'command failed');
+          if (cmd.maybeApplied) throw new OutcomeUnknownError(`internal error after a lost answer: ${(e as Error).message}`);
           return new ErrorReply(`ERR internal error: ${(e as Error).message}`);
         }
-        if (Date.now() >= deadline) return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
+        if (cmd.maybeApplied) {
+          // A lost answer is resent in its session until the one true answer comes back.
+          if (Date.now() - started >= FORWARD_OUTCOME_BOUND_MS) throw new OutcomeUnknownError('no answer for a forwarded write within the bound');
+        } else if (Date.now() >= deadline) {
+          return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
+        }
         // The region is electing a leader or the route is stale: wait a little and route again.
         await retryPause(attempt);
       }
     }
   }
 
-  /** A reply through the leader's store, -MOVED, or undefined to retry. */
-  private async redirect(e: RedirectError, client: ClientState, args: Buffer[]): Promise<Reply | undefined> {
-    if (this.opts.redirect === 'moved') return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
-    // Never forward twice: the stores disagree on the leader for a moment.
-    if ((client as Partial<ForwardedClient>).forwarded || !this.opts.forward) return undefined;
+  /** A reply through the leader's store, -MOVED, or undefined to route again and retry. */
+  private async redirect(e: RedirectError, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
+    if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
+    if (!this.opts.forward) return undefined;
+    if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly));
+      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined));
     } catch (err) {
-      // Only retry when the request surely never reached the other store.
-      if (neverSent(err)) return undefined;
-      // Sent, but no answer: the command may or may not have been applied,
-      // so no TRYAGAIN (which promises that a retry is safe).
-      return new ErrorReply(`ERR no answer from the leader's store ${e.peerAddr} (${(err as Error).message}); the command may or may not have been applied`);
+      // Refused before anything ran there (not the leader any more): route again.
+      if (neverSent(err) || String((err as Error).message).startsWith(NOT_LEADER)) return undefined;
+      // Sent, but the answer was lost: a read is simply retried; a write may
+      // have been applied, so it is resent in its session (exactly once).
+      if (isWrite) {
+        if (!cmd.session) throw new OutcomeUnknownError(`no answer from ${e.peerAddr}: ${(err as Error).message}`);
+        cmd.maybeApplied = true;
+      }
+      return undefined;
     }
   }
 
-  private context(client: ClientState, isWrite: boolean): CommandContext {
+  private context(client: ClientState, isWrite: boolean, cmd: CommandRun): CommandContext {
     const router = this.router;
     const now = Date.now();
     return {
@@ -161,12 +227,13 @@ export class Dispatcher {
       now,
       server: this.server,
       async read(keys: Buffer[]): Promise<Keyspace> {
-        if (keys.length > 0) await router.regionFor(keys.map((k) => keySlot(k)), { write: isWrite, client }).readBarrier();
-        return new Keyspace(router.engineReader(), Date.now());
+        // Expiry is decided at the time the barrier gives (the leader's clock, also on a follower).
+        const at = keys.length > 0 ? await router.regionFor(keys.map((k) => keySlot(k)), { write: isWrite, client }).readBarrier() : Date.now();
+        return new Keyspace(router.engineReader(), at);
       },
       write(keys: Buffer[], op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> {
         const region = router.regionFor(keys.map((k) => keySlot(k)), { write: true, client });
-        return region.propose({ ...op, proposedAtMs: now });
+        return region.propose({ ...op, proposedAtMs: now }, cmd.session);
       },
     };
   }

@@ -3,12 +3,24 @@
 //    Raft — the store of issue 2, still useful on its own;
 //  - replicated (--meta): region replicas driven by Raft (raftstore/), the
 //    meta group's map for routing, commands forwarded to leaders.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { ErrorReply, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
-import { Dispatcher, RedirectError, RetryLaterError, neverSent, retryPause, type ForwardedClient, type Intent } from './dispatch';
+import {
+  Dispatcher,
+  FORWARD_OUTCOME_BOUND_MS,
+  NOT_LEADER,
+  OUTCOME_UNKNOWN,
+  OutcomeUnknownError,
+  RedirectError,
+  RetryLaterError,
+  neverSent,
+  retryPause,
+  type ForwardedClient,
+  type Intent,
+} from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
 import type { ClusterFacade, ClusterNode, ClusterShard, LocalReplica } from './commands/cluster';
@@ -79,7 +91,9 @@ export class StoreNode {
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
-      forward: (addr, args, protocol, readonlyClient) => this.forward(addr, args, protocol, readonlyClient),
+      forward: (addr, args, protocol, readonlyClient, session) => this.forward(addr, args, protocol, readonlyClient, session),
+      newSession: () => this.sessions.next(),
+      sessionDone: (session) => this.sessions.done(session),
     });
     if (this.replicated) {
       this.raft = new RaftStore({
@@ -138,8 +152,10 @@ export class StoreNode {
     throw new RedirectError(slots[0], String(leader.clientAddr), String(leader.peerAddr));
   }
 
-  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean): Promise<Buffer> {
-    const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol } as pb.ForwardRequest.$Properties).finish();
+  private readonly sessions = new ForwardingSession();
+
+  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer> {
+    const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
     const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs: 10000 }));
     return Buffer.from(res.reply);
   }
@@ -149,6 +165,7 @@ export class StoreNode {
     const protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
     const client: ForwardedClient = {
       forwarded: true,
+      session: req.session?.id ? req.session : undefined,
       id: 0,
       name: '',
       protocol,
@@ -163,8 +180,14 @@ export class StoreNode {
       closeAfterReply() {},
       kill() {},
     };
-    const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
-    return encodeReply(reply, protocol);
+    try {
+      const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
+      return encodeReply(reply, protocol);
+    } catch (e) {
+      // The forwarder resends in its session (exactly once) rather than answer its client.
+      if (e instanceof OutcomeUnknownError) throw new Error(`${OUTCOME_UNKNOWN} ${e.message}`);
+      throw e;
+    }
   }
 
   // ---- the facade the server commands read ----------------------------------------------
@@ -188,30 +211,38 @@ export class StoreNode {
    * elects (FLUSHALL over regions led by different stores).
    */
   private async writeRegion(id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> {
-    const deadline = Date.now() + 5000;
-    for (let attempt = 0; ; attempt++) {
-      const write = { ...op, proposedAtMs: Date.now() };
-      try {
-        return await this.regionById(id, true).propose(write);
-      } catch (e) {
-        if (e instanceof RedirectError && this.raft) {
-          const body = pb.ProposeRequest.encode({ regionId: id, write }).finish();
-          try {
-            const res = pb.ForwardResponse.decode(await this.raft.pool.request(e.peerAddr, 'store.propose', body, { timeoutMs: 10000 }));
-            return replyFromResp2(Buffer.from(res.reply));
-          } catch (err) {
-            const msg = (err as Error).message;
-            // Refused before anything was proposed: route again.
-            if (!/NOT_LEADER/.test(msg) && !neverSent(err)) {
-              return new ErrorReply(`ERR no answer from ${e.peerAddr} for region ${id} (${msg}); the write may or may not have been applied`);
+    const started = Date.now();
+    let session: pb.ForwardSession.$Properties | undefined;
+    let maybeApplied = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const write = { ...op, proposedAtMs: Date.now() };
+        try {
+          return await this.regionById(id, true).propose(write, session);
+        } catch (e) {
+          if (e instanceof RedirectError && this.raft) {
+            session ??= this.sessions.next();
+            const body = pb.ProposeRequest.encode({ regionId: id, write, session }).finish();
+            try {
+              const res = pb.ForwardResponse.decode(await this.raft.pool.request(e.peerAddr, 'store.propose', body, { timeoutMs: 10000 }));
+              return replyFromResp2(Buffer.from(res.reply));
+            } catch (err) {
+              // Refused before anything was proposed: route again. Otherwise
+              // the answer was lost: resend in the session (exactly once).
+              if (!String((err as Error).message).startsWith(NOT_LEADER) && !neverSent(err)) maybeApplied = true;
             }
+          } else if (!(e instanceof RetryLaterError)) {
+            throw e;
           }
-        } else if (!(e instanceof RetryLaterError)) {
-          throw e;
+          if (maybeApplied ? Date.now() - started >= FORWARD_OUTCOME_BOUND_MS : Date.now() - started >= 5000) {
+            if (maybeApplied) throw new OutcomeUnknownError(`no answer for region ${id}'s write within the bound`);
+            return new ErrorReply(`TRYAGAIN region ${id} has no reachable leader; try again`);
+          }
+          await retryPause(attempt);
         }
-        if (Date.now() >= deadline) return new ErrorReply(`TRYAGAIN region ${id} has no reachable leader; try again`);
-        await retryPause(attempt);
       }
+    } finally {
+      if (session) this.sessions.done(session);
     }
   }
 
@@ -223,8 +254,8 @@ export class StoreNode {
       node: () => this.nodeInfo(),
       config: () => this.config,
       readRegion: async (id: number) => {
-        await this.regionById(id, false).readBarrier();
-        return new Keyspace(this.engine, Date.now());
+        const at = await this.regionById(id, false).readBarrier();
+        return new Keyspace(this.engine, at);
       },
       writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
       cluster: this.clusterFacade(),
@@ -404,6 +435,29 @@ export class StoreNode {
     await this.raft?.stop();
     await this.engine.close();
     this.opts.log.info('store stopped');
+  }
+}
+
+/**
+ * This process's forwarding session: a random id (a restarted store starts a
+ * new session), a sequence number per forwarded write, and the lowest one
+ * still waiting for its answer (the regions forget replies below it).
+ */
+class ForwardingSession {
+  private readonly id = randomInt(1, 2 ** 48);
+  private nextSeq = 1;
+  private readonly waiting = new Set<number>();
+
+  next(): pb.ForwardSession.$Properties {
+    const seq = this.nextSeq++;
+    this.waiting.add(seq);
+    let ackedBelow = seq;
+    for (const s of this.waiting) if (s < ackedBelow) ackedBelow = s;
+    return { id: this.id, seq, ackedBelow };
+  }
+
+  done(session: pb.ForwardSession.$Properties): void {
+    this.waiting.delete(Number(session.seq));
   }
 }
 

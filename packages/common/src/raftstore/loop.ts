@@ -94,15 +94,27 @@ export class RaftLoop {
    * leader's lease, counted in ticks, never outlasts real time.
    */
   startTicking(tickMs: number): void {
-    let last = performance.now();
-    this.ticker = setInterval(() => {
-      const now = performance.now();
-      // Never fewer ticks than real time: a lease counted in missing ticks would outlast it.
-      const ticks = Math.floor((now - last) / tickMs);
-      last += ticks * tickMs;
-      for (let i = 0; i < ticks; i++) for (const g of this.groups.values()) g.node.tick();
-      if (ticks > 0) this.schedule();
-    }, tickMs);
+    this.tickMs = tickMs;
+    this.lastTickAt = performance.now();
+    this.ticker = setInterval(() => this.catchUpTicks(), tickMs);
+  }
+
+  private tickMs = 0;
+  private lastTickAt = 0;
+
+  /**
+   * Delivers every tick real time owes since the last one. The timer calls
+   * it, and so does a lease read first: after a stalled event loop, a lease
+   * counted on the old tick count would outlast real time.
+   */
+  catchUpTicks(): void {
+    if (!this.tickMs || this.stopped) return;
+    const now = performance.now();
+    const ticks = Math.floor((now - this.lastTickAt) / this.tickMs);
+    if (ticks <= 0) return;
+    this.lastTickAt += ticks * this.tickMs;
+    for (let i = 0; i < ticks; i++) for (const g of this.groups.values()) g.node.tick();
+    this.schedule();
   }
 
   /** Something changed (a step, a proposal, a tick): run a round soon. */

@@ -7,12 +7,14 @@ import {
   dataRange,
   pb,
   raft,
+  sessionRange,
 } from '@redraft/common';
 import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
+import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
-import { CommandError } from '../data/errors';
 import type { RegionHandle } from '../region/region';
-import { RetryLaterError } from '../dispatch';
+import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
+import { ClientSessions } from './sessions';
 
 const { EntryType, StateRole, ConfChangeType } = raft;
 
@@ -23,6 +25,8 @@ export interface PeerHost {
   /** Applied entries kept in the log before it is compacted. */
   readonly logGcThreshold: number;
   schedule(): void;
+  /** Delivers every tick that real time owes (before a lease is trusted). */
+  catchUpTicks(): void;
   /** The region descriptor changed (conf change, split): routing must follow. */
   regionChanged(peer: RegionPeer): void;
   /** This peer was removed from its region: destroy it after the round. */
@@ -36,15 +40,23 @@ interface PendingWrite {
   reject(e: Error): void;
   index: number;
   term: number;
+  session?: pb.ForwardSession.$Properties;
+  /** Past this, the outcome counts as unknown (a partitioned replica may never learn it). */
+  deadline: number;
 }
 
 interface PendingRead {
-  resolve(): void;
+  resolve(atMs: number): void;
   reject(e: Error): void;
   /** Set once the read index is known. */
   index?: number;
+  /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
+  atMs: number;
   deadline: number;
 }
+
+/** A pending write that waits this long for its entry to apply has an unknown outcome. */
+const WRITE_OUTCOME_BOUND_MS = 30_000;
 
 /** Errors the command layer turns into TRYAGAIN, a forward or MOVED. */
 export class NotLeaderError extends RetryLaterError {
@@ -61,12 +73,23 @@ const READ_INDEX_TIMEOUT_MS = 1000;
 
 export class RegionPeer implements LoopGroup, RegionHandle {
   readonly node: raft.RawNode;
-  private nextProposalId = 1;
+  /**
+   * Proposal ids start at a random point per process: an entry of an earlier
+   * run is never matched to a waiting client of this one (matching also
+   * checks the entry's index and term).
+   */
+  private nextProposalId = randomInt(1, 2 ** 20) * 2 ** 32;
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<number, PendingRead>();
   private nextReadId = 1;
-  /** Apply results of the round, answered in afterPersist. */
-  private results: Array<[number, Reply]> = [];
+  /** Apply results of the round (proposal id, reply, entry index), answered in afterApply. */
+  private results: Array<[number, Reply, number]> = [];
+  /** The applied index that is on disk: reads are released against it, never against one still being written. */
+  private durableApplied: number;
+  /** Forwarding sessions of this region (replicated state; see sessions.ts). */
+  sessions: ClientSessions;
+  /** Leader clock of ReadIndex answers, by read id (from the message envelope). */
+  private readonly leaderTimes = new Map<number, number>();
   private removed = false;
   /** Snapshot made for followers: metadata and the region's key/value pairs. */
   snapshot: { snap: raft.Snapshot; kvs: Array<[Buffer, Buffer]>; id: number } | undefined;
@@ -84,9 +107,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     private readonly host: PeerHost,
     readonly log: Logger,
     raftConfig: Omit<raft.Config, 'id' | 'storage' | 'applied'>,
+    sessions?: ClientSessions,
   ) {
     this.node = new raft.RawNode({ ...raftConfig, id: peerId, storage, applied: storage.applyState.appliedIndex });
     storage.setSnapshotSource(() => this.snapshotForFollower());
+    this.durableApplied = storage.applyState.appliedIndex;
+    this.sessions = sessions ?? new ClientSessions(storage.regionId);
   }
 
   get id(): number {
@@ -116,11 +142,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   // ---- RegionHandle --------------------------------------------------------------
 
-  propose(cmd: pb.WriteCommand.$Properties): Promise<Reply> {
+  propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply> {
     if (!this.isLeader) return Promise.reject(new NotLeaderError(this.id, this.leaderPeerId));
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
-      header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId },
+      header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
       write: cmd,
     }).finish();
     try {
@@ -131,16 +157,26 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const term = this.node.raft.term;
     const index = this.node.raft.log.lastIndex();
     this.host.schedule();
-    return new Promise((resolve, reject) => this.pendingWrites.set(proposalId, { resolve, reject, index, term }));
+    return new Promise((resolve, reject) =>
+      this.pendingWrites.set(proposalId, { resolve, reject, index, term, session, deadline: Date.now() + WRITE_OUTCOME_BOUND_MS }),
+    );
   }
 
-  /** Linearizable read point: lease on a leader that has committed in its term, else ReadIndex. */
-  readBarrier(): Promise<void> {
+  /**
+   * Linearizable read point: lease on a leader that has committed in its
+   * term, else ReadIndex. Resolves, once the read index is applied AND on
+   * disk, with the leader's time for expiry.
+   */
+  readBarrier(): Promise<number> {
+    // After a stalled event loop, the ticks real time owes are counted
+    // first: a lease must never be trusted on a stale tick count.
+    this.host.catchUpTicks();
     const r = this.node.raft;
+    const now = Date.now();
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
       const target = r.log.committed;
-      if (this.applied >= target) return Promise.resolve();
-      return this.waitApplied(target);
+      if (this.durableApplied >= target) return Promise.resolve(now);
+      return this.waitApplied(target, now);
     }
     const id = this.nextReadId++;
     const ctx = Buffer.alloc(8);
@@ -155,12 +191,21 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS }));
   }
 
-  private waitApplied(index: number): Promise<void> {
+  private waitApplied(index: number, atMs: number): Promise<number> {
     const id = this.nextReadId++;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
+  }
+
+  /** The leader's clock on a ReadIndex answer for this replica (read from the message envelope). */
+  noteReadIndexTime(context: Uint8Array, leaderMs: number): void {
+    if (context.length !== 8 || !leaderMs) return;
+    const ctx = Buffer.from(context);
+    if (ctx.readUInt32BE(0) !== this.peerId >>> 0) return;
+    const id = ctx.readUInt32BE(4);
+    if (this.pendingReads.has(id)) this.leaderTimes.set(id, leaderMs);
   }
 
   // ---- LoopGroup -----------------------------------------------------------------
@@ -193,15 +238,25 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const mine = Number(header?.proposerPeer) === this.peerId ? Number(header?.proposalId) : 0;
     // A command proposed before a split of this region may target keys it no longer owns.
     if (Number(header?.epoch?.version ?? 0) < this.epoch.version) {
-      if (mine) this.results.push([mine, new ErrorReply('TRYAGAIN the region changed (split) while the command was in flight')]);
+      if (mine) this.results.push([mine, new ErrorReply('TRYAGAIN the region changed (split) while the command was in flight'), e.index]);
       return;
     }
     if (cmd.write) {
+      const session = header?.session?.id ? header.session : undefined;
+      if (session) {
+        // A resent forwarded write: the kept reply, and nothing applied again.
+        const seen = this.sessions.check(session);
+        if (seen.kind !== 'new') {
+          if (mine) this.results.push([mine, seen.kind === 'duplicate' ? seen.reply : new ErrorReply('ERR duplicate of a write already answered'), e.index]);
+          return;
+        }
+      }
       const reply = await applyCommand(cmd.write as pb.WriteCommand, e.index, batch);
-      if (mine) this.results.push([mine, reply]);
+      if (session) this.sessions.record(session, reply, Number(cmd.write.proposedAtMs ?? 0), batch);
+      if (mine) this.results.push([mine, reply, e.index]);
     } else if (cmd.admin?.split) {
       this.applySplit(cmd.admin.split as pb.SplitRequest, batch);
-      if (mine) this.results.push([mine, 'OK']);
+      if (mine) this.results.push([mine, 'OK', e.index]);
     }
   }
 
@@ -246,26 +301,59 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const region = data.region!;
     const kvs = this.receivedSnapshotKvs ?? [];
     this.receivedSnapshotKvs = undefined;
-    // Replace the range's data with the snapshot's, atomically with its apply state.
-    const [gte, lt] = dataRange(Number(region.startSlot), Number(region.endSlot));
-    for await (const [k] of batch.scan({ gte, lt, keysOnly: true })) batch.del(k);
-    for (const [k, v] of kvs) batch.put(k, v);
+    // Replace the range's data (and the region's sessions) with the snapshot's, atomically with its apply state.
+    for (const [gte, lt] of [dataRange(Number(region.startSlot), Number(region.endSlot)), sessionRange(this.id)]) {
+      for await (const [k] of batch.scan({ gte, lt, keysOnly: true })) batch.del(k);
+    }
+    const sessionPairs: Array<[Buffer, Buffer]> = [];
+    for (const [k, v] of kvs) {
+      batch.put(k, v);
+      if (k[0] === 0x01) sessionPairs.push([k, v]);
+    }
+    this.sessions = ClientSessions.fromPairs(this.id, sessionPairs);
     this.storage.applySnapshot(snap, region, batch.batch);
+    this.settleSkippedWrites(snap.meta.index);
     this.host.regionChanged(this);
     this.log.info({ index: snap.meta.index, keys: kvs.length }, 'snapshot installed');
   }
+
+  /**
+   * Writes whose entries the snapshot carried past this replica: their
+   * outcome is in the snapshot's sessions for a forwarded write, and
+   * unknown otherwise (never "not applied": it may have been).
+   */
+  private settleSkippedWrites(index: number): void {
+    for (const [id, w] of this.pendingWrites) {
+      if (w.index > index) continue;
+      this.pendingWrites.delete(id);
+      const seen = w.session ? this.sessions.check(w.session) : undefined;
+      if (seen?.kind === 'duplicate') this.snapshotSettled.push(() => w.resolve(seen.reply));
+      else this.snapshotSettled.push(() => w.reject(new OutcomeUnknownError('a snapshot carried the write past this replica; its outcome is unknown here')));
+    }
+  }
+
+  /** Answers decided by an installed snapshot, given once its batch is durable. */
+  private snapshotSettled: Array<() => void> = [];
 
   /** Key/value pairs of the snapshot about to be stepped in (set by the store from the chunks). */
   receivedSnapshotKvs: Array<[Buffer, Buffer]> | undefined;
 
   afterPersist(rd: raft.Ready): void {
+    if (rd.snapshot && rd.snapshot.meta.index > 0) this.durableApplied = this.applied;
+    const settled = this.snapshotSettled;
+    this.snapshotSettled = [];
+    for (const f of settled) f();
     for (const rs of rd.readStates) {
       if (rs.context.length !== 8) continue;
       const ctx = Buffer.from(rs.context);
       if (ctx.readUInt32BE(0) !== this.peerId >>> 0) continue;
       const id = ctx.readUInt32BE(4);
       const r = this.pendingReads.get(id);
-      if (r) r.index = rs.index;
+      if (!r) continue;
+      r.index = rs.index;
+      const leaderMs = this.leaderTimes.get(id);
+      if (leaderMs) r.atMs = leaderMs;
+      this.leaderTimes.delete(id);
     }
     this.settleReads();
     if (rd.softState) {
@@ -276,15 +364,18 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   }
 
   afterApply(): void {
-    for (const [id, reply] of this.results) {
+    // The apply batch with these entries is on disk now.
+    this.durableApplied = this.applied;
+    for (const [id, reply, index] of this.results) {
       const w = this.pendingWrites.get(id);
-      if (w) {
+      if (w && w.index === index) {
         this.pendingWrites.delete(id);
         w.resolve(reply);
       }
     }
     this.results = [];
-    // A proposal whose index now holds another term's entry was lost to a leader change.
+    // A proposal whose index now holds another entry (another term's, or
+    // another proposer's) was lost to a leader change: it was not applied.
     const lastApplied = this.applied;
     for (const [id, w] of this.pendingWrites) {
       if (w.index <= lastApplied) {
@@ -299,11 +390,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   private settleReads(): void {
     const now = Date.now();
     for (const [id, r] of this.pendingReads) {
-      if (r.index !== undefined && this.applied >= r.index) {
+      if (r.index !== undefined && this.durableApplied >= r.index) {
         this.pendingReads.delete(id);
-        r.resolve();
+        r.resolve(r.atMs);
       } else if (now > r.deadline) {
         this.pendingReads.delete(id);
+        this.leaderTimes.delete(id);
         r.reject(new RetryLaterError('TRYAGAIN the read found no leader to confirm it; try again'));
       }
     }
@@ -312,14 +404,31 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Called on every tick by the store: time out what waits too long. */
   onTick(): void {
     if (this.pendingReads.size) this.settleReads();
+    if (this.pendingWrites.size) {
+      const now = Date.now();
+      for (const [id, w] of this.pendingWrites) {
+        if (now <= w.deadline) continue;
+        this.pendingWrites.delete(id);
+        w.reject(new OutcomeUnknownError(`the write's entry (index ${w.index}) did not apply within ${WRITE_OUTCOME_BOUND_MS} ms`));
+      }
+    }
   }
 
-  /** Fails every waiting client (peer destroyed or store stopping). */
-  failAll(message: string): void {
-    for (const w of this.pendingWrites.values()) w.reject(new CommandError(message));
-    for (const r of this.pendingReads.values()) r.reject(new CommandError(message));
+  /**
+   * Fails every waiting client (peer destroyed or store stopping). A pending
+   * write may still commit elsewhere: its outcome is unknown, never "not applied".
+   */
+  failAll(why: string): void {
+    for (const w of this.pendingWrites.values()) w.reject(new OutcomeUnknownError(why));
+    for (const r of this.pendingReads.values()) r.reject(new RetryLaterError(`TRYAGAIN ${why}`));
     this.pendingWrites.clear();
     this.pendingReads.clear();
+    this.leaderTimes.clear();
+  }
+
+  /** Writes still waiting for their entries to apply. */
+  get pendingWriteCount(): number {
+    return this.pendingWrites.size;
   }
 
   // ---- snapshots for followers ---------------------------------------------------
@@ -345,14 +454,16 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const meta = { index, term: this.storage.term(index), confState: confStateOf(this.region) };
     const id = nextId();
     const data = pb.SnapshotData.encode({ region: this.region, snapshotId: id }).finish();
-    const [gte, lt] = dataRange(this.startSlot, this.endSlot);
-    const iter = this.host.engine.scan({ gte, lt })[Symbol.asyncIterator]();
-    // The first next() creates the RocksDB iterator (and its snapshot) synchronously.
-    const first = iter.next();
+    // The region's data, then its sessions (replicated state kept beside it).
+    const iters = [dataRange(this.startSlot, this.endSlot), sessionRange(this.id)].map(([gte, lt]) => {
+      const iter = this.host.engine.scan({ gte, lt })[Symbol.asyncIterator]();
+      // The first next() creates the RocksDB iterator (and its snapshot) synchronously.
+      return { iter, first: iter.next() };
+    });
     void (async () => {
       const kvs: Array<[Buffer, Buffer]> = [];
       try {
-        for (let r = await first; !r.done; r = await iter.next()) kvs.push(r.value);
+        for (const { iter, first } of iters) for (let r = await first; !r.done; r = await iter.next()) kvs.push(r.value);
         this.snapshot = { snap: { meta, data }, kvs, id };
         this.log.info({ index, keys: kvs.length }, 'snapshot built');
       } catch (e) {

@@ -24,6 +24,8 @@ import {
 } from '@redraft/common';
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
+import { ClientSessions } from './sessions';
+import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -48,6 +50,8 @@ export const RAFT_TIMING = {
 };
 
 const META_RPC_TIMEOUT = 3000;
+/** On SIGTERM, how long writes already proposed may take to commit and answer. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 /** Where a slot's region lives, for routing and CLUSTER SLOTS. */
 export interface Route {
@@ -155,12 +159,22 @@ export class RaftStore implements LoopHost, PeerHost {
     this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
   }
 
+  /**
+   * Stops the store. Writes already proposed get a little time to commit and
+   * answer; what is still pending then has an unknown outcome (its clients'
+   * connections close; a forwarding store resends in its session), never an
+   * error reply, since it may still commit under another leader.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    const until = Date.now() + SHUTDOWN_GRACE_MS;
+    while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     if (this.readTimeoutTimer) clearInterval(this.readTimeoutTimer);
     await this.loop.stop();
-    for (const p of this.peers.values()) p.failAll('TRYAGAIN the store is shutting down');
+    for (const p of this.peers.values()) p.failAll('the store is shutting down');
     await this.server.close();
     await this.pool.close();
   }
@@ -215,7 +229,7 @@ export class RaftStore implements LoopHost, PeerHost {
       this.localStates.set(id, { peerId: mine, tombstone: st.state === pb.PeerState.TOMBSTONE });
       if (st.state === pb.PeerState.TOMBSTONE || !st.region || !mine) continue;
       const storage = await PeerStorage.load(this.engine, id, st.region, mine);
-      this.addPeer(mine, storage);
+      this.addPeer(mine, storage, await ClientSessions.load(this.engine, id));
     }
   }
 
@@ -233,8 +247,8 @@ export class RaftStore implements LoopHost, PeerHost {
     };
   }
 
-  private addPeer(peerId: number, storage: PeerStorage): RegionPeer {
-    const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig());
+  private addPeer(peerId: number, storage: PeerStorage, sessions?: ClientSessions): RegionPeer {
+    const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig(), sessions);
     this.peers.set(storage.regionId, peer);
     this.loop.add(peer);
     return peer;
@@ -264,6 +278,7 @@ export class RaftStore implements LoopHost, PeerHost {
         startSlot: region.startSlot,
         endSlot: region.endSlot,
         message: messageToPb(message),
+        sentAtMs: message.type === raft.MessageType.ReadIndexResp ? Date.now() : 0,
       });
     }
     for (const [storeId, list] of perStore) {
@@ -328,6 +343,10 @@ export class RaftStore implements LoopHost, PeerHost {
     this.loop.schedule();
   }
 
+  catchUpTicks(): void {
+    this.loop.catchUpTicks();
+  }
+
   regionChanged(_peer: RegionPeer): void {
     // Routing reads peers' descriptors directly; nothing cached to invalidate.
   }
@@ -336,7 +355,7 @@ export class RaftStore implements LoopHost, PeerHost {
     this.log.info({ regionId: peer.id }, 'replica removed from its region; destroying it');
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
-    peer.failAll('TRYAGAIN the replica moved; retry');
+    peer.failAll('the replica was removed from its region');
     void this.destroyPeerData(peer);
   }
 
@@ -397,6 +416,7 @@ export class RaftStore implements LoopHost, PeerHost {
       this.log.info({ regionId, peerId: toPeer }, 'created an empty replica on a message from its leader');
     }
     const msg = messageFromPb(m.message);
+    if (msg.type === raft.MessageType.ReadIndexResp && msg.entries.length) peer.noteReadIndexTime(msg.entries[0].data, Number(m.sentAtMs ?? 0));
     if (msg.type === raft.MessageType.Snap) {
       const data = msg.snapshot ? pb.SnapshotData.decode(msg.snapshot.data) : undefined;
       const key = `${regionId}:${toPeer}:${Number(data?.snapshotId ?? 0)}`;
@@ -443,8 +463,15 @@ export class RaftStore implements LoopHost, PeerHost {
       const req = pb.ProposeRequest.decode(body);
       const peer = this.peers.get(Number(req.regionId));
       if (!peer || !peer.isLeader || !req.write) throw new Error(`NOT_LEADER region ${Number(req.regionId)}`);
-      const reply = await peer.propose(req.write);
-      return pb.ForwardResponse.encode({ reply: encodeReply(reply, 2) }).finish();
+      try {
+        const reply = await peer.propose(req.write, req.session?.id ? req.session : undefined);
+        return pb.ForwardResponse.encode({ reply: encodeReply(reply, 2) }).finish();
+      } catch (e) {
+        // Not proposed (no longer leader): the sender routes again; outcome unknown: it resends in its session.
+        if (e instanceof OutcomeUnknownError) throw new Error(`OUTCOME_UNKNOWN ${e.message}`);
+        if (e instanceof RetryLaterError) throw new Error(`NOT_LEADER region ${Number(req.regionId)}: ${e.message}`);
+        throw e;
+      }
     }
     throw new Error(`unknown request type ${type}`);
   }

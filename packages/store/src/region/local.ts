@@ -57,8 +57,8 @@ export class LocalRegion implements RegionHandle {
     while (this.flushing) await new Promise((r) => setImmediate(r));
   }
 
-  readBarrier(): Promise<void> {
-    return Promise.resolve();
+  readBarrier(): Promise<number> {
+    return Promise.resolve(Date.now());
   }
 
   private schedule(): void {

@@ -9,8 +9,15 @@ export interface RegionHandle {
   /** Slots [startSlot, endSlot). */
   readonly startSlot: number;
   readonly endSlot: number;
-  /** Resolves with apply's reply once the write is durable and applied. */
-  propose(cmd: pb.WriteCommand.$Properties): Promise<Reply>;
-  /** Resolves when a read of the local state reflects every write acknowledged before the call. */
-  readBarrier(): Promise<void>;
+  /**
+   * Resolves with apply's reply once the write is durable and applied. A
+   * write in a forwarding session is applied at most once per (session, seq).
+   */
+  propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply>;
+  /**
+   * Resolves when a read of the local state reflects every write
+   * acknowledged before the call, with the time (ms) expiry is decided at:
+   * the leader's clock, also for a read served by a follower.
+   */
+  readBarrier(): Promise<number>;
 }
