@@ -118,3 +118,23 @@ test('peer storage: bootstrap state, append with conflict truncation, compaction
   assert.throws(() => s.entries(7, 9, Infinity), ErrCompacted);
   assert.equal(s.entries(8, 9, Infinity).length, 1);
 });
+
+test('peer storage: a replica created by a message is persisted with its first hard state, peer id included (its vote survives a restart)', async (t) => {
+  const { engine } = await withEngine(t);
+  const uninitialized = { id: 43, startSlot: 0, endSlot: 100, epoch: { version: 0, confVer: 0 }, peers: [] };
+  const s = PeerStorage.empty(43, uninitialized, 7);
+  const w = new WriteBatch();
+  s.setHardState({ term: 9, vote: 3, commit: 0 }, w);
+  await engine.write(w, true);
+  const raw = await engine.get(Buffer.from([0x01, 0, 0, 0, 0, 0, 0, 0, 43, 0x04]));
+  assert.ok(raw, 'the region state was written with the first hard state');
+  const st = pb.RegionLocalState.decode(raw);
+  assert.equal(Number(st.peerId), 7);
+  assert.equal(st.region?.peers?.length ?? 0, 0, 'still uninitialized: no voters, so it can never elect itself');
+  const again = await PeerStorage.load(engine, 43, st.region!, Number(st.peerId));
+  assert.deepEqual(again.initialState(), { hardState: { term: 9, vote: 3, commit: 0 }, confState: { voters: [], learners: [] } });
+  // Later writes do not rewrite the region state.
+  const w2 = new WriteBatch();
+  again.setHardState({ term: 10, vote: 0, commit: 0 }, w2);
+  assert.equal(w2.ops.length, 1);
+});

@@ -1,0 +1,73 @@
+// Client sessions (exactly-once forwarding): a resent (session, seq) answers
+// the kept reply and applies nothing; replies below ackedBelow are dropped;
+// idle sessions expire by entry time; the mirror reloads from disk the same.
+// Also the RESP3 reply decoder they rely on: encode → decode is the identity.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BigNumberReply,
+  BoolReply,
+  DoubleReply,
+  ErrorReply,
+  MapReply,
+  MemoryEngine,
+  OK,
+  OverlayBatch,
+  SetReply,
+  SimpleString,
+  decodeReply,
+  encodeReply,
+  type Reply,
+} from '@redraft/common';
+import { ClientSessions, SESSION_TTL_MS } from '../src/raftstore/sessions';
+
+test('reply decoder: RESP3 encode then decode gives the same reply', () => {
+  const replies: Reply[] = [
+    null,
+    42,
+    -7,
+    2n ** 63n - 1n,
+    Buffer.from('bulk\r\nwith crlf'),
+    OK,
+    new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value'),
+    new DoubleReply(1.5),
+    new BoolReply(true),
+    new BigNumberReply('123456789012345678901234567890'),
+    [1, Buffer.from('a'), null, [new SimpleString('x')]],
+    new MapReply([[Buffer.from('k'), 1]]),
+    new SetReply([Buffer.from('m')]),
+  ];
+  for (const r of replies) assert.deepEqual(decodeReply(encodeReply(r, 3)), typeof r === 'string' ? Buffer.from(r) : r);
+  assert.throws(() => decodeReply(Buffer.from('$5\r\nab')), /truncated/);
+});
+
+test('client sessions: duplicates answer the kept reply, acked replies are dropped, idle sessions expire, reload matches', async () => {
+  const engine = new MemoryEngine();
+  const s = new ClientSessions(9);
+  const t0 = 1_000_000;
+  let batch = new OverlayBatch(engine);
+  assert.equal(s.check({ id: 5, seq: 1, ackedBelow: 1 }).kind, 'new');
+  s.record({ id: 5, seq: 1, ackedBelow: 1 }, 3, t0, batch);
+  s.record({ id: 5, seq: 2, ackedBelow: 1 }, new ErrorReply('WRONGTYPE x'), t0, batch);
+  await engine.write(batch.batch);
+  assert.deepEqual(s.check({ id: 5, seq: 1, ackedBelow: 1 }), { kind: 'duplicate', reply: 3 });
+  assert.deepEqual(s.check({ id: 5, seq: 2, ackedBelow: 1 }), { kind: 'duplicate', reply: new ErrorReply('WRONGTYPE x') });
+  const reloaded = await ClientSessions.load(engine, 9);
+  assert.deepEqual(reloaded.check({ id: 5, seq: 2, ackedBelow: 1 }), s.check({ id: 5, seq: 2, ackedBelow: 1 }));
+
+  // The forwarder got seq 1's answer: it is forgotten (an old copy of it is stale).
+  batch = new OverlayBatch(engine);
+  s.record({ id: 5, seq: 3, ackedBelow: 2 }, OK, t0 + 1000, batch);
+  await engine.write(batch.batch);
+  assert.equal(s.check({ id: 5, seq: 1, ackedBelow: 2 }).kind, 'stale');
+  assert.equal((await ClientSessions.load(engine, 9)).check({ id: 5, seq: 1, ackedBelow: 2 }).kind, 'stale');
+
+  // Another session's write, long after: session 5 expires in the same batch.
+  batch = new OverlayBatch(engine);
+  s.record({ id: 6, seq: 1, ackedBelow: 1 }, OK, t0 + SESSION_TTL_MS + 5000, batch);
+  await engine.write(batch.batch);
+  assert.equal(s.size, 1);
+  const after = await ClientSessions.load(engine, 9);
+  assert.equal(after.size, 1);
+  assert.equal(after.check({ id: 5, seq: 3, ackedBelow: 1 }).kind, 'new');
+});
