@@ -53,6 +53,8 @@ test('INCRs forwarded across the death of the leader store: exactly one effect e
   await Promise.all(loops);
   const final = Number(await others[0].call('GET', 'eo:counter'));
   process.stdout.write(`# exactly-once: counter=${final} acknowledged=${ok} unknown=${unknown} errors=${errors.length}${errors.length ? ` e.g. ${JSON.stringify(errors.slice(0, 3))}` : ''}\n`);
+  // An error reply must say "not applied": never "may or may not have been applied".
+  assert.deepEqual(errors.filter((e) => !/^TRYAGAIN/.test(e)), [], 'error replies other than TRYAGAIN (not applied)');
   // Every error reply is a write that was not applied: the counter is at most acked + unknown.
   assert.ok(final >= ok, `counter ${final} below the ${ok} acknowledged INCRs: an acknowledged write was lost`);
   assert.ok(final <= ok + unknown, `counter ${final} above acknowledged (${ok}) + unknown (${unknown}): a write answered with an error was applied, or one was applied twice`);
