@@ -283,6 +283,10 @@ export class StoreNode {
       myself: selfNode,
       replicas: () => this.localReplicas(),
       digest: (id: number) => this.digest(id),
+      transferLeader: (id: number, toStoreId: number) => {
+        if (!this.raft) throw new CommandError('ERR a standalone store has no region leaders to transfer');
+        this.raft.transferLeader(id, toStoreId);
+      },
       nodes: () => {
         if (!this.raft) return [selfNode()];
         const out = this.raft.allStores().map((s) => storeNode(Number(s.id))).filter((n): n is ClusterNode => !!n);

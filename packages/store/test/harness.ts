@@ -88,6 +88,7 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
       shards: () => [],
       replicas: () => [],
       digest: async () => [0, ''],
+      transferLeader: () => {},
     },
     readRegion: async () => new Keyspace(engine, Date.now()),
     writeRegion: (_id, op) => region.propose({ ...op, proposedAtMs: Date.now() }),

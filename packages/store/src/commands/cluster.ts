@@ -48,6 +48,8 @@ export interface ClusterFacade {
   replicas(): LocalReplica[];
   /** [applied index, sha1 of the replica's data range] read at one consistent point. */
   digest(regionId: number): Promise<[number, string]>;
+  /** Asks this store's leading replica of a region to hand leadership to its replica on a store (TimeoutNow). */
+  transferLeader(regionId: number, toStoreId: number): void;
 }
 
 const slotsReply: CommandHandler = (ctx) => {
@@ -185,6 +187,21 @@ const regionDigest: CommandHandler = async (ctx, [, , idArg]) => {
   return [applied, sha];
 };
 
+const positiveId = (arg: Buffer): number | undefined => {
+  const n = Number(arg.toString());
+  return /^\d+$/.test(arg.toString()) && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
+/** REGION TRANSFER-LEADER id storeId: on the store that leads the region; answers once asked (the transfer then takes an election). */
+const regionTransferLeader: CommandHandler = (ctx, [, , idArg, storeArg]) => {
+  const id = positiveId(idArg);
+  const store = positiveId(storeArg);
+  if (id === undefined) return new ErrorReply('ERR region id must be a positive integer');
+  if (store === undefined) return new ErrorReply('ERR store id must be a positive integer');
+  ctx.server.cluster.transferLeader(id, store);
+  return OK;
+};
+
 const C = { group: 'cluster', since: '3.0.0' } as const;
 const R = { group: 'region', since: '0.1.0' } as const;
 
@@ -211,10 +228,18 @@ export const CLUSTER_COMMANDS: Spec[] = [
     name: 'region',
     arity: -2,
     flags: [],
-    summary: "This store's region replicas (REGION LIST) and a digest of one replica's data (REGION DIGEST id).",
+    summary: "This store's region replicas (REGION LIST), a digest of one replica's data (REGION DIGEST id), leader transfer (REGION TRANSFER-LEADER id storeId).",
     subcommands: [
       { ...R, name: 'list', arity: 2, flags: ['stale'], summary: 'Lists the region replicas hosted by this store: slots, role, applied index, term, leader.', handler: regionList },
       { ...R, name: 'digest', arity: 3, flags: ['stale'], summary: 'Returns [applied index, sha1 hex] of the local replica of a region, read at one consistent point.', handler: regionDigest },
+      {
+        ...R,
+        name: 'transfer-leader',
+        arity: 4,
+        flags: ['admin'],
+        summary: 'Hands the leadership of a region this store leads to its replica on another store (REGION TRANSFER-LEADER id storeId).',
+        handler: regionTransferLeader,
+      },
     ],
   },
   { ...C, name: 'readonly', arity: 1, flags: ['fast'], summary: 'Enables read-only queries on a follower replica (linearizable through ReadIndex).', handler: readonly },

@@ -26,6 +26,7 @@ import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/com
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
+import { CommandError } from '../data/errors';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -565,6 +566,19 @@ export class RaftStore implements LoopHost, PeerHost {
     } finally {
       this.creating.delete(regionId);
     }
+  }
+
+  /** Leader transfer asked by an operator: TimeoutNow to the region's replica on `toStoreId`. */
+  transferLeader(regionId: number, toStoreId: number): void {
+    const peer = this.peers.get(regionId);
+    if (!peer) throw new CommandError(`ERR no replica of region ${regionId} on this store`);
+    if (!peer.isLeader) throw new CommandError(`ERR this store does not lead region ${regionId}`);
+    const target = (peer.region.peers ?? []).find((p) => Number(p.storeId) === toStoreId);
+    if (!target) throw new CommandError(`ERR region ${regionId} has no replica on store ${toStoreId}`);
+    if (toStoreId === this.storeId) return;
+    if (target.role === pb.PeerRole.LEARNER) throw new CommandError(`ERR the replica of region ${regionId} on store ${toStoreId} is a learner`);
+    peer.node.transferLeader(Number(target.id));
+    this.loop.schedule();
   }
 
   // ---- routing ------------------------------------------------------------------------------
