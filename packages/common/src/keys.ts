@@ -10,6 +10,7 @@
 //   0x02 | name                                store-level records (store ident, ...)
 //   'z'  | slot u16 | 'm' | key                key metadata (type, expireAt, version, size / inline string)
 //   'z'  | slot u16 | 's' | keyLen u32 | key | version u64 | subkey    collection member
+//   'z'  | slot u16 | 'c' | keyLen u32 | key | version u64 | score u64 | member   zset score index
 //
 // Data of a region is exactly ['z'|startSlot, 'z'|endSlot): a split moves no
 // bytes, a snapshot is one range scan, a removed replica is one delete range.
@@ -27,6 +28,7 @@ const SESSION = 0x05;
 const SESSION_REPLY = 0x06;
 const META = 0x6d; // 'm'
 const SUB = 0x73; // 's'
+const SCORE = 0x63; // 'c'
 
 /** 2^53: ids and indexes are JS numbers, checked against this bound (docs/decisions.md). */
 export const MAX_U53 = Number.MAX_SAFE_INTEGER;
@@ -194,6 +196,16 @@ export function subKey(slot: number, key: Buffer, version: number, sub: Buffer):
 export function subKeyRange(slot: number, key: Buffer, version: number): [Buffer, Buffer] {
   const start = subKeyPrefix(slot, key, version);
   return [start, prefixEnd(start)];
+}
+
+/**
+ * Prefix of the score-index rows of one version of a sorted set: each row is
+ * prefix | score (8 bytes, ordered as the numbers) | member, value empty.
+ */
+export function scoreKeyPrefix(slot: number, key: Buffer, version: number): Buffer {
+  const b = subKeyPrefix(slot, key, version);
+  b[3] = SCORE;
+  return b;
 }
 
 /** The smallest key greater than every key that starts with `prefix`. */

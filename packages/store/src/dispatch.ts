@@ -9,6 +9,7 @@ import type { ClientState, CommandContext, ServerFacade } from './commands/conte
 import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
 import type { RegionHandle } from './region/region';
+import { interceptTransaction } from './commands/transactions';
 
 /** What a command is about to do with its keys: routing differs for writes and follower reads. */
 export interface Intent {
@@ -127,19 +128,23 @@ export class Dispatcher {
 
   execute(client: ClientState, args: Buffer[]): Promise<Reply> {
     const found = this.table.lookup(args);
-    if (!found.ok) return Promise.resolve(found.error);
-    const { spec, fullName } = found;
+    // MULTI ... EXEC: queueing and its errors are decided here, in arrival order.
+    const tx = interceptTransaction(client, args, found);
+    if (tx && 'reply' in tx) return Promise.resolve(tx.reply);
+    if (!found.ok && !tx) return Promise.resolve(found.error);
+    const spec = found.ok ? found.spec : undefined;
+    const fullName = found.ok ? found.fullName : 'exec';
     client.lastCommand = fullName;
     // QUIT takes effect when it is read, as in Redis: nothing pipelined after it runs.
     if (fullName === 'quit') client.closeAfterReply();
-    const isWrite = spec.flags.includes('write');
+    const isWrite = !tx && !!spec?.flags.includes('write');
     let gate = this.gates.get(client);
     if (!gate) this.gates.set(client, (gate = { tail: Promise.resolve(), pending: 0, onlyWrites: true }));
     const g = gate;
     const runNow = g.pending === 0 || (isWrite && g.onlyWrites);
     g.onlyWrites = (g.pending === 0 || g.onlyWrites) && isWrite;
     g.pending++;
-    const run = (): Promise<Reply> => this.run(client, spec.handler!, args, isWrite);
+    const run = (): Promise<Reply> => (tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite));
     const result = runNow ? run() : g.tail.then(run);
     g.tail = Promise.all([g.tail, result]).catch(() => undefined);
     return result.finally(() => {
@@ -226,6 +231,13 @@ export class Dispatcher {
       client,
       now,
       server: this.server,
+      random: Math.random,
+      runCommand: (args: Buffer[], handler?: Handler<CommandContext>): Promise<Reply> => {
+        if (handler) return this.run(client, handler, args, true);
+        const found = this.table.lookup(args);
+        if (!found.ok) return Promise.resolve(found.error);
+        return this.run(client, found.spec.handler!, args, found.spec.flags.includes('write'));
+      },
       async read(keys: Buffer[]): Promise<Keyspace> {
         // Expiry is decided at the time the barrier gives (the leader's clock, also on a follower).
         const at = keys.length > 0 ? await router.regionFor(keys.map((k) => keySlot(k)), { write: isWrite, client }).readBarrier() : Date.now();

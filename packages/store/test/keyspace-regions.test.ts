@@ -36,6 +36,8 @@ async function node(regions: Array<{ id: number; startSlot: number; endSlot: num
     client: testClient(),
     now: Date.now(),
     server,
+    random: Math.random,
+    runCommand: async () => null,
     read: async () => new Keyspace(engine, Date.now()),
     write: (_keys, op) => run(op),
   };

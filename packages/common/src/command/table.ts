@@ -30,6 +30,8 @@ export interface CommandSpec<C> {
   flags: CommandFlag[];
   /** Key positions as Redis gives them: first, last (-1 = last argument), step; 0 0 0 for none. */
   keys?: [first: number, last: number, step: number];
+  /** Key positions of commands whose keys move (a numkeys argument): overrides `keys` for routing and GETKEYS. */
+  keysOf?: (args: Buffer[]) => number[];
   group: string;
   summary: string;
   since: string;
@@ -151,6 +153,7 @@ export class CommandTable<C> {
 
   /** Positions of the keys in `args` for a spec found by lookup(). */
   static keyPositions<C>(spec: CommandSpec<C>, args: Buffer[]): number[] {
+    if (spec.keysOf) return spec.keysOf(args);
     const [first, lastSpec, step] = spec.keys ?? [0, 0, 0];
     if (first <= 0) return [];
     const last = lastSpec < 0 ? args.length + lastSpec : lastSpec;

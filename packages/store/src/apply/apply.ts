@@ -11,6 +11,8 @@ import { STRING_APPLIERS } from './strings';
 import { KEY_APPLIERS } from './keys';
 import { HASH_APPLIERS } from './hashes';
 import { BIT_APPLIERS } from './bits';
+import { ZSET_APPLIERS } from './zsets';
+import { TRANSACTION_APPLIERS } from './transactions';
 
 type Op = NonNullable<pb.WriteCommand['op']>;
 /** One function per operation of the WriteCommand oneof; each file of apply/ ends with its part. */
@@ -18,6 +20,8 @@ export type Applier = (op: any, ks: MutableKeyspace) => Promise<Reply>; // eslin
 export type Appliers = Partial<Record<Op, Applier>>;
 
 const APPLIERS: Appliers = { ...STRING_APPLIERS, ...KEY_APPLIERS, ...HASH_APPLIERS, ...BIT_APPLIERS };
+// Sorted sets and transactions:
+Object.assign(APPLIERS, ZSET_APPLIERS, TRANSACTION_APPLIERS);
 
 export interface LogEntry {
   index: number;
@@ -33,6 +37,14 @@ export interface LogEntry {
 export async function apply(entry: LogEntry, batch: OverlayBatch): Promise<Reply> {
   const cmd = pb.WriteCommand.decode(entry.data);
   return applyCommand(cmd, entry.index, batch);
+}
+
+/** Runs one decoded operation on `ks`, throwing its CommandError (a transaction's commands, apply/transactions.ts). */
+export async function applyOperation(cmd: pb.WriteCommand, ks: MutableKeyspace): Promise<Reply> {
+  const opName = cmd.op;
+  const applier = opName ? APPLIERS[opName] : undefined;
+  if (!opName || !applier || opName === 'transaction') throw new CommandError(`ERR unsupported write operation '${opName ?? 'none'}'`);
+  return applier(cmd[opName], ks);
 }
 
 export async function applyCommand(cmd: pb.WriteCommand, index: number, batch: OverlayBatch): Promise<Reply> {

@@ -8,6 +8,7 @@ import type { Appliers } from './apply';
 import type { FoundKey, MutableKeyspace } from '../data/keyspace';
 import { KeyType, decodeMeta, isExpired } from '../data/meta';
 import { CommandError, NO_SUCH_KEY } from '../data/errors';
+import { decodeScore, zsetIndexKey } from '../data/zset';
 
 async function del(op: pb.DelOp, ks: MutableKeyspace): Promise<Reply> {
   let n = 0;
@@ -77,6 +78,8 @@ async function copyValue(ks: MutableKeyspace, src: FoundKey, dest: Buffer, expir
   let size = 0;
   for await (const [member, value] of ks.members(src)) {
     ks.putMember(target, Buffer.from(member), Buffer.from(value));
+    // A sorted set's score index comes along (its member rows hold the scores).
+    if (src.type === KeyType.ZSet) ks.batch.put(zsetIndexKey(target, decodeScore(value), Buffer.from(member)), Buffer.alloc(0));
     size++;
   }
   target.size = size;

@@ -40,6 +40,20 @@ export interface CommandContext {
   read(keys: Buffer[]): Promise<Keyspace>;
   /** Proposes `op` to the region of `keys`; resolves with apply's reply. */
   write(keys: Buffer[], op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply>;
+  /**
+   * A uniform number in [0, 1) for random choices (ZRANDMEMBER...): Math.random
+   * when serving a client, a generator seeded by the entry when a transaction
+   * runs in apply (so every replica chooses alike).
+   */
+  random(): number;
+  /** True when the command runs inside a transaction's apply (blocking commands must not block). */
+  readonly inTransaction?: boolean;
+  /**
+   * Runs another command for this client now (no ordering gate), with the
+   * usual routing, forwarding and retries: EXEC runs its queued commands so.
+   * `handler` replaces the table's (EXEC's internal form).
+   */
+  runCommand(args: Buffer[], handler?: CommandHandler): Promise<Reply>;
   /** Server-level facilities (INFO, DBSIZE, FLUSHALL, CLIENT LIST, COMMAND...). */
   readonly server: ServerFacade;
 }

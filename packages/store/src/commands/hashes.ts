@@ -147,8 +147,9 @@ const LONG_MAX = 2n ** 63n - 1n;
  */
 export const HRANDFIELD_MAX_REPLY = 1_000_000;
 
-function randomInt(n: number): number {
-  return Math.floor(Math.random() * n);
+/** A uniform integer in [0, n) from the context's generator (seeded inside a transaction's apply). */
+function randomInt(ctx: Parameters<CommandHandler>[0], n: number): number {
+  return Math.floor(ctx.random() * n);
 }
 
 /** HRANDFIELD key [count [WITHVALUES]] */
@@ -170,7 +171,7 @@ const hrandfield: CommandHandler = async (ctx, args) => {
   }
   const { ks, hash } = await readHash(ctx, key);
   if (!hash || hash.size === 0) return null;
-  const target = randomInt(hash.size);
+  const target = randomInt(ctx, hash.size);
   let last: Buffer | null = null;
   let i = 0;
   for await (const [field] of ks.members(hash, { limit: target + 1 })) {
@@ -199,7 +200,7 @@ async function hrandfieldWithCount(ctx: Parameters<CommandHandler>[0], key: Buff
       throw new CommandError(`ERR HRANDFIELD count is too large for this server (at most ${HRANDFIELD_MAX_REPLY} elements per reply)`);
     }
     const picks: number[] = [];
-    for (let n = Number(count); n > 0; n--) picks.push(randomInt(size));
+    for (let n = Number(count); n > 0; n--) picks.push(randomInt(ctx, size));
     return emit(await pairsAt(ks, hash, picks));
   }
   // Distinct fields: the whole hash when it has no more than asked for.
@@ -208,12 +209,12 @@ async function hrandfieldWithCount(ctx: Parameters<CommandHandler>[0], key: Buff
   const count = Number(l);
   const chosen = new Set<number>();
   for (let j = size - count; j < size; j++) {
-    const t = randomInt(j + 1);
+    const t = randomInt(ctx, j + 1);
     chosen.add(chosen.has(t) ? j : t);
   }
   const order = [...chosen];
   for (let i = order.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
+    const j = randomInt(ctx, i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
   return emit(await pairsAt(ks, hash, order));
@@ -352,8 +353,16 @@ const hscan: CommandHandler = async (ctx, args) => {
   const { ks, hash } = await readHash(ctx, key);
   // Redis answers an empty scan for a missing key before it looks at the options.
   if (!hash) return ['0', []];
+  return scanMembers(ks, hash, cursor, args);
+};
+
+/**
+ * One SCAN-family step over the member rows of any collection (options from
+ * args[3]); `value` turns a stored member value into the reply's (ZSCAN's scores).
+ */
+export async function scanMembers(ks: Keyspace, found: FoundKey, cursor: bigint, args: Buffer[], value: (v: Buffer) => Buffer = (v) => v): Promise<Reply> {
   const { count, pattern } = parseScanOptions(args, 3);
-  const [gte, lt] = subKeyRange(hash.slot, hash.key, hash.version);
+  const [gte, lt] = subKeyRange(found.slot, found.key, found.version);
   const subPrefix = gte.length;
   // The hash's first and last fields: their common prefix is every field's.
   let first: Buffer | null = null;
@@ -386,10 +395,10 @@ const hscan: CommandHandler = async (ctx, args) => {
     taken++;
     lastField = field;
     if (pattern && !globMatch(pattern, field)) continue;
-    out.push(field, v);
+    out.push(field, value(v));
   }
   return [next.toString(), out];
-};
+}
 
 const HASH = { group: 'hash' } as const;
 const R = ['readonly'] as const;

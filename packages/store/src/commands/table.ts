@@ -8,6 +8,8 @@ import { HASH_COMMANDS } from './hashes';
 import { BIT_COMMANDS } from './bits';
 import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
+import { ZSET_COMMANDS } from './zsets';
+import { TRANSACTION_COMMANDS } from './transactions';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
   return new CommandTable<CommandContext>([
@@ -17,5 +19,7 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...BIT_COMMANDS,
     ...SERVER_COMMANDS,
     ...CLUSTER_COMMANDS,
+    ...ZSET_COMMANDS,
+    ...TRANSACTION_COMMANDS,
   ]);
 }

@@ -5,7 +5,10 @@
 import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMetaKey, SLOT_COUNT } from '@redraft/common';
 import type { KvReader, OverlayBatch } from '@redraft/common';
 import { KeyMeta, KeyType, decodeMeta, encodeMeta, isExpired } from './meta';
-import { wrongType } from './errors';
+import { CommandError, wrongType } from './errors';
+
+/** Collection versions per log entry (see newCollection); indexes stay below 2^53 / 1024. */
+export const VERSIONS_PER_ENTRY = 1024;
 
 export interface FoundKey extends KeyMeta {
   key: Buffer;
@@ -101,8 +104,17 @@ export class MutableKeyspace extends Keyspace {
     this.batch.del(subKey(found.slot, found.key, found.version, member));
   }
 
-  /** A new, empty collection of `type` whose members are versioned by this entry's index. */
+  /** Collections this entry created so far (a transaction may create the same key twice). */
+  private created = 0;
+
+  /**
+   * A new, empty collection of `type`. Its version, entryIndex * 1024 + n for
+   * the n-th collection this entry creates, is unique for ever, so the
+   * members of an older (deleted) collection of the same key never show.
+   */
   newCollection(key: Buffer, type: KeyType, expireAt = 0): FoundKey {
-    return { type, expireAt, version: this.entryIndex, size: 0, value: Buffer.alloc(0), key, slot: keySlot(key) };
+    if (this.created >= VERSIONS_PER_ENTRY) throw new CommandError(`ERR more than ${VERSIONS_PER_ENTRY} collections created by one transaction`);
+    const version = this.entryIndex * VERSIONS_PER_ENTRY + this.created++;
+    return { type, expireAt, version, size: 0, value: Buffer.alloc(0), key, slot: keySlot(key) };
   }
 }
