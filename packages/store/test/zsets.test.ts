@@ -3,21 +3,11 @@
 // score encoding byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DoubleReply, ErrorReply, NullArray, SimpleString, formatDouble } from '@redraft/common';
+import { DoubleReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import { testStore } from './harness';
+import { v } from './replies';
 import { decodeScore, encodeScore } from '../src/data/zset';
-
-/** A reply as plain values: strings, numbers, scores formatted as Redis prints them. */
-export function v(r: Reply): unknown {
-  if (Buffer.isBuffer(r)) return r.toString('utf8');
-  if (Array.isArray(r)) return r.map(v);
-  if (r instanceof DoubleReply) return formatDouble(r.value);
-  if (r instanceof ErrorReply) return `ERR:${r.message}`;
-  if (r instanceof SimpleString) return r.value;
-  if (r === NullArray.instance) return 'nil-array';
-  return r;
-}
 
 test('score encoding: byte order is numeric order; -0 is 0; round trip', () => {
   const scores = [-Infinity, -1e308, -2.5, -1, -Number.MIN_VALUE, 0, Number.MIN_VALUE, 1, 1.5, 2 ** 53, 1e308, Infinity];

@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { NullArray, encodeReply, pb } from '@redraft/common';
 import type { CommandTable, Reply } from '@redraft/common';
 import type { Appliers } from './apply';
-import { applyOperation } from './apply';
 import type { Keyspace, MutableKeyspace } from '../data/keyspace';
 import { KeyType, encodeMeta } from '../data/meta';
 import { CommandError } from '../data/errors';
@@ -98,6 +97,8 @@ function applyContext(ks: MutableKeyspace, protocol: 2 | 3): CommandContext {
       // The same bytes the log would carry, so appliers see a decoded message.
       const cmd = pb.WriteCommand.decode(pb.WriteCommand.encode({ ...op, proposedAtMs: ks.now }).finish());
       try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { applyOperation } = require('./apply') as typeof import('./apply'); // apply.ts imports this module
         return await applyOperation(cmd, ks);
       } catch (e) {
         if (e instanceof CommandError) {
