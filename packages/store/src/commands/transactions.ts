@@ -13,7 +13,7 @@
 // store does not lead the region, the entry's part is forwarded to the
 // leader's store as an internal EXEC form (exactly once, in its session).
 // Design and limits: docs/decisions.md.
-import { CommandTable, ErrorReply, NullArray, OK, QUEUED, RawReply, pb } from '@redraft/common';
+import { CommandTable, ErrorReply, OK, QUEUED, RawReply, pb } from '@redraft/common';
 import type { Lookup, Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, Spec } from './context';
 import { watchFingerprint } from '../apply/transactions';
@@ -48,8 +48,13 @@ export function queuedCount(client: ClientState): number {
   return s?.multi ? s.queue.length : -1;
 }
 
-/** The internal EXEC form a store forwards to a region's leader: EXEC <marker> <TransactionOp>. */
-const INTERNAL_MARK = Buffer.from('\0redraft-transaction');
+/**
+ * The internal forms a store sends to a region's leader (forwarded like any
+ * command, accepted only from another store): EXEC <mark> <TransactionOp>
+ * runs a transaction's entry; WATCH <mark> key... answers the keys'
+ * fingerprints, so that the WATCH state stays with the client's own store.
+ */
+const INTERNAL_MARK = Buffer.from('\0redraft-internal');
 
 export type Intercepted = { reply: Reply } | { handler: CommandHandler; args: Buffer[] };
 
@@ -60,7 +65,8 @@ export type Intercepted = { reply: Reply } | { handler: CommandHandler; args: Bu
  * DISCARD), or undefined: not a transaction matter, run as usual.
  */
 export function interceptTransaction(client: ClientState, args: Buffer[], found: Lookup<CommandContext>): Intercepted | undefined {
-  if (isInternalExec(client, args)) return { handler: execInternal, args };
+  const internal = internalForm(client, args);
+  if (internal) return { handler: internal, args };
   const name = found.ok ? found.fullName : undefined;
   const st = states.get(client);
   if (!st?.multi) {
@@ -105,8 +111,12 @@ function endMulti(st: TransactionState): void {
   st.aborted = false;
 }
 
-function isInternalExec(client: ClientState, args: Buffer[]): boolean {
-  return (client as { forwarded?: boolean }).forwarded === true && args.length === 3 && args[1].equals(INTERNAL_MARK) && args[0].toString('latin1').toLowerCase() === 'exec';
+function internalForm(client: ClientState, args: Buffer[]): CommandHandler | undefined {
+  if ((client as { forwarded?: boolean }).forwarded !== true || args.length < 3 || !args[1].equals(INTERNAL_MARK)) return undefined;
+  const name = args[0].toString('latin1').toLowerCase();
+  if (name === 'exec' && args.length === 3) return execInternal;
+  if (name === 'watch') return watchInternal;
+  return undefined;
 }
 
 /** The routing keys of one queued command (its table key positions). */
@@ -131,7 +141,8 @@ async function exec(ctx: CommandContext, queue: Buffer[][], aborted: boolean): P
   const keyless: number[] = [];
   queue.forEach((args, i) => (keysOf(ctx, args).length > 0 ? keyed : keyless).push(i));
   const replies: Reply[] = new Array(queue.length).fill(null);
-  if (keyed.length > 0) {
+  // Watched keys are checked in the entry too (even with no keyed command), at the region's leader.
+  if (keyed.length > 0 || watched.length > 0) {
     const op: pb.ITransactionOp = {
       commands: keyed.map((i) => ({ args: queue[i] })),
       watched: watched.map((w) => ({ key: w.key, fingerprint: w.fingerprint })),
@@ -143,10 +154,6 @@ async function exec(ctx: CommandContext, queue: Buffer[][], aborted: boolean): P
     // nil: a watched key changed; an error (CROSSSLOT...): nothing ran.
     if (!parts) return r;
     keyed.forEach((q, j) => (replies[q] = parts[j] ?? null));
-  } else if (watched.length > 0) {
-    // No entry to check them in: one read barrier, then nothing that could race with it runs here.
-    const ks = await ctx.read(watched.map((w) => w.key));
-    for (const w of watched) if (!(await watchFingerprint(ks, w.key)).equals(w.fingerprint)) return NullArray.instance;
   }
   for (const i of keyless) replies[i] = await ctx.runCommand(queue[i]);
   return replies;
@@ -215,17 +222,35 @@ const multi: CommandHandler = () => OK; // MULTI is answered by interceptTransac
 const execWithoutMulti: CommandHandler = () => new ErrorReply('ERR EXEC without MULTI');
 const discardWithoutMulti: CommandHandler = () => new ErrorReply('ERR DISCARD without MULTI');
 
-/** WATCH key [key ...]: remembers each key's fingerprint (the first WATCH of a key counts). */
+/** WATCH key [key ...]: remembers each key's fingerprint, read at the region's leader (the first WATCH of a key counts). */
 const watch: CommandHandler = async (ctx, args) => {
   const keys = args.slice(1);
-  const ks = await ctx.read(keys);
+  const r = await ctx.runCommand([args[0], INTERNAL_MARK, ...keys], watchInternal);
+  const prints = r instanceof RawReply ? splitRespArray(r.bytes)?.map((p) => bulkOf((p as RawReply).bytes)) : Array.isArray(r) ? (r as Buffer[]) : null;
+  if (!prints) return r; // an error (CROSSSLOT...)
   const st = stateOf(ctx.client);
-  for (const key of keys) {
+  keys.forEach((key, i) => {
     const id = key.toString('latin1');
-    if (!st.watched.has(id)) st.watched.set(id, { key, fingerprint: await watchFingerprint(ks, key) });
-  }
+    if (!st.watched.has(id)) st.watched.set(id, { key, fingerprint: prints[i] ?? EMPTY });
+  });
   return OK;
 };
+
+/** WATCH's internal form: the fingerprints of the keys, read after the region's read barrier. */
+const watchInternal: CommandHandler = async (ctx, args) => {
+  const keys = args.slice(2);
+  const ks = await ctx.read(keys);
+  const out: Buffer[] = [];
+  for (const key of keys) out.push(await watchFingerprint(ks, key));
+  return out;
+};
+
+/** The bytes of an encoded bulk string ($n CRLF bytes CRLF). */
+function bulkOf(raw: Buffer): Buffer {
+  const eol = raw.indexOf('\r\n', 0, 'latin1');
+  const n = Number(raw.toString('latin1', 1, eol));
+  return n > 0 ? Buffer.from(raw.subarray(eol + 2, eol + 2 + n)) : EMPTY;
+}
 
 const unwatch: CommandHandler = (ctx) => {
   stateOf(ctx.client).watched.clear();
