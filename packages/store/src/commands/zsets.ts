@@ -16,7 +16,7 @@ import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
-import { CommandError, NOT_INTEGER, NOT_FLOAT, SYNTAX, wrongType } from '../data/errors';
+import { CommandError, NOT_FLOAT, SYNTAX, wrongType } from '../data/errors';
 import { parseI64, tryFloat, word } from './parse';
 import { int64Arg, parseCursor, scanMembers } from './hashes';
 import { ZSetReader, decodeScore, emptyLexRange, parseLexBound, parseRangeQuery, parseScoreBound, rangeEntries, MIN_MAX_NOT_LEX } from '../data/zset';
@@ -395,7 +395,7 @@ const zrandmember: CommandHandler = async (ctx, args) => {
     return (await pick(z, [random(z.size)]))[0]?.member ?? null;
   }
   const l = int64Arg(args[2]);
-  if (l < -LONG_MAX) throw new CommandError(NOT_INTEGER);
+  if (l < -LONG_MAX) throw new CommandError(`ERR value is out of range, value must between -${LONG_MAX} and ${LONG_MAX}`);
   if (args.length > 4 || (args.length === 4 && word(args[3]) !== 'WITHSCORES')) throw new CommandError(SYNTAX);
   const withScores = args.length === 4;
   if (withScores && (l < -LONG_MAX / 2n || l > LONG_MAX / 2n)) throw new CommandError('ERR value is out of range');
