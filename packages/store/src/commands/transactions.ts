@@ -42,10 +42,15 @@ function stateOf(client: ClientState): TransactionState {
   return s;
 }
 
-/** Commands queued by a client in MULTI (CLIENT LIST's multi=; -1 outside MULTI). */
-export function queuedCount(client: ClientState): number {
-  const s = states.get(client);
-  return s?.multi ? s.queue.length : -1;
+/** Shows the state in CLIENT LIST (flags x and e, multi=) when the client is a RESP connection. */
+function mirror(client: ClientState, st: TransactionState): void {
+  const c = client as { flags?: Set<string>; multiQueued?: number };
+  if (!c.flags) return;
+  for (const [flag, on] of [['multi', st.multi], ['dirty_exec', st.multi && st.aborted]] as const) {
+    if (on) c.flags.add(flag);
+    else c.flags.delete(flag);
+  }
+  c.multiQueued = st.queue.length;
 }
 
 /**
@@ -75,11 +80,13 @@ export function interceptTransaction(client: ClientState, args: Buffer[], found:
     s.multi = true;
     s.queue = [];
     s.aborted = false;
+    mirror(client, s);
     return { reply: OK };
   }
   // Refused while queueing (unknown command, wrong arity): the transaction is doomed.
   if (!found.ok) {
     st.aborted = true;
+    mirror(client, st);
     return { reply: found.error };
   }
   switch (name) {
@@ -88,12 +95,12 @@ export function interceptTransaction(client: ClientState, args: Buffer[], found:
     case 'watch':
       return { reply: new ErrorReply('ERR WATCH inside MULTI is not allowed') };
     case 'discard':
-      endMulti(st);
+      endMulti(client, st);
       // UNWATCH waits its turn behind the client's earlier commands (a WATCH still running).
       return { handler: unwatch, args };
     case 'exec': {
       const queued = { commands: st.queue, aborted: st.aborted };
-      endMulti(st);
+      endMulti(client, st);
       return { handler: (ctx) => exec(ctx, queued.commands, queued.aborted), args };
     }
     case 'quit':
@@ -101,14 +108,16 @@ export function interceptTransaction(client: ClientState, args: Buffer[], found:
       return undefined;
     default:
       st.queue.push(args);
+      mirror(client, st);
       return { reply: QUEUED };
   }
 }
 
-function endMulti(st: TransactionState): void {
+function endMulti(client: ClientState, st: TransactionState): void {
   st.multi = false;
   st.queue = [];
   st.aborted = false;
+  mirror(client, st);
 }
 
 function internalForm(client: ClientState, args: Buffer[]): CommandHandler | undefined {
