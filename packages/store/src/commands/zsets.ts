@@ -17,7 +17,7 @@ import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
 import { CommandError, NOT_FLOAT, SYNTAX, wrongType } from '../data/errors';
-import { parseI64, tryFloat, word } from './parse';
+import { parseClampedInt, parseI64, tryFloat, word } from './parse';
 import { int64Arg, parseCursor, scanMembers } from './hashes';
 import { ZSetReader, decodeScore, emptyLexRange, parseLexBound, parseRangeQuery, parseScoreBound, rangeEntries, MIN_MAX_NOT_LEX } from '../data/zset';
 import type { RangeQuery, ZEntry } from '../data/zset';
@@ -224,8 +224,8 @@ function parseRange(args: Buffer[], at: number, store: boolean, presetKind?: Ran
     const left = args.length - j - 1;
     if (!store && opt === 'WITHSCORES') withScores = true;
     else if (opt === 'LIMIT' && left >= 2) {
-      offset = clampLong(args[j + 1]);
-      limit = clampLong(args[j + 2]);
+      offset = parseClampedInt(args[j + 1]);
+      limit = parseClampedInt(args[j + 2]);
       j += 2;
     } else if (rev === undefined && opt === 'REV') rev = true;
     else if (kind === undefined && opt === 'BYLEX') kind = 'lex';
@@ -240,13 +240,6 @@ function parseRange(args: Buffer[], at: number, store: boolean, presetKind?: Ran
   // Score and lex ranges are given high end first when reversed.
   const [low, high] = reverse && k !== 'rank' ? [args[at + 1], args[at]] : [args[at], args[at + 1]];
   return { query: parseRangeQuery(k, low, high, reverse, offset, limit), withScores };
-}
-
-function clampLong(arg: Buffer): number {
-  const v = int64Arg(arg);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
-  if (v < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
-  return Number(v);
 }
 
 /** ZRANGE and its older forms: key min max [...]. */
