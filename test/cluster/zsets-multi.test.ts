@@ -85,3 +85,25 @@ test('sorted sets + MULTI/EXEC through every store: replicas equal, WATCH increm
   const digests = await c.expectReplicasEqual(region.id);
   process.stdout.write(`# zsets-multi: replicas equal at applied ${digests[0].applied} (${digests[0].sha1.slice(0, 12)})\n`);
 });
+
+test('MULTI/EXEC over three regions: one region per transaction, else CROSSSLOT and nothing applied', { timeout: 120_000 }, async (t) => {
+  const c = await withCluster(t, { metaArgs: ['--initial-regions', '3'] });
+  const clients = c.stores.map((s) => new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 2, commandTimeout: 30_000 }));
+  t.after(() => clients.forEach((r) => r.disconnect()));
+  assert.ok((await c.slots(c.stores[0])).length >= 3, 'three regions');
+  // Slots of 'a', 'b', 'c' (15495, 3300, 7365) fall in the three regions [0,5461), [5461,10922), [10922,16384).
+  for (const [i, r] of clients.entries()) {
+    // Through every store, whichever leads each region: each transaction runs at its region's leader.
+    for (const tag of ['a', 'b', 'c']) {
+      const key = `{${tag}}z${i}`;
+      const res = await r.multi().zadd(key, '1', 'm').zincrby(key, '1', 'm').zscore(key, 'm').exec();
+      assert.deepEqual(res?.map(([err, v]) => err ?? v), [1, '2', '2']);
+    }
+    await assert.rejects(r.multi().set(`{a}x${i}`, '1').set(`{b}x${i}`, '1').exec(), /CROSSSLOT/);
+    assert.equal((await r.exists(`{a}x${i}`)) + (await r.exists(`{b}x${i}`)), 0);
+    // A watched key in another region than the transaction's keys: CROSSSLOT too.
+    await r.watch('{c}w');
+    await assert.rejects(r.multi().set(`{a}y${i}`, '1').exec(), /CROSSSLOT/);
+    assert.equal(await r.exists(`{a}y${i}`), 0);
+  }
+});
