@@ -10,7 +10,7 @@
 // computes the same writes and the same replies (the replies of forwarded
 // writes are kept in the replicated client sessions).
 import { createHash } from 'node:crypto';
-import { NullArray, encodeReply, pb } from '@redraft/common';
+import { ErrorReply, NullArray, encodeReply, pb } from '@redraft/common';
 import type { CommandTable, Reply } from '@redraft/common';
 import type { Appliers } from './apply';
 import type { Keyspace, MutableKeyspace } from '../data/keyspace';
@@ -146,9 +146,12 @@ async function transaction(op: pb.TransactionOp, ks: MutableKeyspace): Promise<R
       encodeReply(reply, ctx.client.protocol);
       replies.push(reply);
     } catch (e) {
-      if (!(e instanceof CommandError)) throw e;
+      // A handler's own error on odd input (TypeError, RangeError) depends only
+      // on the entry and the state, so every replica answers it alike; anything
+      // else (storage) stops the region, as for any entry.
+      if (!(e instanceof CommandError || e instanceof TypeError || e instanceof RangeError)) throw e;
       ks.batch.rollback();
-      replies.push(e.toReply());
+      replies.push(e instanceof CommandError ? e.toReply() : new ErrorReply(`ERR internal error: ${e.message}`));
     }
   }
   return replies;
