@@ -1,10 +1,10 @@
 // One replica of one region: a Raft group member in the store's loop, and
 // the RegionHandle the command layer proposes to and reads through.
 import {
+  ENTRY_TOO_LARGE,
   ErrorReply,
+  MAX_ENTRY_BYTES,
   OverlayBatch,
-  confStateOf,
-  dataRange,
   pb,
   raft,
 } from '@redraft/common';
@@ -13,6 +13,7 @@ import { applyCommand } from '../apply/apply';
 import { CommandError } from '../data/errors';
 import type { RegionHandle } from '../region/region';
 import { RetryLaterError } from '../dispatch';
+import type { Snapshots } from './snapshot';
 
 const { EntryType, StateRole, ConfChangeType } = raft;
 
@@ -20,6 +21,8 @@ const { EntryType, StateRole, ConfChangeType } = raft;
 export interface PeerHost {
   /** The engine, for consistent snapshot iterators. */
   readonly engine: Engine;
+  /** Snapshots for followers and from leaders (snapshot.ts). */
+  readonly snapshots: Snapshots;
   /** Applied entries kept in the log before it is compacted. */
   readonly logGcThreshold: number;
   schedule(): void;
@@ -68,15 +71,6 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Apply results of the round, answered in afterPersist. */
   private results: Array<[number, Reply]> = [];
   private removed = false;
-  /** Snapshot made for followers: metadata and the region's key/value pairs. */
-  snapshot: { snap: raft.Snapshot; kvs: Array<[Buffer, Buffer]>; id: number } | undefined;
-  private snapshotWanted = false;
-
-  /** A follower needs a snapshot that is not being built yet. */
-  get wantsSnapshot(): boolean {
-    return this.snapshotWanted && !this.snapshotBuilding;
-  }
-  private snapshotBuilding = false;
 
   constructor(
     readonly peerId: number,
@@ -86,7 +80,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     raftConfig: Omit<raft.Config, 'id' | 'storage' | 'applied'>,
   ) {
     this.node = new raft.RawNode({ ...raftConfig, id: peerId, storage, applied: storage.applyState.appliedIndex });
-    storage.setSnapshotSource(() => this.snapshotForFollower());
+    storage.setSnapshotSource(() => host.snapshots.forFollower(this));
   }
 
   get id(): number {
@@ -123,6 +117,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId },
       write: cmd,
     }).finish();
+    if (data.length > MAX_ENTRY_BYTES) return Promise.reject(new CommandError(ENTRY_TOO_LARGE)); // never proposed
     try {
       this.node.propose(data);
     } catch (e) {
@@ -242,21 +237,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   }
 
   async installSnapshot(snap: raft.Snapshot, batch: OverlayBatch): Promise<void> {
-    const data = pb.SnapshotData.decode(snap.data);
-    const region = data.region!;
-    const kvs = this.receivedSnapshotKvs ?? [];
-    this.receivedSnapshotKvs = undefined;
-    // Replace the range's data with the snapshot's, atomically with its apply state.
-    const [gte, lt] = dataRange(Number(region.startSlot), Number(region.endSlot));
-    for await (const [k] of batch.scan({ gte, lt, keysOnly: true })) batch.del(k);
-    for (const [k, v] of kvs) batch.put(k, v);
-    this.storage.applySnapshot(snap, region, batch.batch);
+    await this.host.snapshots.install(this, snap, batch);
     this.host.regionChanged(this);
-    this.log.info({ index: snap.meta.index, keys: kvs.length }, 'snapshot installed');
   }
-
-  /** Key/value pairs of the snapshot about to be stepped in (set by the store from the chunks). */
-  receivedSnapshotKvs: Array<[Buffer, Buffer]> | undefined;
 
   afterPersist(rd: raft.Ready): void {
     for (const rs of rd.readStates) {
@@ -320,47 +303,5 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     for (const r of this.pendingReads.values()) r.reject(new CommandError(message));
     this.pendingWrites.clear();
     this.pendingReads.clear();
-  }
-
-  // ---- snapshots for followers ---------------------------------------------------
-
-  private snapshotForFollower(): raft.Snapshot | undefined {
-    const s = this.snapshot;
-    if (s && s.snap.meta.index >= this.storage.applyState.truncatedIndex) return s.snap;
-    this.snapshotWanted = true;
-    this.host.schedule();
-    return undefined;
-  }
-
-  /**
-   * Called by the store at a quiet moment — no round write and no apply
-   * write in flight, so what is on disk is exactly the state at the applied
-   * index —: the iterator made now sees that state.
-   */
-  maybeBuildSnapshot(nextId: () => number): void {
-    if (!this.snapshotWanted || this.snapshotBuilding) return;
-    this.snapshotWanted = false;
-    this.snapshotBuilding = true;
-    const index = this.applied;
-    const meta = { index, term: this.storage.term(index), confState: confStateOf(this.region) };
-    const id = nextId();
-    const data = pb.SnapshotData.encode({ region: this.region, snapshotId: id }).finish();
-    const [gte, lt] = dataRange(this.startSlot, this.endSlot);
-    const iter = this.host.engine.scan({ gte, lt })[Symbol.asyncIterator]();
-    // The first next() creates the RocksDB iterator (and its snapshot) synchronously.
-    const first = iter.next();
-    void (async () => {
-      const kvs: Array<[Buffer, Buffer]> = [];
-      try {
-        for (let r = await first; !r.done; r = await iter.next()) kvs.push(r.value);
-        this.snapshot = { snap: { meta, data }, kvs, id };
-        this.log.info({ index, keys: kvs.length }, 'snapshot built');
-      } catch (e) {
-        this.log.error({ err: e }, 'snapshot build failed');
-      } finally {
-        this.snapshotBuilding = false;
-        this.host.schedule();
-      }
-    })();
   }
 }

@@ -1,0 +1,120 @@
+// The multi-raft loop's quiet points: a task that needs the disk to match
+// every group's applied index waits for the apply pipeline's next quiet point
+// (right after an apply write lands), and rounds go on meanwhile — a long
+// apply does not stop the other groups' Raft work while a snapshot or a
+// digest is pending.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryEngine } from '../../src/storage/memory';
+import { WriteBatch } from '../../src/storage/engine';
+import type { OverlayBatch } from '../../src/storage/overlay';
+import { RaftLoop, type LoopGroup } from '../../src/raftstore/loop';
+import { PeerStorage } from '../../src/raftstore/peer-storage';
+import { applyStateKey } from '../../src/keys';
+import { decodeApplyState } from '../../src/raftstore/peer-storage';
+import { RawNode, ReadOnlyOption, StateRole, type Entry, type Message } from '../../src/raft';
+
+class Group implements LoopGroup {
+  /** While set, apply waits for it: a slow apply (a big FLUSHALL). */
+  gate: Promise<void> | undefined;
+  readonly node: RawNode;
+  constructor(readonly id: number, readonly storage: PeerStorage) {
+    this.node = new RawNode({
+      id: 1,
+      storage,
+      applied: storage.applyState.appliedIndex,
+      electionTick: 10,
+      heartbeatTick: 1,
+      maxSizePerMsg: 1 << 20,
+      maxInflightMsgs: 256,
+      checkQuorum: false,
+      preVote: false,
+      readOnlyOption: ReadOnlyOption.Safe,
+      disableProposalForwarding: true,
+      random: () => 0.5,
+    });
+  }
+  async installSnapshot(): Promise<void> {
+    throw new Error('no snapshots here');
+  }
+  async apply(entries: Entry[], batch: OverlayBatch): Promise<void> {
+    if (this.gate) await this.gate;
+    for (const e of entries) this.storage.applyState.appliedIndex = e.index;
+    this.storage.setApplied(this.storage.applyState.appliedIndex, batch.batch);
+  }
+  afterPersist(): void {}
+  afterApply(): void {}
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a quiet task waits for the running apply write, and rounds of other groups go on meanwhile', async () => {
+  const engine = new MemoryEngine();
+  const loop = new RaftLoop(engine, { send: (_: Array<{ message: Message }>) => undefined, fatal: (e) => assert.fail(e) });
+  const groups: Group[] = [];
+  for (const id of [1, 2]) {
+    const region = { id, startSlot: 0, endSlot: 1, epoch: { version: 1, confVer: 1 }, peers: [{ id: 1, storeId: 1 }] };
+    const b = new WriteBatch();
+    PeerStorage.bootstrap(b, region);
+    await engine.write(b);
+    const g = new Group(id, await PeerStorage.load(engine, id, region));
+    groups.push(g);
+    loop.add(g);
+    g.node.campaign();
+  }
+  const [slow, other] = groups;
+  await until(() => groups.every((g) => g.node.raft.state === StateRole.Leader && g.storage.applyState.appliedIndex === g.node.raft.log.committed), 'two leaders');
+
+  // A slow apply starts on the first group.
+  let open!: () => void;
+  slow.gate = new Promise((r) => (open = r));
+  slow.node.propose(Buffer.from('slow'));
+  loop.schedule();
+  const slowIndex = slow.node.raft.log.lastIndex();
+  await until(() => slow.node.raft.log.committed >= slowIndex, 'the slow entry to commit');
+
+  // A quiet task (a snapshot to make) is asked for now.
+  let seen: { inMemory: number[]; onDisk: number[] } | undefined;
+  loop.atQuietPoint(() => {
+    const inMemory = groups.map((g) => g.storage.applyState.appliedIndex);
+    // MemoryEngine.get reads its map at once: this is the disk at the quiet point.
+    const onDisk = groups.map((g) => engine.get(applyStateKey(g.id)));
+    seen = { inMemory, onDisk: [] };
+    void Promise.all(onDisk).then((vs) => (seen!.onDisk = vs.map((v) => decodeApplyState(v!).appliedIndex)));
+  });
+
+  // Rounds go on: the other group commits a proposal and ticks (heartbeats) run.
+  const roundsBefore = loop.stats.rounds;
+  other.node.propose(Buffer.from('fast'));
+  loop.schedule();
+  const otherIndex = other.node.raft.log.lastIndex();
+  await until(() => other.node.raft.log.committed >= otherIndex, 'the other group to commit while apply is stuck');
+  for (let i = 0; i < 3; i++) {
+    for (const g of groups) g.node.tick();
+    loop.schedule();
+    await new Promise((r) => setImmediate(r));
+  }
+  await until(() => loop.stats.rounds > roundsBefore + 1, 'more rounds');
+  assert.equal(seen, undefined, 'the quiet task waits while an apply batch is being built');
+
+  open();
+  await until(() => seen !== undefined && seen.onDisk.length === 2, 'the quiet task');
+  assert.deepEqual(seen!.onDisk, seen!.inMemory, 'at the quiet point the disk holds every applied index');
+  assert.ok(seen!.inMemory[0] >= slowIndex, 'the slow entry was applied before the quiet point');
+  await until(() => other.storage.applyState.appliedIndex >= otherIndex, 'the other group to apply');
+  await loop.stop();
+});
+
+test('a quiet task runs at once when apply is idle', async () => {
+  const loop = new RaftLoop(new MemoryEngine(), { send: () => undefined, fatal: (e) => assert.fail(e) });
+  let ran = false;
+  loop.atQuietPoint(() => (ran = true));
+  assert.equal(ran, true);
+  await loop.stop();
+});
