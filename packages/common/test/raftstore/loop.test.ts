@@ -17,6 +17,8 @@ import { RawNode, ReadOnlyOption, StateRole, type Entry, type Message } from '..
 class Group implements LoopGroup {
   /** While set, apply waits for it: a slow apply (a big FLUSHALL). */
   gate: Promise<void> | undefined;
+  /** Entries handed to apply so far. */
+  applyCalls = 0;
   readonly node: RawNode;
   constructor(readonly id: number, readonly storage: PeerStorage) {
     this.node = new RawNode({
@@ -38,6 +40,7 @@ class Group implements LoopGroup {
     throw new Error('no snapshots here');
   }
   async apply(entries: Entry[], batch: OverlayBatch): Promise<void> {
+    this.applyCalls++;
     if (this.gate) await this.gate;
     for (const e of entries) this.storage.applyState.appliedIndex = e.index;
     this.storage.setApplied(this.storage.applyState.appliedIndex, batch.batch);
@@ -74,10 +77,11 @@ test('a quiet task waits for the running apply write, and rounds of other groups
   // A slow apply starts on the first group.
   let open!: () => void;
   slow.gate = new Promise((r) => (open = r));
+  slow.applyCalls = 0;
   slow.node.propose(Buffer.from('slow'));
   loop.schedule();
   const slowIndex = slow.node.raft.log.lastIndex();
-  await until(() => slow.node.raft.log.committed >= slowIndex, 'the slow entry to commit');
+  await until(() => slow.node.raft.log.committed >= slowIndex && slow.applyCalls > 0 && slow.storage.applyState.appliedIndex < slowIndex, 'the slow entry to be applying');
 
   // A quiet task (a snapshot to make) is asked for now.
   let seen: { inMemory: number[]; onDisk: number[] } | undefined;
