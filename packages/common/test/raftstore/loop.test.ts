@@ -12,17 +12,19 @@ import { RaftLoop, type LoopGroup } from '../../src/raftstore/loop';
 import { PeerStorage } from '../../src/raftstore/peer-storage';
 import { applyStateKey } from '../../src/keys';
 import { decodeApplyState } from '../../src/raftstore/peer-storage';
-import { RawNode, ReadOnlyOption, StateRole, type Entry, type Message } from '../../src/raft';
+import { MessageType, RawNode, ReadOnlyOption, StateRole, message, type Entry, type Message, type Snapshot } from '../../src/raft';
 
 class Group implements LoopGroup {
+  /** Called inside installSnapshot, once the storage took the snapshot (before the round's write). */
+  onInstall: (() => void) | undefined;
   /** While set, apply waits for it: a slow apply (a big FLUSHALL). */
   gate: Promise<void> | undefined;
   /** Entries handed to apply so far. */
   applyCalls = 0;
   readonly node: RawNode;
-  constructor(readonly id: number, readonly storage: PeerStorage) {
+  constructor(readonly id: number, readonly storage: PeerStorage, peerId = 1) {
     this.node = new RawNode({
-      id: 1,
+      id: peerId,
       storage,
       applied: storage.applyState.appliedIndex,
       electionTick: 10,
@@ -36,8 +38,9 @@ class Group implements LoopGroup {
       random: () => 0.5,
     });
   }
-  async installSnapshot(): Promise<void> {
-    throw new Error('no snapshots here');
+  async installSnapshot(snap: Snapshot, batch: OverlayBatch): Promise<void> {
+    this.storage.applySnapshot(snap, this.storage.region, batch.batch);
+    this.onInstall?.();
   }
   async apply(entries: Entry[], batch: OverlayBatch): Promise<void> {
     this.applyCalls++;
@@ -120,5 +123,41 @@ test('a quiet task runs at once when apply is idle', async () => {
   let ran = false;
   loop.atQuietPoint(() => (ran = true));
   assert.equal(ran, true);
+  await loop.stop();
+});
+
+test('no quiet point while a round writes a received snapshot: the applied index is ahead of the disk until it lands', async () => {
+  const memory = new MemoryEngine();
+  // An engine whose writes wait while a gate is set: the round's install write in flight.
+  let gate: Promise<void> | undefined;
+  const engine = Object.assign(Object.create(memory) as MemoryEngine, {
+    write: async (b: WriteBatch) => {
+      if (gate) await gate;
+      return memory.write(b);
+    },
+  });
+  const loop = new RaftLoop(engine, { send: () => undefined, fatal: (e) => assert.fail(e) });
+  const region = { id: 9, startSlot: 0, endSlot: 1, epoch: { version: 1, confVer: 1 }, peers: [{ id: 1, storeId: 1 }, { id: 2, storeId: 2 }] };
+  const g = new Group(9, PeerStorage.empty(9, region), 2);
+  loop.add(g);
+  let open!: () => void;
+  let seen: { inMemory: number; onDisk: number | undefined } | undefined;
+  g.onInstall = () => {
+    gate = new Promise((r) => (open = r));
+    loop.atQuietPoint(() => {
+      const onDisk = memory.get(applyStateKey(9));
+      seen = { inMemory: g.storage.applyState.appliedIndex, onDisk: undefined };
+      void onDisk.then((v) => (seen!.onDisk = v ? decodeApplyState(v).appliedIndex : 0));
+    });
+  };
+  g.node.step(message({ type: MessageType.Snap, from: 1, to: 2, term: 2, snapshot: { meta: { index: 10, term: 2, confState: { voters: [1, 2], learners: [] } }, data: new Uint8Array(0) } }));
+  loop.schedule();
+  await until(() => gate !== undefined, 'the install to start');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(seen, undefined, 'no quiet point while the install write is in flight');
+  gate = undefined;
+  open();
+  await until(() => seen?.onDisk !== undefined, 'the quiet task');
+  assert.deepEqual(seen, { inMemory: 10, onDisk: 10 });
   await loop.stop();
 });
