@@ -324,7 +324,7 @@ export class Snapshots {
     }
     this.host.deliver(c.message as pb.RaftMessage);
     // Raft took it if its pending snapshot is now this one (same id, index, term).
-    const pending = this.host.peer(regionId)?.node.raft.log.unstable.snapshot;
+    const pending = this.host.peer(regionId)?.node.pendingSnapshot();
     if (pending && pending.meta.index === staged.index && pending.meta.term === staged.term && snapshotIdOf(pending) === id) {
       staged.accepted = true;
     } else {
