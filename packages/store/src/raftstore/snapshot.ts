@@ -36,6 +36,8 @@ const STREAM_WINDOW = 2;
 const MAX_OUTGOING_STREAMS = 4;
 /** A chunk not acknowledged within this long fails its stream (Raft retries later). */
 const CHUNK_TIMEOUT_MS = 30_000;
+/** A stream that sends nothing for this long is dropped with its staged data (its leader died, say). */
+const STALLED_STREAM_MS = 60_000;
 /** A snapshot made but not claimed by a MsgSnap within this long is dropped (its iterator pins RocksDB files). */
 const UNCLAIMED_SNAPSHOT_MS = 10_000;
 
@@ -79,6 +81,8 @@ interface Staged {
   writes: Promise<void>;
   /** Bytes of chunk bodies staged. */
   bytes: number;
+  /** Drops the stream if it stalls (unset once Raft accepted it). */
+  stallTimer?: NodeJS.Timeout;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -302,6 +306,9 @@ export class Snapshots {
     }
     s.nextSeq++;
     const staged = s;
+    clearTimeout(staged.stallTimer);
+    staged.stallTimer = setTimeout(() => this.drop(regionId, staged), STALLED_STREAM_MS);
+    staged.stallTimer.unref();
     if (!c.last) {
       staged.bytes += body.length;
       const batch = new WriteBatch().put(snapshotStagingKey(regionId, id, c.seq), Buffer.from(body.buffer, body.byteOffset, body.length));
@@ -327,6 +334,7 @@ export class Snapshots {
     const pending = this.host.peer(regionId)?.node.pendingSnapshot();
     if (pending && pending.meta.index === staged.index && pending.meta.term === staged.term && snapshotIdOf(pending) === id) {
       staged.accepted = true;
+      clearTimeout(staged.stallTimer);
     } else {
       this.stats.rejected++;
       this.host.log.info({ regionId, snapshotId: id, index: staged.index }, 'snapshot refused by raft; its staged data dropped');
@@ -338,6 +346,7 @@ export class Snapshots {
   private drop(regionId: number, s: Staged): void {
     const region = this.staged.get(regionId);
     if (region?.get(s.id) !== s) return;
+    clearTimeout(s.stallTimer);
     region.delete(s.id);
     if (region.size === 0) this.staged.delete(regionId);
     const [gte, lt] = snapshotStagingRange(regionId, s.id);
