@@ -58,6 +58,8 @@ export class NotLeaderError extends RetryLaterError {
  * died) is retried by the dispatcher with a fresh request, until its deadline.
  */
 const READ_INDEX_TIMEOUT_MS = 1000;
+/** test-only: lets the fault suite prove its checker catches stale reads ('lease' | 'follower'; unset = safe). */
+const UNSAFE_READS = process.env.REDRAFT_UNSAFE_READS;
 
 export class RegionPeer implements LoopGroup, RegionHandle {
   readonly node: raft.RawNode;
@@ -136,6 +138,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /** Linearizable read point: lease on a leader that has committed in its term, else ReadIndex. */
   readBarrier(): Promise<void> {
+    if (UNSAFE_READS === 'lease' && this.isLeader) return Promise.resolve(); // test-only, see UNSAFE_READS
+    if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
       const target = r.log.committed;

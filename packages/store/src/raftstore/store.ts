@@ -5,6 +5,7 @@
 import {
   OverlayBatch,
   PeerPool,
+  bindableLocalAddress,
   PeerServer,
   PeerStorage,
   RaftLoop,
@@ -82,7 +83,7 @@ export class RaftStore implements LoopHost, PeerHost {
 
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
-    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }) });
+    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
   }
 
   get engine(): Engine {
