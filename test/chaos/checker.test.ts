@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHistory, explain, lostWrites, step } from './checker';
 import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
+import { seededRandom } from './random';
 
 let nextId = 0;
 /** One op: [invokeAt, returnAt] in ms; returnAt undefined for info. */
@@ -129,17 +130,6 @@ test('the durability check ignores keys without a final read and a counter at or
   assert.deepEqual(lostWrites([w('a', 0, undefined, 'info'), w('b', 1, 2), op('read', 'k', 'a', 10, 11, 'ok', FINAL_CLIENT)]), []);
 });
 
-/** A seeded PRNG (mulberry32) for the random histories. */
-function prng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A valid history: clients run ops back to back with random durations; each
  * op takes effect at a random point inside its interval (info ops: somewhere
@@ -147,7 +137,7 @@ function prng(seed: number): () => number {
  * the order of those points to a sequential model.
  */
 function randomHistory(seed: number, clients: number, opsPerClient: number, keys: string[], infoRate: number): Op[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const planned: { op: Op; at: number | undefined }[] = [];
   let id = 0;
   let writeSeq = 0;
