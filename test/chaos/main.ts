@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     .option('--faults <list>', `comma-separated faults, one picked at random each interval: ${FAULTS.join(',')} (empty: none)`, faultList, ['kill', 'pause', 'restart'] as Fault[])
     .option('--clients <n>', 'concurrent clients (plain, READONLY and cluster in turn)', positiveInt, 10)
     .option('--seed <n>', 'seed of the random choices (keys, faults, targets)', (v) => Number.parseInt(v, 10), Date.now() % 100000)
-    .option('--op-timeout-ms <ms>', 'an operation with no answer after this long is recorded as unknown (info)', positiveInt, 4000)
+    .option('--op-timeout-ms <ms>', 'an operation with no answer after this long is recorded as unknown (info)', positiveInt, 3000)
     .option('--unsafe-reads <mode>', "test-only: start the stores with REDRAFT_UNSAFE_READS=<lease|follower>; the check must then fail")
     .option('--partition-leader', 'partitions always isolate the leader of slot 0')
     .option('--read-share <f>', 'share of reads of plain and cluster clients', (v) => Number(v), 0.5)
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     partitionLeader: o.partitionLeader,
     readShare: o.readShare,
     outDir: o.out,
-    saveHistory: o.saveHistory,
+    saveHistory: o.saveHistory ? 'always' : 'on-failure',
   });
   process.stdout.write(r.summary + '\n');
   process.exitCode = r.passed ? 0 : 1;

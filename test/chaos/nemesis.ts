@@ -25,7 +25,7 @@ export interface NemesisOptions {
   log: (line: string) => void;
   /** Quiet time between faults, ms (default [2000, 4000]). */
   intervalMs?: [number, number];
-  /** How long a fault is held, ms (default [1500, 5000]). */
+  /** How long a fault is held, ms (default [1500, 6000]: often longer than a client's deadline). */
   holdMs?: [number, number];
   /** A restarted process must answer PING within this (default 20 s). */
   restartTimeoutMs?: number;
@@ -49,13 +49,13 @@ export class Nemesis {
   private running = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private readonly start = Date.now();
   private partitionSkipLogged = false;
 
   constructor(private readonly opts: NemesisOptions) {}
 
   private log(line: string): void {
-    this.opts.log(`nemesis +${((Date.now() - this.start) / 1000).toFixed(1)}s ${line}`);
+    // The history's clock (performance.now()), so fault times line up with the ops in a report.
+    this.opts.log(`nemesis t=${performance.now().toFixed(0)}ms ${line}`);
   }
 
   /** Sleeps ms, or less if stop() is called. */
@@ -101,7 +101,7 @@ export class Nemesis {
   }
 
   private holdMs(): number {
-    const [hmin, hmax] = this.opts.holdMs ?? [1500, 5000];
+    const [hmin, hmax] = this.opts.holdMs ?? [1500, 6000];
     return between(this.opts.rnd, hmin, hmax);
   }
 

@@ -33,8 +33,8 @@ export interface ChaosOptions {
   holdMs?: [number, number];
   /** Where failing histories go (default the OS temp dir). */
   outDir?: string;
-  /** Save the history even when the run passes. */
-  saveHistory?: boolean;
+  /** When to save the history and the logs (default on-failure). */
+  saveHistory?: 'always' | 'on-failure' | 'never';
   log?: (line: string) => void;
 }
 
@@ -111,7 +111,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
-      opTimeoutMs: opts.opTimeoutMs ?? 4000,
+      opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,
       rnd,
@@ -130,6 +130,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       partitionLeader: opts.partitionLeader ? 'always' : 'sometimes',
     });
     const t0 = performance.now();
+    log(`workload: starts at t=${t0.toFixed(0)}ms (times below are ms on the history's clock)`);
     workload.start();
     if (opts.faults.length) nemesis.begin();
     await sleep(opts.seconds * 1000);
@@ -146,7 +147,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const check = checkHistory(ops);
     const lost = lostWrites(ops);
     const gaps = writeGaps(ops, nemesis.faults, workloadEnd);
-    nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at +${((f.at - t0) / 1000).toFixed(1)}s ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
+    nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at t=${f.at.toFixed(0)}ms (+${((f.at - t0) / 1000).toFixed(1)}s) ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
     const longest = Math.round(Math.max(0, ...gaps));
     log(`longest-write-gap-ms=${longest}`);
     if (!check.linearizable) log(explain(check));
@@ -156,7 +157,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const lostCount = lost.reduce((s, l) => s + l.count, 0);
     const passed = check.linearizable && lostCount === 0 && nemesis.restartsFailed === 0 && nemesis.unexpectedExits.length === 0;
     let historyFile: string | undefined;
-    if (!passed || opts.saveHistory) historyFile = saveRun(opts, nemesis.faults, ops, dir);
+    const save = opts.saveHistory ?? 'on-failure';
+    if (save === 'always' || (save === 'on-failure' && !passed)) historyFile = saveRun(opts, nemesis.faults, ops, dir);
     if (historyFile) log(`history: ${historyFile} (replay: node test/dist/chaos/check.js ${historyFile})`);
     const summary = `ops=${c.ops} ok=${c.ok} fail=${c.fail} info=${c.info} linearizable=${check.linearizable} lost=${lostCount} restarts-failed=${nemesis.restartsFailed}`;
     return {
@@ -174,7 +176,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     };
   } catch (e) {
     // A run that cannot finish (cluster never serves, ...) still leaves its history and logs.
-    if (workload) {
+    if (workload && opts.saveHistory !== 'never') {
       const file = saveRun(opts, nemesis?.faults ?? [], workload.history.ops, dir);
       log(`history so far: ${file}`);
     }
