@@ -94,6 +94,10 @@ test('a value seen before its write was sent is caught', () => {
 
 test('fail ops never happened', () => {
   assert.equal(linearizable([w('a', 0, 1, 'fail'), r('a', 2, 3)]), false);
+  // The report names the failed write whose value was read.
+  const failed = w('b', 0, 1, 'fail');
+  failed.error = 'ERR no answer from the leader';
+  assert.match(explain(checkHistory([failed, r('b', 2, 3)])), /hint: .* written by #\d+ whose client got an ERROR reply \(ERR no answer from the leader\)/);
   assert.equal(linearizable([w('a', 0, 1, 'fail'), r(null, 2, 3)]), true);
   assert.equal(linearizable([inc(undefined, 0, 1, 'fail'), inc('1', 2, 3)]), true);
 });

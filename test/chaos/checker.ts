@@ -79,6 +79,8 @@ export interface Counterexample {
   state: State;
   /** Operations that could come next in real time (called before the first pending answer) but fit no order. */
   stuck: Op[];
+  /** What the rest of the key's history says about the stuck ops (e.g. a value whose SET got an error reply). */
+  hints: string[];
 }
 
 export interface CheckResult {
@@ -188,7 +190,7 @@ export function checkKey(key: string, all: readonly Op[], opts: CheckOptions = {
   const result = (linearizable: boolean, unknown = false): KeyResult => {
     const r: KeyResult = { key, linearizable, ops: n, steps };
     if (unknown) r.unknown = true;
-    if (!linearizable && !unknown) r.counterexample = counterexample(ops, best.frame, best.state);
+    if (!linearizable && !unknown) r.counterexample = counterexample(ops, all, best.frame, best.state);
     return r;
   };
   for (;;) {
@@ -230,7 +232,7 @@ export function checkKey(key: string, all: readonly Op[], opts: CheckOptions = {
   }
 }
 
-function counterexample(ops: Op[], frame: Frame | undefined, state: State): Counterexample {
+function counterexample(ops: Op[], all: readonly Op[], frame: Frame | undefined, state: State): Counterexample {
   const linearized: Op[] = [];
   for (let f = frame; f; f = f.parent) linearized.push(f.entry.op);
   linearized.reverse();
@@ -238,7 +240,23 @@ function counterexample(ops: Op[], frame: Frame | undefined, state: State): Coun
   const rest = ops.filter((op) => !placed.has(op.id));
   const firstAnswer = Math.min(...rest.filter((op) => op.outcome === 'ok').map((op) => op.returnAt ?? Infinity));
   const stuck = rest.filter((op) => op.invokeAt <= firstAnswer).sort((a, b) => a.invokeAt - b.invokeAt);
-  return { linearized, state, stuck };
+  return { linearized, state, stuck, hints: hintsFor(stuck, all) };
+}
+
+/** Facts from the whole key history (failed ops included) that point at the cause. */
+function hintsFor(stuck: Op[], all: readonly Op[]): string[] {
+  const hints: string[] = [];
+  for (const op of stuck) {
+    if (op.kind !== 'read' || op.value === null || op.value === undefined) continue;
+    const writes = all.filter((w) => w.kind === 'write' && w.value === op.value);
+    const failed = writes.find((w) => w.outcome === 'fail');
+    if (failed) hints.push(`#${op.id} read ${JSON.stringify(op.value)}, written by #${failed.id} whose client got an ERROR reply (${failed.error ?? ''}): an error reply for a write that took effect`);
+    else if (writes.length === 0 && !/^-?\d+$/.test(op.value)) hints.push(`#${op.id} read ${JSON.stringify(op.value)}, which no operation wrote`);
+    else if (writes.length && writes.every((w) => w.invokeAt > (op.returnAt ?? Infinity))) hints.push(`#${op.id} read ${JSON.stringify(op.value)} before its SET (#${writes[0].id}) was sent`);
+  }
+  const failedIncrs = all.filter((o) => o.kind === 'incr' && o.outcome === 'fail' && o.returnAt !== undefined && !/enableOfflineQueue|Stream isn't writeable/.test(o.error ?? ''));
+  if (stuck.length && failedIncrs.length) hints.push(`${failedIncrs.length} INCR(s) of this key got error replies (e.g. #${failedIncrs[0].id}: ${failedIncrs[0].error}); if one took effect, the counter runs ahead`);
+  return hints;
 }
 
 /** Acknowledged writes missing from a key's final read. */
@@ -312,6 +330,7 @@ export function explain(result: CheckResult, maxOps = 12): string {
     out.push(`  none of these can come next:`);
     for (const op of c.stuck.slice(0, maxOps)) out.push(`    ${describeOp(op)}`);
     if (c.stuck.length > maxOps) out.push(`    ... ${c.stuck.length - maxOps} more`);
+    for (const h of c.hints) out.push(`  hint: ${h}`);
   }
   return out.join('\n');
 }

@@ -91,6 +91,16 @@ export class Nemesis {
       await this.sleep(between(this.opts.rnd, imin, imax));
       if (!this.running) break;
       await this.checkExits();
+      // A process that failed to come back is retried first; no new fault
+      // meanwhile (another one down could cost the majority, which proves nothing).
+      const broken = this.opts.cluster.nodes.filter((n) => !n.running);
+      if (broken.length) {
+        for (const n of broken) {
+          this.log(`${n.name} is still down: starting it again (no new fault until it is back)`);
+          await this.restart(n);
+        }
+        continue;
+      }
       const fault = pick(this.opts.rnd, this.opts.faults);
       try {
         await this.inject(fault);
@@ -184,6 +194,9 @@ export class Nemesis {
     }
   }
 
+  /** Processes whose restart failed and that have not come back since (counted once). */
+  private readonly failed = new Set<ChaosNode>();
+
   /** Starts n again and waits for it to answer PING; counts it in restartsFailed if it does not. */
   private async restart(n: ChaosNode): Promise<boolean> {
     const timeoutMs = this.opts.restartTimeoutMs ?? 20_000;
@@ -192,9 +205,11 @@ export class Nemesis {
     try {
       await n.ready(timeoutMs);
       this.log(`${n.name} is back (pid ${n.pid}) after ${Date.now() - t0} ms`);
+      this.failed.delete(n);
       return true;
     } catch (e) {
-      this.restartsFailed++;
+      if (!this.failed.has(n)) this.restartsFailed++;
+      this.failed.add(n);
       this.log(`RESTART FAILED: ${n.name} did not answer PING within ${timeoutMs} ms: ${(e as Error).message.split('\n')[0]}`);
       this.log(`--- ${n.name} log tail ---\n${n.proc?.logTail(30) ?? ''}\n--- end ---`);
       n.down = !n.running;
