@@ -26,12 +26,12 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of the random choices (keys, faults, targets)', (v) => Number.parseInt(v, 10), Date.now() % 100000)
     .option('--op-timeout-ms <ms>', 'an operation with no answer after this long is recorded as unknown (info)', positiveInt, 3000)
     .option('--unsafe-reads <mode>', "test-only: start the stores with REDRAFT_UNSAFE_READS=<lease|follower>; the check must then fail")
-    .option('--partition-leader', 'partitions always isolate the leader of slot 0')
+    .option('--target-leader', 'every fault (kill, pause, restart, partition) hits the leader of slot 0')
     .option('--read-share <f>', 'share of reads of plain and cluster clients', (v) => Number(v), 0.5)
     .option('--out <dir>', 'where to save failing histories (default: the OS temp dir)')
     .option('--save-history', 'save the history even if the run passes')
     .parse(process.argv);
-  const o = program.opts<{ seconds: number; faults: Fault[]; clients: number; seed: number; opTimeoutMs: number; unsafeReads?: string; partitionLeader?: boolean; readShare: number; out?: string; saveHistory?: boolean }>();
+  const o = program.opts<{ seconds: number; faults: Fault[]; clients: number; seed: number; opTimeoutMs: number; unsafeReads?: string; targetLeader?: boolean; readShare: number; out?: string; saveHistory?: boolean }>();
   if (o.unsafeReads !== undefined && !['lease', 'follower'].includes(o.unsafeReads)) program.error("--unsafe-reads: expected 'lease' or 'follower'");
   if (!Number.isFinite(o.seed)) program.error('--seed: expected an integer');
   if (!(o.readShare >= 0 && o.readShare <= 1)) program.error('--read-share: expected a number in [0, 1]');
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     seed: o.seed,
     opTimeoutMs: o.opTimeoutMs,
     unsafeReads: o.unsafeReads,
-    partitionLeader: o.partitionLeader,
+    targetLeader: o.targetLeader,
     readShare: o.readShare,
     outDir: o.out,
     saveHistory: o.saveHistory ? 'always' : 'on-failure',

@@ -29,8 +29,8 @@ export interface NemesisOptions {
   holdMs?: [number, number];
   /** A restarted process must answer PING within this (default 20 s). */
   restartTimeoutMs?: number;
-  /** Partitions isolate the slot-0 leader (default: half the time). */
-  partitionLeader?: 'always' | 'sometimes';
+  /** 'always': every fault hits the slot-0 leader; 'sometimes' (default): partitions do half the time, other faults pick at random. */
+  targetLeader?: 'always' | 'sometimes';
 }
 
 export interface FaultRecord {
@@ -120,9 +120,10 @@ export class Nemesis {
     this.log(`${fault}: ${what}`);
   }
 
-  /** A running target: a store, or (one time in four) the meta. */
-  private target(): ChaosNode | undefined {
+  /** A running target: a store, or (one time in four) the meta; with targetLeader 'always', the slot-0 leader. */
+  private async target(): Promise<ChaosNode | undefined> {
     const c = this.opts.cluster;
+    if (this.opts.targetLeader === 'always') return c.leaderOfSlot(0);
     const candidates = this.opts.rnd() < 0.25 ? [c.meta] : c.stores;
     const up = candidates.filter((n) => n.running && !n.paused && !n.down);
     return up.length ? pick(this.opts.rnd, up) : undefined;
@@ -131,7 +132,7 @@ export class Nemesis {
   private async inject(fault: Fault): Promise<void> {
     switch (fault) {
       case 'kill': {
-        const n = this.target();
+        const n = await this.target();
         if (!n) return;
         this.record('kill', `kill -9 ${n.name} (pid ${n.pid})`);
         n.down = true;
@@ -141,7 +142,7 @@ export class Nemesis {
         return;
       }
       case 'restart': {
-        const n = this.target();
+        const n = await this.target();
         if (!n) return;
         this.record('restart', `SIGTERM ${n.name} (pid ${n.pid})`);
         n.down = true;
@@ -152,7 +153,7 @@ export class Nemesis {
         return;
       }
       case 'pause': {
-        const n = this.target();
+        const n = await this.target();
         if (!n) return;
         const hold = this.holdMs();
         this.record('pause', `SIGSTOP ${n.name} (pid ${n.pid}) for ${hold} ms`);
@@ -171,7 +172,7 @@ export class Nemesis {
         }
         const c = this.opts.cluster;
         const hold = this.holdMs();
-        const wantLeader = this.opts.partitionLeader === 'always' || this.opts.rnd() < 0.5;
+        const wantLeader = this.opts.targetLeader === 'always' || this.opts.rnd() < 0.5;
         const leader = wantLeader ? await c.leaderOfSlot(0) : undefined;
         if (!leader && this.opts.rnd() < 0.25) {
           for (const s of c.stores) fw.cut(c.meta.host, s.host);

@@ -27,8 +27,8 @@ export interface ChaosOptions {
   /** Client kinds in turn (default plain, readonly, cluster). */
   kinds?: ClientKind[];
   readShare?: number;
-  /** Partitions always isolate the slot-0 leader. */
-  partitionLeader?: boolean;
+  /** Every fault hits the leader of slot 0. */
+  targetLeader?: boolean;
   intervalMs?: [number, number];
   holdMs?: [number, number];
   /** Where failing histories go (default the OS temp dir). */
@@ -127,7 +127,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       log,
       intervalMs: opts.intervalMs,
       holdMs: opts.holdMs,
-      partitionLeader: opts.partitionLeader ? 'always' : 'sometimes',
+      targetLeader: opts.targetLeader ? 'always' : 'sometimes',
     });
     const t0 = performance.now();
     log(`workload: starts at t=${t0.toFixed(0)}ms (times below are ms on the history's clock)`);
