@@ -2,7 +2,7 @@
 // fail) and on a large random history generated from a sequential model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHistory, explain, lostWrites, step } from './checker';
+import { checkHistory, explain, lostWrites, step, writeGaps } from './checker';
 import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
 import { seededRandom } from './random';
 
@@ -201,4 +201,11 @@ test('random valid histories with many info ops pass; corrupting a read makes on
   const read = h.find((o) => o.kind === 'read' && o.outcome === 'ok' && o.key === 'r1')!;
   read.value = 'never-written';
   assert.equal(checkHistory(h).linearizable, false);
+});
+
+test('writeGaps: the longest time without an acknowledged write after each fault', () => {
+  const h = [w('a', 0, 10), w('b', 11, 20), r('b', 21, 25), w('c', 30, 70), inc('1', 71, 75)];
+  // Fault at 15: acks at 20, 70, 75, next fault at 80 → longest 50 (20..70). Fault at 80: nothing until the end at 100 → 20.
+  assert.deepEqual(writeGaps(h, [15, 80], 100), [50, 20]);
+  assert.deepEqual(writeGaps(h, [], 100), []);
 });

@@ -334,3 +334,21 @@ export function explain(result: CheckResult, maxOps = 12): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Availability: for each fault (its start time), the longest time with no
+ * acknowledged write (SET or INCR) from it until the next fault or the end.
+ */
+export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end: number): number[] {
+  const acks = ops
+    .filter((op) => op.outcome === 'ok' && op.kind !== 'read' && op.clientId !== FINAL_CLIENT)
+    .map((op) => op.returnAt!)
+    .sort((a, b) => a - b);
+  return faultTimes.map((at, i) => {
+    const until = i + 1 < faultTimes.length ? faultTimes[i + 1] : end;
+    const points = [at, ...acks.filter((t) => t > at && t < until), until];
+    let gap = 0;
+    for (let j = 1; j < points.length; j++) gap = Math.max(gap, points[j] - points[j - 1]);
+    return gap;
+  });
+}

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosCluster } from './cluster';
-import { checkHistory, explain, lostWrites, type CheckResult, type LostWrite } from './checker';
+import { checkHistory, explain, lostWrites, writeGaps, type CheckResult, type LostWrite } from './checker';
 import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
@@ -67,21 +67,6 @@ export interface SavedHistory {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The longest time with no acknowledged write, in each window from a fault to the next one (or the end). */
-export function writeGaps(ops: readonly Op[], faults: readonly FaultRecord[], end: number): number[] {
-  const acks = ops
-    .filter((op) => op.outcome === 'ok' && op.kind !== 'read' && op.clientId !== FINAL_CLIENT)
-    .map((op) => op.returnAt!)
-    .sort((a, b) => a - b);
-  return faults.map((f, i) => {
-    const until = i + 1 < faults.length ? faults[i + 1].at : end;
-    const points = [f.at, ...acks.filter((t) => t > f.at && t < until), until];
-    let gap = 0;
-    for (let j = 1; j < points.length; j++) gap = Math.max(gap, points[j] - points[j - 1]);
-    return gap;
-  });
-}
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const log = opts.log ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -146,7 +131,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const ops = workload.history.ops;
     const check = checkHistory(ops);
     const lost = lostWrites(ops);
-    const gaps = writeGaps(ops, nemesis.faults, workloadEnd);
+    const gaps = writeGaps(ops, nemesis.faults.map((f) => f.at), workloadEnd);
     nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at t=${f.at.toFixed(0)}ms (+${((f.at - t0) / 1000).toFixed(1)}s) ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
     const longest = Math.round(Math.max(0, ...gaps));
     log(`longest-write-gap-ms=${longest}`);
