@@ -49,8 +49,8 @@ export class Firewall {
   /** Creates the chain and the jumps to it. */
   install(): void {
     if (this.installed) return;
-    process.on('exit', this.onExit);
     this.run(['-N', this.chain]);
+    process.on('exit', this.onExit);
     this.installed = true;
     this.run(['-I', 'INPUT', '-j', this.chain]);
     this.run(['-I', 'OUTPUT', '-j', this.chain]);

@@ -55,7 +55,8 @@ export class Nemesis {
 
   private log(line: string): void {
     // The history's clock (performance.now()), so fault times line up with the ops in a report.
-    this.opts.log(`nemesis t=${performance.now().toFixed(0)}ms ${line}`);
+    // The wall-clock time too, to find the moment in the processes' logs.
+    this.opts.log(`nemesis t=${performance.now().toFixed(0)}ms (${new Date().toISOString().slice(11, 23)}Z) ${line}`);
   }
 
   /** Sleeps ms, or less if stop() is called. */

@@ -80,7 +80,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     else {
       Firewall.sweepStale(log);
       firewall = new Firewall();
-      firewall.install();
+      try {
+        firewall.install();
+      } catch (e) {
+        firewall.close();
+        firewall = undefined;
+        partitionUnavailable = (e as Error).message;
+        log(`partition: will be skipped: ${partitionUnavailable}`);
+      }
     }
   }
   let cluster: ChaosCluster | undefined;
