@@ -32,4 +32,9 @@ function main(): number {
   return res.linearizable && lost.length === 0 ? 0 : 1;
 }
 
+// `check.js FILE | head` closes stdout early: not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = main();
