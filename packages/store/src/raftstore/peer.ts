@@ -73,6 +73,8 @@ export class NotLeaderError extends RetryLaterError {
  * died) is retried by the dispatcher with a fresh request, until its deadline.
  */
 const READ_INDEX_TIMEOUT_MS = 1000;
+/** test-only: lets the fault suite prove its checker catches stale reads ('lease' | 'follower'; unset = safe). */
+const UNSAFE_READS = process.env.REDRAFT_UNSAFE_READS;
 
 export class RegionPeer implements LoopGroup, RegionHandle {
   readonly node: raft.RawNode;
@@ -166,6 +168,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // After a stalled event loop, the ticks real time owes are counted
     // first: a lease must never be trusted on a stale tick count.
     this.host.catchUpTicks();
+    if (UNSAFE_READS === 'lease' && this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
+    if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     const now = Date.now();
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {

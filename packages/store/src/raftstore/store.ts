@@ -5,6 +5,7 @@
 import {
   OverlayBatch,
   PeerPool,
+  bindableLocalAddress,
   PeerServer,
   PeerStorage,
   RaftLoop,
@@ -94,7 +95,7 @@ export class RaftStore implements LoopHost, PeerHost {
 
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
-    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }) });
+    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
     this.snapshots = new Snapshots({
       engine: opts.engine,
       log: opts.log.child({ component: 'snapshot' }),
