@@ -17,18 +17,48 @@ export function checkOption<T>(f: () => T): T {
   }
 }
 
-/** Starts a service (exit 1 if it cannot start) and stops it on SIGTERM/SIGINT. */
+/**
+ * Starts a service (exit 1 if it cannot start) and stops it on SIGTERM/SIGINT.
+ *
+ * A process the playground spawned has an IPC channel to it (and nothing
+ * else does). Such a supervised process also stops when that channel closes —
+ * which the kernel does however the playground ends, even by SIGKILL — so it
+ * is never orphaned. It ignores SIGINT: Ctrl-C in a terminal signals the whole
+ * foreground group, and the playground itself stops its children in order
+ * (stores first, then metas) with SIGTERM.
+ */
 export async function serveUntilSignal(name: string, log: Logger, start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
-  const service = await start().catch((e) => {
-    log.fatal({ err: e }, `${name} failed to start`);
-    process.exit(1);
-  });
-  const stop = (): void => {
-    service.stop().then(
+  const supervised = process.channel !== undefined;
+  let service: { stop(): Promise<void> } | undefined;
+  let stopRequested = false;
+  const stop = (why: string): void => {
+    if (stopRequested) return;
+    stopRequested = true;
+    log.info(`${name} stopping (${why})`);
+    // Still starting: the stop happens as soon as start() returns.
+    service?.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (supervised) {
+    process.on('SIGINT', () => {});
+    process.on('disconnect', () => stop('the playground that started it is gone'));
+    // The channel must not keep this process alive by itself.
+    process.channel?.unref();
+    if (!process.connected) stop('the playground that started it is gone');
+  } else {
+    process.on('SIGINT', () => stop('SIGINT'));
+  }
+  service = await start().catch((e) => {
+    log.fatal({ err: e }, `${name} failed to start`);
+    process.exit(1);
+  });
+  if (stopRequested) {
+    service.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  }
 }

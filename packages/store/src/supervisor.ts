@@ -1,0 +1,187 @@
+// The playground's children, kept running: a child that dies unexpectedly is
+// logged (exit code or signal, its log file and the log's last lines) and
+// started again after a backoff (0.5 s doubling to 10 s, back to 0.5 s once a
+// run lasted 30 s), for as long as the playground runs — or left down with
+// restart off. The others keep serving meanwhile.
+//
+// Children get an IPC channel they never use: it closes when the playground
+// dies, however it dies (even SIGKILL), and a child stops when it closes
+// (serveUntilSignal), so no child outlives the playground.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { pingOnce } from '@redraft/common';
+import type { Logger } from '@redraft/common';
+
+export interface ChildSpec {
+  /** "store-2", "meta-1". */
+  name: string;
+  /** The RESP port it answers PING on once it serves. */
+  port: number;
+  /** Arguments after `node <entry>`. */
+  args: string[];
+  /** stdout and stderr are appended here. */
+  logFile: string;
+}
+
+export interface SupervisorOptions {
+  /** The script children run (bin/redraft.js). */
+  entry: string;
+  log: Logger;
+  /** Start a dead child again (default); false leaves it down. */
+  restart: boolean;
+  /** First restart delay; doubled per quick death up to maxBackoffMs. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A run at least this long resets the delay to initialBackoffMs. */
+  stableAfterMs?: number;
+}
+
+/** One supervised child and what happened to it so far. */
+export class Child {
+  proc: ChildProcess | undefined;
+  /** Set while its process runs. */
+  running = false;
+  /** How many times it has died unexpectedly. */
+  deaths = 0;
+  lastExit = '';
+  startedAt = 0;
+  backoffMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly spec: ChildSpec, initialBackoffMs: number) {
+    this.backoffMs = initialBackoffMs;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.proc?.pid : undefined;
+  }
+}
+
+export class Supervisor {
+  readonly children: Child[] = [];
+  private stopping = false;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly stableAfterMs: number;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.initialBackoffMs = opts.initialBackoffMs ?? 500;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.stableAfterMs = opts.stableAfterMs ?? 30_000;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Starts a child and keeps it running from now on. */
+  add(spec: ChildSpec): Child {
+    const child = new Child(spec, this.initialBackoffMs);
+    this.children.push(child);
+    this.spawn(child);
+    return child;
+  }
+
+  /**
+   * Stops supervising (no more restarts) and stops the children: each group
+   * in turn (stores, then metas), SIGTERM then SIGKILL after killAfterMs.
+   */
+  async stopAll(groups: Child[][], killAfterMs = 10_000): Promise<void> {
+    this.stopping = true;
+    for (const c of this.children) clearTimeout(c.restartTimer);
+    for (const group of groups) await Promise.all(group.map((c) => stopChild(c, killAfterMs)));
+  }
+
+  private spawn(child: Child): void {
+    const { spec, log } = { spec: child.spec, log: this.opts.log };
+    const out = openSync(spec.logFile, 'a');
+    let proc: ChildProcess;
+    try {
+      proc = spawn(process.execPath, [this.opts.entry, ...spec.args], { stdio: ['ignore', out, out, 'ipc'] });
+    } finally {
+      closeSync(out); // the child has its own copy
+    }
+    child.proc = proc;
+    child.running = true;
+    child.startedAt = Date.now();
+    proc.on('error', (e) => {
+      log.error({ err: e, child: spec.name }, `${spec.name}: ${e.message}`);
+      // A process that never started gets no 'exit' event.
+      if (proc.pid === undefined) this.onExit(child, proc, `spawn error ${e.message}`);
+    });
+    proc.on('exit', (code, signal) => this.onExit(child, proc, signal ? `signal ${signal}` : `code ${code}`));
+    log.info(`${spec.name} started (pid ${proc.pid ?? '?'}, port ${spec.port}, log ${spec.logFile})`);
+    if (child.deaths > 0) void this.announceWhenBack(child, proc);
+  }
+
+  private onExit(child: Child, proc: ChildProcess, how: string): void {
+    if (child.proc !== proc || !child.running) return;
+    child.running = false;
+    if (this.stopping) return;
+    const { log } = this.opts;
+    const { name, logFile } = child.spec;
+    child.deaths++;
+    child.lastExit = how;
+    // The log's last lines say why a child that failed on its own did.
+    const tail = lastLines(logFile, 5).map((l) => `\n    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`).join('');
+    const where = `it was pid ${proc.pid ?? '?'}; its log ${logFile}${tail ? ` ends with:${tail}` : ' is empty'}`;
+    if (!this.opts.restart) {
+      log.error(`${name} exited (${how}); not restarting it (--no-restart); ${where}`);
+      return;
+    }
+    // A child that ran for a while gets a quick restart again.
+    if (Date.now() - child.startedAt >= this.stableAfterMs) child.backoffMs = this.initialBackoffMs;
+    const delay = child.backoffMs;
+    child.backoffMs = Math.min(child.backoffMs * 2, this.maxBackoffMs);
+    log.warn(`${name} exited (${how}); restarting in ${delay / 1000} s (restart ${child.deaths}); ${where}`);
+    child.restartTimer = setTimeout(() => {
+      if (!this.stopping) this.spawn(child);
+    }, delay);
+  }
+
+  /** Logs "<name> is back" once the restarted process answers PING. */
+  private async announceWhenBack(child: Child, proc: ChildProcess): Promise<void> {
+    while (child.proc === proc && child.running && !this.stopping) {
+      if (await pingOnce(child.spec.port)) {
+        if (child.proc === proc && child.running) this.opts.log.info(`${child.name} is back (pid ${proc.pid}, port ${child.spec.port})`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function stopChild(c: Child, killAfterMs: number): Promise<void> {
+  const proc = c.proc;
+  if (!proc || !c.running) return Promise.resolve();
+  return new Promise((res) => {
+    const killer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+    proc.once('exit', () => {
+      clearTimeout(killer);
+      res();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+/** The last n lines of a file (read from its last 8 KiB), none if unreadable. */
+export function lastLines(file: string, n: number): string[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, 8192);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return lines.slice(size > len ? 1 : 0).slice(-n); // the first may be cut
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
