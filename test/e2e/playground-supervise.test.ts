@@ -4,8 +4,9 @@
 // it down); Ctrl-C stops everything, and a playground killed with SIGKILL
 // takes no child with it... nor leaves one behind.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { keySlot } from '@redraft/common';
 import {
@@ -16,6 +17,7 @@ import {
   respMany,
   signalGroup,
   startRedraft,
+  tempDir,
   waitExit,
   waitFor,
   type Server,
@@ -26,11 +28,11 @@ import { redraftOnly } from './target';
  * Starts a playground of 1 meta and 3 stores (3 regions), every port on a
  * free block from `base`, stopped when t ends; does not wait for it.
  */
-async function launchPlayground(t: { after(fn: () => unknown): void }, extra: string[] = [], base?: number): Promise<Server> {
+async function launchPlayground(t: { after(fn: () => unknown): void }, extra: string[] = [], dir?: string): Promise<Server> {
   // 3 RESP, meta admin, meta peer, 3 store peers.
-  base ??= await freePorts(8);
+  const base = await freePorts(8);
   const args = ['--meta-port', String(base + 3), '--meta-peer-port', String(base + 4), '--peer-port', String(base + 5), '--initial-regions', '3', ...extra];
-  const s = await startRedraft({ mode: 'playground', port: base, ports: 3, args, readyTimeoutMs: 60_000, waitReady: false });
+  const s = await startRedraft({ mode: 'playground', port: base, ports: 3, args, readyTimeoutMs: 60_000, waitReady: false, dir });
   t.after(async () => {
     const r = await s.stop({ timeoutMs: 15_000 });
     if (r.forced || r.strays) process.stderr.write(`\n--- playground log ---\n${s.proc.logTail(80)}\n`);
@@ -162,25 +164,37 @@ test('--no-restart: a store killed with kill -9 stays down, the others serve eve
   assert.doesNotMatch(playgroundLog(s), /restarting in/);
 });
 
-test('a store that fails at start-up (its port is taken) is retried with backoff until it starts; the start-up wait goes on meanwhile', { ...redraftOnly, timeout: 90_000 }, async (t) => {
-  const base = await freePorts(8);
-  // Something else holds store-2's port (and answers nothing): store-2 exits at start-up.
-  const squatter = createServer((c) => c.destroy());
-  await new Promise<void>((res) => squatter.listen(base + 1, '127.0.0.1', res));
-  let released = false;
-  const release = () => {
-    if (!released) squatter.close();
-    released = true;
-  };
-  t.after(release);
-  const s = await launchPlayground(t, [], base);
+test('a store that fails at start-up is retried with backoff until it starts; the start-up wait goes on meanwhile', { ...redraftOnly, timeout: 90_000 }, async (t) => {
+  // A file where store-2's data directory goes: store-2 exits at every start until it is removed.
+  const dir = tempDir();
+  mkdirSync(join(dir, 'data'));
+  const blocker = join(dir, 'data', 'store-2');
+  writeFileSync(blocker, 'not a directory');
+  const s = await launchPlayground(t, [], dir);
   await waitFor(
     () => /store-2 exited \(code 1\); restarting in 0\.5 s/.test(playgroundLog(s)) && /store-2 exited \(code 1\); restarting in 1 s/.test(playgroundLog(s)),
     { timeoutMs: 30_000, what: 'two logged start-up failures of store-2, with growing backoff', proc: s.proc },
   );
-  release();
+  rmSync(blocker);
   await untilClusterOk(s);
   await waitFor(() => playgroundLog(s).includes('redraft playground ready'), { timeoutMs: 30_000, what: 'the playground to report ready', proc: s.proc });
   await waitFor(() => playgroundLog(s).includes('store-2 is back'), { timeoutMs: 10_000, what: '"store-2 is back"', proc: s.proc });
   await expectServes(s, s.ports[1]!, keysAcrossRegions('su'), 'up');
+});
+
+test('a port already in use: the playground exits at once, naming it', redraftOnly, async () => {
+  const base = await freePorts(8);
+  const squatter = createServer((c) => c.destroy());
+  await new Promise<void>((res) => squatter.listen(base + 1, '127.0.0.1', res));
+  try {
+    const args = ['--meta-port', String(base + 3), '--meta-peer-port', String(base + 4), '--peer-port', String(base + 5)];
+    const s = await startRedraft({ mode: 'playground', port: base, ports: 3, args, waitReady: false });
+    const exit = await waitExit(s.proc, 20_000);
+    assert.ok(exit, 'the playground kept running although store-2\'s port is taken');
+    assert.equal(exit.code, 1);
+    assert.match(playgroundLog(s), new RegExp(`port ${base + 1} \\(store-2 RESP\\)[^\\n]*already in use`));
+    assert.equal(groupMembers(s.proc).length, 0, 'it left a child behind');
+  } finally {
+    squatter.close();
+  }
 });

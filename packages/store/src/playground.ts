@@ -6,6 +6,7 @@
 // (supervisor.ts) while the others keep serving; Ctrl-C stops them all; the
 // next start resumes.
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { clusterOkOnce, pingOnce } from '@redraft/common';
 import type { Logger } from '@redraft/common';
@@ -36,6 +37,19 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  // A port already taken (another playground, a redis-server on 6379) would
+  // make its child fail at every restart: say so at once instead.
+  const planned = plannedPorts(opts);
+  const twice = planned.find((p, i) => planned.findIndex((q) => q.port === p.port) !== i);
+  if (twice) {
+    log.error(`the playground cannot start: port ${twice.port} would serve both ${planned.find((p) => p.port === twice.port)!.use} and ${twice.use}; choose ranges that do not overlap`);
+    process.exit(1);
+  }
+  const taken = await takenPorts(planned);
+  if (taken.length > 0) {
+    log.error(`the playground cannot start: ${taken.map((p) => `port ${p.port} (${p.use})`).join(', ')} already in use — another playground or redis-server running? Choose other ports with --port, --meta-port, --meta-peer-port, --peer-port`);
+    process.exit(1);
+  }
   const supervisor = new Supervisor({ entry: ENTRY, log, restart: opts.restart ?? true });
   const stores: Child[] = [];
   const metas: Child[] = [];
@@ -93,6 +107,37 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
       : `redraft playground ready: one standalone store on 127.0.0.1:${storePorts[0]}; data in ${dataDir}`,
   );
   log.info(`connect with: redis-cli -p ${opts.port}${replicated ? `   (cluster-aware: redis-cli -c -p ${opts.port}; map: redis-cli -p ${opts.metaPort} region list)` : ''}   Ctrl-C stops everything; the next start resumes`);
+}
+
+/** Every port the playground's children will listen on, with what for. */
+function plannedPorts(opts: PlaygroundOptions): { port: number; use: string }[] {
+  const out: { port: number; use: string }[] = [];
+  for (let i = 0; i < opts.stores; i++) {
+    out.push({ port: opts.port + i, use: `store-${i + 1} RESP` });
+    if (opts.stores > 1) out.push({ port: opts.peerPort + i, use: `store-${i + 1} peer` });
+  }
+  if (opts.stores > 1) {
+    for (let i = 0; i < opts.metas; i++) {
+      out.push({ port: opts.metaPort + i, use: `meta-${i + 1} admin` });
+      out.push({ port: opts.metaPeerPort + i, use: `meta-${i + 1} peer` });
+    }
+  }
+  return out;
+}
+
+/** Those of the ports that cannot be listened on at 127.0.0.1 now. */
+async function takenPorts(ports: { port: number; use: string }[]): Promise<{ port: number; use: string }[]> {
+  const free = await Promise.all(
+    ports.map(
+      ({ port }) =>
+        new Promise<boolean>((res) => {
+          const srv = createServer();
+          srv.once('error', () => res(false));
+          srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+        }),
+    ),
+  );
+  return ports.filter((_, i) => !free[i]);
 }
 
 /** Waits until c answers PING (whichever run of it); throws at the deadline, saying what became of it. */

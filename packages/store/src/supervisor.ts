@@ -45,6 +45,8 @@ export class Child {
   deaths = 0;
   lastExit = '';
   startedAt = 0;
+  /** Size of its log file when this run started: what this run wrote follows. */
+  logOffset = 0;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
 
@@ -99,6 +101,7 @@ export class Supervisor {
   private spawn(child: Child): void {
     const { spec, log } = { spec: child.spec, log: this.opts.log };
     const out = openSync(spec.logFile, 'a');
+    child.logOffset = fstatSync(out).size;
     let proc: ChildProcess;
     try {
       proc = spawn(process.execPath, [this.opts.entry, ...spec.args], { stdio: ['ignore', out, out, 'ipc'] });
@@ -127,7 +130,7 @@ export class Supervisor {
     child.deaths++;
     child.lastExit = how;
     // The log's last lines say why a child that failed on its own did.
-    const tail = lastLines(logFile, 5).map((l) => `\n    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`).join('');
+    const tail = lastLines(logFile, 5, child.logOffset).map((l) => `\n    ${summarize(l)}`).join('');
     const where = `it was pid ${proc.pid ?? '?'}; its log ${logFile}${tail ? ` ends with:${tail}` : ' is empty'}`;
     if (!this.opts.restart) {
       log.error(`${name} exited (${how}); not restarting it (--no-restart); ${where}`);
@@ -168,20 +171,35 @@ function stopChild(c: Child, killAfterMs: number): Promise<void> {
   });
 }
 
-/** The last n lines of a file (read from its last 8 KiB), none if unreadable. */
-export function lastLines(file: string, n: number): string[] {
+/** The last n lines the file got after byte `from` (at most its last 8 KiB), none if unreadable. */
+export function lastLines(file: string, n: number, from = 0): string[] {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
     const size = fstatSync(fd).size;
-    const len = Math.min(size, 8192);
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-    return lines.slice(size > len ? 1 : 0).slice(-n); // the first may be cut
+    const start = Math.max(from, size - 8192);
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    const lines = buf.toString('utf8').split('\n');
+    if (start > from) lines.shift(); // cut in the middle
+    return lines.filter((l) => l.trim() !== '').slice(-n);
   } catch {
     return [];
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** A child's pino JSON line as "LEVEL msg: err.message"; other lines as they are (both cut at 300 characters). */
+export function summarize(line: string): string {
+  let text = line;
+  try {
+    const o = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+    if (typeof o.msg === 'string') text = `${LEVELS[o.level ?? 0] ?? o.level ?? ''} ${o.msg}${o.err?.message ? `: ${o.err.message}` : ''}`.trim();
+  } catch {
+    /* not JSON: as it is */
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
