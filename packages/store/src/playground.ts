@@ -146,7 +146,7 @@ async function waitUntilServing(c: Child, deadline: number, cancelled: () => boo
   while (!cancelled()) {
     if (await pingOnce(c.spec.port)) return;
     if (Date.now() >= deadline) {
-      const history = c.deaths > 0 ? `it exited ${c.deaths} time(s), last with ${c.lastExit}` : 'it is running';
+      const history = c.deaths > 0 ? `it died ${c.deaths} time(s), last: ${c.lastExit}` : 'it is running';
       throw new Error(`${c.name} did not answer PING on 127.0.0.1:${c.spec.port} in time (${history}); see ${c.spec.logFile}`);
     }
     await new Promise((r) => setTimeout(r, delay));

@@ -98,21 +98,32 @@ export class Supervisor {
     for (const group of groups) await Promise.all(group.map((c) => stopChild(c, killAfterMs)));
   }
 
+  /** Starts a run of child; a failure to even start it counts as a death. */
   private spawn(child: Child): void {
-    const { spec, log } = { spec: child.spec, log: this.opts.log };
+    child.startedAt = Date.now();
+    try {
+      this.spawnNow(child);
+    } catch (e) {
+      child.running = false;
+      this.afterDeath(child, `could not be started: ${(e as Error).message}`, `see ${child.spec.logFile}`);
+    }
+  }
+
+  private spawnNow(child: Child): void {
+    const { spec } = child;
+    const { log } = this.opts;
     const out = openSync(spec.logFile, 'a');
-    child.logOffset = fstatSync(out).size;
     let proc: ChildProcess;
     try {
+      child.logOffset = fstatSync(out).size;
       proc = spawn(process.execPath, [this.opts.entry, ...spec.args], { stdio: ['ignore', out, out, 'ipc'] });
     } finally {
       closeSync(out); // the child has its own copy
     }
     child.proc = proc;
     child.running = true;
-    child.startedAt = Date.now();
     proc.on('error', (e) => {
-      log.error({ err: e, child: spec.name }, `${spec.name}: ${e.message}`);
+      log.error(`${spec.name}: ${e.message}`);
       // A process that never started gets no 'exit' event.
       if (proc.pid === undefined) this.onExit(child, proc, `spawn error ${e.message}`);
     });
@@ -124,23 +135,26 @@ export class Supervisor {
   private onExit(child: Child, proc: ChildProcess, how: string): void {
     if (child.proc !== proc || !child.running) return;
     child.running = false;
+    // The log's last lines say why a child that failed on its own did.
+    const tail = lastLines(child.spec.logFile, 5, child.logOffset).map((l) => `\n    ${summarize(l)}`).join('');
+    this.afterDeath(child, `exited (${how})`, `it was pid ${proc.pid ?? '?'}; its log ${child.spec.logFile}${tail ? ` ends with:${tail}` : ' is empty'}`);
+  }
+
+  /** Logs the death (`what`: "exited (signal SIGKILL)") and schedules the restart. */
+  private afterDeath(child: Child, what: string, details: string): void {
     if (this.stopping) return;
     const { log } = this.opts;
-    const { name, logFile } = child.spec;
     child.deaths++;
-    child.lastExit = how;
-    // The log's last lines say why a child that failed on its own did.
-    const tail = lastLines(logFile, 5, child.logOffset).map((l) => `\n    ${summarize(l)}`).join('');
-    const where = `it was pid ${proc.pid ?? '?'}; its log ${logFile}${tail ? ` ends with:${tail}` : ' is empty'}`;
+    child.lastExit = what;
     if (!this.opts.restart) {
-      log.error(`${name} exited (${how}); not restarting it (--no-restart); ${where}`);
+      log.error(`${child.name} ${what}; not restarting it (--no-restart); ${details}`);
       return;
     }
     // A child that ran for a while gets a quick restart again.
     if (Date.now() - child.startedAt >= this.stableAfterMs) child.backoffMs = this.initialBackoffMs;
     const delay = child.backoffMs;
     child.backoffMs = Math.min(child.backoffMs * 2, this.maxBackoffMs);
-    log.warn(`${name} exited (${how}); restarting in ${delay / 1000} s (restart ${child.deaths}); ${where}`);
+    log.warn(`${child.name} ${what}; restarting in ${delay / 1000} s (restart ${child.deaths}); ${details}`);
     child.restartTimer = setTimeout(() => {
       if (!this.stopping) this.spawn(child);
     }, delay);
