@@ -80,7 +80,6 @@ function childOnPort(s: Server, port: number): number | undefined {
 
 /** The playground's own log without pino-pretty's colours. */
 function playgroundLog(s: Server): string {
-  // eslint-disable-next-line no-control-regex
   return s.proc.log().replace(/\x1b\[[0-9;]*m/g, '');
 }
 
