@@ -30,18 +30,25 @@ export function checkOption<T>(f: () => T): T {
 export async function serveUntilSignal(name: string, log: Logger, start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
   const supervised = process.channel !== undefined;
   let service: { stop(): Promise<void> } | undefined;
-  let stopRequested = false;
-  const stop = (why: string): void => {
-    if (stopRequested) return;
-    stopRequested = true;
+  let stopping = false;
+  const stop = (why: string, signal?: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!service) {
+      // Still starting: nothing to finish yet (a crash is safe), and start()
+      // may wait for a peer that never comes — end now, as the signal would.
+      if (!signal) process.exit(1);
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
     log.info(`${name} stopping (${why})`);
-    // Still starting: the stop happens as soon as start() returns.
-    service?.stop().then(
+    service.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGTERM', () => stop('SIGTERM', 'SIGTERM'));
   if (supervised) {
     process.on('SIGINT', () => {});
     process.on('disconnect', () => stop('the playground that started it is gone'));
@@ -49,16 +56,10 @@ export async function serveUntilSignal(name: string, log: Logger, start: () => P
     process.channel?.unref();
     if (!process.connected) stop('the playground that started it is gone');
   } else {
-    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGINT', () => stop('SIGINT', 'SIGINT'));
   }
   service = await start().catch((e) => {
     log.fatal({ err: e }, `${name} failed to start`);
     process.exit(1);
   });
-  if (stopRequested) {
-    service.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  }
 }
