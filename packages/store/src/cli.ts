@@ -29,6 +29,7 @@ export function main(argv: string[]): void {
     .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
     .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
     .option('--log-level <level>', 'playground log level', 'info')
+    .option('--no-restart', 'leave a child process that died down (default: restart it, 0.5 s backoff doubling to 10 s)')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
       const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
@@ -52,6 +53,7 @@ export function main(argv: string[]): void {
         initialRegions,
         log,
         storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+        restart: o.restart !== false,
       });
     });
 
