@@ -6,7 +6,7 @@
 //   pause     — SIGSTOP a process, SIGCONT a few seconds later
 //   restart   — SIGTERM a process (SIGKILL after 10 s), start it again at once
 //   partition — cut one store (often the slot-0 leader) from every other process, or the meta from every store
-//   transfer  — leader transfer: no admin command for it exists yet, so only logged
+//   transfer  — REGION TRANSFER-LEADER: the slot-0 region's leader hands leadership to another replica
 import type { ChaosCluster, ChaosNode } from './cluster';
 import type { Firewall } from './firewall';
 import { between, pick, type Rng } from './random';
@@ -188,11 +188,32 @@ export class Nemesis {
         this.log('partition: healed');
         return;
       }
-      case 'transfer':
-        // No admin command moves a region's leader yet (the meta admin port has
-        // no operator commands; stores only act on heartbeat instructions).
-        this.record('transfer', 'transfer: not supported yet');
+      case 'transfer': {
+        const leader = await this.opts.cluster.leaderOfSlot(0);
+        if (!leader) {
+          this.log('transfer: no leader of slot 0 known; skipped');
+          return;
+        }
+        try {
+          // REGION LIST on the leader: id=R slots=a-b role=… leader_peer=P … peers=P1@S1,P2@S2,…
+          const lines = (await leader.call('REGION', 'LIST')) as unknown as string[];
+          const line = lines.find((l) => /slots=0-/.test(String(l)));
+          const id = /id=(\d+)/.exec(String(line))?.[1];
+          const leaderPeer = /leader_peer=(\d+)/.exec(String(line))?.[1];
+          const peers = (/peers=(\S+)/.exec(String(line))?.[1] ?? '').split(',').filter((p) => p && !p.endsWith('L'));
+          const others = peers.filter((p) => !p.startsWith(`${leaderPeer}@`)).map((p) => p.split('@')[1]);
+          if (!id || others.length === 0) {
+            this.log(`transfer: could not read region of slot 0 from ${leader.name}: ${String(line)}`);
+            return;
+          }
+          const to = pick(this.opts.rnd, others);
+          const r = await leader.call('REGION', 'TRANSFER-LEADER', id, to);
+          this.record('transfer', `REGION TRANSFER-LEADER ${id} ${to} on ${leader.name}: ${String(r)}`);
+        } catch (e) {
+          this.log(`transfer: ${(e as Error).message}`);
+        }
         return;
+      }
     }
   }
 
