@@ -69,7 +69,7 @@ export function main(argv: string[]): void {
     .option('--peer-port <port>', 'port of the peer transport (Raft traffic, forwarded commands)', '7200')
     .option('--advertise-host <host>', 'host other processes and clients reach this store at (default: --host)')
     .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
-    .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
+    .option('--tick-ms <ms>', 'Raft tick; elections take 25-50 ticks, heartbeats every 5', '20')
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')
