@@ -1,7 +1,7 @@
 // The end-to-end test harness: free ports, child processes that never
 // outlive the test, polling waits, redis-cli, temp dirs, servers.
 export { freePort, freePorts } from './ports';
-export { spawnManaged, stop, kill9, killPid, waitExit, groupAlive, groupMembers, ManagedProcess } from './proc';
+export { spawnManaged, stop, kill9, killPid, signalGroup, waitExit, groupAlive, groupMembers, ManagedProcess } from './proc';
 export type { ExitInfo, SpawnOptions, StopResult } from './proc';
 export { waitFor, waitForPing, waitForClosed, ping, sendLine } from './wait';
 export type { WaitOptions } from './wait';

@@ -18,6 +18,7 @@ export * from './util/options';
 export * from './raftstore/codec';
 export * from './raftstore/peer-storage';
 export * from './raftstore/loop';
+export * from './raftstore/limits';
 export * from './transport';
 export * from './util/process';
 export * from './util/metrics';

@@ -8,6 +8,7 @@
 //   0x01 | regionId u64 | 0x05 | session u64   forwarding session record (travels in snapshots)
 //   0x01 | regionId u64 | 0x06 | session u64 | seq u64    a kept reply of that session
 //   0x02 | name                                store-level records (store ident, ...)
+//   0x03 | regionId u64 | snapshotId u64 | seq u32   a received snapshot's chunk, staged until installed
 //   'z'  | slot u16 | 'm' | key                key metadata (type, expireAt, version, size / inline string)
 //   'z'  | slot u16 | 's' | keyLen u32 | key | version u64 | subkey    collection member
 //   'z'  | slot u16 | 'c' | keyLen u32 | key | version u64 | score u64 | member   zset score index
@@ -19,6 +20,7 @@ export const SLOT_COUNT = 16384;
 
 const LOCAL = 0x01;
 const STORE = 0x02;
+const SNAPSHOT_STAGING = 0x03;
 const DATA = 0x7a; // 'z'
 const RAFT_LOG = 0x01;
 const HARD_STATE = 0x02;
@@ -134,6 +136,31 @@ export function isRegionStateKey(key: Buffer): boolean {
 
 export function storeKey(name: string): Buffer {
   return Buffer.concat([Buffer.from([STORE]), Buffer.from(name, 'utf8')]);
+}
+
+// ---- snapshot staging ------------------------------------------------------
+// Chunks of a snapshot being received land here, outside every region's data
+// range, and are copied into the range when Raft accepts the snapshot. The
+// whole prefix is cleared when the store starts (raftstore/snapshot.ts).
+
+export function snapshotStagingKey(regionId: number, snapshotId: number, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(21);
+  b[0] = SNAPSHOT_STAGING;
+  writeU64(b, 1, regionId);
+  writeU64(b, 9, snapshotId);
+  b.writeUInt32BE(seq, 17);
+  return b;
+}
+
+/** [start, end) of the staged chunks of one snapshot. */
+export function snapshotStagingRange(regionId: number, snapshotId: number): [Buffer, Buffer] {
+  const start = snapshotStagingKey(regionId, snapshotId, 0);
+  return [start, prefixEnd(start.subarray(0, 17))];
+}
+
+/** [start, end) of every staged chunk of every snapshot. */
+export function allSnapshotStagingRange(): [Buffer, Buffer] {
+  return [Buffer.from([SNAPSHOT_STAGING]), Buffer.from([SNAPSHOT_STAGING + 1])];
 }
 
 // ---- data keys -------------------------------------------------------------

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import {
   OverlayBatch,
   PeerPool,
+  bindableLocalAddress,
   PeerServer,
   PeerStorage,
   RaftLoop,
@@ -270,7 +271,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       logger: this.log.child({ component: 'raft' }),
     });
 
-    this.pool = new PeerPool({ logger: this.log.child({ component: 'peer-pool' }), storeId: 0 });
+    this.pool = new PeerPool({ logger: this.log.child({ component: 'peer-pool' }), storeId: 0, localAddress: bindableLocalAddress(opts.host) });
     this.peerServer = new PeerServer({
       host: opts.host,
       port: opts.peerPort,

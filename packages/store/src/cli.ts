@@ -29,6 +29,7 @@ export function main(argv: string[]): void {
     .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
     .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
     .option('--log-level <level>', 'playground log level', 'info')
+    .option('--no-restart', 'leave a child process that died down (default: restart it, 0.5 s backoff doubling to 10 s)')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
       const log = createLogger({ name: 'playground', level: o.logLevel, pretty: !process.env.CI });
@@ -52,6 +53,7 @@ export function main(argv: string[]): void {
         initialRegions,
         log,
         storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+        restart: o.restart !== false,
       });
     });
 
@@ -67,7 +69,7 @@ export function main(argv: string[]): void {
     .option('--peer-port <port>', 'port of the peer transport (Raft traffic, forwarded commands)', '7200')
     .option('--advertise-host <host>', 'host other processes and clients reach this store at (default: --host)')
     .option('--redirect <mode>', "keys led by another store: 'forward' the command there, or answer 'moved' like Redis Cluster", 'forward')
-    .option('--tick-ms <ms>', 'Raft tick; elections take 10-20 ticks, heartbeats every 2', '50')
+    .option('--tick-ms <ms>', 'Raft tick; elections take 25-50 ticks, heartbeats every 5', '20')
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')

@@ -2,7 +2,7 @@
 // per-client ordering gate, the handler, routing to the region's leader
 // (forward or MOVED), bounded retries while a region has no leader, and
 // errors turned into replies.
-import { CommandTable, ErrorReply, RawReply, keySlot } from '@redraft/common';
+import { CommandTable, ENTRY_TOO_LARGE, ErrorReply, RawReply, keySlot } from '@redraft/common';
 import type { Handler, KvReader, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
@@ -77,7 +77,7 @@ export interface DispatchOptions {
   /** How long a command keeps retrying while its region has no leader before -TRYAGAIN. */
   retryDeadlineMs: number;
   /** Sends a command to another store and returns its reply, encoded in `protocol`. */
-  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer>;
+  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number): Promise<Buffer>;
   /** A (session, seq) for a write about to be forwarded: the same one for every resend. */
   newSession?(): pb.ForwardSession.$Properties;
   /** The forwarded write got its answer: its seq no longer holds back ackedBelow. */
@@ -210,8 +210,10 @@ export class Dispatcher {
     if (!this.opts.forward) return undefined;
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined));
+      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot));
     } catch (err) {
+      // Too large for any frame: nothing was sent, and it could never be replicated.
+      if ((err as { code?: string }).code === 'TOO_LARGE') return new ErrorReply(ENTRY_TOO_LARGE);
       // Refused before anything ran there (not the leader any more): route again.
       if (neverSent(err) || String((err as Error).message).startsWith(NOT_LEADER)) return undefined;
       // Sent, but the answer was lost: a read is simply retried; a write may

@@ -51,6 +51,11 @@ export interface StoreOptions {
   metricsPort?: number;
 }
 
+/** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
+const FORWARD_RPC_TIMEOUT_MS = 10_000;
+/** How often a forward in flight checks whether its slot's leader moved. */
+const LEADER_WATCH_MS = 100;
+
 /** A stable 40-hex node id for Redis Cluster views. */
 export function nodeIdOf(storeId: number): string {
   return createHash('sha1').update(`redraft-store-${storeId}`).digest('hex');
@@ -91,7 +96,7 @@ export class StoreNode {
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
-      forward: (addr, args, protocol, readonlyClient, session) => this.forward(addr, args, protocol, readonlyClient, session),
+      forward: (addr, args, protocol, readonlyClient, session, slot) => this.forward(addr, args, protocol, readonlyClient, session, slot),
       newSession: () => this.sessions.next(),
       sessionDone: (session) => this.sessions.done(session),
     });
@@ -154,10 +159,32 @@ export class StoreNode {
 
   private readonly sessions = new ForwardingSession();
 
-  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer> {
+  /**
+   * Sends a command to the store believed to lead its slot. If this store
+   * learns of another leader meanwhile (the old one died or stalled), the
+   * forward is given up at once, as an answer lost: a read is simply routed
+   * again, a write resent in its session, so failover costs an election,
+   * not the RPC timeout.
+   */
+  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number): Promise<Buffer> {
+    const raft = this.raft!;
     const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
-    const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs: 10000 }));
-    return Buffer.from(res.reply);
+    const rpc = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs: FORWARD_RPC_TIMEOUT_MS });
+    let watch: NodeJS.Timeout | undefined;
+    const leaderMoved = new Promise<never>((_, reject) => {
+      watch = setInterval(() => {
+        const route = raft.routeOf(slot);
+        const leader = route?.leaderStoreId ? (route.leaderStoreId === raft.storeId ? raft.opts.peerAddr : raft.storeInfo(route.leaderStoreId)?.peerAddr) : undefined;
+        if (leader && leader !== peerAddr) reject(new Error(`the leader of slot ${slot} moved from ${peerAddr} to ${leader} while the forward was in flight`));
+      }, LEADER_WATCH_MS);
+    });
+    rpc.catch(() => {}); // a late failure after the leader moved is not news
+    try {
+      const res = pb.ForwardResponse.decode(await Promise.race([rpc, leaderMoved]));
+      return Buffer.from(res.reply);
+    } finally {
+      clearInterval(watch);
+    }
   }
 
   /** A command another store forwarded: run it here, never forward it again. */

@@ -11,6 +11,7 @@ import {
   MessageType,
   NONE,
   Ready,
+  Snapshot,
   SoftState,
   StateRole,
   checkIndex,
@@ -129,6 +130,11 @@ export class RawNode {
 
   reportSnapshot(id: number, ok: boolean): void {
     this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
+  }
+
+  /** A snapshot received and accepted by step(), not yet handed out in a Ready and advanced. */
+  pendingSnapshot(): Snapshot | undefined {
+    return this.raft.log.unstable.snapshot;
   }
 
   leaseValid(): boolean {

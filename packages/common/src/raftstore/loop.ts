@@ -13,6 +13,11 @@
 // apply (FLUSHDB of a big region) thus never holds back heartbeats and
 // elections. The same loop runs the store's many regions and the meta's
 // single group.
+//
+// Quiet points: a task that needs the disk to hold exactly every group's
+// applied state (a consistent iterator for a snapshot or a digest) runs
+// between two apply writes — right after one lands, before the next batch
+// is built — or at once when apply is idle. Rounds never wait for it.
 import type { Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
 import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
@@ -35,14 +40,6 @@ export interface LoopGroup {
 export interface LoopHost {
   /** Messages of many groups at once, so the host can send one frame per target. */
   send(messages: Array<{ group: LoopGroup; message: Message }>): void;
-  /**
-   * Called at the start of each round, when no round write is in flight; when
-   * hasPendingWork() said so, the apply pipeline is drained too (a quiet
-   * moment: the disk holds exactly the applied state).
-   */
-  beforeRound?(): void;
-  /** The host needs a quiet moment (a snapshot to build, a digest to take), even if no group has work. */
-  hasPendingWork?(): boolean;
   /** A round failed to write: the process must stop rather than guess what is on disk. */
   fatal(err: Error): void;
 }
@@ -64,6 +61,14 @@ export class RaftLoop {
   /** Committed entries waiting for the apply pipeline, in commit order. */
   private applyQueue: Array<[LoopGroup, Entry[]]> = [];
   private applying: Promise<void> | null = null;
+  /** Tasks waiting for a quiet point (see atQuietPoint). */
+  private quietTasks: Array<() => void> = [];
+  /**
+   * A round is writing a received snapshot: that group's applied index
+   * already says the snapshot's while the disk does not yet, so no quiet
+   * point until the write lands.
+   */
+  private installing = false;
   readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0 };
 
   constructor(
@@ -135,6 +140,27 @@ export class RaftLoop {
     await this.applying;
   }
 
+  /**
+   * Runs `task` at the next quiet point: no apply write in flight or being
+   * built and no snapshot install in flight, so what is on disk is exactly
+   * every group's applied state (applied indexes, region descriptors and
+   * data agree), and a RocksDB iterator made by the task sees that state.
+   * That is now if apply is idle, else right after the current apply write
+   * lands. Rounds (ticks, heartbeats, elections) go on meanwhile. The task
+   * runs synchronously there; it must not throw.
+   */
+  atQuietPoint(task: () => void): void {
+    this.quietTasks.push(task);
+    if (!this.applying) this.runQuietTasks();
+  }
+
+  private runQuietTasks(): void {
+    if (this.installing || this.quietTasks.length === 0) return;
+    const tasks = this.quietTasks;
+    this.quietTasks = [];
+    for (const t of tasks) t();
+  }
+
   /** Starts the apply pipeline if it has work and is idle. */
   private kickApply(): void {
     if (this.applying || this.applyQueue.length === 0) return;
@@ -161,6 +187,8 @@ export class RaftLoop {
         // whatever this write lost.
         await this.engine.write(batch.batch, false);
         for (const g of new Set(items.map(([g]) => g))) g.afterApply();
+        // The write landed and the next batch is not begun: a quiet point.
+        this.runQuietTasks();
       }
     } catch (e) {
       this.stopped = true;
@@ -180,11 +208,6 @@ export class RaftLoop {
     if (this.stopped) return;
     this.running = true;
     try {
-      // Work that needs a quiet moment (consistent snapshots): apply writes
-      // run beside the rounds, so wait for the apply pipeline to drain; the
-      // in-memory applied indexes then match what is on disk.
-      if (this.host.hasPendingWork?.()) await this.drainApply();
-      this.host.beforeRound?.();
       const work: Array<[LoopGroup, Ready]> = [];
       for (const g of this.groups.values()) if (g.node.hasReady()) work.push([g, g.node.ready()]);
       if (work.length === 0) return;
@@ -198,6 +221,7 @@ export class RaftLoop {
         if (rd.snapshot && rd.snapshot.meta.index > 0) {
           // Older committed entries go first; the snapshot then replaces the data.
           await this.drainApply();
+          this.installing = true;
           await g.installSnapshot(rd.snapshot, batch);
           sync = true;
         }
@@ -210,6 +234,10 @@ export class RaftLoop {
       }
       this.stats.bytesWritten += batch.batch.byteSize;
       await this.engine.write(batch.batch, sync);
+      if (this.installing) {
+        this.installing = false;
+        if (!this.applying) this.runQuietTasks();
+      }
 
       this.sendAll(work, (rd) => rd.persistedMessages);
       for (const [g, rd] of work) {
@@ -226,10 +254,6 @@ export class RaftLoop {
       this.running = false;
     }
     // Whatever arrived during the write is waiting.
-    if (this.host.hasPendingWork?.()) {
-      this.schedule();
-      return;
-    }
     for (const g of this.groups.values()) {
       if (g.node.hasReady()) {
         this.schedule();

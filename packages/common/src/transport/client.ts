@@ -33,6 +33,18 @@ export interface PeerClientOptions {
   requestTimeoutMs?: number;
   /** counters to update (a pool shares one set among its clients); default: own */
   stats?: TransportStats;
+  /**
+   * source address of outgoing connections (a node's own --host), so that a
+   * peer sees it coming from that address and a firewall rule between two
+   * nodes' addresses cuts exactly that link; default: the kernel's choice
+   */
+  localAddress?: string;
+}
+
+/** The host to bind outgoing connections to: a specific IP address, not a wildcard or a name. */
+export function bindableLocalAddress(host: string | undefined): string | undefined {
+  if (host === undefined || net.isIP(host) === 0 || host === '0.0.0.0' || host === '::') return undefined;
+  return host;
 }
 
 export interface SendOptions {
@@ -82,6 +94,7 @@ export class PeerClient extends EventEmitter {
   private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly counters: TransportStats;
+  private readonly localAddress: string | undefined;
   private _state: PeerClientState = 'idle';
   private conn: FramedConnection | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
@@ -106,6 +119,7 @@ export class PeerClient extends EventEmitter {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.counters = opts.stats ?? newStats();
+    this.localAddress = opts.localAddress;
   }
 
   get state(): PeerClientState {
@@ -193,7 +207,7 @@ export class PeerClient extends EventEmitter {
 
   private startConnect(): void {
     this._state = 'connecting';
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = net.connect({ host: this.host, port: this.port, ...(this.localAddress ? { localAddress: this.localAddress } : {}) });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     const conn = new FramedConnection(

@@ -1,20 +1,21 @@
 // One replica of one region: a Raft group member in the store's loop, and
 // the RegionHandle the command layer proposes to and reads through.
 import {
+  ENTRY_TOO_LARGE,
   ErrorReply,
+  MAX_ENTRY_BYTES,
   OverlayBatch,
-  confStateOf,
-  dataRange,
   pb,
   raft,
-  sessionRange,
 } from '@redraft/common';
 import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
 import type { RegionHandle } from '../region/region';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
+import { CommandError } from '../data/errors';
 import { ClientSessions } from './sessions';
+import type { Snapshots } from './snapshot';
 
 const { EntryType, StateRole, ConfChangeType } = raft;
 
@@ -22,6 +23,8 @@ const { EntryType, StateRole, ConfChangeType } = raft;
 export interface PeerHost {
   /** The engine, for consistent snapshot iterators. */
   readonly engine: Engine;
+  /** Snapshots for followers and from leaders (snapshot.ts). */
+  readonly snapshots: Snapshots;
   /** Applied entries kept in the log before it is compacted. */
   readonly logGcThreshold: number;
   schedule(): void;
@@ -70,6 +73,8 @@ export class NotLeaderError extends RetryLaterError {
  * died) is retried by the dispatcher with a fresh request, until its deadline.
  */
 const READ_INDEX_TIMEOUT_MS = 1000;
+/** test-only: lets the fault suite prove its checker catches stale reads ('lease' | 'follower'; unset = safe). */
+const UNSAFE_READS = process.env.REDRAFT_UNSAFE_READS;
 
 export class RegionPeer implements LoopGroup, RegionHandle {
   readonly node: raft.RawNode;
@@ -91,15 +96,6 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Leader clock of ReadIndex answers, by read id (from the message envelope). */
   private readonly leaderTimes = new Map<number, number>();
   private removed = false;
-  /** Snapshot made for followers: metadata and the region's key/value pairs. */
-  snapshot: { snap: raft.Snapshot; kvs: Array<[Buffer, Buffer]>; id: number } | undefined;
-  private snapshotWanted = false;
-
-  /** A follower needs a snapshot that is not being built yet. */
-  get wantsSnapshot(): boolean {
-    return this.snapshotWanted && !this.snapshotBuilding;
-  }
-  private snapshotBuilding = false;
 
   constructor(
     readonly peerId: number,
@@ -110,7 +106,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     sessions?: ClientSessions,
   ) {
     this.node = new raft.RawNode({ ...raftConfig, id: peerId, storage, applied: storage.applyState.appliedIndex });
-    storage.setSnapshotSource(() => this.snapshotForFollower());
+    storage.setSnapshotSource(() => host.snapshots.forFollower(this));
     this.durableApplied = storage.applyState.appliedIndex;
     this.sessions = sessions ?? new ClientSessions(storage.regionId);
   }
@@ -149,6 +145,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
       write: cmd,
     }).finish();
+    if (data.length > MAX_ENTRY_BYTES) return Promise.reject(new CommandError(ENTRY_TOO_LARGE)); // never proposed
     try {
       this.node.propose(data);
     } catch (e) {
@@ -171,6 +168,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // After a stalled event loop, the ticks real time owes are counted
     // first: a lease must never be trusted on a stale tick count.
     this.host.catchUpTicks();
+    if (UNSAFE_READS === 'lease' && this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
+    if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     const now = Date.now();
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
@@ -297,24 +296,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   }
 
   async installSnapshot(snap: raft.Snapshot, batch: OverlayBatch): Promise<void> {
-    const data = pb.SnapshotData.decode(snap.data);
-    const region = data.region!;
-    const kvs = this.receivedSnapshotKvs ?? [];
-    this.receivedSnapshotKvs = undefined;
-    // Replace the range's data (and the region's sessions) with the snapshot's, atomically with its apply state.
-    for (const [gte, lt] of [dataRange(Number(region.startSlot), Number(region.endSlot)), sessionRange(this.id)]) {
-      for await (const [k] of batch.scan({ gte, lt, keysOnly: true })) batch.del(k);
-    }
-    const sessionPairs: Array<[Buffer, Buffer]> = [];
-    for (const [k, v] of kvs) {
-      batch.put(k, v);
-      if (k[0] === 0x01) sessionPairs.push([k, v]);
-    }
+    // The region's data and sessions are replaced by the snapshot's, atomically with its apply state.
+    const sessionPairs = await this.host.snapshots.install(this, snap, batch);
     this.sessions = ClientSessions.fromPairs(this.id, sessionPairs);
-    this.storage.applySnapshot(snap, region, batch.batch);
     this.settleSkippedWrites(snap.meta.index);
     this.host.regionChanged(this);
-    this.log.info({ index: snap.meta.index, keys: kvs.length }, 'snapshot installed');
   }
 
   /**
@@ -334,9 +320,6 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /** Answers decided by an installed snapshot, given once its batch is durable. */
   private snapshotSettled: Array<() => void> = [];
-
-  /** Key/value pairs of the snapshot about to be stepped in (set by the store from the chunks). */
-  receivedSnapshotKvs: Array<[Buffer, Buffer]> | undefined;
 
   afterPersist(rd: raft.Ready): void {
     if (rd.snapshot && rd.snapshot.meta.index > 0) this.durableApplied = this.applied;
@@ -429,49 +412,5 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Writes still waiting for their entries to apply. */
   get pendingWriteCount(): number {
     return this.pendingWrites.size;
-  }
-
-  // ---- snapshots for followers ---------------------------------------------------
-
-  private snapshotForFollower(): raft.Snapshot | undefined {
-    const s = this.snapshot;
-    if (s && s.snap.meta.index >= this.storage.applyState.truncatedIndex) return s.snap;
-    this.snapshotWanted = true;
-    this.host.schedule();
-    return undefined;
-  }
-
-  /**
-   * Called by the store at a quiet moment — no round write and no apply
-   * write in flight, so what is on disk is exactly the state at the applied
-   * index —: the iterator made now sees that state.
-   */
-  maybeBuildSnapshot(nextId: () => number): void {
-    if (!this.snapshotWanted || this.snapshotBuilding) return;
-    this.snapshotWanted = false;
-    this.snapshotBuilding = true;
-    const index = this.applied;
-    const meta = { index, term: this.storage.term(index), confState: confStateOf(this.region) };
-    const id = nextId();
-    const data = pb.SnapshotData.encode({ region: this.region, snapshotId: id }).finish();
-    // The region's data, then its sessions (replicated state kept beside it).
-    const iters = [dataRange(this.startSlot, this.endSlot), sessionRange(this.id)].map(([gte, lt]) => {
-      const iter = this.host.engine.scan({ gte, lt })[Symbol.asyncIterator]();
-      // The first next() creates the RocksDB iterator (and its snapshot) synchronously.
-      return { iter, first: iter.next() };
-    });
-    void (async () => {
-      const kvs: Array<[Buffer, Buffer]> = [];
-      try {
-        for (const { iter, first } of iters) for (let r = await first; !r.done; r = await iter.next()) kvs.push(r.value);
-        this.snapshot = { snap: { meta, data }, kvs, id };
-        this.log.info({ index, keys: kvs.length }, 'snapshot built');
-      } catch (e) {
-        this.log.error({ err: e }, 'snapshot build failed');
-      } finally {
-        this.snapshotBuilding = false;
-        this.host.schedule();
-      }
-    })();
   }
 }

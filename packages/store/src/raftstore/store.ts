@@ -5,6 +5,7 @@
 import {
   OverlayBatch,
   PeerPool,
+  bindableLocalAddress,
   PeerServer,
   PeerStorage,
   RaftLoop,
@@ -21,12 +22,16 @@ import {
   u64,
   readU64,
   WriteBatch,
+  groupBySize,
+  RAFT_FRAME_BYTES,
+  RAFT_MAX_SIZE_PER_MSG,
 } from '@redraft/common';
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
+import { Snapshots } from './snapshot';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -45,9 +50,16 @@ export interface RaftStoreOptions {
   logGcThreshold: number;
 }
 
+/**
+ * With the default 20 ms tick: elections after 500-1000 ms without a leader,
+ * heartbeats every 100 ms. The randomized timeout is drawn in whole ticks;
+ * two followers that draw the same tick campaign together and split the
+ * vote (a second round: the failover then takes twice as long). At 50 ms
+ * ticks that was one failover in ten; at 20 ms, one in twenty-five.
+ */
 export const RAFT_TIMING = {
-  electionTick: 10,
-  heartbeatTick: 2,
+  electionTick: 25,
+  heartbeatTick: 5,
 };
 
 const META_RPC_TIMEOUT = 3000;
@@ -76,8 +88,8 @@ export class RaftStore implements LoopHost, PeerHost {
   private metaLeader = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readTimeoutTimer: NodeJS.Timeout | undefined;
-  private nextSnapshotId = 1;
-  private readonly incomingSnapshots = new Map<string, { kvs: Array<[Buffer, Buffer]>; seq: number; done: boolean }>();
+  /** Snapshots made for followers and received from leaders (snapshot.ts). */
+  readonly snapshots: Snapshots;
   private stopped = false;
   private heartbeatInFlight = false;
   /** Every region this store has a persisted replica record of (tombstones too), with its replica id. */
@@ -90,7 +102,23 @@ export class RaftStore implements LoopHost, PeerHost {
 
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
-    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }) });
+    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
+    this.snapshots = new Snapshots({
+      engine: opts.engine,
+      log: opts.log.child({ component: 'snapshot' }),
+      atQuietPoint: (task) => this.loop.atQuietPoint(task),
+      request: (storeId, type, body, timeoutMs) => {
+        const addr = this.stores.get(storeId)?.peerAddr;
+        if (!addr) return Promise.reject(new Error(`store ${storeId} has no known address`));
+        return this.pool.request(addr, type, body, { timeoutMs });
+      },
+      deliver: (m) => {
+        this.onRaftMessage(m);
+        this.loop.schedule();
+      },
+      peer: (regionId) => this.peers.get(regionId),
+      schedule: () => this.loop.schedule(),
+    });
   }
 
   get engine(): Engine {
@@ -101,23 +129,20 @@ export class RaftStore implements LoopHost, PeerHost {
     return this.opts.logGcThreshold;
   }
 
-  private quietTasks: Array<() => void> = [];
-
   /**
-   * Runs `task` at the next quiet moment: the start of a round, once the apply
-   * pipeline is drained, so no write is in flight and a RocksDB iterator made
-   * then sees the state exactly at every region's applied index.
+   * Runs `task` at the next quiet point of the apply pipeline (RaftLoop.atQuietPoint):
+   * the disk then holds exactly every region's applied state, so a RocksDB
+   * iterator made by the task sees the state at every region's applied index.
    */
   atQuietMoment<T>(task: () => T): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.quietTasks.push(() => {
+      this.loop.atQuietPoint(() => {
         try {
           resolve(task());
         } catch (e) {
           reject(e);
         }
       });
-      this.loop.schedule();
     });
   }
 
@@ -128,6 +153,7 @@ export class RaftStore implements LoopHost, PeerHost {
   // ---- start / stop -----------------------------------------------------------------
 
   async start(): Promise<void> {
+    await this.snapshots.clearStaging();
     // Every persisted replica is loaded before any peer traffic is accepted:
     // a message that found no replica would otherwise create an empty one
     // whose hard state overwrites the persisted one (the store then never
@@ -174,6 +200,7 @@ export class RaftStore implements LoopHost, PeerHost {
       await new Promise((r) => setTimeout(r, 10));
     }
     if (this.readTimeoutTimer) clearInterval(this.readTimeoutTimer);
+    this.snapshots.stop();
     await this.loop.stop();
     for (const p of this.peers.values()) p.failAll('the store is shutting down');
     await this.server.close();
@@ -238,7 +265,7 @@ export class RaftStore implements LoopHost, PeerHost {
     return {
       electionTick: RAFT_TIMING.electionTick,
       heartbeatTick: RAFT_TIMING.heartbeatTick,
-      maxSizePerMsg: 1024 * 1024,
+      maxSizePerMsg: RAFT_MAX_SIZE_PER_MSG,
       maxInflightMsgs: 256,
       checkQuorum: true,
       preVote: true,
@@ -258,7 +285,7 @@ export class RaftStore implements LoopHost, PeerHost {
   // ---- LoopHost ---------------------------------------------------------------------
 
   send(messages: Array<{ group: LoopGroup; message: raft.Message }>): void {
-    const perStore = new Map<number, pb.RaftMessage.$Properties[]>();
+    const perStore = new Map<number, Array<{ bytes: Uint8Array; peer: RegionPeer; to: number }>>();
     for (const { group, message } of messages) {
       const peer = group as RegionPeer;
       const region = peer.region;
@@ -268,10 +295,7 @@ export class RaftStore implements LoopHost, PeerHost {
       if (!to) continue;
       const storeId = Number(to.storeId);
       const from = (region.peers ?? []).find((p) => Number(p.id) === peer.peerId) ?? { id: peer.peerId, storeId: this.storeId };
-      if (message.type === raft.MessageType.Snap) this.sendSnapshotChunks(peer, storeId, message);
-      let list = perStore.get(storeId);
-      if (!list) perStore.set(storeId, (list = []));
-      list.push({
+      const wire: pb.RaftMessage.$Properties = {
         regionId: peer.id,
         fromPeer: from,
         toPeer: to,
@@ -280,57 +304,25 @@ export class RaftStore implements LoopHost, PeerHost {
         endSlot: region.endSlot,
         message: messageToPb(message),
         sentAtMs: message.type === raft.MessageType.ReadIndexResp ? Date.now() : 0,
-      });
+      };
+      // A snapshot streams its data first and carries its message itself (snapshot.ts).
+      if (message.type === raft.MessageType.Snap && message.snapshot) {
+        this.snapshots.send(peer, storeId, wire, message.snapshot);
+        continue;
+      }
+      let list = perStore.get(storeId);
+      if (!list) perStore.set(storeId, (list = []));
+      list.push({ bytes: pb.RaftMessage.encode(wire).finish(), peer, to: message.to });
     }
     for (const [storeId, list] of perStore) {
       const addr = this.stores.get(storeId)?.peerAddr;
-      const sent = !!addr && this.pool.send(addr, 'raft', pb.RaftMessageBatch.encode({ messages: list }).finish());
-      for (const m of list) {
-        const peer = this.peers.get(Number(m.regionId));
-        const to = Number(m.toPeer?.id);
-        if (!peer) continue;
-        // Tell the core what became of what it sent: a dropped frame makes the
-        // follower probe again; a snapshot handed to the transport lets the
-        // leader resume appends (the follower rejects them if it missed it).
-        if (!sent) peer.node.reportUnreachable(to);
-        if (Number(m.message?.type) === raft.MessageType.Snap) peer.node.reportSnapshot(to, sent);
+      // Frames of bounded size: a large entry rides alone, never holding up other regions' messages.
+      for (const group of groupBySize(list, (m) => m.bytes.length, RAFT_FRAME_BYTES)) {
+        const sent = !!addr && this.pool.send(addr, 'raft', encodeRaftBatch(group.map((m) => m.bytes)));
+        // A dropped frame: the core makes those followers probe again.
+        if (!sent) for (const m of group) m.peer.node.reportUnreachable(m.to);
       }
     }
-  }
-
-  private sendSnapshotChunks(peer: RegionPeer, storeId: number, message: raft.Message): void {
-    const addr = this.stores.get(storeId)?.peerAddr;
-    const s = peer.snapshot;
-    if (!addr || !s || !message.snapshot || s.snap.meta.index !== message.snapshot.meta.index) return;
-    const CHUNK_BYTES = 1024 * 1024;
-    let seq = 0;
-    let kvs: pb.KeyValue.$Properties[] = [];
-    let bytes = 0;
-    const flush = (last: boolean): void => {
-      const body = pb.SnapshotChunk.encode({ regionId: peer.id, toPeer: message.to, snapshotId: s.id, seq: seq++, last, kvs }).finish();
-      this.pool.send(addr, 'raft.snapshot_chunk', body);
-      kvs = [];
-      bytes = 0;
-    };
-    for (const [key, value] of s.kvs) {
-      kvs.push({ key, value });
-      bytes += key.length + value.length;
-      if (bytes >= CHUNK_BYTES) flush(false);
-    }
-    flush(true);
-  }
-
-  hasPendingWork(): boolean {
-    if (this.quietTasks.length > 0) return true;
-    for (const p of this.peers.values()) if (p.wantsSnapshot) return true;
-    return false;
-  }
-
-  beforeRound(): void {
-    const tasks = this.quietTasks;
-    this.quietTasks = [];
-    for (const t of tasks) t();
-    for (const p of this.peers.values()) p.maybeBuildSnapshot(() => this.nextSnapshotId++);
   }
 
   fatal(err: Error): void {
@@ -376,10 +368,12 @@ export class RaftStore implements LoopHost, PeerHost {
   private onPeerMessage(type: string, body: Uint8Array, _from: PeerInfo): void {
     if (type === 'raft') {
       const batch = pb.RaftMessageBatch.decode(body);
-      for (const m of batch.messages) this.onRaftMessage(m as pb.RaftMessage);
+      for (const m of batch.messages) {
+        // A MsgSnap is only taken after its data, from the last chunk of its stream.
+        if (Number(m.message?.type) === raft.MessageType.Snap) continue;
+        this.onRaftMessage(m as pb.RaftMessage);
+      }
       this.loop.schedule();
-    } else if (type === 'raft.snapshot_chunk') {
-      this.onSnapshotChunk(pb.SnapshotChunk.decode(body));
     } else {
       throw new Error(`unknown message type ${type}`);
     }
@@ -418,37 +412,11 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     const msg = messageFromPb(m.message);
     if (msg.type === raft.MessageType.ReadIndexResp && msg.entries.length) peer.noteReadIndexTime(msg.entries[0].data, Number(m.sentAtMs ?? 0));
-    if (msg.type === raft.MessageType.Snap) {
-      const data = msg.snapshot ? pb.SnapshotData.decode(msg.snapshot.data) : undefined;
-      const key = `${regionId}:${toPeer}:${Number(data?.snapshotId ?? 0)}`;
-      const chunks = this.incomingSnapshots.get(key);
-      this.incomingSnapshots.delete(key);
-      if (!chunks || !chunks.done) return; // incomplete: the leader will retry
-      peer.receivedSnapshotKvs = chunks.kvs;
-    }
     try {
       peer.node.step(msg);
     } catch (e) {
       this.log.warn({ err: (e as Error).message, regionId }, 'raft message refused');
     }
-  }
-
-  private onSnapshotChunk(c: pb.SnapshotChunk): void {
-    const key = `${Number(c.regionId)}:${Number(c.toPeer)}:${Number(c.snapshotId)}`;
-    let s = this.incomingSnapshots.get(key);
-    if (c.seq === 0) {
-      // Only the newest snapshot per replica is kept.
-      for (const k of this.incomingSnapshots.keys()) if (k.startsWith(`${Number(c.regionId)}:`)) this.incomingSnapshots.delete(k);
-      s = { kvs: [], seq: 0, done: false };
-      this.incomingSnapshots.set(key, s);
-    }
-    if (!s || s.seq !== c.seq || s.done) {
-      this.incomingSnapshots.delete(key);
-      return;
-    }
-    for (const kv of c.kvs) s.kvs.push([Buffer.from(kv.key ?? []), Buffer.from(kv.value ?? [])]);
-    s.seq++;
-    s.done = c.last;
   }
 
   /** Requests from other stores; forwarded client commands are answered by the node. */
@@ -458,6 +426,10 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    if (type === 'raft.snapshot_chunk') {
+      await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
+      return new Uint8Array(0);
     }
     if (type === 'store.propose') {
       // One operation for one region this store is believed to lead.
@@ -637,3 +609,9 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 }
 
+/** A RaftMessageBatch from messages encoded one by one (field 1, repeated): the bytes protobufjs would write. */
+function encodeRaftBatch(messages: Uint8Array[]): Uint8Array {
+  const w = pb.RaftMessageBatch.encode({ messages: [] });
+  for (const m of messages) w.uint32((1 << 3) | 2).bytes(m);
+  return w.finish();
+}

@@ -1,0 +1,211 @@
+// The linearizability checker on hand-made histories (each must pass or must
+// fail) and on a large random history generated from a sequential model.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkHistory, explain, lostWrites, step, writeGaps } from './checker';
+import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
+import { seededRandom } from './random';
+
+let nextId = 0;
+/** One op: [invokeAt, returnAt] in ms; returnAt undefined for info. */
+function op(kind: OpKind, key: string, value: string | null | undefined, invokeAt: number, returnAt: number | undefined, outcome: Outcome = 'ok', clientId = 'c'): Op {
+  const o: Op = { id: nextId++, clientId, kind, key, invokeAt, outcome };
+  if (value !== undefined) o.value = value;
+  if (returnAt !== undefined && outcome !== 'info') o.returnAt = returnAt;
+  return o;
+}
+const w = (v: string, a: number, b?: number, outcome: Outcome = 'ok') => op('write', 'k', v, a, b, outcome);
+const r = (v: string | null, a: number, b: number) => op('read', 'k', v, a, b);
+const inc = (v: string | undefined, a: number, b?: number, outcome: Outcome = 'ok') => op('incr', 'n', v, a, b, outcome);
+const rn = (v: string | null, a: number, b: number) => op('read', 'n', v, a, b);
+
+function linearizable(ops: Op[]): boolean {
+  const res = checkHistory(ops);
+  assert.equal(res.unknown, false, 'the search must not give up');
+  return res.linearizable;
+}
+
+test('model: INCR of a missing key is 1; a read must see the state', () => {
+  assert.equal(step(null, inc('1', 0, 1)), '1');
+  assert.equal(step('1', inc('3', 0, 1)), undefined);
+  assert.equal(step('abc', inc(undefined, 0, undefined, 'info')), undefined);
+  assert.equal(step('x', r('x', 0, 1)), 'x');
+  assert.equal(step('x', r(null, 0, 1)), undefined);
+});
+
+test('sequential and overlapping histories that are linearizable', () => {
+  assert.ok(linearizable([w('a', 0, 1), r('a', 2, 3), w('b', 4, 5), r('b', 6, 7)]));
+  // A read overlapping a write may see either value.
+  assert.ok(linearizable([w('a', 0, 1), w('b', 2, 10), r('b', 3, 4), r('b', 5, 6)]));
+  assert.ok(linearizable([w('a', 0, 1), w('b', 2, 10), r('a', 3, 4), r('b', 5, 6)]));
+  // Concurrent writes in either order.
+  assert.ok(linearizable([w('a', 0, 10), w('b', 1, 9), r('a', 11, 12)]));
+  assert.ok(linearizable([w('a', 0, 10), w('b', 1, 9), r('b', 11, 12)]));
+  assert.ok(linearizable([r(null, 0, 1)]));
+  assert.ok(linearizable([]));
+});
+
+test('a stale read is caught', () => {
+  const h = [w('a', 0, 1), w('b', 2, 3), r('a', 4, 5)];
+  const res = checkHistory(h);
+  assert.equal(res.linearizable, false);
+  assert.match(explain(res), /key k: not linearizable/);
+  assert.match(explain(res), /GET k -> "a"/);
+});
+
+test('a read flipping back to an old value is caught', () => {
+  assert.equal(linearizable([w('a', 0, 1), w('b', 2, 20), r('b', 3, 4), r('a', 5, 6)]), false);
+});
+
+test('a lost write is caught (by the final read and by lostWrites)', () => {
+  const h = [w('a', 0, 1), op('read', 'k', null, 10, 11, 'ok', FINAL_CLIENT)];
+  assert.equal(linearizable(h), false);
+  const lost = lostWrites(h);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].count, 1);
+  assert.match(lost[0].reason, /never written/);
+  // Superseded by a later write: not lost.
+  const ok = [w('a', 0, 1), w('b', 2, 3), op('read', 'k', 'b', 10, 11, 'ok', FINAL_CLIENT)];
+  assert.equal(linearizable(ok), true);
+  assert.deepEqual(lostWrites(ok), []);
+  // The final value was acknowledged before the later write was sent: that write is lost.
+  const back = [w('a', 0, 1), w('b', 2, 3), op('read', 'k', 'a', 10, 11, 'ok', FINAL_CLIENT)];
+  assert.equal(linearizable(back), false);
+  assert.equal(lostWrites(back)[0].count, 1);
+});
+
+test('a counter going backwards is caught', () => {
+  assert.equal(linearizable([inc('1', 0, 1), inc('2', 2, 3), rn('1', 4, 5)]), false);
+  assert.equal(linearizable([inc('1', 0, 1), inc('1', 2, 3)]), false);
+  assert.equal(linearizable([inc('2', 0, 1)]), false);
+  assert.equal(linearizable([inc('1', 0, 1), inc('2', 2, 3), rn('2', 4, 5)]), true);
+  // Concurrent increments may answer in either order.
+  assert.equal(linearizable([inc('2', 0, 10), inc('1', 1, 9), rn('2', 11, 12)]), true);
+  const lost = lostWrites([inc('1', 0, 1), inc('2', 2, 3), op('read', 'n', '1', 10, 11, 'ok', FINAL_CLIENT)]);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].count, 1);
+});
+
+test('a value seen before its write was sent is caught', () => {
+  assert.equal(linearizable([r('x', 0, 1), w('x', 2, 3)]), false);
+  // Overlapping is fine.
+  assert.equal(linearizable([r('x', 0, 5), w('x', 2, 3)]), true);
+});
+
+test('fail ops never happened', () => {
+  assert.equal(linearizable([w('a', 0, 1, 'fail'), r('a', 2, 3)]), false);
+  // The report names the failed write whose value was read.
+  const failed = w('b', 0, 1, 'fail');
+  failed.error = 'ERR no answer from the leader';
+  assert.match(explain(checkHistory([failed, r('b', 2, 3)])), /hint: .* written by #\d+ whose client got an ERROR reply \(ERR no answer from the leader\)/);
+  assert.equal(linearizable([w('a', 0, 1, 'fail'), r(null, 2, 3)]), true);
+  assert.equal(linearizable([inc(undefined, 0, 1, 'fail'), inc('1', 2, 3)]), true);
+});
+
+test('info ops may take effect any time after their call, or never', () => {
+  // It took effect (even long after the client gave up).
+  assert.equal(linearizable([w('a', 0, undefined, 'info'), r(null, 1, 2), r('a', 100, 101)]), true);
+  // It never took effect.
+  assert.equal(linearizable([w('a', 0, undefined, 'info'), r(null, 100, 101)]), true);
+  // But never before it was sent.
+  assert.equal(linearizable([r('a', 0, 1), w('a', 2, undefined, 'info')]), false);
+  // And at most once: a then b then a again needs two effects of one write.
+  assert.equal(linearizable([w('a', 0, undefined, 'info'), r('a', 1, 2), w('b', 3, 4), r('a', 5, 6)]), false);
+  // An info INCR may explain a jump; without it the jump is caught.
+  assert.equal(linearizable([inc('1', 0, 1), inc(undefined, 2, undefined, 'info'), inc('3', 5, 6)]), true);
+  assert.equal(linearizable([inc('1', 0, 1), inc('3', 5, 6)]), false);
+  // An info read tells nothing.
+  assert.equal(linearizable([w('a', 0, 1), op('read', 'k', undefined, 2, undefined, 'info'), r('a', 3, 4)]), true);
+});
+
+test('many pending info INCRs stay cheap (interchangeable ones are tried once)', () => {
+  const infos = Array.from({ length: 40 }, (_, i) => inc(undefined, i, undefined, 'info'));
+  const t0 = performance.now();
+  assert.equal(linearizable([...infos, rn('25', 100, 101), inc('27', 102, 103)]), true);
+  assert.equal(linearizable([...infos, rn('41', 100, 101)]), false);
+  assert.equal(linearizable([...infos, rn('25', 100, 101), rn('24', 102, 103)]), false);
+  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+});
+
+test('the durability check ignores keys without a final read and a counter at or above its acks', () => {
+  assert.deepEqual(lostWrites([w('a', 0, 1)]), []);
+  assert.deepEqual(lostWrites([inc('1', 0, 1), inc(undefined, 2, undefined, 'info'), op('read', 'n', '2', 10, 11, 'ok', FINAL_CLIENT)]), []);
+  // An info write may be the final value even though an acked write came later... if they overlapped.
+  assert.deepEqual(lostWrites([w('a', 0, undefined, 'info'), w('b', 1, 2), op('read', 'k', 'a', 10, 11, 'ok', FINAL_CLIENT)]), []);
+});
+
+/**
+ * A valid history: clients run ops back to back with random durations; each
+ * op takes effect at a random point inside its interval (info ops: somewhere
+ * after their call, or never), and its answer comes from applying the ops in
+ * the order of those points to a sequential model.
+ */
+function randomHistory(seed: number, clients: number, opsPerClient: number, keys: string[], infoRate: number): Op[] {
+  const rnd = seededRandom(seed);
+  const planned: { op: Op; at: number | undefined }[] = [];
+  let id = 0;
+  let writeSeq = 0;
+  for (let c = 0; c < clients; c++) {
+    let t = rnd() * 5;
+    for (let i = 0; i < opsPerClient; i++) {
+      const key = keys[Math.floor(rnd() * keys.length)];
+      const counter = key.startsWith('n');
+      const kind: OpKind = rnd() < 0.5 ? 'read' : counter ? 'incr' : 'write';
+      const invokeAt = t;
+      const returnAt = t + 0.1 + rnd() * 10;
+      const info = rnd() < infoRate;
+      const op: Op = { id: id++, clientId: `c${c}`, kind, key, invokeAt, outcome: info ? 'info' : 'ok' };
+      if (kind === 'write') op.value = `v${writeSeq++}`;
+      if (!info) op.returnAt = returnAt;
+      // An info op takes effect with probability 1/2, possibly long after the client gave up.
+      const at = info ? (rnd() < 0.5 ? invokeAt + rnd() * 50 : undefined) : invokeAt + rnd() * (returnAt - invokeAt);
+      planned.push({ op, at });
+      t = returnAt + rnd() * 2;
+    }
+  }
+  const state = new Map<string, string | null>();
+  for (const p of planned.filter((x) => x.at !== undefined).sort((a, b) => a.at! - b.at!)) {
+    const cur = state.get(p.op.key) ?? null;
+    if (p.op.kind === 'read') {
+      if (p.op.outcome === 'ok') p.op.value = cur;
+    } else if (p.op.kind === 'write') state.set(p.op.key, p.op.value!);
+    else {
+      const next = String((cur === null ? 0 : Number(cur)) + 1);
+      state.set(p.op.key, next);
+      if (p.op.outcome === 'ok') p.op.value = next;
+    }
+  }
+  return planned.map((p) => p.op);
+}
+
+test('a large random valid history passes quickly', () => {
+  const h = randomHistory(42, 10, 1000, ['r1', 'r2', 'r3', 'r4', 'n1', 'n2', 'n3', 'n4'], 0.02);
+  const t0 = performance.now();
+  const res = checkHistory(h);
+  const ms = performance.now() - t0;
+  assert.equal(res.unknown, false);
+  assert.equal(res.linearizable, true, explain(res));
+  assert.ok(ms < 10_000, `checking ${h.length} ops took ${ms.toFixed(0)} ms`);
+  // Survives a JSON round trip (info ops have no returnAt).
+  assert.equal(checkHistory(JSON.parse(JSON.stringify(h)) as Op[]).linearizable, true);
+});
+
+test('random valid histories with many info ops pass; corrupting a read makes one fail', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const h = randomHistory(seed, 5, 60, ['r1', 'n1'], 0.15);
+    const res = checkHistory(h);
+    assert.equal(res.linearizable, true, `seed ${seed}: ${explain(res)}`);
+  }
+  // A read that returns a value no one ever wrote.
+  const h = randomHistory(7, 5, 60, ['r1', 'n1'], 0.05);
+  const read = h.find((o) => o.kind === 'read' && o.outcome === 'ok' && o.key === 'r1')!;
+  read.value = 'never-written';
+  assert.equal(checkHistory(h).linearizable, false);
+});
+
+test('writeGaps: the longest time without an acknowledged write after each fault', () => {
+  const h = [w('a', 0, 10), w('b', 11, 20), r('b', 21, 25), w('c', 30, 70), inc('1', 71, 75)];
+  // Fault at 15: acks at 20, 70, 75, next fault at 80 → longest 50 (20..70). Fault at 80: nothing until the end at 100 → 20.
+  assert.deepEqual(writeGaps(h, [15, 80], 100), [50, 20]);
+  assert.deepEqual(writeGaps(h, [], 100), []);
+});

@@ -1,0 +1,225 @@
+// One fault run: start a cluster, run the workload and the nemesis for a
+// while, heal everything, read every key once more, check the history.
+// Used by main.ts (npm run chaos) and by the tests.
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChaosCluster } from './cluster';
+import { checkHistory, explain, lostWrites, writeGaps, type CheckResult, type LostWrite } from './checker';
+import { Firewall } from './firewall';
+import { FINAL_CLIENT, type Op } from './history';
+import { Nemesis, type Fault, type FaultRecord } from './nemesis';
+import { seededRandom } from './random';
+import { Workload, type ClientKind } from './workload';
+import { removeDir, tempDir } from '../support/tmp';
+import { respMany } from '../support/simple-resp';
+
+export interface ChaosOptions {
+  seconds: number;
+  faults: Fault[];
+  clients: number;
+  seed: number;
+  registers?: number;
+  counters?: number;
+  opTimeoutMs?: number;
+  /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
+  unsafeReads?: string;
+  /** Client kinds in turn (default plain, readonly, cluster). */
+  kinds?: ClientKind[];
+  readShare?: number;
+  /** Every fault hits the leader of slot 0. */
+  targetLeader?: boolean;
+  intervalMs?: [number, number];
+  holdMs?: [number, number];
+  /** Where failing histories go (default the OS temp dir). */
+  outDir?: string;
+  /** When to save the history and the logs (default on-failure). */
+  saveHistory?: 'always' | 'on-failure' | 'never';
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  ops: number;
+  ok: number;
+  fail: number;
+  info: number;
+  linearizable: boolean;
+  check: CheckResult;
+  lost: number;
+  lostWrites: LostWrite[];
+  restartsFailed: number;
+  unexpectedExits: string[];
+  longestWriteGapMs: number;
+  /** The history's file, when it was saved. */
+  historyFile?: string;
+  passed: boolean;
+  /** The run's last line: ops=N ok=N fail=N info=N linearizable=true|false lost=N restarts-failed=N */
+  summary: string;
+}
+
+/** What a saved history file holds; check.ts replays it. */
+export interface SavedHistory {
+  seed: number;
+  faults: Fault[];
+  options: Omit<ChaosOptions, 'log'>;
+  nemesis: FaultRecord[];
+  ops: Op[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
+  const log = opts.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const rnd = seededRandom(opts.seed);
+  const dir = tempDir(undefined, 'redraft-chaos-');
+  let firewall: Firewall | undefined;
+  let partitionUnavailable: string | undefined;
+  if (opts.faults.includes('partition')) {
+    partitionUnavailable = Firewall.unavailable();
+    if (partitionUnavailable) log(`partition: will be skipped: ${partitionUnavailable}`);
+    else {
+      Firewall.sweepStale(log);
+      firewall = new Firewall();
+      try {
+        firewall.install();
+      } catch (e) {
+        firewall.close();
+        firewall = undefined;
+        partitionUnavailable = (e as Error).message;
+        log(`partition: will be skipped: ${partitionUnavailable}`);
+      }
+    }
+  }
+  let cluster: ChaosCluster | undefined;
+  let workload: Workload | undefined;
+  let nemesis: Nemesis | undefined;
+  try {
+    const storeEnv: NodeJS.ProcessEnv = opts.unsafeReads ? { REDRAFT_UNSAFE_READS: opts.unsafeReads } : {};
+    if (opts.unsafeReads) log(`UNSAFE: stores run with REDRAFT_UNSAFE_READS=${opts.unsafeReads} (test-only: the checker must report linearizable=false)`);
+    cluster = await ChaosCluster.start({ dir, storeEnv });
+    log(`cluster: meta ${cluster.meta.host}:${cluster.meta.port}, stores ${cluster.stores.map((s) => `${s.name}=${s.host}:${s.port}`).join(' ')}; data in ${dir}`);
+    workload = new Workload({
+      stores: cluster.stores,
+      clients: opts.clients,
+      registers: opts.registers ?? 6,
+      counters: opts.counters ?? 6,
+      opTimeoutMs: opts.opTimeoutMs ?? 3000,
+      readShare: opts.readShare,
+      kinds: opts.kinds,
+      rnd,
+      log,
+    });
+    for (let i = 0; i < opts.clients; i++) log(`client ${workload.describeClient(i).id}`);
+    nemesis = new Nemesis({
+      cluster,
+      firewall,
+      partitionUnavailable,
+      faults: opts.faults,
+      rnd,
+      log,
+      intervalMs: opts.intervalMs,
+      holdMs: opts.holdMs,
+      targetLeader: opts.targetLeader ? 'always' : 'sometimes',
+    });
+    const t0 = performance.now();
+    log(`workload: starts at t=${t0.toFixed(0)}ms (times below are ms on the history's clock)`);
+    workload.start();
+    if (opts.faults.length) nemesis.begin();
+    await sleep(opts.seconds * 1000);
+    log(`stopping: nemesis first (its current fault is healed), then the clients`);
+    await nemesis.stop();
+    await workload.stop();
+    const workloadEnd = performance.now();
+    const c0 = workload.history.counts();
+    log(`workload: ${c0.ops} ops in ${((workloadEnd - t0) / 1000).toFixed(1)} s (${c0.ok} ok, ${c0.fail} fail, ${c0.info} info)`);
+    await nemesis.healAll();
+    await finalReads(cluster, workload, log);
+
+    const ops = workload.history.ops;
+    const check = checkHistory(ops);
+    const lost = lostWrites(ops);
+    const gaps = writeGaps(ops, nemesis.faults.map((f) => f.at), workloadEnd);
+    nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at t=${f.at.toFixed(0)}ms (+${((f.at - t0) / 1000).toFixed(1)}s) ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
+    const longest = Math.round(Math.max(0, ...gaps));
+    log(`longest-write-gap-ms=${longest}`);
+    if (!check.linearizable) log(explain(check));
+    for (const l of lost) log(`LOST: ${l.reason}`);
+    if (nemesis.unexpectedExits.length) log(`unexpected-exits=${nemesis.unexpectedExits.length}: ${nemesis.unexpectedExits.join('; ')}`);
+    const c = workload.history.counts();
+    const lostCount = lost.reduce((s, l) => s + l.count, 0);
+    const passed = check.linearizable && lostCount === 0 && nemesis.restartsFailed === 0 && nemesis.unexpectedExits.length === 0;
+    let historyFile: string | undefined;
+    const save = opts.saveHistory ?? 'on-failure';
+    if (save === 'always' || (save === 'on-failure' && !passed)) historyFile = saveRun(opts, nemesis.faults, ops, dir);
+    if (historyFile) log(`history: ${historyFile} (replay: node test/dist/chaos/check.js ${historyFile})`);
+    const summary = `ops=${c.ops} ok=${c.ok} fail=${c.fail} info=${c.info} linearizable=${check.linearizable} lost=${lostCount} restarts-failed=${nemesis.restartsFailed}`;
+    return {
+      ...c,
+      linearizable: check.linearizable,
+      check,
+      lost: lostCount,
+      lostWrites: lost,
+      restartsFailed: nemesis.restartsFailed,
+      unexpectedExits: nemesis.unexpectedExits,
+      longestWriteGapMs: longest,
+      historyFile,
+      passed,
+      summary,
+    };
+  } catch (e) {
+    // A run that cannot finish (cluster never serves, ...) still leaves its history and logs.
+    if (workload && opts.saveHistory !== 'never') {
+      const file = saveRun(opts, nemesis?.faults ?? [], workload.history.ops, dir);
+      log(`history so far: ${file}`);
+    }
+    throw e;
+  } finally {
+    await nemesis?.stop().catch(() => {});
+    await workload?.stop().catch(() => {});
+    await cluster?.stopAll();
+    firewall?.close();
+    removeDir(dir);
+  }
+}
+
+/** Reads every key once more through a plain connection (a linearizable read), retrying until a store answers. */
+async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
+  const h = workload.history;
+  for (const key of workload.keys) {
+    const deadline = Date.now() + 30_000;
+    for (let attempt = 0; ; attempt++) {
+      const s = cluster.stores[attempt % cluster.stores.length];
+      const op = h.invoke(FINAL_CLIENT, 'read', key);
+      try {
+        const [v] = await respMany(s.port, [['GET', key]], { host: s.host, timeoutMs: 5000 });
+        if (v === null || typeof v === 'string') {
+          h.ok(op, v);
+          break;
+        }
+        h.fail(op, String(v));
+      } catch (e) {
+        h.info(op, (e as Error).message);
+      }
+      if (Date.now() > deadline) throw new Error(`final read of ${key}: no store answered within 30 s`);
+      await sleep(200);
+    }
+  }
+  log(`final reads: ${workload.keys.length} keys read after healing`);
+}
+
+/** Writes the history (and the processes' logs) where they outlive the run; returns the history's path. */
+function saveRun(opts: ChaosOptions, nemesis: FaultRecord[], ops: Op[], dir: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const out = join(opts.outDir ?? tmpdir(), `redraft-chaos-${stamp}-seed${opts.seed}`);
+  mkdirSync(out, { recursive: true });
+  const { log: _log, ...options } = opts;
+  const saved: SavedHistory = { seed: opts.seed, faults: opts.faults, options, nemesis, ops };
+  const file = join(out, 'history.json');
+  writeFileSync(file, JSON.stringify(saved));
+  try {
+    cpSync(join(dir, 'logs'), join(out, 'logs'), { recursive: true });
+  } catch {
+    /* no logs yet */
+  }
+  return file;
+}

@@ -1,0 +1,204 @@
+// The workload of a fault run: N clients, each a loop of one operation at a
+// time on a small key space, recorded into a History.
+//
+// Clients of three kinds, spread over every store:
+//   plain    — an ioredis connection to one store (the store forwards to the leader);
+//   readonly — the same, having sent READONLY on every (re)connect; it only reads
+//              (follower reads, which must stay linearizable);
+//   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
+// Keys: registers (SET of values unique in the run, GET) and counters (INCR, GET).
+//
+// What a client learns decides the outcome: a reply → ok; an error reply →
+// fail (the store promises it was not applied); no reply within the deadline,
+// or a lost connection → info (may or may not have happened). The ioredis
+// options make sure a command is sent at most once: no offline queue, no
+// resend of unanswered commands after a reconnect, no retry on a closed
+// connection (a resend would be an operation the history does not know).
+import Redis, { Cluster } from 'ioredis';
+import { History, type Op } from './history';
+import type { ChaosNode } from './cluster';
+import { pick, type Rng } from './random';
+
+export type ClientKind = 'plain' | 'readonly' | 'cluster';
+
+export interface WorkloadOptions {
+  stores: ChaosNode[];
+  clients: number;
+  /** Register keys (SET/GET). */
+  registers: number;
+  /** Counter keys (INCR/GET). */
+  counters: number;
+  /** An operation with no answer after this long is recorded as info. */
+  opTimeoutMs: number;
+  /** Share of reads among the operations of plain and cluster clients (default 0.5). */
+  readShare?: number;
+  /** Client kinds in turn (default plain, readonly, cluster). */
+  kinds?: ClientKind[];
+  rnd: Rng;
+  log: (line: string) => void;
+}
+
+type AnyClient = Redis | Cluster;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Ops that never reached a server: definitely not applied. */
+function neverSent(message: string): boolean {
+  // ioredis refuses before writing anything: not connected and no offline queue, or the client was closed.
+  return /enableOfflineQueue options is false|Stream isn't writeable|Cluster is ended/.test(message);
+}
+
+/** An error reply from a server (ioredis ReplyError) or a chain of them (redirections). */
+function isErrorReply(e: unknown): boolean {
+  const err = e as Error;
+  return err?.name === 'ReplyError' || /^Too many Cluster redirections/.test(err?.message ?? '');
+}
+
+class TimeoutError extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export class Workload {
+  readonly history = new History();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly live = new Set<AnyClient>();
+  private writeSeq = 0;
+  readonly registerKeys: string[];
+  readonly counterKeys: string[];
+
+  constructor(private readonly opts: WorkloadOptions) {
+    this.registerKeys = Array.from({ length: opts.registers }, (_, i) => `chaos:r${i}`);
+    this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
+  }
+
+  get keys(): string[] {
+    return [...this.registerKeys, ...this.counterKeys];
+  }
+
+  /** Which client i is: its kind, and its store for plain and readonly clients. */
+  describeClient(i: number): { kind: ClientKind; store: ChaosNode | undefined; id: string } {
+    const kinds = this.opts.kinds ?? ['plain', 'readonly', 'cluster'];
+    const kind = kinds[i % kinds.length];
+    const store = kind === 'cluster' ? undefined : this.opts.stores[Math.floor(i / kinds.length) % this.opts.stores.length];
+    return { kind, store, id: `c${i}-${kind}${store ? `@${store.name}` : ''}` };
+  }
+
+  private connect(kind: ClientKind, store: ChaosNode | undefined): AnyClient {
+    const common = {
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 100,
+      connectTimeout: this.opts.opTimeoutMs,
+      lazyConnect: false,
+    };
+    let c: AnyClient;
+    if (kind === 'cluster') {
+      c = new Cluster(
+        this.opts.stores.map((s) => ({ host: s.host, port: s.port })),
+        {
+          enableOfflineQueue: false,
+          redisOptions: common,
+          clusterRetryStrategy: () => 200,
+          retryDelayOnFailover: 0, // never resend a command whose connection closed
+          retryDelayOnTryAgain: 100,
+          retryDelayOnClusterDown: 100,
+          retryDelayOnMoved: 0,
+          slotsRefreshTimeout: 2000,
+        },
+      );
+    } else {
+      c = new Redis({ host: store!.host, port: store!.port, ...common, readOnly: kind === 'readonly' });
+    }
+    c.on('error', () => {}); // reconnects are expected; failures show in the history
+    this.live.add(c);
+    return c;
+  }
+
+  /** Waits (at most opTimeoutMs) for a new client to connect, so its first ops are not refused at once. */
+  private async connected(c: AnyClient): Promise<void> {
+    if (c.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        c.removeListener('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.opts.opTimeoutMs);
+      c.once('ready', done);
+    });
+  }
+
+  private drop(c: AnyClient): void {
+    this.live.delete(c);
+    c.disconnect();
+  }
+
+  start(): void {
+    this.running = true;
+    this.loops = Array.from({ length: this.opts.clients }, (_, i) => this.clientLoop(i));
+  }
+
+  /** Stops every client after its current operation, and closes them. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    for (const c of [...this.live]) this.drop(c);
+  }
+
+  private async clientLoop(i: number): Promise<void> {
+    const { kind, store, id } = this.describeClient(i);
+    let client = this.connect(kind, store);
+    await this.connected(client);
+    const rnd = this.opts.rnd;
+    const readShare = this.opts.readShare ?? 0.5;
+    while (this.running) {
+      const counter = this.counterKeys.length > 0 && (this.registerKeys.length === 0 || rnd() < this.counterKeys.length / this.keys.length);
+      const key = counter ? pick(rnd, this.counterKeys) : pick(rnd, this.registerKeys);
+      const read = kind === 'readonly' || rnd() < readShare;
+      let op: Op;
+      let p: Promise<unknown>;
+      if (read) {
+        op = this.history.invoke(id, 'read', key);
+        p = client.get(key);
+      } else if (counter) {
+        op = this.history.invoke(id, 'incr', key);
+        p = client.incr(key);
+      } else {
+        const value = `${id}.${this.writeSeq++}`;
+        op = this.history.invoke(id, 'write', key, value);
+        p = client.set(key, value);
+      }
+      try {
+        const reply = await withDeadline(p, this.opts.opTimeoutMs);
+        if (op.kind === 'write') {
+          if (reply === 'OK') this.history.ok(op);
+          else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
+        } else if (op.kind === 'incr') this.history.ok(op, String(reply));
+        else this.history.ok(op, reply === null ? null : String(reply));
+      } catch (e) {
+        const message = (e as Error).message ?? String(e);
+        if (isErrorReply(e) || neverSent(message)) this.history.fail(op, message);
+        else this.history.info(op, message);
+        if (!isErrorReply(e)) {
+          // The connection is in an unknown state: start afresh so the next op
+          // does not queue behind an unanswered one.
+          p.catch(() => {});
+          this.drop(client);
+          client = this.connect(kind, store);
+          await this.connected(client);
+        }
+        await sleep(50); // no busy loop while there is no leader
+      }
+    }
+  }
+}
