@@ -29,6 +29,8 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
+import { BlockingRegistry } from './blocking';
+import { blockingTimeoutOf } from './commands/lists';
 
 export interface StoreOptions {
   host: string;
@@ -64,6 +66,8 @@ export class StoreNode {
   private engine!: Engine;
   private dispatcher!: Dispatcher;
   private metrics: Server | undefined;
+  /** Clients blocked in BLPOP & co. here. */
+  readonly blocking = new BlockingRegistry();
 
   constructor(readonly opts: StoreOptions) {}
 
@@ -156,7 +160,10 @@ export class StoreNode {
 
   private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer> {
     const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
-    const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs: 10000 }));
+    // A blocking command may wait its own timeout there (0: forever) before it answers.
+    const block = blockingTimeoutOf(args);
+    const timeoutMs = block === undefined ? 10000 : block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + 10000);
+    const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs }));
     return Buffer.from(res.reply);
   }
 
@@ -259,6 +266,7 @@ export class StoreNode {
       },
       writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
       cluster: this.clusterFacade(),
+      blocking: this.blocking,
     };
   }
 
@@ -435,6 +443,7 @@ export class StoreNode {
 
   async stop(): Promise<void> {
     this.metrics?.close();
+    this.blocking.close();
     await this.server.close();
     await this.raft?.stop();
     await this.engine.close();

@@ -361,7 +361,7 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
         ['maxclients', cfg('maxclients')],
         ['client_recent_max_input_buffer', 0],
         ['client_recent_max_output_buffer', 0],
-        ['blocked_clients', 0],
+        ['blocked_clients', ctx.server.blocking?.blockedClients ?? 0],
         ['tracking_clients', 0],
         ['clients_in_timeout_table', 0],
       ];

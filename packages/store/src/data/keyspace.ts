@@ -6,6 +6,7 @@ import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMeta
 import type { KvReader, OverlayBatch } from '@redraft/common';
 import { KeyMeta, KeyType, decodeMeta, encodeMeta, isExpired } from './meta';
 import { wrongType } from './errors';
+import { keyReady } from '../blocking';
 
 export interface FoundKey extends KeyMeta {
   key: Buffer;
@@ -83,6 +84,8 @@ export class MutableKeyspace extends Keyspace {
   /** Writes a key's metadata row (a string's value included). */
   putMeta(key: Buffer, meta: KeyMeta): void {
     this.batch.put(metaKey(keySlot(key), key), encodeMeta(meta));
+    // A written non-empty list may serve blocked clients (a wake-up only; see blocking.ts).
+    if (meta.type === KeyType.List && meta.size > 0) keyReady(key);
   }
 
   /**

@@ -1,0 +1,159 @@
+// Blocked clients (BLPOP, BLMOVE, BLMPOP...): who waits for which keys, on
+// this store, in memory. A blocked command never takes an element outside
+// the log: each of its attempts is a normal proposed write (a pop that
+// answers NOTHING_POPPED when every list is empty). When apply writes a list
+// (any replica of any region on this store: MutableKeyspace.putMeta calls
+// keyReady), the waiters of that key try again. A store that stops leading
+// still applies the entries as a follower, so its waiters wake, their
+// attempt is routed anew and forwarded to the new leader (a clean retry).
+//
+// Redis serves blocked clients before the next command of anyone runs. To
+// keep that order visible, the pusher's reply waits (bounded) until the
+// waiters its write woke have finished their attempt: `settled()`.
+import { ErrorReply } from '@redraft/common';
+import type { Reply } from '@redraft/common';
+import type { ClientState } from './commands/context';
+
+/**
+ * What apply answers a blocking pop that found every list empty: nothing
+ * was applied, the client keeps waiting. Never sent to a client, and never
+ * kept as a forwarding session's reply (a later attempt must run again).
+ */
+export const NOTHING_POPPED = new ErrorReply('ERR nothing to pop (internal)');
+
+/** How long a pusher's reply waits for the waiters it woke (a cycle of BLMOVEs could wait on itself). */
+const SETTLE_BOUND_MS = 1000;
+/** setTimeout's longest delay; longer waits are done in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface Waiter {
+  keys: string[];
+  /** Woken and not yet attempting again, or attempting: the key is not settled. */
+  woken: boolean;
+  attempting: boolean;
+  wake: (() => void) | null;
+}
+
+const registries = new Set<BlockingRegistry>();
+
+/** A list at `key` was written by apply (on any replica here): its waiters try again. */
+export function keyReady(key: Buffer): void {
+  for (const r of registries) r.signal(key);
+}
+
+export class BlockingRegistry {
+  private readonly byKey = new Map<string, Set<Waiter>>();
+  private settleWatchers: Array<() => void> = [];
+  private blocked = 0;
+
+  constructor() {
+    registries.add(this);
+  }
+
+  close(): void {
+    registries.delete(this);
+  }
+
+  /** Clients blocked right now (INFO blocked_clients). */
+  get blockedClients(): number {
+    return this.blocked;
+  }
+
+  /**
+   * Runs `attempt` (a proposed pop) until it answers something other than
+   * NOTHING_POPPED, trying again whenever one of `keys` is written. Answers
+   * `onTimeout` once `timeoutMs` (0: never) passed without an element, or
+   * when the client disconnects while idle. An attempt that popped is always
+   * answered, even past the timeout: the element was applied for it.
+   */
+  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: () => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
+    const w: Waiter = { keys: [...new Set(keys.map((k) => k.toString('latin1')))], woken: false, attempting: false, wake: null };
+    for (const k of w.keys) {
+      let set = this.byKey.get(k);
+      if (!set) this.byKey.set(k, (set = new Set()));
+      set.add(w);
+    }
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    const conn = client as Partial<{ closed: boolean; once(ev: 'close', f: () => void): void; off(ev: 'close', f: () => void): void }>;
+    let disconnected = false;
+    const onClose = (): void => {
+      disconnected = true;
+      w.wake?.();
+    };
+    conn.once?.('close', onClose);
+    try {
+      for (;;) {
+        w.woken = false;
+        w.attempting = true;
+        const r = await attempt();
+        w.attempting = false;
+        if (r !== NOTHING_POPPED) return r;
+        if (w.woken) continue; // written during the attempt: try again at once
+        if (disconnected || conn.closed || Date.now() >= deadline) return onTimeout;
+        this.notifySettled();
+        this.blocked++;
+        try {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+            w.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        } finally {
+          w.wake = null;
+          this.blocked--;
+        }
+        if (!w.woken && (disconnected || conn.closed || Date.now() >= deadline)) return onTimeout;
+      }
+    } finally {
+      conn.off?.('close', onClose);
+      for (const k of w.keys) {
+        const set = this.byKey.get(k);
+        set?.delete(w);
+        if (set && set.size === 0) this.byKey.delete(k);
+      }
+      this.notifySettled();
+    }
+  }
+
+  /** Apply wrote `key`: wake its waiters (each attempts once more). */
+  signal(key: Buffer): void {
+    const set = this.byKey.get(key.toString('latin1'));
+    if (!set) return;
+    for (const w of set) {
+      w.woken = true;
+      w.wake?.();
+    }
+  }
+
+  /** True when someone waits for one of `keys`. */
+  hasWaiters(keys: Buffer[]): boolean {
+    return keys.some((k) => this.byKey.has(k.toString('latin1')));
+  }
+
+  /**
+   * Resolves once no waiter of `keys` is woken or attempting (bounded), so
+   * that a pusher answers after the blocked clients its write served.
+   */
+  async settled(keys: Buffer[]): Promise<void> {
+    const names = keys.map((k) => k.toString('latin1'));
+    const busy = (): boolean => names.some((n) => [...(this.byKey.get(n) ?? [])].some((w) => w.woken || w.attempting));
+    const until = Date.now() + SETTLE_BOUND_MS;
+    while (busy() && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
+        this.settleWatchers.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private notifySettled(): void {
+    const watchers = this.settleWatchers;
+    this.settleWatchers = [];
+    for (const f of watchers) f();
+  }
+}
