@@ -16,7 +16,8 @@ import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
-import { CommandError, SYNTAX } from '../data/errors';
+import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
+import { strictInt64 } from '../apply/hashes';
 import { NOTHING_POPPED } from '../blocking';
 import { int64Arg } from './hashes';
 import { elementAt } from '../apply/lists';
@@ -30,17 +31,24 @@ function indexArg(arg: Buffer): number {
   return Number(v > bound ? bound : v < -bound ? -bound : v);
 }
 
+/** An int64 argument; a bad one answers `msg` when given (as Redis's get*FromObjectOrReply). */
+function int64Or(arg: Buffer, msg?: string): bigint {
+  const v = strictInt64(arg);
+  if (v === null) throw new CommandError(msg ? `ERR ${msg}` : NOT_INTEGER);
+  return v;
+}
+
 /** Redis's getRangeLongFromObjectOrReply. */
 function rangeArg(arg: Buffer, min: bigint, max: bigint, msg?: string): number {
-  const v = int64Arg(arg);
+  const v = int64Or(arg, msg);
   if (v < min || v > max) throw new CommandError(msg ? `ERR ${msg}` : `ERR value is out of range, must be between ${min} and ${max}`);
   return Number(v > 2n ** 60n ? 2n ** 60n : v);
 }
 
 /** Redis's getPositiveLongFromObjectOrReply. */
-function positiveArg(arg: Buffer, msg = 'value is out of range, must be positive'): number {
-  const v = int64Arg(arg);
-  if (v < 0n) throw new CommandError(`ERR ${msg}`);
+function positiveArg(arg: Buffer, msg?: string): number {
+  const v = int64Or(arg, msg);
+  if (v < 0n) throw new CommandError(`ERR ${msg ?? 'value is out of range, must be positive'}`);
   return Number(v > 2n ** 60n ? 2n ** 60n : v);
 }
 
