@@ -12,13 +12,14 @@ import { KEY_APPLIERS } from './keys';
 import { HASH_APPLIERS } from './hashes';
 import { BIT_APPLIERS } from './bits';
 import { LIST_APPLIERS } from './lists';
+import { SET_APPLIERS } from './sets';
 
 type Op = NonNullable<pb.WriteCommand['op']>;
 /** One function per operation of the WriteCommand oneof; each file of apply/ ends with its part. */
 export type Applier = (op: any, ks: MutableKeyspace) => Promise<Reply>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type Appliers = Partial<Record<Op, Applier>>;
 
-const APPLIERS: Appliers = { ...STRING_APPLIERS, ...KEY_APPLIERS, ...HASH_APPLIERS, ...BIT_APPLIERS, ...LIST_APPLIERS };
+const APPLIERS: Appliers = { ...STRING_APPLIERS, ...KEY_APPLIERS, ...HASH_APPLIERS, ...BIT_APPLIERS, ...LIST_APPLIERS, ...SET_APPLIERS };
 
 export interface LogEntry {
   index: number;

@@ -353,9 +353,20 @@ const hscan: CommandHandler = async (ctx, args) => {
   // Redis answers an empty scan for a missing key before it looks at the options.
   if (!hash) return ['0', []];
   const { count, pattern } = parseScanOptions(args, 3);
-  const [gte, lt] = subKeyRange(hash.slot, hash.key, hash.version);
+  const [next, pairs] = await scanMembers(ks, hash, cursor, count, pattern);
+  const out: Reply[] = [];
+  for (const [f, v] of pairs) out.push(f, v);
+  return [next, out];
+};
+
+/**
+ * One step of a *SCAN over a collection's members (HSCAN, SSCAN...), with
+ * the cursors described above: [next cursor, [member, value] pairs].
+ */
+export async function scanMembers(ks: Keyspace, found: FoundKey, cursor: bigint, count: number, pattern: Buffer | null): Promise<[string, Array<[Buffer, Buffer]>]> {
+  const [gte, lt] = subKeyRange(found.slot, found.key, found.version);
   const subPrefix = gte.length;
-  // The hash's first and last fields: their common prefix is every field's.
+  // The collection's first and last members: their common prefix is every member's.
   let first: Buffer | null = null;
   let last: Buffer | null = null;
   for await (const [k] of ks.reader.scan({ gte, lt, limit: 1, keysOnly: true })) first = k.subarray(subPrefix);
@@ -367,10 +378,10 @@ const hscan: CommandHandler = async (ctx, args) => {
     const d = decodeHashCursor(cursor);
     if (!d) return ['0', []];
     const carrier = [first, last].find((f) => f.length >= d.n && checksum16(f, d.n) === d.sum);
-    // No end of the hash carries the prefix any more: start over (duplicates, never misses).
+    // No end of the collection carries the prefix any more: start over (duplicates, never misses).
     if (carrier) start = Buffer.concat([carrier.subarray(0, d.n), d.rest]);
   }
-  const out: Reply[] = [];
+  const out: Array<[Buffer, Buffer]> = [];
   let taken = 0;
   let lastField: Buffer | null = null;
   let next = 0n;
@@ -386,10 +397,10 @@ const hscan: CommandHandler = async (ctx, args) => {
     taken++;
     lastField = field;
     if (pattern && !globMatch(pattern, field)) continue;
-    out.push(field, v);
+    out.push([field, v]);
   }
   return [next.toString(), out];
-};
+}
 
 const HASH = { group: 'hash' } as const;
 const R = ['readonly'] as const;

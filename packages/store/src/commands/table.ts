@@ -6,6 +6,7 @@ import { STRING_COMMANDS } from './strings';
 import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
 import { LIST_COMMANDS } from './lists';
+import { SET_COMMANDS } from './sets';
 import { BIT_COMMANDS } from './bits';
 import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
@@ -16,6 +17,7 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...KEYSPACE_COMMANDS,
     ...HASH_COMMANDS,
     ...LIST_COMMANDS,
+    ...SET_COMMANDS,
     ...BIT_COMMANDS,
     ...SERVER_COMMANDS,
     ...CLUSTER_COMMANDS,
