@@ -27,7 +27,10 @@ const SETTLE_BOUND_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Waiter {
+  clientId: number;
   keys: string[];
+  /** Set by CLIENT UNBLOCK: answered instead of waiting on (an element already popped still wins). */
+  unblocked: Reply | undefined;
   /** Woken and not yet attempting again, or attempting: the key is not settled. */
   woken: boolean;
   attempting: boolean;
@@ -43,6 +46,7 @@ export function keyReady(key: Buffer): void {
 
 export class BlockingRegistry {
   private readonly byKey = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Set<Waiter>();
   private settleWatchers: Array<() => void> = [];
   private blocked = 0;
 
@@ -67,7 +71,8 @@ export class BlockingRegistry {
    * answered, even past the timeout: the element was applied for it.
    */
   async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: () => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
-    const w: Waiter = { keys: [...new Set(keys.map((k) => k.toString('latin1')))], woken: false, attempting: false, wake: null };
+    const w: Waiter = { clientId: client.id, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null };
+    this.waiters.add(w);
     for (const k of w.keys) {
       let set = this.byKey.get(k);
       if (!set) this.byKey.set(k, (set = new Set()));
@@ -88,6 +93,7 @@ export class BlockingRegistry {
         const r = await attempt();
         w.attempting = false;
         if (r !== NOTHING_POPPED) return r;
+        if (w.unblocked !== undefined) return w.unblocked;
         if (w.woken) continue; // written during the attempt: try again at once
         if (disconnected || conn.closed || Date.now() >= deadline) return onTimeout;
         this.notifySettled();
@@ -104,10 +110,12 @@ export class BlockingRegistry {
           w.wake = null;
           this.blocked--;
         }
+        if (w.unblocked !== undefined) return w.unblocked;
         if (!w.woken && (disconnected || conn.closed || Date.now() >= deadline)) return onTimeout;
       }
     } finally {
       conn.off?.('close', onClose);
+      this.waiters.delete(w);
       for (const k of w.keys) {
         const set = this.byKey.get(k);
         set?.delete(w);
@@ -115,6 +123,21 @@ export class BlockingRegistry {
       }
       this.notifySettled();
     }
+  }
+
+  /**
+   * CLIENT UNBLOCK: the client's blocked command answers `reply` (nil or an
+   * UNBLOCKED error) unless its attempt in flight pops an element. False
+   * when the client is not blocked here.
+   */
+  unblock(clientId: number, reply: Reply): boolean {
+    for (const w of this.waiters) {
+      if (w.clientId !== clientId || w.unblocked !== undefined) continue;
+      w.unblocked = reply;
+      w.wake?.();
+      return true;
+    }
+    return false;
   }
 
   /** Apply wrote `key`: wake its waiters (each attempts once more). */

@@ -22,18 +22,15 @@ export async function setMembers(ks: Keyspace, set: FoundKey | null): Promise<Bu
 }
 
 /**
- * SINTER / SUNION / SDIFF of `keys`, in member byte order, with Redis's
- * type checks: SINTER stops at the first missing key (an empty result),
- * SUNION and SDIFF check every key. `limit` (SINTERCARD) stops early; 0 = none.
+ * SINTER / SUNION / SDIFF of `keys`, in member byte order; every key is
+ * type-checked first (WRONGTYPE), then a missing key counts as empty. `limit` (SINTERCARD) stops early; 0 = none.
  */
 export async function combineSets(ks: Keyspace, keys: Buffer[], algebra: pb.SetAlgebra, limit = 0): Promise<Buffer[]> {
   if (algebra === pb.SetAlgebra.SET_INTER) {
-    const sets: FoundKey[] = [];
-    for (const k of keys) {
-      const s = await ks.lookupTyped(k, KeyType.Set);
-      if (!s) return [];
-      sets.push(s);
-    }
+    const found: Array<FoundKey | null> = [];
+    for (const k of keys) found.push(await ks.lookupTyped(k, KeyType.Set));
+    if (found.some((s) => !s)) return [];
+    const sets = found as FoundKey[];
     sets.sort((a, b) => a.size - b.size);
     const out: Buffer[] = [];
     for (const m of await setMembers(ks, sets[0])) {

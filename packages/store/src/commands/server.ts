@@ -10,10 +10,11 @@
 // their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
 // INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
-import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
+import { CommandTable, ErrorReply, MapReply, NullArray, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
-import { CommandError, SYNTAX } from '../data/errors';
+import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
+import { strictInt64 } from '../apply/hashes';
 import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
@@ -521,6 +522,21 @@ function findCommand(server: ServerFacade, fullName: string): { spec: Spec; pare
   return s ? { spec: s, parent: spec.name } : null;
 }
 
+/** CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked here (blocking.ts). */
+const clientUnblock: CommandHandler = (ctx, args) => {
+  const id = strictInt64(args[2]);
+  if (id === null) throw new CommandError(NOT_INTEGER);
+  let reply: Reply = NullArray.instance;
+  if (args.length === 4) {
+    const how = args[3].toString('latin1').toLowerCase();
+    if (how === 'error') reply = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    else if (how !== 'timeout') throw new CommandError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  } else if (args.length > 4) {
+    throw new CommandError(SYNTAX);
+  }
+  return ctx.server.blocking?.unblock(Number(id), reply) ? 1 : 0;
+};
+
 /** All full names, subcommands after their container (COMMAND LIST). */
 function allNames(server: ServerFacade): Array<{ name: string; spec: Spec }> {
   const out: Array<{ name: string; spec: Spec }> = [];
@@ -864,6 +880,7 @@ export const SERVER_COMMANDS: Spec[] = [
       { ...CONN, name: 'id', arity: 2, flags: ['noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Returns the unique client ID of the connection.', complexity: 'O(1)', handler: (ctx) => ctx.client.id },
       { ...CONN, name: 'info', arity: 2, flags: ['noscript', 'loading', 'stale'], since: '6.2.0', summary: 'Returns information about the connection.', complexity: 'O(1)', handler: (ctx) => new VerbatimReply('txt', clientInfoLine(ctx.client, Date.now()) + '\n') },
       { ...CONN, name: 'list', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Lists open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientList },
+      { ...CONN, name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Unblocks a client blocked by a blocking command from a different connection.', complexity: 'O(log N) where N is the number of client connections', handler: clientUnblock },
       { ...CONN, name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Terminates open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientKill },
       { ...CONN, name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], since: '7.2.0', summary: 'Sets information specific to the client or connection.', complexity: 'O(1)', handler: clientSetinfo },
       {
