@@ -118,3 +118,19 @@ test('SPOP apply is deterministic: the same entry on the same state pops the sam
   assert.equal(results[0].length, 4);
   assert.deepEqual(results[0], results[1]);
 });
+
+test('OBJECT ENCODING answers what Redis 7.0 would for the same contents', async () => {
+  const s = await testStore();
+  await s.exec('sadd', 'ints', '1', '2', '-3');
+  await s.exec('sadd', 'words', '1', 'a');
+  await s.exec('rpush', 'l', 'a');
+  await s.exec('set', 'n', '12345');
+  await s.exec('set', 'short', 'hello');
+  await s.exec('set', 'long', 'x'.repeat(45));
+  await s.exec('hset', 'h', 'f', 'v');
+  const enc = async (k: string): Promise<unknown> => plain(await s.exec('object', 'encoding', k));
+  assert.deepEqual(
+    [await enc('ints'), await enc('words'), await enc('l'), await enc('n'), await enc('short'), await enc('long'), await enc('h'), await enc('none')],
+    ['intset', 'hashtable', 'quicklist', 'int', 'embstr', 'raw', 'listpack', null],
+  );
+});

@@ -7,6 +7,7 @@ import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
 import { LIST_COMMANDS } from './lists';
 import { SET_COMMANDS } from './sets';
+import { OBJECT_COMMANDS } from './object';
 import { BIT_COMMANDS } from './bits';
 import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
@@ -18,6 +19,7 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...HASH_COMMANDS,
     ...LIST_COMMANDS,
     ...SET_COMMANDS,
+    ...OBJECT_COMMANDS,
     ...BIT_COMMANDS,
     ...SERVER_COMMANDS,
     ...CLUSTER_COMMANDS,
