@@ -58,9 +58,26 @@ export class BlockingRegistry {
     registries.delete(this);
   }
 
-  /** Clients blocked right now (INFO blocked_clients). */
+  /** Blocking commands this store forwarded to a leader and still waits on. */
+  private forwarded = 0;
+
+  /**
+   * Clients blocked right now (INFO blocked_clients): waiting here, or
+   * waiting for the answer of a blocking command forwarded to the leader's
+   * store (which is where it actually waits).
+   */
   get blockedClients(): number {
-    return this.blocked;
+    return this.blocked + this.forwarded;
+  }
+
+  /** Counts a forwarded blocking command as blocked until its answer comes. */
+  async whileForwarded<T>(answer: Promise<T>): Promise<T> {
+    this.forwarded++;
+    try {
+      return await answer;
+    } finally {
+      this.forwarded--;
+    }
   }
 
   /**

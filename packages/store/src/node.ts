@@ -163,7 +163,8 @@ export class StoreNode {
     // A blocking command may wait its own timeout there (0: forever) before it answers.
     const block = blockingTimeoutOf(args);
     const timeoutMs = block === undefined ? 10000 : block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + 10000);
-    const res = pb.ForwardResponse.decode(await this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs }));
+    const request = this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
+    const res = pb.ForwardResponse.decode(await (block === undefined ? request : this.blocking.whileForwarded(request)));
     return Buffer.from(res.reply);
   }
 
