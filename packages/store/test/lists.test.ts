@@ -155,3 +155,22 @@ test('BLMPOP and BRPOPLPUSH', async () => {
   assert.equal(plain(await m), 'x');
   assert.deepEqual(plain(await s.exec('lrange', 'k4', 0, -1)), ['x']);
 });
+
+test('CLIENT UNBLOCK answers a blocked client nil, or the UNBLOCKED error, and pops nothing', async () => {
+  const s = await testStore();
+  const waiter = testClient(7);
+  const waitBlocked = async (): Promise<void> => {
+    for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:1'); i++) await new Promise((r) => setImmediate(r));
+  };
+  let blocked = s.execAs(waiter, 'blpop', 'l', 0);
+  await waitBlocked();
+  assert.equal(await s.exec('client', 'unblock', 7), 1);
+  assert.equal(await blocked, NullArray.instance);
+  blocked = s.execAs(waiter, 'brpoplpush', 'l', 'd', 0);
+  await waitBlocked();
+  assert.equal(await s.exec('client', 'unblock', 7, 'error'), 1);
+  assert.equal(errOf(await blocked), 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
+  assert.equal(await s.exec('client', 'unblock', 7), 0);
+  assert.equal(errOf(await s.exec('client', 'unblock', 'x')), 'ERR value is not an integer or out of range');
+  assert.equal(await s.exec('exists', 'l', 'd'), 0);
+});

@@ -134,3 +134,11 @@ test('OBJECT ENCODING answers what Redis 7.0 would for the same contents', async
     ['intset', 'hashtable', 'quicklist', 'int', 'embstr', 'raw', 'listpack', null],
   );
 });
+
+test('a pipelined SADD then SPOP: the SPOP sees the SADD (it proposes without reading first)', async () => {
+  const s = await testStore();
+  const added = s.exec('sadd', 'pp', 'only');
+  const popped = s.exec('spop', 'pp');
+  assert.equal(await added, 1);
+  assert.equal(plain(await popped), 'only');
+});
