@@ -60,6 +60,14 @@ test('lists and sets: replicas equal after a mixed workload with SPOP/SRANDMEMBE
   await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the forwarded BLPOP blocked at the leader' });
   await respMany(other.port, [['RPUSH', '{q}fwd', 'hello']]);
   assert.deepEqual(await popped, ['{q}fwd', 'hello']);
+
+  // CLIENT UNBLOCK on the store the client is connected to reaches the command waiting at the leader.
+  const id = Number(await consumer.client('ID'));
+  const unblocked = consumer.brpoplpush('{q}none', '{q}dst', 0);
+  await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the forwarded BRPOPLPUSH blocked at the leader' });
+  const [n] = await respMany(follower.port, [['CLIENT', 'UNBLOCK', id, 'ERROR']]);
+  assert.equal(n, 1);
+  await assert.rejects(unblocked, /UNBLOCKED client unblocked via CLIENT UNBLOCK/);
   await c.expectReplicasEqual(region.id);
 });
 

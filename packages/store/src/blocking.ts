@@ -10,8 +10,8 @@
 // Redis serves blocked clients before the next command of anyone runs. To
 // keep that order visible, the pusher's reply waits (bounded) until the
 // waiters its write woke have finished their attempt: `settled()`.
-import { ErrorReply } from '@redraft/common';
-import type { Reply } from '@redraft/common';
+import { ErrorReply, NullArray } from '@redraft/common';
+import type { Reply, pb } from '@redraft/common';
 import type { ClientState } from './commands/context';
 
 /**
@@ -21,6 +21,9 @@ import type { ClientState } from './commands/context';
  */
 export const NOTHING_POPPED = new ErrorReply('ERR nothing to pop (internal)');
 
+/** CLIENT UNBLOCK ... ERROR: what the blocked client gets. */
+export const UNBLOCKED_ERROR = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+
 /** How long a pusher's reply waits for the waiters it woke (a cycle of BLMOVEs could wait on itself). */
 const SETTLE_BOUND_MS = 1000;
 /** setTimeout's longest delay; longer waits are done in steps. */
@@ -28,6 +31,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Waiter {
   clientId: number;
+  /** The forwarding session of a command another store forwarded here. */
+  session: string | undefined;
   keys: string[];
   /** Set by CLIENT UNBLOCK: answered instead of waiting on (an element already popped still wins). */
   unblocked: Reply | undefined;
@@ -60,6 +65,10 @@ export class BlockingRegistry {
 
   /** Blocking commands this store forwarded to a leader and still waits on. */
   private forwarded = 0;
+  /** Those commands by client id: where they wait, in which session (for CLIENT UNBLOCK). */
+  private readonly forwardedBy = new Map<number, { peerAddr: string; session: pb.ForwardSession.$Properties }>();
+  /** Sends CLIENT UNBLOCK to the store where a forwarded command waits (set by the node). */
+  remoteUnblock?: (peerAddr: string, session: pb.ForwardSession.$Properties, error: boolean) => Promise<boolean>;
 
   /**
    * Clients blocked right now (INFO blocked_clients): waiting here, or
@@ -71,12 +80,15 @@ export class BlockingRegistry {
   }
 
   /** Counts a forwarded blocking command as blocked until its answer comes. */
-  async whileForwarded<T>(answer: Promise<T>): Promise<T> {
+  async whileForwarded<T>(answer: Promise<T>, clientId?: number, peerAddr?: string, session?: pb.ForwardSession.$Properties): Promise<T> {
     this.forwarded++;
+    const tracked = clientId !== undefined && peerAddr !== undefined && session !== undefined;
+    if (tracked) this.forwardedBy.set(clientId, { peerAddr, session });
     try {
       return await answer;
     } finally {
       this.forwarded--;
+      if (tracked && this.forwardedBy.get(clientId)?.session === session) this.forwardedBy.delete(clientId);
     }
   }
 
@@ -88,7 +100,8 @@ export class BlockingRegistry {
    * answered, even past the timeout: the element was applied for it.
    */
   async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: () => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
-    const w: Waiter = { clientId: client.id, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null };
+    const fs = (client as { session?: pb.ForwardSession.$Properties }).session;
+    const w: Waiter = { clientId: client.id, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null };
     this.waiters.add(w);
     for (const k of w.keys) {
       let set = this.byKey.get(k);
@@ -147,12 +160,33 @@ export class BlockingRegistry {
    * UNBLOCKED error) unless its attempt in flight pops an element. False
    * when the client is not blocked here.
    */
-  unblock(clientId: number, reply: Reply): boolean {
+  async unblock(clientId: number, error: boolean): Promise<boolean> {
     for (const w of this.waiters) {
-      if (w.clientId !== clientId || w.unblocked !== undefined) continue;
-      w.unblocked = reply;
+      if (w.clientId !== clientId || w.session !== undefined || w.unblocked !== undefined) continue;
+      w.unblocked = error ? UNBLOCKED_ERROR : NullArray.instance;
       w.wake?.();
       return true;
+    }
+    const remote = this.forwardedBy.get(clientId);
+    if (remote && this.remoteUnblock) return this.remoteUnblock(remote.peerAddr, remote.session, error);
+    return false;
+  }
+
+  /**
+   * CLIENT UNBLOCK sent by the store that forwarded a blocking command here.
+   * The command may still be on its way to its first wait: look again
+   * briefly before answering that it is not blocked.
+   */
+  async unblockSession(session: pb.ForwardSession.$Properties, reply: Reply): Promise<boolean> {
+    const name = sessionName(session);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      for (const w of this.waiters) {
+        if (w.session !== name || w.unblocked !== undefined) continue;
+        w.unblocked = reply;
+        w.wake?.();
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 10));
     }
     return false;
   }
@@ -196,4 +230,8 @@ export class BlockingRegistry {
     this.settleWatchers = [];
     for (const f of watchers) f();
   }
+}
+
+function sessionName(fs: pb.ForwardSession.$Properties): string {
+  return `${Number(fs.id)}:${Number(fs.seq)}`;
 }

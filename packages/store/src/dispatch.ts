@@ -76,7 +76,7 @@ export interface DispatchOptions {
   /** How long a command keeps retrying while its region has no leader before -TRYAGAIN. */
   retryDeadlineMs: number;
   /** Sends a command to another store and returns its reply, encoded in `protocol`. */
-  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer>;
+  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties, client?: ClientState): Promise<Buffer>;
   /** A (session, seq) for a write about to be forwarded: the same one for every resend. */
   newSession?(): pb.ForwardSession.$Properties;
   /** The forwarded write got its answer: its seq no longer holds back ackedBelow. */
@@ -205,7 +205,7 @@ export class Dispatcher {
     if (!this.opts.forward) return undefined;
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined));
+      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, client));
     } catch (err) {
       // Refused before anything ran there (not the leader any more): route again.
       if (neverSent(err) || String((err as Error).message).startsWith(NOT_LEADER)) return undefined;

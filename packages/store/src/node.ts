@@ -5,7 +5,7 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { ErrorReply, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ErrorReply, NullArray, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
 import {
@@ -29,7 +29,7 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
-import { BlockingRegistry } from './blocking';
+import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
 
 export interface StoreOptions {
@@ -95,7 +95,7 @@ export class StoreNode {
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
-      forward: (addr, args, protocol, readonlyClient, session) => this.forward(addr, args, protocol, readonlyClient, session),
+      forward: (addr, args, protocol, readonlyClient, session, client) => this.forward(addr, args, protocol, readonlyClient, session, client),
       newSession: () => this.sessions.next(),
       sessionDone: (session) => this.sessions.done(session),
     });
@@ -113,6 +113,11 @@ export class StoreNode {
         logGcThreshold: this.opts.raftLogGcThreshold,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
+      this.raft.onUnblock = (req) => this.blocking.unblockSession(req.session ?? {}, req.error ? UNBLOCKED_ERROR : NullArray.instance);
+      this.blocking.remoteUnblock = async (to, session, error) => {
+        const body = pb.UnblockRequest.encode({ session, error }).finish();
+        return pb.UnblockResponse.decode(await this.raft!.pool.request(to, 'store.unblock', body, { timeoutMs: 10000 })).unblocked;
+      };
       await this.raft.start();
     } else {
       this.local = await LocalRegion.open(this.engine, log);
@@ -158,13 +163,13 @@ export class StoreNode {
 
   private readonly sessions = new ForwardingSession();
 
-  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties): Promise<Buffer> {
+  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session?: pb.ForwardSession.$Properties, client?: ClientState): Promise<Buffer> {
     const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
     // A blocking command may wait its own timeout there (0: forever) before it answers.
     const block = blockingTimeoutOf(args);
     const timeoutMs = block === undefined ? 10000 : block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + 10000);
     const request = this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
-    const res = pb.ForwardResponse.decode(await (block === undefined ? request : this.blocking.whileForwarded(request)));
+    const res = pb.ForwardResponse.decode(await (block === undefined ? request : this.blocking.whileForwarded(request, client?.id, peerAddr, session)));
     return Buffer.from(res.reply);
   }
 

@@ -10,7 +10,7 @@
 // their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
 // INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
-import { CommandTable, ErrorReply, MapReply, NullArray, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
+import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
@@ -523,18 +523,18 @@ function findCommand(server: ServerFacade, fullName: string): { spec: Spec; pare
 }
 
 /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked here (blocking.ts). */
-const clientUnblock: CommandHandler = (ctx, args) => {
+const clientUnblock: CommandHandler = async (ctx, args) => {
   const id = strictInt64(args[2]);
   if (id === null) throw new CommandError(NOT_INTEGER);
-  let reply: Reply = NullArray.instance;
+  let error = false;
   if (args.length === 4) {
     const how = args[3].toString('latin1').toLowerCase();
-    if (how === 'error') reply = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    if (how === 'error') error = true;
     else if (how !== 'timeout') throw new CommandError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
   } else if (args.length > 4) {
     throw new CommandError(SYNTAX);
   }
-  return ctx.server.blocking?.unblock(Number(id), reply) ? 1 : 0;
+  return (await ctx.server.blocking?.unblock(Number(id), error)) ? 1 : 0;
 };
 
 /** All full names, subcommands after their container (COMMAND LIST). */

@@ -453,11 +453,16 @@ export class RaftStore implements LoopHost, PeerHost {
 
   /** Requests from other stores; forwarded client commands are answered by the node. */
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
+  /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
+  onUnblock?: (req: pb.UnblockRequest) => Promise<boolean>;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    if (type === 'store.unblock' && this.onUnblock) {
+      return pb.UnblockResponse.encode({ unblocked: await this.onUnblock(pb.UnblockRequest.decode(body)) }).finish();
     }
     if (type === 'store.propose') {
       // One operation for one region this store is believed to lead.
