@@ -68,6 +68,16 @@ test('lists and sets: replicas equal after a mixed workload with SPOP/SRANDMEMBE
   const [n] = await respMany(follower.port, [['CLIENT', 'UNBLOCK', id, 'ERROR']]);
   assert.equal(n, 1);
   await assert.rejects(unblocked, /UNBLOCKED client unblocked via CLIENT UNBLOCK/);
+
+  // A client that disconnects while its forwarded BLPOP waits has nothing popped for it.
+  const leaving = client(follower.port);
+  await waitFor(() => leaving.status === 'ready', { timeoutMs: 10_000, what: 'client ready' });
+  leaving.blpop('{q}gone', 0).catch(() => undefined);
+  await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the BLPOP blocked at the leader' });
+  leaving.disconnect();
+  await waitFor(async () => (await blockedClients(leader)) === 0, { timeoutMs: 10_000, what: 'the leader to drop the waiter of the gone client' });
+  await respMany(other.port, [['RPUSH', '{q}gone', 'kept']]);
+  assert.deepEqual(await respMany(leader.port, [['LRANGE', '{q}gone', 0, -1]]), [['kept']]);
   await c.expectReplicasEqual(region.id);
 });
 

@@ -42,6 +42,13 @@ interface Waiter {
   wake: (() => void) | null;
 }
 
+/** What a RESP connection offers (a forwarded client has none of it): its end and close events. */
+interface ClosingClient {
+  closed: boolean;
+  once(ev: 'close' | 'end', f: () => void): void;
+  off(ev: 'close' | 'end', f: () => void): void;
+}
+
 const registries = new Set<BlockingRegistry>();
 
 /** A list at `key` was written by apply (on any replica here): its waiters try again. */
@@ -80,15 +87,28 @@ export class BlockingRegistry {
   }
 
   /** Counts a forwarded blocking command as blocked until its answer comes. */
-  async whileForwarded<T>(answer: Promise<T>, clientId?: number, peerAddr?: string, session?: pb.ForwardSession.$Properties): Promise<T> {
+  async whileForwarded<T>(answer: Promise<T>, client?: ClientState, peerAddr?: string, session?: pb.ForwardSession.$Properties): Promise<T> {
     this.forwarded++;
-    const tracked = clientId !== undefined && peerAddr !== undefined && session !== undefined;
-    if (tracked) this.forwardedBy.set(clientId, { peerAddr, session });
+    const tracked = client !== undefined && peerAddr !== undefined && session !== undefined;
+    // A client that goes away must not have an element popped for it at the leader.
+    const conn = client as Partial<ClosingClient> | undefined;
+    const onClose = (): void => {
+      if (tracked) this.remoteUnblock?.(peerAddr, session, false).catch(() => undefined);
+    };
+    if (tracked) {
+      this.forwardedBy.set(client.id, { peerAddr, session });
+      conn?.once?.('close', onClose);
+      conn?.once?.('end', onClose);
+    }
     try {
       return await answer;
     } finally {
       this.forwarded--;
-      if (tracked && this.forwardedBy.get(clientId)?.session === session) this.forwardedBy.delete(clientId);
+      if (tracked) {
+        conn?.off?.('close', onClose);
+        conn?.off?.('end', onClose);
+        if (this.forwardedBy.get(client.id)?.session === session) this.forwardedBy.delete(client.id);
+      }
     }
   }
 
@@ -109,13 +129,14 @@ export class BlockingRegistry {
       set.add(w);
     }
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-    const conn = client as Partial<{ closed: boolean; once(ev: 'close', f: () => void): void; off(ev: 'close', f: () => void): void }>;
+    const conn = client as Partial<ClosingClient>;
     let disconnected = false;
     const onClose = (): void => {
       disconnected = true;
       w.wake?.();
     };
     conn.once?.('close', onClose);
+    conn.once?.('end', onClose);
     try {
       for (;;) {
         w.woken = false;
@@ -145,6 +166,7 @@ export class BlockingRegistry {
       }
     } finally {
       conn.off?.('close', onClose);
+      conn.off?.('end', onClose);
       this.waiters.delete(w);
       for (const k of w.keys) {
         const set = this.byKey.get(k);

@@ -169,7 +169,7 @@ export class StoreNode {
     const block = blockingTimeoutOf(args);
     const timeoutMs = block === undefined ? 10000 : block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + 10000);
     const request = this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
-    const res = pb.ForwardResponse.decode(await (block === undefined ? request : this.blocking.whileForwarded(request, client?.id, peerAddr, session)));
+    const res = pb.ForwardResponse.decode(await (block === undefined ? request : this.blocking.whileForwarded(request, client, peerAddr, session)));
     return Buffer.from(res.reply);
   }
 
