@@ -40,7 +40,12 @@ interface Waiter {
   woken: boolean;
   attempting: boolean;
   wake: (() => void) | null;
+  /** While its attempt waits in settled(): the waiters it waits for (to break cycles of BLMOVEs). */
+  waitingFor: Set<Waiter>;
 }
+
+/** A blocked command's own handle, given to its attempts (for settled()). */
+export type WaiterHandle = object;
 
 /** What a RESP connection offers (a forwarded client has none of it): its end and close events. */
 interface ClosingClient {
@@ -119,9 +124,9 @@ export class BlockingRegistry {
    * when the client disconnects while idle. An attempt that popped is always
    * answered, even past the timeout: the element was applied for it.
    */
-  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: () => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
+  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: (self: WaiterHandle) => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
     const fs = (client as { session?: pb.ForwardSession.$Properties }).session;
-    const w: Waiter = { clientId: client.id, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null };
+    const w: Waiter = { clientId: client.id, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null, waitingFor: new Set() };
     this.waiters.add(w);
     for (const k of w.keys) {
       let set = this.byKey.get(k);
@@ -141,7 +146,7 @@ export class BlockingRegistry {
       for (;;) {
         w.woken = false;
         w.attempting = true;
-        const r = await attempt();
+        const r = await attempt(w);
         w.attempting = false;
         if (r !== NOTHING_POPPED) return r;
         if (w.unblocked !== undefined) return w.unblocked;
@@ -230,20 +235,40 @@ export class BlockingRegistry {
 
   /**
    * Resolves once no waiter of `keys` is woken or attempting (bounded), so
-   * that a pusher answers after the blocked clients its write served.
+   * that a pusher answers after the blocked clients its write served. A
+   * blocked command's own attempt (BLMOVE into a key others wait for)
+   * passes its handle: it does not wait for itself, nor for a waiter that
+   * is itself waiting for it (a cycle of BLMOVEs).
    */
-  async settled(keys: Buffer[]): Promise<void> {
+  async settled(keys: Buffer[], self?: WaiterHandle): Promise<void> {
+    const me = self as Waiter | undefined;
     const names = keys.map((k) => k.toString('latin1'));
-    const busy = (): boolean => names.some((n) => [...(this.byKey.get(n) ?? [])].some((w) => w.woken || w.attempting));
+    const blockers = (): Set<Waiter> => {
+      const out = new Set<Waiter>();
+      for (const n of names) {
+        for (const w of this.byKey.get(n) ?? []) {
+          if ((w.woken || w.attempting) && w !== me && !(me && dependsOn(w, me))) out.add(w);
+        }
+      }
+      return out;
+    };
     const until = Date.now() + SETTLE_BOUND_MS;
-    while (busy() && Date.now() < until) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
-        this.settleWatchers.push(() => {
-          clearTimeout(timer);
-          resolve();
+    try {
+      for (let b = blockers(); b.size > 0 && Date.now() < until; b = blockers()) {
+        if (me) {
+          me.waitingFor = b;
+          this.notifySettled(); // others may now see that they wait on a cycle
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(1, until - Date.now()));
+          this.settleWatchers.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
-      });
+      }
+    } finally {
+      if (me) me.waitingFor = new Set();
     }
   }
 
@@ -256,4 +281,18 @@ export class BlockingRegistry {
 
 function sessionName(fs: pb.ForwardSession.$Properties): string {
   return `${Number(fs.id)}:${Number(fs.seq)}`;
+}
+
+/** Whether `w`, settling, waits (directly or through others) for `target`. */
+function dependsOn(w: Waiter, target: Waiter): boolean {
+  const seen = new Set<Waiter>();
+  const stack = [...w.waitingFor];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (x === target) return true;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    stack.push(...x.waitingFor);
+  }
+  return false;
 }

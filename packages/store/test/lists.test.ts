@@ -174,3 +174,26 @@ test('CLIENT UNBLOCK answers a blocked client nil, or the UNBLOCKED error, and p
   assert.equal(errOf(await s.exec('client', 'unblock', 'x')), 'ERR value is not an integer or out of range');
   assert.equal(await s.exec('exists', 'l', 'd'), 0);
 });
+
+test('circular and self-referential BRPOPLPUSH are served without waiting on themselves', async () => {
+  const s = await testStore();
+  const waitBlocked = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes(`blocked_clients:${n}`); i++) await new Promise((r) => setImmediate(r));
+  };
+  const a = s.execAs(testClient(2), 'brpoplpush', '{t}1', '{t}2', 0);
+  await waitBlocked(1);
+  const b = s.execAs(testClient(3), 'brpoplpush', '{t}2', '{t}1', 0);
+  await waitBlocked(2);
+  const started = Date.now();
+  await s.exec('rpush', '{t}1', 'foo');
+  assert.deepEqual(plain(await s.exec('lrange', '{t}1', 0, -1)), ['foo']);
+  assert.deepEqual(plain(await s.exec('lrange', '{t}2', 0, -1)), []);
+  assert.equal(plain(await a), 'foo');
+  assert.equal(plain(await b), 'foo');
+  const self = s.execAs(testClient(4), 'brpoplpush', '{t}self', '{t}self', 0);
+  await waitBlocked(1);
+  await s.exec('rpush', '{t}self', 'x');
+  assert.equal(plain(await self), 'x');
+  assert.deepEqual(plain(await s.exec('lrange', '{t}self', 0, -1)), ['x']);
+  assert.ok(Date.now() - started < 900, `took ${Date.now() - started} ms: a settle waited for its own cycle`);
+});

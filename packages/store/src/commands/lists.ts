@@ -18,7 +18,7 @@ import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
 import { strictInt64 } from '../apply/hashes';
-import { NOTHING_POPPED } from '../blocking';
+import { NOTHING_POPPED, type WaiterHandle } from '../blocking';
 import { int64Arg } from './hashes';
 import { elementAt } from '../apply/lists';
 
@@ -92,9 +92,9 @@ export function blockingTimeoutOf(args: Buffer[]): number | undefined {
 }
 
 /** Answers `reply` once the blocked clients of `keys` that this write woke are served. */
-async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply): Promise<Reply> {
+async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, self?: WaiterHandle): Promise<Reply> {
   const b = ctx.server.blocking;
-  if (b && b.hasWaiters(keys)) await b.settled(keys);
+  if (b && b.hasWaiters(keys)) await b.settled(keys, self);
   return reply;
 }
 
@@ -102,7 +102,7 @@ async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply): 
  * Runs a blocking command: its pop is attempted now and after every write
  * to one of `keys`, until an element comes or the timeout passes.
  */
-function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: () => Promise<Reply>): Promise<Reply> {
+function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self?: WaiterHandle) => Promise<Reply>): Promise<Reply> {
   const b = ctx.server.blocking;
   if (!b) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
   const blocked = b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance);
@@ -154,8 +154,8 @@ const ltrim: CommandHandler = (ctx, [, key, start, stop]) => {
   return ctx.write([key], { listTrim: { key, start: s, stop: e } });
 };
 
-function move(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean, blocking: boolean): Promise<Reply> {
-  return ctx.write([source, destination], { listMove: { source, destination, fromLeft, toLeft, blocking } }).then((r) => afterWaiters(ctx, [destination], r));
+function move(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean, blocking: boolean, self?: WaiterHandle): Promise<Reply> {
+  return ctx.write([source, destination], { listMove: { source, destination, fromLeft, toLeft, blocking } }).then((r) => afterWaiters(ctx, [destination], r, self));
 }
 
 const lmove: CommandHandler = (ctx, [, source, destination, from, to]) => move(ctx, source, destination, sideArg(from), sideArg(to), false);
@@ -195,8 +195,8 @@ function bpop(left: boolean): CommandHandler {
   };
 }
 
-function bmoveAttempt(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): () => Promise<Reply> {
-  return () => move(ctx, source, destination, fromLeft, toLeft, true);
+function bmoveAttempt(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): (self?: WaiterHandle) => Promise<Reply> {
+  return (self) => move(ctx, source, destination, fromLeft, toLeft, true, self);
 }
 
 const blmove: CommandHandler = (ctx, [, source, destination, from, to, timeout]) => {
