@@ -141,6 +141,8 @@ export class Dispatcher {
     g.pending++;
     const run = (): Promise<Reply> => this.run(client, spec.handler!, args, isWrite);
     const result = runNow ? run() : g.tail.then(run);
+    // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
+    if (spec.flags.includes('blocking')) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);
     g.tail = Promise.all([g.tail, result]).catch(() => undefined);
     return result.finally(() => {
       if (--g.pending === 0) g.onlyWrites = true;

@@ -105,10 +105,7 @@ async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, s
 function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self?: WaiterHandle) => Promise<Reply>): Promise<Reply> {
   const b = ctx.server.blocking;
   if (!b) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
-  const blocked = b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance);
-  // As in Redis, the client's next commands wait until this one is answered.
-  (ctx.client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(blocked);
-  return blocked;
+  return b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance);
 }
 
 // ---- writes ------------------------------------------------------------------
