@@ -143,3 +143,28 @@ test('a BLPOP consumer across the death of the leader store: every acknowledged 
   const strays = seen.filter((v) => !acked.includes(v) && !unknownPush.includes(v));
   assert.deepEqual(strays, [], 'elements nobody pushed');
 });
+
+test('a BLPOP blocked on the leader store follows the leadership when it moves (no write needed to re-route it)', { timeout: 120_000 }, async (t) => {
+  const c = await withCluster(t);
+  const leader = await c.leaderStore();
+  const [region] = await c.regionList(leader);
+  const consumer = client(leader.port);
+  t.after(() => consumer.disconnect());
+  await waitFor(() => consumer.status === 'ready', { timeoutMs: 10_000, what: 'consumer ready' });
+  const popped = consumer.blpop('{q}moved', 0);
+  await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the BLPOP blocked at the leader' });
+  const leaderLine = (await c.regionList(leader))[0].line;
+  const leaderPeer = /leader_peer=(\d+)/.exec(leaderLine)![1];
+  const peers = /peers=(\S+)/.exec(leaderLine)![1].split(',');
+  const before = Number(peers.find((p) => p.startsWith(`${leaderPeer}@`))!.split('@')[1]);
+  const target = [1, 2, 3].find((x) => x !== before)!;
+  assert.equal(await leader.call('REGION', 'TRANSFER-LEADER', String(region.id), String(target)), 'OK');
+  let next = leader;
+  await waitFor(async () => (next = await c.leaderStore()) !== leader, { timeoutMs: 15_000, what: 'a new leader store' });
+  // The idle waiter notices within about a second and is forwarded to the new leader, where it waits.
+  await waitFor(async () => (await blockedClients(next)) === 1, { timeoutMs: 15_000, what: 'the BLPOP re-routed to the new leader' });
+  const third = c.stores.find((s) => s !== leader && s !== next)!;
+  await respMany(third.port, [['RPUSH', '{q}moved', 'here']]);
+  assert.deepEqual(await popped, ['{q}moved', 'here']);
+  assert.deepEqual(await respMany(next.port, [['EXISTS', '{q}moved']]), [0]);
+});

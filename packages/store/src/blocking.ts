@@ -26,6 +26,8 @@ export const UNBLOCKED_ERROR = new ErrorReply('UNBLOCKED client unblocked via CL
 
 /** How long a pusher's reply waits for the waiters it woke (a cycle of BLMOVEs could wait on itself). */
 const SETTLE_BOUND_MS = 1000;
+/** How often an idle blocked command checks that this store still leads its keys' region. */
+const PROBE_MS = 1000;
 /** setTimeout's longest delay; longer waits are done in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -123,8 +125,11 @@ export class BlockingRegistry {
    * `onTimeout` once `timeoutMs` (0: never) passed without an element, or
    * when the client disconnects while idle. An attempt that popped is always
    * answered, even past the timeout: the element was applied for it.
+   * `probe` runs every PROBE_MS while idle: it throws when this store no
+   * longer leads the keys' region (the command is then routed anew, e.g.
+   * when the region moved away and no write wakes it here any more).
    */
-  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: (self: WaiterHandle) => Promise<Reply>, onTimeout: Reply): Promise<Reply> {
+  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: (self: WaiterHandle) => Promise<Reply>, onTimeout: Reply, probe?: () => Promise<unknown>): Promise<Reply> {
     const fs = (client as { session?: pb.ForwardSession.$Properties }).session;
     const w: Waiter = { clientId: client.id, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null, waitingFor: new Set() };
     this.waiters.add(w);
@@ -156,12 +161,14 @@ export class BlockingRegistry {
         this.blocked++;
         try {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+            const timer = setTimeout(resolve, Math.min(probe ? PROBE_MS : MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
             w.wake = () => {
               clearTimeout(timer);
               resolve();
             };
           });
+          w.wake = null;
+          if (probe && !w.woken && w.unblocked === undefined && !disconnected && Date.now() < deadline) await probe();
         } finally {
           w.wake = null;
           this.blocked--;

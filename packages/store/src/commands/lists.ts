@@ -19,6 +19,7 @@ import { KeyType } from '../data/meta';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
 import { strictInt64 } from '../apply/hashes';
 import { NOTHING_POPPED, type WaiterHandle } from '../blocking';
+import { RetryLaterError } from '../dispatch';
 import { int64Arg } from './hashes';
 import { elementAt } from '../apply/lists';
 
@@ -105,7 +106,12 @@ async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, s
 function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self?: WaiterHandle) => Promise<Reply>): Promise<Reply> {
   const b = ctx.server.blocking;
   if (!b) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
-  return b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance);
+  // The probe is a read barrier with the write's routing: it throws (forward or retry) once this store does not lead.
+  // (No leader for a moment: keep waiting and probe again.)
+  const probe = (): Promise<unknown> => ctx.read(keys).catch((e) => {
+    if (!(e instanceof RetryLaterError)) throw e;
+  });
+  return b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance, probe);
 }
 
 // ---- writes ------------------------------------------------------------------
