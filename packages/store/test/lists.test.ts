@@ -2,8 +2,23 @@
 // apply; cases after the Redis 7.0.15 Tcl suite (tests/unit/type/list.tcl).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorReply, NullArray, OK, SimpleString } from '@redraft/common';
+import { ErrorReply, NullArray, OK, SimpleString, VerbatimReply } from '@redraft/common';
 import { testStore, testClient, plain } from './harness';
+import type { TestStore } from './harness';
+
+/** INFO's text (a verbatim string in RESP3 form, a bulk string otherwise). */
+function infoText(r: unknown): string {
+  return r instanceof VerbatimReply ? r.text : String(plain(r as never));
+}
+
+/** Waits until INFO says `n` clients are blocked; fails if that never happens. */
+async function waitBlocked(s: TestStore, n: number): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (infoText(await s.exec('info', 'clients')).includes(`blocked_clients:${n}\r\n`)) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.fail(`never ${n} blocked clients`);
+}
 
 function errOf(r: unknown): string {
   assert.ok(r instanceof ErrorReply, `expected an error, got ${JSON.stringify(plain(r as never))}`);
@@ -119,7 +134,7 @@ test('BLPOP serves an element at once, blocks, wakes on a push and times out', a
   const waiter = testClient(2);
   const blocked = s.execAs(waiter, 'blpop', 'x', 'l', 0);
   // Wait until it is blocked (INFO blocked_clients), then push.
-  for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:1'); i++) await new Promise((r) => setImmediate(r));
+  await waitBlocked(s, 1);
   assert.equal(await s.exec('rpush', 'l', 'b', 'c'), 2);
   assert.deepEqual(plain(await blocked), ['l', 'b']);
   // The pusher's next command already sees the pop.
@@ -134,7 +149,7 @@ test('linked BLMOVEs are served in order before the pusher answers', async () =>
   const s = await testStore();
   const a = s.execAs(testClient(2), 'blmove', 'list1', 'list2', 'right', 'left', 0);
   const b = s.execAs(testClient(3), 'blmove', 'list2', 'list3', 'left', 'right', 0);
-  for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:2'); i++) await new Promise((r) => setImmediate(r));
+  await waitBlocked(s, 2);
   await s.exec('rpush', 'list1', 'foo');
   assert.deepEqual(plain(await s.exec('lrange', 'list1', 0, -1)), []);
   assert.deepEqual(plain(await s.exec('lrange', 'list2', 0, -1)), []);
@@ -146,11 +161,11 @@ test('linked BLMOVEs are served in order before the pusher answers', async () =>
 test('BLMPOP and BRPOPLPUSH', async () => {
   const s = await testStore();
   const w = s.execAs(testClient(2), 'blmpop', 0, 2, 'k1', 'k2', 'right', 'count', 2);
-  for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:1'); i++) await new Promise((r) => setImmediate(r));
+  await waitBlocked(s, 1);
   await s.exec('rpush', 'k2', 'a', 'b', 'c');
   assert.deepEqual(plain(await w), ['k2', ['c', 'b']]);
   const m = s.execAs(testClient(3), 'brpoplpush', 'k3', 'k4', 0);
-  for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:1'); i++) await new Promise((r) => setImmediate(r));
+  await waitBlocked(s, 1);
   await s.exec('lpush', 'k3', 'x');
   assert.equal(plain(await m), 'x');
   assert.deepEqual(plain(await s.exec('lrange', 'k4', 0, -1)), ['x']);
@@ -159,15 +174,12 @@ test('BLMPOP and BRPOPLPUSH', async () => {
 test('CLIENT UNBLOCK answers a blocked client nil, or the UNBLOCKED error, and pops nothing', async () => {
   const s = await testStore();
   const waiter = testClient(7);
-  const waitBlocked = async (): Promise<void> => {
-    for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes('blocked_clients:1'); i++) await new Promise((r) => setImmediate(r));
-  };
   let blocked = s.execAs(waiter, 'blpop', 'l', 0);
-  await waitBlocked();
+  await waitBlocked(s, 1);
   assert.equal(await s.exec('client', 'unblock', 7), 1);
   assert.equal(await blocked, NullArray.instance);
   blocked = s.execAs(waiter, 'brpoplpush', 'l', 'd', 0);
-  await waitBlocked();
+  await waitBlocked(s, 1);
   assert.equal(await s.exec('client', 'unblock', 7, 'error'), 1);
   assert.equal(errOf(await blocked), 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
   assert.equal(await s.exec('client', 'unblock', 7), 0);
@@ -177,13 +189,10 @@ test('CLIENT UNBLOCK answers a blocked client nil, or the UNBLOCKED error, and p
 
 test('circular and self-referential BRPOPLPUSH are served without waiting on themselves', async () => {
   const s = await testStore();
-  const waitBlocked = async (n: number): Promise<void> => {
-    for (let i = 0; i < 200 && !String(plain(await s.exec('info', 'clients'))).includes(`blocked_clients:${n}`); i++) await new Promise((r) => setImmediate(r));
-  };
   const a = s.execAs(testClient(2), 'brpoplpush', '{t}1', '{t}2', 0);
-  await waitBlocked(1);
+  await waitBlocked(s, 1);
   const b = s.execAs(testClient(3), 'brpoplpush', '{t}2', '{t}1', 0);
-  await waitBlocked(2);
+  await waitBlocked(s, 2);
   const started = Date.now();
   await s.exec('rpush', '{t}1', 'foo');
   assert.deepEqual(plain(await s.exec('lrange', '{t}1', 0, -1)), ['foo']);
@@ -191,9 +200,26 @@ test('circular and self-referential BRPOPLPUSH are served without waiting on the
   assert.equal(plain(await a), 'foo');
   assert.equal(plain(await b), 'foo');
   const self = s.execAs(testClient(4), 'brpoplpush', '{t}self', '{t}self', 0);
-  await waitBlocked(1);
+  await waitBlocked(s, 1);
   await s.exec('rpush', '{t}self', 'x');
   assert.equal(plain(await self), 'x');
   assert.deepEqual(plain(await s.exec('lrange', '{t}self', 0, -1)), ['x']);
   assert.ok(Date.now() - started < 900, `took ${Date.now() - started} ms: a settle waited for its own cycle`);
+});
+
+test('keyspace commands see lists and sets: SCAN TYPE, DBSIZE, RANDOMKEY, EXISTS, INFO keyspace', async () => {
+  const s = await testStore();
+  await s.exec('rpush', 'l', 'a');
+  await s.exec('sadd', 's', 'a');
+  await s.exec('set', 'k', 'v');
+  const [, listKeys] = plain(await s.exec('scan', 0, 'type', 'list', 'count', 100)) as [string, string[]];
+  const [, setKeys] = plain(await s.exec('scan', 0, 'type', 'set', 'count', 100)) as [string, string[]];
+  assert.deepEqual([listKeys, setKeys], [['l'], ['s']]);
+  assert.equal(await s.exec('dbsize'), 3);
+  assert.equal(await s.exec('exists', 'l', 's', 'k', 'none'), 3);
+  assert.ok(['l', 's', 'k'].includes(plain(await s.exec('randomkey')) as string));
+  const info = await s.exec('info', 'keyspace');
+  assert.match(infoText(info), /db0:keys=3,expires=0/);
+  assert.equal(await s.exec('del', 'l', 's'), 2);
+  assert.equal(await s.exec('dbsize'), 1);
 });
