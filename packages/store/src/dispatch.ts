@@ -77,7 +77,7 @@ export interface DispatchOptions {
   /** How long a command keeps retrying while its region has no leader before -TRYAGAIN. */
   retryDeadlineMs: number;
   /** Sends a command to another store and returns its reply, encoded in `protocol`. */
-  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number): Promise<Buffer>;
+  forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number, client?: ClientState): Promise<Buffer>;
   /** A (session, seq) for a write about to be forwarded: the same one for every resend. */
   newSession?(): pb.ForwardSession.$Properties;
   /** The forwarded write got its answer: its seq no longer holds back ackedBelow. */
@@ -146,6 +146,8 @@ export class Dispatcher {
     g.pending++;
     const run = (): Promise<Reply> => (tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite));
     const result = runNow ? run() : g.tail.then(run);
+    // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
+    if (spec?.flags.includes('blocking')) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);
     g.tail = Promise.all([g.tail, result]).catch(() => undefined);
     return result.finally(() => {
       if (--g.pending === 0) g.onlyWrites = true;
@@ -210,7 +212,7 @@ export class Dispatcher {
     if (!this.opts.forward) return undefined;
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot));
+      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client));
     } catch (err) {
       // Too large for any frame: nothing was sent, and it could never be replicated.
       if ((err as { code?: string }).code === 'TOO_LARGE') return new ErrorReply(ENTRY_TOO_LARGE);

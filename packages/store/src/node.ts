@@ -5,7 +5,7 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { ErrorReply, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ErrorReply, NullArray, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
 import {
@@ -29,6 +29,8 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
+import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
+import { blockingTimeoutOf } from './commands/lists';
 
 export interface StoreOptions {
   host: string;
@@ -69,6 +71,8 @@ export class StoreNode {
   private engine!: Engine;
   private dispatcher!: Dispatcher;
   private metrics: Server | undefined;
+  /** Clients blocked in BLPOP & co. here. */
+  readonly blocking = new BlockingRegistry();
 
   constructor(readonly opts: StoreOptions) {}
 
@@ -96,7 +100,7 @@ export class StoreNode {
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
-      forward: (addr, args, protocol, readonlyClient, session, slot) => this.forward(addr, args, protocol, readonlyClient, session, slot),
+      forward: (addr, args, protocol, readonlyClient, session, slot, client) => this.forward(addr, args, protocol, readonlyClient, session, slot, client),
       newSession: () => this.sessions.next(),
       sessionDone: (session) => this.sessions.done(session),
     });
@@ -114,6 +118,11 @@ export class StoreNode {
         logGcThreshold: this.opts.raftLogGcThreshold,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
+      this.raft.onUnblock = (req) => this.blocking.unblockSession(req.session ?? {}, req.error ? UNBLOCKED_ERROR : NullArray.instance);
+      this.blocking.remoteUnblock = async (to, session, error) => {
+        const body = pb.UnblockRequest.encode({ session, error }).finish();
+        return pb.UnblockResponse.decode(await this.raft!.pool.request(to, 'store.unblock', body, { timeoutMs: 10000 })).unblocked;
+      };
       await this.raft.start();
     } else {
       this.local = await LocalRegion.open(this.engine, log);
@@ -164,11 +173,26 @@ export class StoreNode {
    * learns of another leader meanwhile (the old one died or stalled), the
    * forward is given up at once, as an answer lost: a read is simply routed
    * again, a write resent in its session, so failover costs an election,
-   * not the RPC timeout.
+   * not the RPC timeout. A blocking command may wait its own timeout there
+   * (0: forever); its waiter follows a leader move on the leader's side.
    */
-  private async forward(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number): Promise<Buffer> {
+  private async forward(
+    peerAddr: string,
+    args: Buffer[],
+    protocol: 2 | 3,
+    readonlyClient: boolean,
+    session: pb.ForwardSession.$Properties | undefined,
+    slot: number,
+    client?: ClientState,
+  ): Promise<Buffer> {
     const raft = this.raft!;
     const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
+    const block = blockingTimeoutOf(args);
+    if (block !== undefined) {
+      const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
+      const request = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
+      return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, session)).reply);
+    }
     const rpc = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs: FORWARD_RPC_TIMEOUT_MS });
     let watch: NodeJS.Timeout | undefined;
     const leaderMoved = new Promise<never>((_, reject) => {
@@ -286,6 +310,7 @@ export class StoreNode {
       },
       writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
       cluster: this.clusterFacade(),
+      blocking: this.blocking,
     };
   }
 
@@ -462,6 +487,7 @@ export class StoreNode {
 
   async stop(): Promise<void> {
     this.metrics?.close();
+    this.blocking.close();
     await this.server.close();
     await this.raft?.stop();
     await this.engine.close();

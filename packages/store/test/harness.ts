@@ -9,6 +9,7 @@ import { storeCommandTable } from '../src/commands/table';
 import { LocalRegion } from '../src/region/local';
 import type { ClientState, NodeInfo, ServerFacade } from '../src/commands/context';
 import { Keyspace } from '../src/data/keyspace';
+import { BlockingRegistry } from '../src/blocking';
 
 export function testClient(id = 1): TestClient {
   return {
@@ -92,6 +93,7 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
     },
     readRegion: async () => new Keyspace(engine, Date.now()),
     writeRegion: (_id, op) => region.propose({ ...op, proposedAtMs: Date.now() }),
+    blocking: new BlockingRegistry(),
   };
   const dispatcher = new Dispatcher(table, { regionFor: () => region, engineReader: () => engine }, facade, log);
   const client = testClient();

@@ -314,6 +314,8 @@ export class Connection extends EventEmitter {
   private onEnd(): void {
     this.inputEnded = true;
     this.scheduleFlush();
+    // The client sent its last byte: a command blocked for it (BLPOP) gives up, as in Redis.
+    this.emit('end');
   }
 
   private onClose(): void {

@@ -11,6 +11,8 @@ import { STRING_APPLIERS } from './strings';
 import { KEY_APPLIERS } from './keys';
 import { HASH_APPLIERS } from './hashes';
 import { BIT_APPLIERS } from './bits';
+import { LIST_APPLIERS } from './lists';
+import { SET_APPLIERS } from './sets';
 import { ZSET_APPLIERS } from './zsets';
 import { TRANSACTION_APPLIERS } from './transactions';
 
@@ -19,9 +21,16 @@ type Op = NonNullable<pb.WriteCommand['op']>;
 export type Applier = (op: any, ks: MutableKeyspace) => Promise<Reply>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type Appliers = Partial<Record<Op, Applier>>;
 
-const APPLIERS: Appliers = { ...STRING_APPLIERS, ...KEY_APPLIERS, ...HASH_APPLIERS, ...BIT_APPLIERS };
-// Sorted sets and transactions:
-Object.assign(APPLIERS, ZSET_APPLIERS, TRANSACTION_APPLIERS);
+const APPLIERS: Appliers = {
+  ...STRING_APPLIERS,
+  ...KEY_APPLIERS,
+  ...HASH_APPLIERS,
+  ...BIT_APPLIERS,
+  ...LIST_APPLIERS,
+  ...SET_APPLIERS,
+  ...ZSET_APPLIERS,
+  ...TRANSACTION_APPLIERS,
+};
 
 export interface LogEntry {
   index: number;

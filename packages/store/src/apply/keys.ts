@@ -24,7 +24,7 @@ async function del(op: pb.DelOp, ks: MutableKeyspace): Promise<Reply> {
 
 /** Rewrites a key's metadata with a new expiry (0 = none), whatever its type. */
 function setExpireAt(ks: MutableKeyspace, found: FoundKey, expireAt: number): void {
-  ks.putMeta(found.key, { type: found.type, expireAt, version: found.version, size: found.size, value: found.value });
+  ks.putMeta(found.key, { ...found, expireAt });
 }
 
 /** EXPIRE family: at_ms is absolute; at or before the entry's time deletes the key. Redis 7 NX/XX/GT/LT. */
@@ -83,6 +83,7 @@ async function copyValue(ks: MutableKeyspace, src: FoundKey, dest: Buffer, expir
     size++;
   }
   target.size = size;
+  target.head = src.head; // lists: the members keep their indexes
   ks.putMeta(dest, target);
 }
 

@@ -4,6 +4,7 @@
 import type { CommandSpec, Handler, Lookup, Reply, pb } from '@redraft/common';
 import type { Keyspace } from '../data/keyspace';
 import type { ClusterFacade } from './cluster';
+import type { BlockingRegistry } from '../blocking';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
 export interface ClientState {
@@ -118,6 +119,8 @@ export interface ServerFacade {
   writeRegion(regionId: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply>;
   /** Regions as Redis Cluster shards (CLUSTER SLOTS/NODES/...). */
   readonly cluster: ClusterFacade;
+  /** Clients blocked in BLPOP & co. on this store (blocking.ts). */
+  readonly blocking?: BlockingRegistry;
 }
 
 export type Spec = CommandSpec<CommandContext>;

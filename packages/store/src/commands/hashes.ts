@@ -364,7 +364,7 @@ export async function scanMembers(ks: Keyspace, found: FoundKey, cursor: bigint,
   const { count, pattern } = parseScanOptions(args, 3);
   const [gte, lt] = subKeyRange(found.slot, found.key, found.version);
   const subPrefix = gte.length;
-  // The hash's first and last fields: their common prefix is every field's.
+  // The collection's first and last members: their common prefix is every member's.
   let first: Buffer | null = null;
   let last: Buffer | null = null;
   for await (const [k] of ks.reader.scan({ gte, lt, limit: 1, keysOnly: true })) first = k.subarray(subPrefix);
@@ -376,7 +376,7 @@ export async function scanMembers(ks: Keyspace, found: FoundKey, cursor: bigint,
     const d = decodeHashCursor(cursor);
     if (!d) return ['0', []];
     const carrier = [first, last].find((f) => f.length >= d.n && checksum16(f, d.n) === d.sum);
-    // No end of the hash carries the prefix any more: start over (duplicates, never misses).
+    // No end of the collection carries the prefix any more: start over (duplicates, never misses).
     if (carrier) start = Buffer.concat([carrier.subarray(0, d.n), d.rest]);
   }
   const out: Reply[] = [];

@@ -13,7 +13,8 @@ import * as os from 'node:os';
 import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
-import { CommandError, SYNTAX } from '../data/errors';
+import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
+import { strictInt64 } from '../apply/hashes';
 import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
@@ -361,7 +362,7 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
         ['maxclients', cfg('maxclients')],
         ['client_recent_max_input_buffer', 0],
         ['client_recent_max_output_buffer', 0],
-        ['blocked_clients', 0],
+        ['blocked_clients', ctx.server.blocking?.blockedClients ?? 0],
         ['tracking_clients', 0],
         ['clients_in_timeout_table', 0],
       ];
@@ -520,6 +521,21 @@ function findCommand(server: ServerFacade, fullName: string): { spec: Spec; pare
   const s = spec.subcommands?.find((x) => x.name === sub);
   return s ? { spec: s, parent: spec.name } : null;
 }
+
+/** CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked here (blocking.ts). */
+const clientUnblock: CommandHandler = async (ctx, args) => {
+  const id = strictInt64(args[2]);
+  if (id === null) throw new CommandError(NOT_INTEGER);
+  let error = false;
+  if (args.length === 4) {
+    const how = args[3].toString('latin1').toLowerCase();
+    if (how === 'error') error = true;
+    else if (how !== 'timeout') throw new CommandError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  } else if (args.length > 4) {
+    throw new CommandError(SYNTAX);
+  }
+  return (await ctx.server.blocking?.unblock(Number(id), error)) ? 1 : 0;
+};
 
 /** All full names, subcommands after their container (COMMAND LIST). */
 function allNames(server: ServerFacade): Array<{ name: string; spec: Spec }> {
@@ -864,6 +880,7 @@ export const SERVER_COMMANDS: Spec[] = [
       { ...CONN, name: 'id', arity: 2, flags: ['noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Returns the unique client ID of the connection.', complexity: 'O(1)', handler: (ctx) => ctx.client.id },
       { ...CONN, name: 'info', arity: 2, flags: ['noscript', 'loading', 'stale'], since: '6.2.0', summary: 'Returns information about the connection.', complexity: 'O(1)', handler: (ctx) => new VerbatimReply('txt', clientInfoLine(ctx.client, Date.now()) + '\n') },
       { ...CONN, name: 'list', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Lists open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientList },
+      { ...CONN, name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Unblocks a client blocked by a blocking command from a different connection.', complexity: 'O(log N) where N is the number of client connections', handler: clientUnblock },
       { ...CONN, name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Terminates open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientKill },
       { ...CONN, name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], since: '7.2.0', summary: 'Sets information specific to the client or connection.', complexity: 'O(1)', handler: clientSetinfo },
       {

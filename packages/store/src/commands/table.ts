@@ -5,6 +5,9 @@ import type { CommandContext } from './context';
 import { STRING_COMMANDS } from './strings';
 import { KEYSPACE_COMMANDS } from './keyspace';
 import { HASH_COMMANDS } from './hashes';
+import { LIST_COMMANDS } from './lists';
+import { SET_COMMANDS } from './sets';
+import { OBJECT_COMMANDS } from './object';
 import { BIT_COMMANDS } from './bits';
 import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
@@ -16,6 +19,9 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...STRING_COMMANDS,
     ...KEYSPACE_COMMANDS,
     ...HASH_COMMANDS,
+    ...LIST_COMMANDS,
+    ...SET_COMMANDS,
+    ...OBJECT_COMMANDS,
     ...BIT_COMMANDS,
     ...SERVER_COMMANDS,
     ...CLUSTER_COMMANDS,

@@ -9,6 +9,7 @@ import { CommandError, wrongType } from './errors';
 
 /** Collection versions per log entry (see newCollection); indexes stay below 2^53 / 1024. */
 export const VERSIONS_PER_ENTRY = 1024;
+import { keyReady } from '../blocking';
 
 export interface FoundKey extends KeyMeta {
   key: Buffer;
@@ -86,6 +87,8 @@ export class MutableKeyspace extends Keyspace {
   /** Writes a key's metadata row (a string's value included). */
   putMeta(key: Buffer, meta: KeyMeta): void {
     this.batch.put(metaKey(keySlot(key), key), encodeMeta(meta));
+    // A written non-empty list may serve blocked clients (a wake-up only; see blocking.ts).
+    if (meta.type === KeyType.List && meta.size > 0) keyReady(key);
   }
 
   /**

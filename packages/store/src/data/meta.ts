@@ -2,6 +2,7 @@
 //
 //   type u8 | expireAt u64 (ms since epoch, 0 = none) | string value bytes
 //   type u8 | expireAt u64 | version u64 | size u64            (collections)
+//   ... | head u64                                              (lists: index of the first element)
 //
 // A string's value lives inline in its metadata row: one read per GET.
 // A collection's members live under subkeys of (key, version); a new
@@ -32,11 +33,18 @@ export interface KeyMeta {
   /** Collections only: the version of the members, and their count. */
   version: number;
   size: number;
+  /** Lists only: the index of the first element; they sit at [head, head + size). */
+  head?: number;
   /** Strings only: the value. */
   value: Buffer;
 }
 
 const HEADER = 9;
+/**
+ * The index of a new list's first element: the middle of the exact range of
+ * a JS number, so pushes at either end have 2^52 indexes of room.
+ */
+export const LIST_START = 2 ** 52;
 const EMPTY = Buffer.alloc(0);
 
 export function encodeMeta(meta: KeyMeta): Buffer {
@@ -47,11 +55,13 @@ export function encodeMeta(meta: KeyMeta): Buffer {
     meta.value.copy(b, HEADER);
     return b;
   }
-  const b = Buffer.allocUnsafe(HEADER + 16);
+  const list = meta.type === KeyType.List;
+  const b = Buffer.allocUnsafe(HEADER + (list ? 24 : 16));
   b[0] = meta.type;
   u64(meta.expireAt).copy(b, 1);
   u64(meta.version).copy(b, 9);
   u64(meta.size).copy(b, 17);
+  if (list) u64(meta.head ?? LIST_START).copy(b, 25);
   return b;
 }
 
@@ -60,7 +70,9 @@ export function decodeMeta(raw: Buffer): KeyMeta {
   const type = raw[0] as KeyType;
   const expireAt = readU64(raw, 1);
   if (type === KeyType.String) return { type, expireAt, version: 0, size: 0, value: raw.subarray(HEADER) };
-  return { type, expireAt, version: readU64(raw, 9), size: readU64(raw, 17), value: EMPTY };
+  const found: KeyMeta = { type, expireAt, version: readU64(raw, 9), size: readU64(raw, 17), value: EMPTY };
+  if (type === KeyType.List) found.head = raw.length >= HEADER + 24 ? readU64(raw, 25) : LIST_START;
+  return found;
 }
 
 /** As Redis: a key lives through its expiry millisecond and is gone after it. */

@@ -11,6 +11,7 @@ import {
 import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
+import { NOTHING_POPPED } from '../blocking';
 import type { RegionHandle } from '../region/region';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
@@ -251,7 +252,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         }
       }
       const reply = await applyCommand(cmd.write as pb.WriteCommand, e.index, batch);
-      if (session) this.sessions.record(session, reply, Number(cmd.write.proposedAtMs ?? 0), batch);
+      // A blocking pop that found nothing applied nothing: its next attempt must run again.
+      if (session && reply !== NOTHING_POPPED) this.sessions.record(session, reply, Number(cmd.write.proposedAtMs ?? 0), batch);
       if (mine) this.results.push([mine, reply, e.index]);
     } else if (cmd.admin?.split) {
       this.applySplit(cmd.admin.split as pb.SplitRequest, batch);

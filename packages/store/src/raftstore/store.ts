@@ -421,6 +421,8 @@ export class RaftStore implements LoopHost, PeerHost {
 
   /** Requests from other stores; forwarded client commands are answered by the node. */
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
+  /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
+  onUnblock?: (req: pb.UnblockRequest) => Promise<boolean>;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
     if (type === 'store.forward' && this.onForward) {
@@ -430,6 +432,9 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'raft.snapshot_chunk') {
       await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
       return new Uint8Array(0);
+    }
+    if (type === 'store.unblock' && this.onUnblock) {
+      return pb.UnblockResponse.encode({ unblocked: await this.onUnblock(pb.UnblockRequest.decode(body)) }).finish();
     }
     if (type === 'store.propose') {
       // One operation for one region this store is believed to lead.
