@@ -94,9 +94,11 @@ export function blockingTimeoutOf(args: Buffer[]): number | undefined {
 
 /** Answers `reply` once the blocked clients of `keys` that this write woke are served. */
 async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, self?: WaiterHandle): Promise<Reply> {
+  // Inside a transaction's apply nothing waits (the woken clients need later
+  // entries), and the store's facilities are out of reach.
+  if (ctx.inTransaction) return reply;
   const b = ctx.server.blocking;
-  // Inside a transaction's apply nothing waits: the woken clients need later entries.
-  if (b && !ctx.inTransaction && b.hasWaiters(keys)) await b.settled(keys, self);
+  if (b && b.hasWaiters(keys)) await b.settled(keys, self);
   return reply;
 }
 
@@ -105,9 +107,9 @@ async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, s
  * to one of `keys`, until an element comes or the timeout passes.
  */
 function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self?: WaiterHandle) => Promise<Reply>): Promise<Reply> {
-  const b = ctx.server.blocking;
   // Inside MULTI a blocking command does not block (Redis): one attempt, nil if nothing is there.
-  if (!b || ctx.inTransaction) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
+  const b = ctx.inTransaction ? undefined : ctx.server.blocking;
+  if (!b) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
   // The probe is a read barrier with the write's routing: it throws (forward or retry) once this store does not lead.
   // (No leader for a moment: keep waiting and probe again.)
   const probe = (): Promise<unknown> => ctx.read(keys).catch((e) => {
