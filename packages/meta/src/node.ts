@@ -42,6 +42,9 @@ const SNAPSHOT_KEY = storeKey('meta/snapshot');
 const PROPOSAL_TIMEOUT_MS = 5000;
 const HOUSEKEEPING_MS = 200;
 
+/** The store RPC that carries one operator step (the nudge); answered empty, or an error with the store's reason. */
+export const STORE_INSTRUCTION_RPC = 'store.instruction';
+
 /** Transport message and RPC names (docs/meta.md). */
 export const MetaRpc = {
   raft: 'meta.raft',
@@ -135,6 +138,7 @@ export class MetaNode implements LoopGroup, LoopHost {
   private housekeeping: NodeJS.Timeout | undefined;
   private bootstrapInFlight = false;
   private readonly markingDown = new Set<number>();
+  private readonly timingOut = new Set<number>();
   private stopped = false;
   readonly startedAt = Date.now();
   /** Raft snapshots received from a leader and installed (for tests and INFO). */
@@ -577,6 +581,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     const res = expect(await this.propose({ storeHeartbeat: logged }), 'heartbeat');
     const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
+    instructions.push(...this.sm.operatorSteps(res.storeId));
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));
     const out: pb.StoreHeartbeatResponse.$Properties = { instructions };
     // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
@@ -652,6 +657,14 @@ export class MetaNode implements LoopGroup, LoopHost {
           .finally(() => (this.bootstrapInFlight = false));
       }
     }
+    for (const op of this.sm.operatorsTimedOut(now)) {
+      if (this.timingOut.has(op.id)) continue;
+      this.timingOut.add(op.id);
+      this.propose({ finishOperator: { operatorId: op.id, state: pb.OperatorState.OP_TIMED_OUT } })
+        .then(() => this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out'))
+        .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
+        .finally(() => this.timingOut.delete(op.id));
+    }
     // Heartbeat ages mean something only after this leader has had time to hear from every store.
     if (now - this.leaderSince < this.downAfterMs) return;
     for (const s of this.sm.storesToMarkDown(now, this.downAfterMs)) {
@@ -664,6 +677,18 @@ export class MetaNode implements LoopGroup, LoopHost {
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'mark-down proposal failed'))
         .finally(() => this.markingDown.delete(s.id));
     }
+  }
+
+  /**
+   * Hands an operator's current step to the store that leads its region at
+   * once (RPC "store.instruction"), so a script does not wait a heartbeat.
+   * Rejects with the store's reason when it refuses the step.
+   */
+  async nudge(step: pb.Instruction.$Properties): Promise<void> {
+    const r = this.sm.region(Number(step.regionId));
+    const store = r ? this.sm.leaderStore(r) : undefined;
+    if (!store || store.state !== pb.StoreState.UP) return; // the heartbeat that names a leader carries it
+    await this.pool.request(store.peerAddr, STORE_INSTRUCTION_RPC, pb.Instruction.encode(step).finish(), { timeoutMs: PROPOSAL_TIMEOUT_MS });
   }
 
   /** Runs an admin command on the leader (over the peer port) and returns its encoded reply. */

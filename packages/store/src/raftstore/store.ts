@@ -32,6 +32,11 @@ import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
+import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
+import { sameEpoch, transferLeaderStep } from './transfer-leader';
+
+/** The meta's RPC carrying one operator step (its nudge); the meta names it the same. */
+export const STORE_INSTRUCTION_RPC = 'store.instruction';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -352,9 +357,62 @@ export class RaftStore implements LoopHost, PeerHost {
     await this.engine.write(batch.batch, true);
   }
 
-  splitApplied(_parent: RegionPeer, _child: pb.Region.$Properties, _batch: OverlayBatch): void {
-    // Region split arrives with the scheduling issue.
+  // ---- split (admin/split.ts holds the rules; these are the store's hooks) -----------------
+
+  /**
+   * In apply, in the parent's batch: the new region's replica on this store
+   * (its region state, Raft state at RAFT_INIT_INDEX/TERM, a copy of the
+   * parent's client sessions). Its data is already in place: a region's data
+   * is its slot range. The replica starts once the batch is on disk.
+   */
+  splitApplied(parent: RegionPeer, child: pb.Region.$Properties, batch: OverlayBatch): void {
+    const pending = writeSplitChild(this.splitContext(), parent, child, batch);
+    if (pending) this.splitChildren.push(pending);
   }
+
+  /** The parent's split batch is on disk: load and start the new replicas. */
+  splitDurable(_parent: RegionPeer): void {
+    const children = this.splitChildren;
+    this.splitChildren = [];
+    for (const c of children) void this.startSplitChild(c);
+  }
+
+  private splitChildren: SplitChild[] = [];
+
+  private splitContext(): SplitContext {
+    return { storeId: this.storeId, localStates: this.localStates, creating: this.creating, log: this.log };
+  }
+
+  private async startSplitChild(c: SplitChild): Promise<void> {
+    try {
+      const storage = await PeerStorage.load(this.engine, c.regionId, c.region, c.peerId);
+      const peer = this.addPeer(c.peerId, storage, await ClientSessions.load(this.engine, c.regionId));
+      // The parent's leader starts the new region's election at once (as TiKV
+      // does), so the new half has a leader within a round trip.
+      if (c.campaign) peer.node.campaign();
+      this.log.info({ regionId: c.regionId, slots: [c.region.startSlot, c.region.endSlot], campaign: c.campaign }, 'new region from a split started');
+    } catch (e) {
+      this.fatal(e as Error);
+      return;
+    } finally {
+      this.creating.delete(c.regionId);
+    }
+    for (const m of this.stash.take(c.regionId)) this.onRaftMessage(m);
+    this.loop.schedule();
+    this.heartbeatSoon();
+  }
+
+  /** Messages for a region this store will create shortly (a split not yet applied here). */
+  private readonly stash = new MessageStash();
+
+  /** A heartbeat now (or right after the one in flight): the meta learns a split without waiting an interval. */
+  private heartbeatSoon(): void {
+    if (this.stopped) return;
+    if (this.heartbeatInFlight) this.heartbeatAgain = true;
+    else void this.heartbeat();
+  }
+
+  private heartbeatAgain = false;
 
   // ---- incoming peer traffic --------------------------------------------------------------
 
@@ -377,7 +435,11 @@ export class RaftStore implements LoopHost, PeerHost {
     const toPeer = Number(m.toPeer?.id ?? 0);
     if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
     if (m.fromPeer?.id) this.knownPeers.set(Number(m.fromPeer.id), m.fromPeer);
-    if (this.creating.has(regionId)) return; // being bootstrapped: the sender retries
+    if (this.creating.has(regionId)) {
+      // Being created (bootstrap, or a split's new half loading): kept for it, or the sender retries.
+      this.stash.put(regionId, m);
+      return;
+    }
     let peer = this.peers.get(regionId);
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
@@ -387,6 +449,13 @@ export class RaftStore implements LoopHost, PeerHost {
       // A replica removed from here never comes back from a stale message.
       const known = this.localStates.get(regionId);
       if (known && (known.tombstone ? toPeer <= known.peerId : true)) return;
+      // The new half of a split that this store's replica of the parent has
+      // not applied yet: it will create the replica itself, with the data in
+      // place. An empty replica made now would wait for a snapshot instead.
+      if (this.overlapsLocalRegion(regionId, Number(m.startSlot), Number(m.endSlot))) {
+        this.stash.put(regionId, m);
+        return;
+      }
       const msgType = Number(m.message.type);
       if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
       // A replica added to a region: it starts empty and learns by snapshot.
@@ -412,6 +481,15 @@ export class RaftStore implements LoopHost, PeerHost {
     }
   }
 
+  /** An initialized local replica of another region holds some of these slots. */
+  private overlapsLocalRegion(regionId: number, startSlot: number, endSlot: number): boolean {
+    for (const p of this.peers.values()) {
+      if (p.id === regionId || !p.region.peers?.length) continue;
+      if (p.startSlot < endSlot && startSlot < p.endSlot) return true;
+    }
+    return false;
+  }
+
   /** Requests from other stores; forwarded client commands are answered by the node. */
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
 
@@ -419,6 +497,11 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    if (type === STORE_INSTRUCTION_RPC) {
+      // An operator step nudged by the meta: carried out now, or refused with the reason.
+      await this.execute(pb.Instruction.decode(body), true);
+      return new Uint8Array(0);
     }
     if (type === 'raft.snapshot_chunk') {
       await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
@@ -477,11 +560,17 @@ export class RaftStore implements LoopHost, PeerHost {
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
       if (res.view) this.setView(res.view as pb.ClusterView);
-      for (const ins of res.instructions) await this.execute(ins as pb.Instruction);
+      for (const ins of res.instructions) {
+        await this.execute(ins as pb.Instruction, false).catch((e) => this.log.info({ err: (e as Error).message, regionId: Number(ins.regionId) }, 'operator step refused'));
+      }
     } catch (e) {
       if (!this.stopped) this.log.debug({ err: (e as Error).message }, 'heartbeat failed');
     } finally {
       this.heartbeatInFlight = false;
+      if (this.heartbeatAgain) {
+        this.heartbeatAgain = false;
+        this.heartbeatSoon();
+      }
     }
   }
 
@@ -491,18 +580,35 @@ export class RaftStore implements LoopHost, PeerHost {
     for (const s of view.stores) this.stores.set(Number(s.id), s);
   }
 
-  /** Carries out one step the meta asked for. */
-  private async execute(ins: pb.Instruction): Promise<void> {
+  /**
+   * Carries out one step the meta asked for. A step this store cannot take
+   * now (not the leader, another epoch) is skipped: the meta hands it to
+   * whichever store leads. Throws (REFUSED / NOT_CAUGHT_UP ...) when the step
+   * can never succeed as asked, so a nudge can report why.
+   */
+  private async execute(ins: pb.Instruction, nudged: boolean): Promise<void> {
     const regionId = Number(ins.regionId);
     if (ins.createPeer) {
       await this.bootstrapPeer(ins.createPeer);
       return;
     }
     const peer = this.peers.get(regionId);
-    if (!peer) return;
-    if (ins.transferLeaderTo) peer.node.transferLeader(Number(ins.transferLeaderTo));
+    if (!peer || !peer.isLeader) return;
+    if (ins.regionEpoch && !sameEpoch(peer.epoch, ins.regionEpoch)) {
+      if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
+      return;
+    }
+    if (ins.split) {
+      if (this.splitsProposed.get(regionId) === Number(ins.operatorId) && !nudged) return; // proposed already; apply refuses a duplicate anyway
+      if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, Number(ins.operatorId));
+    } else if (ins.transferLeaderTo) {
+      transferLeaderStep(peer, Number(ins.transferLeaderTo));
+    }
     this.loop.schedule();
   }
+
+  /** The operator whose split each region's leader last proposed (no need to propose it on every heartbeat). */
+  private readonly splitsProposed = new Map<number, number>();
 
   /**
    * Creates the first replica of a new region (the meta's bootstrap). No
@@ -526,6 +632,8 @@ export class RaftStore implements LoopHost, PeerHost {
       // one rotates with the region id, so first leaders spread over stores.
       const peers = region.peers ?? [];
       if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
+      this.creating.delete(regionId);
+      for (const m of this.stash.take(regionId)) this.onRaftMessage(m);
       this.loop.schedule();
       this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
     } finally {
