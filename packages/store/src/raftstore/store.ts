@@ -25,6 +25,7 @@ import {
   groupBySize,
   RAFT_FRAME_BYTES,
   RAFT_MAX_SIZE_PER_MSG,
+  RAFT_INIT_TERM,
 } from '@redraft/common';
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
@@ -270,6 +271,8 @@ export class RaftStore implements LoopHost, PeerHost {
       readOnlyOption: raft.ReadOnlyOption.Safe,
       disableProposalForwarding: true,
       random: Math.random,
+      // A replica still at its initial term never heard from a leader: no lease to respect after a start.
+      initialTerm: RAFT_INIT_TERM,
     };
   }
 
