@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { checkOption, serveUntilSignal, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
-import { registerMetaCommand } from '@redraft/meta';
+import { registerCtlCommand, registerMetaCommand } from '@redraft/meta';
 
 const DEFAULT_MAX_BULK = '512mb';
 const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
@@ -99,6 +99,7 @@ export function main(argv: string[]): void {
     });
 
   registerMetaCommand(program);
+  registerCtlCommand(program);
 
   // The playground is the default command, so a mistyped mode would start it.
   const first = argv[0];
