@@ -7,11 +7,41 @@ import { text, type AdminContext } from './admin';
 import type { MetaNode } from './node';
 import { creatorName, describeStep, kindName, stateName, type OperatorRec } from './operators';
 import { MetaError } from './state';
+import { SCHEDULERS, SETTINGS, type SchedulerName } from './config';
 
 type Spec = CommandSpec<AdminContext>;
 
 /** Full names of the commands here: all of them run on the leader only. */
-export const OPERATOR_COMMANDS = ['region|split', 'region|transfer-leader', 'operator|list', 'operator|show', 'operator|cancel'];
+export const OPERATOR_COMMANDS = [
+  'region|split',
+  'region|transfer-leader',
+  'operator|list',
+  'operator|show',
+  'operator|cancel',
+  'config|get',
+  'config|set',
+  'scheduler|list',
+  'scheduler|enable',
+  'scheduler|disable',
+];
+
+/** Redis-style glob (only * and ?) as a RegExp. */
+function globRegExp(pattern: string): RegExp {
+  const esc = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${esc}$`);
+}
+
+async function setSetting(meta: MetaNode, name: string, value: string): Promise<Reply> {
+  const r = await meta.propose({ setConfig: { name, value } });
+  if (r.kind === 'error') throw r.error;
+  return OK;
+}
+
+function schedulerArg(b: Buffer): SchedulerName {
+  const name = b.toString().toLowerCase();
+  if (!(name in SCHEDULERS)) throw new ErrorReply(`ERR unknown scheduler '${name.slice(0, 64)}' (known: ${Object.keys(SCHEDULERS).join(', ')})`);
+  return name as SchedulerName;
+}
 
 /** A positive integer argument, or a Redis-style error naming it. */
 function idArg(b: Buffer, what: string): number {
@@ -60,7 +90,7 @@ export function operatorMap(o: OperatorRec, nowMs: number): Reply {
 }
 
 /** Creates an operator, then nudges its first step to the region's leader store. */
-async function createAndNudge(meta: MetaNode, create: pb.CreateOperator.$Properties): Promise<OperatorRec> {
+export async function createAndNudge(meta: MetaNode, create: pb.CreateOperator.$Properties): Promise<OperatorRec> {
   await meta.readBarrier();
   const op = resultOperator(await meta.propose({ createOperator: create }));
   if (op.state !== pb.OperatorState.OP_RUNNING || op.step >= op.steps.length) return op;
@@ -173,6 +203,96 @@ export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
             if (r.kind === 'error') throw r.error;
             return OK;
           },
+        },
+      ],
+    },
+    {
+      name: 'config',
+      arity: -2,
+      flags: ['admin'],
+      group: 'meta',
+      summary: 'The scheduling settings (replicated in the meta group).',
+      since: '0.1.0',
+      subcommands: [
+        {
+          name: 'get',
+          arity: -3,
+          flags: ['admin'],
+          group: 'meta',
+          summary: 'Settings matching the glob patterns, as name/value pairs.',
+          since: '0.1.0',
+          handler: async (ctx, args) => {
+            await ctx.meta.readBarrier();
+            const res = args.slice(2).map((a) => globRegExp(a.toString()));
+            const out: Reply[] = [];
+            for (const s of SETTINGS) if (res.some((re) => re.test(s.name))) out.push(s.name, ctx.meta.sm.setting(s.name));
+            return out;
+          },
+        },
+        {
+          name: 'set',
+          arity: -4,
+          flags: ['admin'],
+          group: 'meta',
+          summary: 'Sets name value pairs (checked; all or none).',
+          since: '0.1.0',
+          handler: async (ctx, args) => {
+            if (args.length % 2 !== 0) return new ErrorReply("ERR wrong number of arguments for 'config|set' command");
+            const pairs: Array<[string, string]> = [];
+            for (let i = 2; i < args.length; i += 2) pairs.push([args[i].toString(), args[i + 1].toString()]);
+            // Checked before anything is proposed, so a bad pair changes nothing.
+            for (const [n, v] of pairs) {
+              const spec = SETTINGS.find((s) => s.name === n.toLowerCase());
+              if (!spec) return new ErrorReply(`ERR unknown setting '${n.slice(0, 64)}' (known: ${SETTINGS.map((s) => s.name).join(', ')})`);
+              try {
+                spec.check(v);
+              } catch (e) {
+                return new ErrorReply(`ERR ${(e as Error).message.replace(/^INVALID /, '')}`);
+              }
+            }
+            for (const [n, v] of pairs) await setSetting(ctx.meta, n, v);
+            return OK;
+          },
+        },
+      ],
+    },
+    {
+      name: 'scheduler',
+      arity: -2,
+      flags: ['admin'],
+      group: 'meta',
+      summary: 'The meta\'s schedulers (split-checker, leader-balance).',
+      since: '0.1.0',
+      subcommands: [
+        {
+          name: 'list',
+          arity: 2,
+          flags: ['admin'],
+          group: 'meta',
+          summary: 'One line per scheduler: name=... state=on|off.',
+          since: '0.1.0',
+          handler: async (ctx) => {
+            await ctx.meta.readBarrier();
+            return text(ctx, Object.entries(SCHEDULERS).map(([name, setting]) => `name=${name} state=${ctx.meta.sm.setting(setting)}\n`).join(''));
+          },
+        },
+        {
+          name: 'enable',
+          arity: 3,
+          flags: ['admin'],
+          group: 'meta',
+          summary: 'Turns a scheduler on.',
+          since: '0.1.0',
+          handler: (ctx, args) => setSetting(ctx.meta, SCHEDULERS[schedulerArg(args[2])], 'on'),
+        },
+        {
+          name: 'disable',
+          arity: 3,
+          flags: ['admin'],
+          group: 'meta',
+          summary: 'Turns a scheduler off.',
+          since: '0.1.0',
+          handler: (ctx, args) => setSetting(ctx.meta, SCHEDULERS[schedulerArg(args[2])], 'off'),
         },
       ],
     },

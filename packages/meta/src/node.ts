@@ -34,6 +34,8 @@ import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, Protocol, Reply } f
 import { MetaStateMachine, type ApplyResult } from './state';
 import { AdminCommands } from './admin';
 import { metaMetrics } from './metrics';
+import { Schedulers } from './schedulers';
+import { createAndNudge } from './admin-operators';
 import type { Server as HttpServer } from 'node:http';
 
 /** The meta group's Raft group id in its own RocksDB. */
@@ -139,6 +141,16 @@ export class MetaNode implements LoopGroup, LoopHost {
   private bootstrapInFlight = false;
   private readonly markingDown = new Set<number>();
   private readonly timingOut = new Set<number>();
+  private readonly schedulers = new Schedulers({
+    sm: this.sm,
+    create: (op) => createAndNudge(this, op),
+    log: (obj, msg) => this.log.info(obj, msg),
+  });
+  private houseKeepRounds = 0;
+  /** How long a new leader waits before scheduling: the map's leaders come from heartbeats it has not had yet. */
+  private static readonly SCHEDULE_AFTER_ELECTION_MS = 3000;
+  /** Housekeeping rounds (200 ms) between two scheduler rounds. */
+  private static readonly SCHEDULE_EVERY_ROUNDS = 5;
   private stopped = false;
   readonly startedAt = Date.now();
   /** Raft snapshots received from a leader and installed (for tests and INFO). */
@@ -665,6 +677,7 @@ export class MetaNode implements LoopGroup, LoopHost {
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
         .finally(() => this.timingOut.delete(op.id));
     }
+    if (++this.houseKeepRounds % MetaNode.SCHEDULE_EVERY_ROUNDS === 0 && now - this.leaderSince >= MetaNode.SCHEDULE_AFTER_ELECTION_MS) this.schedulers.run();
     // Heartbeat ages mean something only after this leader has had time to hear from every store.
     if (now - this.leaderSince < this.downAfterMs) return;
     for (const s of this.sm.storesToMarkDown(now, this.downAfterMs)) {

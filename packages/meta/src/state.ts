@@ -8,6 +8,8 @@
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
 import { SLOT_COUNT, pb } from '@redraft/common';
+import { MetaError } from './errors';
+import { SETTINGS, checkSetting } from './config';
 import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb, operatorToPb, stateName, stepFinished, type OperatorRec } from './operators';
 
 export const StoreState = pb.StoreState;
@@ -54,6 +56,8 @@ export interface RegionRec {
   approximateKeys: number;
   approximateBytes: number;
   updatedAtMs: number;
+  /** The slot that halves the region's keys, from its leader's split check (0: unknown). */
+  splitSlotHint: number;
 }
 
 /** The epoch every region created by bootstrap starts with. */
@@ -63,16 +67,7 @@ export const MAX_ALLOC_COUNT = 100_000;
 /** Most regions a bootstrap may pre-split into. */
 export const MAX_INITIAL_REGIONS = SLOT_COUNT;
 
-/** Why a command was refused; the first word is a stable code (docs/meta.md). */
-export class MetaError extends Error {
-  constructor(
-    readonly code: string,
-    detail: string,
-  ) {
-    super(`${code} ${detail}`);
-    this.name = 'MetaError';
-  }
-}
+export { MetaError } from './errors';
 
 export type ApplyResult =
   | { kind: 'register'; storeId: number }
@@ -141,6 +136,7 @@ export function regionInfoFromPb(r: pb.RegionInfo.$Properties): RegionRec {
     approximateKeys: n(r.approximateKeys),
     approximateBytes: n(r.approximateBytes),
     updatedAtMs: n(r.updatedAtMs),
+    splitSlotHint: n(r.splitSlotHint),
   };
 }
 
@@ -153,6 +149,7 @@ export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
     approximateKeys: r.approximateKeys,
     approximateBytes: r.approximateBytes,
     updatedAtMs: r.updatedAtMs,
+    splitSlotHint: r.splitSlotHint,
   };
 }
 
@@ -193,6 +190,13 @@ export class MetaStateMachine {
   private sorted: RegionRec[] | null = null;
   /** Operators by id: the running ones and the last FINISHED_KEPT finished ones. */
   private readonly operators = new Map<number, OperatorRec>();
+  /** Scheduling settings that differ from their defaults (config.ts). */
+  private readonly config = new Map<string, string>();
+
+  /** A scheduling setting: its value, or its default. */
+  setting(name: string): string {
+    return this.config.get(name) ?? SETTINGS.find((s) => s.name === name)?.default ?? '';
+  }
 
   get version(): number {
     return this._version;
@@ -338,6 +342,7 @@ export class MetaStateMachine {
       if (cmd.markStoreDown) return this.markDown(cmd.markStoreDown);
       if (cmd.createOperator) return this.createOperator(cmd.createOperator, now);
       if (cmd.finishOperator) return this.finishOperator(cmd.finishOperator, now);
+      if (cmd.setConfig) return this.setConfig(cmd.setConfig);
       return { kind: 'noop' };
     } catch (e) {
       if (e instanceof MetaError) return { kind: 'error', error: e };
@@ -490,6 +495,13 @@ export class MetaStateMachine {
     return { kind: 'operator', operator: op };
   }
 
+  private setConfig(cmd: pb.SetConfig.$Properties): ApplyResult {
+    const [name, value] = checkSetting(cmd.name ?? '', cmd.value ?? '');
+    if (value === SETTINGS.find((s) => s.name === name)!.default) this.config.delete(name);
+    else this.config.set(name, value);
+    return { kind: 'noop' };
+  }
+
   private finishOperator(cmd: pb.FinishOperator.$Properties, now: number): ApplyResult {
     const id = n(cmd.operatorId);
     const op = this.operators.get(id);
@@ -537,7 +549,7 @@ export class MetaStateMachine {
       for (const o of overlapping) this.regions.delete(o.region.id);
       if (overlapping.length) changed = true;
       if (!rec) {
-        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now };
+        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now, splitSlotHint: 0 };
         this.regions.set(desc.id, rec);
         changed = true;
       } else if (!sameRegion(rec.region, desc)) {
@@ -571,6 +583,7 @@ export class MetaStateMachine {
     if (rep.isLeader && rec.leaderStoreId === storeId) {
       rec.approximateKeys = n(rep.approximateKeys);
       rec.approximateBytes = n(rep.approximateBytes);
+      rec.splitSlotHint = n(rep.splitSlotHint);
     }
     rec.updatedAtMs = now;
     return changed;
@@ -605,6 +618,7 @@ export class MetaStateMachine {
         approximateKeys: 0,
         approximateBytes: 0,
         updatedAtMs: now,
+        splitSlotHint: 0,
       });
       regionIds.push(id);
     }
@@ -643,6 +657,7 @@ export class MetaStateMachine {
       bootstrapped: this._bootstrapped,
       clockMs: this.clockMs,
       operators: this.operatorList().map(operatorToPb),
+      config: Object.fromEntries([...this.config].sort(([a], [b]) => (a < b ? -1 : 1))),
     };
   }
 
@@ -666,6 +681,8 @@ export class MetaStateMachine {
     this._version = n(s.version);
     this._bootstrapped = !!s.bootstrapped;
     this.clockMs = n(s.clockMs);
+    this.config.clear();
+    for (const [k, v] of Object.entries(s.config ?? {})) this.config.set(k, v);
     this.operators.clear();
     for (const o of s.operators ?? []) {
       const op = operatorFromPb(o);

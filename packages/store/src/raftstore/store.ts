@@ -33,6 +33,7 @@ import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
+import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
 import { sameEpoch, transferLeaderStep } from './transfer-leader';
 
@@ -54,6 +55,8 @@ export interface RaftStoreOptions {
   heartbeatMs: number;
   /** Entries kept after the applied index when the log is compacted. */
   logGcThreshold: number;
+  /** How often led regions are measured for the meta's split checker (0: never; default 10 s). */
+  splitCheckMs?: number;
 }
 
 export const RAFT_TIMING = {
@@ -87,6 +90,9 @@ export class RaftStore implements LoopHost, PeerHost {
   private metaLeader = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readTimeoutTimer: NodeJS.Timeout | undefined;
+  private splitCheckTimer: NodeJS.Timeout | undefined;
+  /** Sizes of the regions this store leads, for the meta's split checker. */
+  readonly splitChecker: SplitChecker;
   /** Snapshots made for followers and received from leaders (snapshot.ts). */
   readonly snapshots: Snapshots;
   private stopped = false;
@@ -101,6 +107,7 @@ export class RaftStore implements LoopHost, PeerHost {
 
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
+    this.splitChecker = new SplitChecker(opts.engine);
     this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
     this.snapshots = new Snapshots({
       engine: opts.engine,
@@ -181,6 +188,12 @@ export class RaftStore implements LoopHost, PeerHost {
     this.readTimeoutTimer = setInterval(() => {
       for (const p of this.peers.values()) p.onTick();
     }, 100);
+    const splitCheckMs = this.opts.splitCheckMs ?? 10_000;
+    if (splitCheckMs > 0) {
+      this.splitCheckTimer = setInterval(() => {
+        if (!this.stopped) this.splitChecker.run(this.peers.values()).catch((e) => this.log.warn({ err: (e as Error).message }, 'split check failed'));
+      }, splitCheckMs);
+    }
     void this.heartbeat();
     this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
   }
@@ -194,6 +207,7 @@ export class RaftStore implements LoopHost, PeerHost {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.splitCheckTimer) clearInterval(this.splitCheckTimer);
     const until = Date.now() + SHUTDOWN_GRACE_MS;
     while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
       await new Promise((r) => setTimeout(r, 10));
@@ -539,14 +553,18 @@ export class RaftStore implements LoopHost, PeerHost {
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
         const [gte, lt] = dataRange(p.startSlot, p.endSlot);
+        // RocksDB's estimate from its files (not the memtable), or the split check's count when it has one.
+        const fileBytes = await this.engine.approximateSize(gte, lt).catch(() => 0);
+        const size = p.isLeader ? this.splitChecker.sizeOf(p) : undefined;
         regions.push({
           region: p.region,
           leaderPeerId: p.leaderPeerId,
           term: p.node.raft.term,
           appliedIndex: p.applied,
           isLeader: p.isLeader,
-          // RocksDB's estimate from its files (not the memtable): for the map and scheduling.
-          approximateBytes: await this.engine.approximateSize(gte, lt).catch(() => 0),
+          approximateBytes: Math.max(fileBytes, size?.bytes ?? 0),
+          approximateKeys: size?.keys ?? 0,
+          splitSlotHint: size?.splitSlot ?? 0,
         });
       }
       const req: pb.StoreHeartbeatRequest.$Properties = {
