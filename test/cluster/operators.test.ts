@@ -66,6 +66,15 @@ test('redraft ctl: split-region, transfer-leader, cluster-status; OPERATOR comma
   assert.match(table.stdout, /REGION\s+SLOTS\s+EPOCH\s+LEADER/);
   t.diagnostic('\n' + table.stdout);
 
+  // CLUSTER NODES on the meta: a store leading nothing is a replica of a leader, never a master without slots.
+  const nodes = (await c.admin(c.metas[0], 'CLUSTER', 'NODES')).split('\n').filter(Boolean);
+  assert.equal(nodes.length, 3);
+  for (const line of nodes) {
+    const f = line.split(' ');
+    if (f[2].startsWith('master')) assert.ok(f.length > 8, `a master with slots: ${line}`);
+    else assert.match(f[3], /^[0-9a-f]{40}$/, `a replica names its master: ${line}`);
+  }
+
   // OPERATOR LIST / SHOW / CANCEL on the meta.
   const list = await c.admin(c.metas[0], 'OPERATOR', 'LIST');
   assert.match(list, /kind=split creator=script state=done/);

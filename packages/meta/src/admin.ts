@@ -258,8 +258,13 @@ function clusterNodes(meta: MetaNode): string {
       .regionList()
       .filter((r) => r.leaderStoreId === s.id)
       .map((r) => (r.region.endSlot - r.region.startSlot === 1 ? `${r.region.startSlot}` : slotRange(r)));
-    const flags = s.state === pb.StoreState.DOWN ? 'master,fail' : 'master';
-    lines.push(`${storeNodeId(s.id)} ${host}:${port}@${port + 10000} ${flags} - 0 ${s.lastHeartbeatMs} ${sm.version} connected${ranges.length ? ' ' + ranges.join(' ') : ''}`);
+    // A store that leads nothing is shown as a replica of the leader of a
+    // region it holds (as redis-cli --cluster check expects), not as a master without slots.
+    const followed = ranges.length ? undefined : sm.regionList().find((r) => r.leaderStoreId && r.leaderStoreId !== s.id && r.region.peers.some((p) => p.storeId === s.id));
+    const role = followed ? 'slave' : 'master';
+    const flags = s.state === pb.StoreState.DOWN ? `${role},fail` : role;
+    const master = followed ? storeNodeId(followed.leaderStoreId) : '-';
+    lines.push(`${storeNodeId(s.id)} ${host}:${port}@${port + 10000} ${flags} ${master} 0 ${s.lastHeartbeatMs} ${sm.version} connected${ranges.length ? ' ' + ranges.join(' ') : ''}`);
   }
   return lines.map((l) => l + '\n').join('');
 }

@@ -293,6 +293,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private addPeer(peerId: number, storage: PeerStorage, sessions?: ClientSessions): RegionPeer {
     const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig(), sessions);
     this.peers.set(storage.regionId, peer);
+    this.slotIndex = null;
     this.loop.add(peer);
     return peer;
   }
@@ -356,13 +357,14 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   regionChanged(_peer: RegionPeer): void {
-    // Routing reads peers' descriptors directly; nothing cached to invalidate.
+    this.slotIndex = null; // routing follows at once
   }
 
   peerRemoved(peer: RegionPeer): void {
     this.log.info({ regionId: peer.id }, 'replica removed from its region; destroying it');
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
+    this.slotIndex = null;
     peer.failAll('the replica was removed from its region');
     void this.destroyPeerData(peer);
   }
@@ -722,8 +724,26 @@ export class RaftStore implements LoopHost, PeerHost {
 
   /** On every keyed command: a local initialized replica answers without building every route. */
   routeOf(slot: number): Route | undefined {
-    for (const p of this.peers.values()) if (slot >= p.startSlot && slot < p.endSlot && p.region.peers?.length) return this.localRoute(p);
+    const p = this.localPeerOf(slot);
+    if (p) return this.localRoute(p);
     return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
+  }
+
+  /** Initialized local replicas sorted by start slot (rebuilt after any region change): routing is a binary search. */
+  private slotIndex: RegionPeer[] | null = null;
+
+  private localPeerOf(slot: number): RegionPeer | undefined {
+    const list = (this.slotIndex ??= [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot).sort((a, b) => a.startSlot - b.startSlot));
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const p = list[mid];
+      if (slot < p.startSlot) hi = mid - 1;
+      else if (slot >= p.endSlot) lo = mid + 1;
+      else return p;
+    }
+    return undefined;
   }
 
   get bootstrapped(): boolean {
