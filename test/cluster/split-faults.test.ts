@@ -31,12 +31,23 @@ async function operatorEnd(c: Cluster, id: number): Promise<{ state: string; rea
   );
 }
 
+/** REGION LIST from a running meta replica (one restarted a moment ago answers CLUSTERDOWN until it knows the leader). */
 async function regionsOfMeta(c: Cluster): Promise<{ id: number; slots: string }[]> {
-  const m = c.metas.find((x) => x.running)!;
-  return (await c.admin(m, 'REGION', 'LIST'))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => ({ id: Number(/id=(\d+)/.exec(l)![1]), slots: /slots=(\S+)/.exec(l)![1] }));
+  return waitFor(
+    async () => {
+      for (const m of c.metas.filter((x) => x.running)) {
+        const text = await c.admin(m, 'REGION', 'LIST').catch(() => undefined);
+        if (text !== undefined) {
+          return text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => ({ id: Number(/id=(\d+)/.exec(l)![1]), slots: /slots=(\S+)/.exec(l)![1] }));
+        }
+      }
+      return undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: 'REGION LIST from a meta replica' },
+  );
 }
 
 test('a split survives kill -9 of the region leader\'s store and of the meta leader', { timeout: 300_000 }, async (t) => {

@@ -37,6 +37,9 @@ import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
 import { sameEpoch, transferLeaderStep } from './transfer-leader';
 
+/** A split step proposed this long ago and still asked for is proposed again. */
+const SPLIT_REPROPOSE_MS = 5000;
+
 /** The meta's RPC carrying one operator step (its nudge); the meta names it the same. */
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
 
@@ -622,16 +625,20 @@ export class RaftStore implements LoopHost, PeerHost {
       return;
     }
     if (ins.split) {
-      if (this.splitsProposed.get(regionId) === Number(ins.operatorId) && !nudged) return; // proposed already; apply refuses a duplicate anyway
-      if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, Number(ins.operatorId));
+      // Proposed a moment ago: wait for it to apply. Later (the proposal may
+      // have been lost to a leader change) it is proposed again; a duplicate
+      // carries the old epoch, which apply refuses.
+      const last = this.splitsProposed.get(regionId);
+      if (!nudged && last && last.operatorId === Number(ins.operatorId) && Date.now() - last.at < SPLIT_REPROPOSE_MS) return;
+      if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
     } else if (ins.transferLeaderTo) {
       transferLeaderStep(peer, Number(ins.transferLeaderTo));
     }
     this.loop.schedule();
   }
 
-  /** The operator whose split each region's leader last proposed (no need to propose it on every heartbeat). */
-  private readonly splitsProposed = new Map<number, number>();
+  /** The split each region's leader last proposed, and when (no need to propose it on every heartbeat). */
+  private readonly splitsProposed = new Map<number, { operatorId: number; at: number }>();
 
   /**
    * Creates the first replica of a new region (the meta's bootstrap). No
