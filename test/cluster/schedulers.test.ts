@@ -67,3 +67,25 @@ test('automatic split by key count, then leader balance across the stores', { ti
   const badSched = await meta.call('SCHEDULER', 'ENABLE', 'nope');
   assert.ok(badSched instanceof RespError && /unknown scheduler 'nope'/.test(badSched.message), String(badSched));
 });
+
+test('load-based split: a region taking most of its store\'s commands for a while is split', { timeout: 180_000 }, async (t) => {
+  const c = await withCluster(t);
+  const meta = c.metas[0];
+  assert.equal(await meta.call('CONFIG', 'SET', 'load-split-qps', '50', 'load-split-seconds', '2'), 'OK');
+  assert.equal(await meta.call('SCHEDULER', 'ENABLE', 'load-split'), 'OK');
+  const client = new Redis({ port: c.stores[0].port, host: '127.0.0.1' });
+  client.on('error', () => {}); // reconnect noise once the cluster stops at the end
+  t.after(() => client.disconnect());
+  let running = true;
+  const load = (async () => {
+    for (let i = 0; running; i++) {
+      const p = client.pipeline();
+      for (let j = 0; j < 20; j++) p.set(`hot:${(i * 20 + j) % 500}`, String(i));
+      await p.exec().catch(() => undefined);
+    }
+  })();
+  await waitFor(async () => (await regions(c)).length >= 2, { timeoutMs: 60_000, intervalMs: 500, what: 'the load-split scheduler to split the hot region' });
+  running = false;
+  await load;
+  assert.match(await c.admin(meta, 'OPERATOR', 'LIST'), /kind=split creator=scheduler/);
+});

@@ -29,6 +29,7 @@ function onOff(name: string): (v: string) => string {
 /** Scheduler names (SCHEDULER LIST|ENABLE|DISABLE) and the setting that switches each. */
 export const SCHEDULERS = {
   'split-checker': 'scheduler-split-checker',
+  'load-split': 'scheduler-load-split',
   'leader-balance': 'scheduler-leader-balance',
 } as const;
 export type SchedulerName = keyof typeof SCHEDULERS;
@@ -37,6 +38,10 @@ export const SETTINGS: SettingSpec[] = [
   { name: 'split-max-keys', default: '960000', help: 'a region with more keys than this is split (0: never by keys)', check: count('split-max-keys') },
   { name: 'split-max-bytes', default: String(96 * 1024 * 1024), help: 'a region larger than this is split (0: never by size)', check: count('split-max-bytes') },
   { name: 'leader-balance-tolerance', default: '1', help: 'leader-balance moves a leader when the busiest up store leads more than this many regions above the least busy', check: count('leader-balance-tolerance') },
+  { name: 'load-split-qps', default: '3000', help: 'load-split: a region serving more commands per second than this may be split', check: count('load-split-qps') },
+  { name: 'load-split-share', default: '50', help: "load-split: ... and taking more than this percentage of its leader store's commands", check: count('load-split-share') },
+  { name: 'load-split-seconds', default: '10', help: 'load-split: ... for this many seconds in a row', check: count('load-split-seconds') },
+  { name: SCHEDULERS['load-split'], default: 'off', help: 'splits a region that takes a large share of its store\'s load for several seconds', check: onOff(SCHEDULERS['load-split']) },
   { name: SCHEDULERS['split-checker'], default: 'on', help: 'automatic split of regions past split-max-keys or split-max-bytes', check: onOff(SCHEDULERS['split-checker']) },
   { name: SCHEDULERS['leader-balance'], default: 'off', help: 'spreads region leaders evenly over the up stores', check: onOff(SCHEDULERS['leader-balance']) },
 ];

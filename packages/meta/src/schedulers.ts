@@ -5,6 +5,10 @@
 //   split-checker  — a region past split-max-keys or split-max-bytes (from its
 //                    leader's heartbeat) is split at the slot that halves its
 //                    keys (the leader's hint), else at its middle slot;
+//   load-split     — a region serving more than load-split-qps commands a
+//                    second and more than load-split-share % of its leader
+//                    store's commands, for load-split-seconds in a row, is
+//                    split (at the keys' halving slot, else the middle);
 //   leader-balance — when the up store that leads the most regions leads more
 //                    than leader-balance-tolerance above the one that leads
 //                    the fewest, one leader moves from the first to the second.
@@ -43,6 +47,8 @@ export class Schedulers {
   run(): void {
     if (!this.ctx.sm.bootstrapped) return;
     if (schedulerEnabled(this.ctx.sm, 'split-checker')) this.checkSplits();
+    if (schedulerEnabled(this.ctx.sm, 'load-split')) this.checkLoad(Date.now());
+    else this.hotSince.clear();
     if (schedulerEnabled(this.ctx.sm, 'leader-balance')) this.balanceLeaders();
   }
 
@@ -71,6 +77,31 @@ export class Schedulers {
       this.propose(id, { kind: pb.OperatorKind.OP_SPLIT, splitSlot: slot }, byKeys ? `${r.approximateKeys} keys > ${maxKeys}` : `${r.approximateBytes} bytes > ${maxBytes}`);
       created++;
     }
+  }
+
+  /** Since when each region has been hot (leader-local memory: a new leader starts counting again). */
+  private readonly hotSince = new Map<number, number>();
+
+  private checkLoad(now: number): void {
+    const sm = this.ctx.sm;
+    const minQps = Number(sm.setting('load-split-qps'));
+    const share = Number(sm.setting('load-split-share')) / 100;
+    const holdMs = Number(sm.setting('load-split-seconds')) * 1000;
+    const storeQps = new Map<number, number>();
+    for (const r of sm.regionList()) storeQps.set(r.leaderStoreId, (storeQps.get(r.leaderStoreId) ?? 0) + r.qps);
+    const hot = new Set<number>();
+    for (const r of sm.regionList()) {
+      const id = r.region.id;
+      const total = storeQps.get(r.leaderStoreId) ?? 0;
+      if (!r.leaderStoreId || r.qps <= minQps || r.qps <= share * total || r.region.endSlot - r.region.startSlot < 2) continue;
+      hot.add(id);
+      const since = this.hotSince.get(id) ?? now;
+      this.hotSince.set(id, since);
+      if (now - since < holdMs || this.proposing.has(id) || sm.runningOperatorOf(id)) continue;
+      this.hotSince.delete(id);
+      this.propose(id, { kind: pb.OperatorKind.OP_SPLIT, splitSlot: splitSlotFor(r) }, `${r.qps} commands/s, ${Math.round((100 * r.qps) / Math.max(1, total))}% of store ${r.leaderStoreId}'s, for ${Math.round((now - since) / 1000)} s`);
+    }
+    for (const id of [...this.hotSince.keys()]) if (!hot.has(id)) this.hotSince.delete(id);
   }
 
   private balanceLeaders(): void {

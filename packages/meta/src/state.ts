@@ -58,6 +58,8 @@ export interface RegionRec {
   updatedAtMs: number;
   /** The slot that halves the region's keys, from its leader's split check (0: unknown). */
   splitSlotHint: number;
+  /** Commands per second its leader served, from its last report. */
+  qps: number;
 }
 
 /** The epoch every region created by bootstrap starts with. */
@@ -137,6 +139,7 @@ export function regionInfoFromPb(r: pb.RegionInfo.$Properties): RegionRec {
     approximateBytes: n(r.approximateBytes),
     updatedAtMs: n(r.updatedAtMs),
     splitSlotHint: n(r.splitSlotHint),
+    qps: n(r.qps),
   };
 }
 
@@ -150,6 +153,7 @@ export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
     approximateBytes: r.approximateBytes,
     updatedAtMs: r.updatedAtMs,
     splitSlotHint: r.splitSlotHint,
+    qps: r.qps,
   };
 }
 
@@ -549,7 +553,7 @@ export class MetaStateMachine {
       for (const o of overlapping) this.regions.delete(o.region.id);
       if (overlapping.length) changed = true;
       if (!rec) {
-        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now, splitSlotHint: 0 };
+        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now, splitSlotHint: 0, qps: 0 };
         this.regions.set(desc.id, rec);
         changed = true;
       } else if (!sameRegion(rec.region, desc)) {
@@ -584,6 +588,7 @@ export class MetaStateMachine {
       rec.approximateKeys = n(rep.approximateKeys);
       rec.approximateBytes = n(rep.approximateBytes);
       rec.splitSlotHint = n(rep.splitSlotHint);
+      rec.qps = n(rep.qps);
     }
     rec.updatedAtMs = now;
     return changed;
@@ -619,6 +624,7 @@ export class MetaStateMachine {
         approximateBytes: 0,
         updatedAtMs: now,
         splitSlotHint: 0,
+        qps: 0,
       });
       regionIds.push(id);
     }

@@ -95,6 +95,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   private results: Array<[number, Reply | RetryLaterError, number]> = [];
   /** A split was applied in the batch being built: its new region starts once the batch is on disk. */
   private splitInBatch = false;
+  /** Commands this replica took as leader (writes proposed, reads served): the region's load, for load-based split. */
+  served = 0;
   /** The applied index that is on disk: reads are released against it, never against one still being written. */
   private durableApplied: number;
   /** Forwarding sessions of this region (replicated state; see sessions.ts). */
@@ -159,6 +161,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     }
     const term = this.node.raft.term;
     const index = this.node.raft.log.lastIndex();
+    this.served++;
     this.host.schedule();
     return new Promise((resolve, reject) =>
       this.pendingWrites.set(proposalId, { resolve, reject, index, term, session, deadline: Date.now() + WRITE_OUTCOME_BOUND_MS }),
@@ -178,6 +181,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     const now = Date.now();
+    if (this.isLeader) this.served++;
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
       const target = r.log.committed;
       if (this.durableApplied >= target) return Promise.resolve(now);

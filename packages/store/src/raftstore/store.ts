@@ -435,6 +435,9 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   private heartbeatAgain = false;
+  /** Load per region between heartbeats: each replica's `served` count at the last one. */
+  private readonly servedAtHeartbeat = new Map<number, number>();
+  private lastHeartbeatAt = Date.now();
 
   // ---- incoming peer traffic --------------------------------------------------------------
 
@@ -555,6 +558,9 @@ export class RaftStore implements LoopHost, PeerHost {
     try {
       const regions: pb.RegionStats.$Properties[] = [];
       let leaders = 0;
+      const now = Date.now();
+      const secs = Math.max(0.001, (now - this.lastHeartbeatAt) / 1000);
+      this.lastHeartbeatAt = now;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
         const [gte, lt] = dataRange(p.startSlot, p.endSlot);
@@ -570,7 +576,9 @@ export class RaftStore implements LoopHost, PeerHost {
           approximateBytes: Math.max(fileBytes, size?.bytes ?? 0),
           approximateKeys: size?.keys ?? 0,
           splitSlotHint: size?.splitSlot ?? 0,
+          qps: Math.round((p.served - (this.servedAtHeartbeat.get(p.id) ?? p.served)) / secs),
         });
+        this.servedAtHeartbeat.set(p.id, p.served);
       }
       const req: pb.StoreHeartbeatRequest.$Properties = {
         store: {
