@@ -7,12 +7,13 @@
 //   restart   — SIGTERM a process (SIGKILL after 10 s), start it again at once
 //   partition — cut one store (often the slot-0 leader) from every other process, or the meta from every store
 //   transfer  — REGION TRANSFER-LEADER: the slot-0 region's leader hands leadership to another replica
+//   split     — REGION SPLIT on the meta's admin port: the slot-0 region is split at a random slot
 import type { ChaosCluster, ChaosNode } from './cluster';
 import type { Firewall } from './firewall';
 import { between, pick, type Rng } from './random';
 import { waitFor } from '../support/wait';
 
-export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer'] as const;
+export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer', 'split'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface NemesisOptions {
@@ -211,6 +212,25 @@ export class Nemesis {
           this.record('transfer', `REGION TRANSFER-LEADER ${id} ${to} on ${leader.name}: ${String(r)}`);
         } catch (e) {
           this.log(`transfer: ${(e as Error).message}`);
+        }
+        return;
+      }
+      case 'split': {
+        // REGION LIST on the meta: id=R slots=a-b (inclusive) ... one line per region in slot order.
+        const meta = this.opts.cluster.meta;
+        try {
+          const text = String(await meta.call('REGION', 'LIST'));
+          const line = text.split('\n').find((l) => /slots=0-/.test(l));
+          const m = line ? /id=(\d+) slots=(\d+)-(\d+)/.exec(line) : null;
+          if (!m || Number(m[3]) < 1) {
+            this.log(`split: no splittable region of slot 0 in the meta's map: ${String(line)}`);
+            return;
+          }
+          const at = between(this.opts.rnd, 1, Number(m[3]));
+          const r = await meta.call('REGION', 'SPLIT', m[1], at);
+          this.record('split', `REGION SPLIT ${m[1]} ${at} (slots 0-${m[3]}) on the meta: operator ${String(r)}`);
+        } catch (e) {
+          this.log(`split: ${(e as Error).message}`);
         }
         return;
       }

@@ -4,6 +4,7 @@ export * from './resp/decoder';
 export * from './resp/encoder';
 export * from './resp/reply-decode';
 export * from './resp/server';
+export * from './resp/client';
 export * from './command/table';
 export * from './keys';
 export * from './storage/engine';

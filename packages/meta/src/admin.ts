@@ -23,6 +23,7 @@ import {
 import type { CommandSpec, Connection, Handler, Protocol, Reply } from '@redraft/common';
 import type { MetaNode } from './node';
 import type { RegionRec, StoreRec } from './state';
+import { OPERATOR_COMMANDS, operatorSpecs } from './admin-operators';
 
 export interface AdminContext {
   meta: MetaNode;
@@ -34,7 +35,7 @@ export interface AdminContext {
 type Spec = CommandSpec<AdminContext>;
 
 /** Commands (full names) that read the cluster map: run on the leader only. */
-const LEADER_ONLY = new Set(['cluster|info', 'cluster|slots', 'cluster|nodes', 'cluster|shards', 'store|list', 'region|list', 'region|get', 'route']);
+const LEADER_ONLY = new Set(['cluster|info', 'cluster|slots', 'cluster|nodes', 'cluster|shards', 'store|list', 'region|list', 'region|get', 'route', ...OPERATOR_COMMANDS]);
 
 const VERSION = '0.1.0';
 
@@ -122,7 +123,7 @@ function slotRange(r: RegionRec): string {
   return `${r.region.startSlot}-${r.region.endSlot - 1}`;
 }
 
-function text(ctx: AdminContext, s: string): Reply {
+export function text(ctx: AdminContext, s: string): Reply {
   return ctx.protocol === 3 ? new VerbatimReply('txt', s) : s;
 }
 
@@ -257,8 +258,13 @@ function clusterNodes(meta: MetaNode): string {
       .regionList()
       .filter((r) => r.leaderStoreId === s.id)
       .map((r) => (r.region.endSlot - r.region.startSlot === 1 ? `${r.region.startSlot}` : slotRange(r)));
-    const flags = s.state === pb.StoreState.DOWN ? 'master,fail' : 'master';
-    lines.push(`${storeNodeId(s.id)} ${host}:${port}@${port + 10000} ${flags} - 0 ${s.lastHeartbeatMs} ${sm.version} connected${ranges.length ? ' ' + ranges.join(' ') : ''}`);
+    // A store that leads nothing is shown as a replica of the leader of a
+    // region it holds (as redis-cli --cluster check expects), not as a master without slots.
+    const followed = ranges.length ? undefined : sm.regionList().find((r) => r.leaderStoreId && r.leaderStoreId !== s.id && r.region.peers.some((p) => p.storeId === s.id));
+    const role = followed ? 'slave' : 'master';
+    const flags = s.state === pb.StoreState.DOWN ? `${role},fail` : role;
+    const master = followed ? storeNodeId(followed.leaderStoreId) : '-';
+    lines.push(`${storeNodeId(s.id)} ${host}:${port}@${port + 10000} ${flags} ${master} 0 ${s.lastHeartbeatMs} ${sm.version} connected${ranges.length ? ' ' + ranges.join(' ') : ''}`);
   }
   return lines.map((l) => l + '\n').join('');
 }
@@ -337,7 +343,9 @@ function infoText(ctx: AdminContext, section: string | undefined): string {
 // ---- the table ------------------------------------------------------------------------
 
 function adminSpecs(): Spec[] {
+  const ops = operatorSpecs();
   const specs: Spec[] = [
+    ...ops.top,
     {
       name: 'ping',
       arity: -1,
@@ -593,6 +601,7 @@ function adminSpecs(): Spec[] {
             return r ? regionMap(ctx.meta, r) : null;
           },
         },
+        ...ops.region,
       ],
     },
     {

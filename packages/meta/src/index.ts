@@ -4,3 +4,4 @@ export * from './node';
 export { AdminCommands, clusterInfo, storeNodeId } from './admin';
 export { registerMetaCommand, parsePeers } from './cli';
 export { metaMetrics } from './metrics';
+export { registerCtlCommand } from './ctl';

@@ -34,6 +34,8 @@ import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, Protocol, Reply } f
 import { MetaStateMachine, type ApplyResult } from './state';
 import { AdminCommands } from './admin';
 import { metaMetrics } from './metrics';
+import { Schedulers } from './schedulers';
+import { createAndNudge } from './admin-operators';
 import type { Server as HttpServer } from 'node:http';
 
 /** The meta group's Raft group id in its own RocksDB. */
@@ -41,6 +43,9 @@ export const META_GROUP_ID = 1;
 const SNAPSHOT_KEY = storeKey('meta/snapshot');
 const PROPOSAL_TIMEOUT_MS = 5000;
 const HOUSEKEEPING_MS = 200;
+
+/** The store RPC that carries one operator step (the nudge); answered empty, or an error with the store's reason. */
+export const STORE_INSTRUCTION_RPC = 'store.instruction';
 
 /** Transport message and RPC names (docs/meta.md). */
 export const MetaRpc = {
@@ -135,6 +140,17 @@ export class MetaNode implements LoopGroup, LoopHost {
   private housekeeping: NodeJS.Timeout | undefined;
   private bootstrapInFlight = false;
   private readonly markingDown = new Set<number>();
+  private readonly timingOut = new Set<number>();
+  private readonly schedulers = new Schedulers({
+    sm: this.sm,
+    create: (op) => createAndNudge(this, op),
+    log: (obj, msg) => this.log.info(obj, msg),
+  });
+  private houseKeepRounds = 0;
+  /** How long a new leader waits before scheduling: the map's leaders come from heartbeats it has not had yet. */
+  private static readonly SCHEDULE_AFTER_ELECTION_MS = 3000;
+  /** Housekeeping rounds (200 ms) between two scheduler rounds. */
+  private static readonly SCHEDULE_EVERY_ROUNDS = 5;
   private stopped = false;
   readonly startedAt = Date.now();
   /** Raft snapshots received from a leader and installed (for tests and INFO). */
@@ -577,6 +593,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     const res = expect(await this.propose({ storeHeartbeat: logged }), 'heartbeat');
     const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
+    instructions.push(...this.sm.operatorSteps(res.storeId));
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));
     const out: pb.StoreHeartbeatResponse.$Properties = { instructions };
     // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
@@ -652,6 +669,15 @@ export class MetaNode implements LoopGroup, LoopHost {
           .finally(() => (this.bootstrapInFlight = false));
       }
     }
+    for (const op of this.sm.operatorsTimedOut(now)) {
+      if (this.timingOut.has(op.id)) continue;
+      this.timingOut.add(op.id);
+      this.propose({ finishOperator: { operatorId: op.id, state: pb.OperatorState.OP_TIMED_OUT } })
+        .then(() => this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out'))
+        .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
+        .finally(() => this.timingOut.delete(op.id));
+    }
+    if (++this.houseKeepRounds % MetaNode.SCHEDULE_EVERY_ROUNDS === 0 && now - this.leaderSince >= MetaNode.SCHEDULE_AFTER_ELECTION_MS) this.schedulers.run();
     // Heartbeat ages mean something only after this leader has had time to hear from every store.
     if (now - this.leaderSince < this.downAfterMs) return;
     for (const s of this.sm.storesToMarkDown(now, this.downAfterMs)) {
@@ -664,6 +690,18 @@ export class MetaNode implements LoopGroup, LoopHost {
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'mark-down proposal failed'))
         .finally(() => this.markingDown.delete(s.id));
     }
+  }
+
+  /**
+   * Hands an operator's current step to the store that leads its region at
+   * once (RPC "store.instruction"), so a script does not wait a heartbeat.
+   * Rejects with the store's reason when it refuses the step.
+   */
+  async nudge(step: pb.Instruction.$Properties): Promise<void> {
+    const r = this.sm.region(Number(step.regionId));
+    const store = r ? this.sm.leaderStore(r) : undefined;
+    if (!store || store.state !== pb.StoreState.UP) return; // the heartbeat that names a leader carries it
+    await this.pool.request(store.peerAddr, STORE_INSTRUCTION_RPC, pb.Instruction.encode(step).finish(), { timeoutMs: PROPOSAL_TIMEOUT_MS });
   }
 
   /** Runs an admin command on the leader (over the peer port) and returns its encoded reply. */

@@ -8,6 +8,9 @@
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
 import { SLOT_COUNT, pb } from '@redraft/common';
+import { MetaError } from './errors';
+import { SETTINGS, checkSetting } from './config';
+import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb, operatorToPb, stateName, stepFinished, type OperatorRec } from './operators';
 
 export const StoreState = pb.StoreState;
 export type StoreState = pb.StoreState;
@@ -53,6 +56,10 @@ export interface RegionRec {
   approximateKeys: number;
   approximateBytes: number;
   updatedAtMs: number;
+  /** The slot that halves the region's keys, from its leader's split check (0: unknown). */
+  splitSlotHint: number;
+  /** Commands per second its leader served, from its last report. */
+  qps: number;
 }
 
 /** The epoch every region created by bootstrap starts with. */
@@ -62,16 +69,7 @@ export const MAX_ALLOC_COUNT = 100_000;
 /** Most regions a bootstrap may pre-split into. */
 export const MAX_INITIAL_REGIONS = SLOT_COUNT;
 
-/** Why a command was refused; the first word is a stable code (docs/meta.md). */
-export class MetaError extends Error {
-  constructor(
-    readonly code: string,
-    detail: string,
-  ) {
-    super(`${code} ${detail}`);
-    this.name = 'MetaError';
-  }
-}
+export { MetaError } from './errors';
 
 export type ApplyResult =
   | { kind: 'register'; storeId: number }
@@ -79,6 +77,7 @@ export type ApplyResult =
   | { kind: 'alloc'; first: number; count: number }
   | { kind: 'bootstrap'; regionIds: number[] }
   | { kind: 'down'; storeId: number; marked: boolean }
+  | { kind: 'operator'; operator: OperatorRec }
   | { kind: 'noop' }
   | { kind: 'error'; error: MetaError };
 
@@ -139,6 +138,8 @@ export function regionInfoFromPb(r: pb.RegionInfo.$Properties): RegionRec {
     approximateKeys: n(r.approximateKeys),
     approximateBytes: n(r.approximateBytes),
     updatedAtMs: n(r.updatedAtMs),
+    splitSlotHint: n(r.splitSlotHint),
+    qps: n(r.qps),
   };
 }
 
@@ -151,6 +152,8 @@ export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
     approximateKeys: r.approximateKeys,
     approximateBytes: r.approximateBytes,
     updatedAtMs: r.updatedAtMs,
+    splitSlotHint: r.splitSlotHint,
+    qps: r.qps,
   };
 }
 
@@ -189,6 +192,15 @@ export class MetaStateMachine {
   private clockMs = 0;
   /** Regions sorted by start slot; rebuilt lazily after a change. */
   private sorted: RegionRec[] | null = null;
+  /** Operators by id: the running ones and the last FINISHED_KEPT finished ones. */
+  private readonly operators = new Map<number, OperatorRec>();
+  /** Scheduling settings that differ from their defaults (config.ts). */
+  private readonly config = new Map<string, string>();
+
+  /** A scheduling setting: its value, or its default. */
+  setting(name: string): string {
+    return this.config.get(name) ?? SETTINGS.find((s) => s.name === name)?.default ?? '';
+  }
 
   get version(): number {
     return this._version;
@@ -283,6 +295,39 @@ export class MetaStateMachine {
     return out;
   }
 
+  // ---- operators ------------------------------------------------------------------
+
+  operator(id: number): OperatorRec | undefined {
+    return this.operators.get(id);
+  }
+
+  /** Every operator kept, in id order. */
+  operatorList(): OperatorRec[] {
+    return [...this.operators.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The running operator of a region, if any (at most one). */
+  runningOperatorOf(regionId: number): OperatorRec | undefined {
+    for (const o of this.operators.values()) if (o.regionId === regionId && o.state === pb.OperatorState.OP_RUNNING) return o;
+    return undefined;
+  }
+
+  /** The current steps of the running operators whose region this store leads (heartbeat replies). */
+  operatorSteps(storeId: number): pb.Instruction.$Properties[] {
+    const out: pb.Instruction.$Properties[] = [];
+    for (const o of this.operators.values()) {
+      if (o.state !== pb.OperatorState.OP_RUNNING) continue;
+      const r = this.regions.get(o.regionId);
+      if (r && r.leaderStoreId === storeId && o.step < o.steps.length) out.push(cloneStep(o.steps[o.step]));
+    }
+    return out;
+  }
+
+  /** Running operators past their timeout at `nowMs` (the leader proposes FinishOperator for them). */
+  operatorsTimedOut(nowMs: number): OperatorRec[] {
+    return [...this.operators.values()].filter((o) => o.state === pb.OperatorState.OP_RUNNING && nowMs > o.startMs + o.timeoutMs);
+  }
+
   /** Stores the leader should mark down at `nowMs`: UP and silent for longer than `downAfterMs`. */
   storesToMarkDown(nowMs: number, downAfterMs: number): StoreRec[] {
     return this.storeList().filter((s) => s.state === pb.StoreState.UP && nowMs - s.lastHeartbeatMs > downAfterMs);
@@ -299,6 +344,9 @@ export class MetaStateMachine {
       if (cmd.allocIds) return this.alloc(n(cmd.allocIds.count));
       if (cmd.bootstrap) return this.bootstrap(cmd.bootstrap, now);
       if (cmd.markStoreDown) return this.markDown(cmd.markStoreDown);
+      if (cmd.createOperator) return this.createOperator(cmd.createOperator, now);
+      if (cmd.finishOperator) return this.finishOperator(cmd.finishOperator, now);
+      if (cmd.setConfig) return this.setConfig(cmd.setConfig);
       return { kind: 'noop' };
     } catch (e) {
       if (e instanceof MetaError) return { kind: 'error', error: e };
@@ -394,7 +442,96 @@ export class MetaStateMachine {
     s.leaderCount = reports.filter((r) => r.isLeader).length;
     for (const rep of reports) if (this.applyRegionReport(id, rep, now)) changed = true;
     if (changed) this.bump();
+    this.advanceOperators(now);
     return { kind: 'heartbeat', storeId: id };
+  }
+
+  // ---- operators (apply) ----------------------------------------------------------------
+
+  private createOperator(cmd: pb.CreateOperator.$Properties, now: number): ApplyResult {
+    const regionId = n(cmd.regionId);
+    const rec = this.regions.get(regionId);
+    if (!rec) throw new MetaError('NO_REGION', `region ${regionId} is not in the map`);
+    const busy = this.runningOperatorOf(regionId);
+    if (busy) throw new MetaError('BUSY', `region ${regionId} already has operator ${busy.id} (${kindName(busy.kind)}) running`);
+    const kind = (cmd.kind ?? pb.OperatorKind.OP_SPLIT) as pb.OperatorKind;
+    const d = rec.region;
+    const epoch = { ...d.epoch };
+    const timeoutMs = n(cmd.timeoutMs) || DEFAULT_TIMEOUT_MS[kind];
+    let step: pb.Instruction.$Properties;
+    let id: number;
+    if (kind === pb.OperatorKind.OP_SPLIT) {
+      const at = n(cmd.splitSlot);
+      if (at <= d.startSlot || at >= d.endSlot) throw new MetaError('INVALID', `split slot ${at} is not inside region ${regionId} (slots ${d.startSlot}-${d.endSlot - 1}); it must be in ${d.startSlot + 1}-${d.endSlot - 1}`);
+      // Ids in apply: every meta replica hands out the same ones.
+      id = this.allocId();
+      const newRegionId = this.allocId();
+      const newPeerIds = d.peers.map(() => this.allocId());
+      step = { regionId, operatorId: id, regionEpoch: epoch, split: { splitSlot: at, newRegionId, newPeerIds } };
+    } else if (kind === pb.OperatorKind.OP_TRANSFER_LEADER) {
+      const storeId = n(cmd.transferToStore);
+      const peer = d.peers.find((p) => p.storeId === storeId);
+      if (!peer) throw new MetaError('INVALID', `region ${regionId} has no replica on store ${storeId}`);
+      if (peer.role !== pb.PeerRole.VOTER) throw new MetaError('INVALID', `the replica of region ${regionId} on store ${storeId} is a learner, not a voter`);
+      const st = this.stores.get(storeId);
+      if (!st || st.state !== pb.StoreState.UP) throw new MetaError('INVALID', `store ${storeId} is not up`);
+      id = this.allocId();
+      step = { regionId, operatorId: id, regionEpoch: epoch, transferLeaderTo: peer.id };
+    } else {
+      throw new MetaError('INVALID', `unknown operator kind ${kind}`);
+    }
+    const op: OperatorRec = {
+      id,
+      regionId,
+      kind,
+      creator: (cmd.creator ?? pb.OperatorCreator.BY_SCRIPT) as pb.OperatorCreator,
+      startMs: now,
+      timeoutMs,
+      state: pb.OperatorState.OP_RUNNING,
+      endMs: 0,
+      reason: '',
+      regionEpoch: epoch,
+      steps: [step],
+      step: 0,
+    };
+    this.operators.set(id, op);
+    this.advanceOperators(now); // a transfer to the store that already leads is done at once
+    return { kind: 'operator', operator: op };
+  }
+
+  private setConfig(cmd: pb.SetConfig.$Properties): ApplyResult {
+    const [name, value] = checkSetting(cmd.name ?? '', cmd.value ?? '');
+    if (value === SETTINGS.find((s) => s.name === name)!.default) this.config.delete(name);
+    else this.config.set(name, value);
+    return { kind: 'noop' };
+  }
+
+  private finishOperator(cmd: pb.FinishOperator.$Properties, now: number): ApplyResult {
+    const id = n(cmd.operatorId);
+    const op = this.operators.get(id);
+    if (!op) throw new MetaError('NO_OPERATOR', `operator ${id} does not exist`);
+    if (op.state !== pb.OperatorState.OP_RUNNING) throw new MetaError('NOT_RUNNING', `operator ${id} is already ${stateName(op.state)}`);
+    const state = cmd.state === pb.OperatorState.OP_TIMED_OUT ? pb.OperatorState.OP_TIMED_OUT : pb.OperatorState.OP_CANCELLED;
+    this.endOperator(op, state, cmd.reason || (state === pb.OperatorState.OP_TIMED_OUT ? `not finished within ${op.timeoutMs} ms` : 'cancelled'), now);
+    return { kind: 'operator', operator: op };
+  }
+
+  /** Moves running operators on as the map shows their steps finished. */
+  private advanceOperators(now: number): void {
+    for (const op of this.operators.values()) {
+      if (op.state !== pb.OperatorState.OP_RUNNING) continue;
+      while (op.step < op.steps.length && stepFinished(op.steps[op.step], (id) => this.regions.get(id))) op.step++;
+      if (op.step >= op.steps.length) this.endOperator(op, pb.OperatorState.OP_DONE, '', now);
+    }
+  }
+
+  private endOperator(op: OperatorRec, state: pb.OperatorState, reason: string, now: number): void {
+    op.state = state;
+    op.reason = reason;
+    op.endMs = now;
+    // Keep the newest finished ones only.
+    const finished = [...this.operators.values()].filter((o) => o.state !== pb.OperatorState.OP_RUNNING).sort((a, b) => a.id - b.id);
+    for (let i = 0; i < finished.length - FINISHED_KEPT; i++) this.operators.delete(finished[i].id);
   }
 
   /** One region of a heartbeat; true if the routing view changed. */
@@ -416,7 +553,7 @@ export class MetaStateMachine {
       for (const o of overlapping) this.regions.delete(o.region.id);
       if (overlapping.length) changed = true;
       if (!rec) {
-        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now };
+        rec = { region: desc, leaderPeerId: 0, leaderStoreId: 0, term: 0, approximateKeys: 0, approximateBytes: 0, updatedAtMs: now, splitSlotHint: 0, qps: 0 };
         this.regions.set(desc.id, rec);
         changed = true;
       } else if (!sameRegion(rec.region, desc)) {
@@ -450,6 +587,8 @@ export class MetaStateMachine {
     if (rep.isLeader && rec.leaderStoreId === storeId) {
       rec.approximateKeys = n(rep.approximateKeys);
       rec.approximateBytes = n(rep.approximateBytes);
+      rec.splitSlotHint = n(rep.splitSlotHint);
+      rec.qps = n(rep.qps);
     }
     rec.updatedAtMs = now;
     return changed;
@@ -484,6 +623,8 @@ export class MetaStateMachine {
         approximateKeys: 0,
         approximateBytes: 0,
         updatedAtMs: now,
+        splitSlotHint: 0,
+        qps: 0,
       });
       regionIds.push(id);
     }
@@ -521,6 +662,8 @@ export class MetaStateMachine {
       version: this._version,
       bootstrapped: this._bootstrapped,
       clockMs: this.clockMs,
+      operators: this.operatorList().map(operatorToPb),
+      config: Object.fromEntries([...this.config].sort(([a], [b]) => (a < b ? -1 : 1))),
     };
   }
 
@@ -544,6 +687,13 @@ export class MetaStateMachine {
     this._version = n(s.version);
     this._bootstrapped = !!s.bootstrapped;
     this.clockMs = n(s.clockMs);
+    this.config.clear();
+    for (const [k, v] of Object.entries(s.config ?? {})) this.config.set(k, v);
+    this.operators.clear();
+    for (const o of s.operators ?? []) {
+      const op = operatorFromPb(o);
+      this.operators.set(op.id, op);
+    }
     this.sorted = null;
   }
 

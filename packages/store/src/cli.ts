@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { checkOption, serveUntilSignal, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
 import { StoreNode } from './node';
 import { runPlayground } from './playground';
-import { registerMetaCommand } from '@redraft/meta';
+import { registerCtlCommand, registerMetaCommand } from '@redraft/meta';
 
 const DEFAULT_MAX_BULK = '512mb';
 const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
@@ -73,6 +73,7 @@ export function main(argv: string[]): void {
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')
+    .option('--split-check-ms <ms>', 'how often this store measures the regions it leads (keys, bytes) for the meta\'s automatic split; 0: never', '10000')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
       const log = createLogger({ name: 'store', level: o.logLevel });
@@ -94,11 +95,13 @@ export function main(argv: string[]): void {
           heartbeatMs: checkOption(() => parseCount('--heartbeat-ms', o.heartbeatMs, 50, 600000)),
           raftLogGcThreshold: checkOption(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
           metricsPort: o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined,
+          splitCheckMs: checkOption(() => parseCount('--split-check-ms', o.splitCheckMs, 0, 86_400_000)),
         }),
       );
     });
 
   registerMetaCommand(program);
+  registerCtlCommand(program);
 
   // The playground is the default command, so a mistyped mode would start it.
   const first = argv[0];

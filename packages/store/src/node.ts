@@ -51,6 +51,8 @@ export interface StoreOptions {
   raftLogGcThreshold: number;
   /** Serve Prometheus text on http://host:metricsPort/metrics (undefined: not served). */
   metricsPort?: number;
+  /** How often led regions are measured for the meta's split checker (0: never). */
+  splitCheckMs?: number;
 }
 
 /** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
@@ -116,6 +118,7 @@ export class StoreNode {
         tickMs: this.opts.tickMs,
         heartbeatMs: this.opts.heartbeatMs,
         logGcThreshold: this.opts.raftLogGcThreshold,
+        splitCheckMs: this.opts.splitCheckMs,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
       this.raft.onUnblock = (req) => this.blocking.unblockSession(req.session ?? {}, req.error ? UNBLOCKED_ERROR : NullArray.instance);

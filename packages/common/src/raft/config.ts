@@ -55,6 +55,13 @@ export interface Config {
   logger?: RaftLogger;
   /** Ticks the leader lease stays short of the election timeout (default 2, ≥ 1). */
   leaseMarginTicks?: number;
+  /**
+   * Terms up to this one never had a leader (a new replica's initial term,
+   * RAFT_INIT_TERM in the raftstore): a replica restarted at such a term
+   * cannot have acked a lease, so it need not ignore votes after start
+   * (default 0: any term > 0 is quiet for one election timeout).
+   */
+  initialTerm?: number;
   /** Coalesce MsgApp for all proposals made between two Readys (default true). */
   batchAppends?: boolean;
   /** Test hook, off by default. */

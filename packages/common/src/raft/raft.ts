@@ -144,7 +144,7 @@ export class Raft {
       throw new UsageError(`hard state term ${this.term} is below the log's last term ${this.log.lastTerm()}: bootstrap with a hard state term at least the snapshot's`);
     }
     this.becomeFollower(this.term, NONE);
-    this.startupQuiet = this.checkQuorum && this.term > 0;
+    this.startupQuiet = this.checkQuorum && this.term > (c.initialTerm ?? 0);
     this.logger?.info({ id: this.id, term: this.term, commit: this.log.committed, applied: this.log.applied, lastIndex: this.log.lastIndex(), voters: this.voters, learners: this.learners }, 'raft: new peer');
   }
 

@@ -35,8 +35,10 @@ export interface PeerHost {
   regionChanged(peer: RegionPeer): void;
   /** This peer was removed from its region: destroy it after the round. */
   peerRemoved(peer: RegionPeer): void;
-  /** A split was applied: create the new region's peer on this store (in the same batch). */
+  /** A split was applied: write the new region's replica on this store into the same batch. */
   splitApplied?(parent: RegionPeer, child: pb.Region.$Properties, batch: OverlayBatch): void;
+  /** The batch with a split is on disk: start the new region's replicas. */
+  splitDurable?(parent: RegionPeer): void;
 }
 
 interface PendingWrite {
@@ -57,6 +59,8 @@ interface PendingRead {
   /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
   atMs: number;
   deadline: number;
+  /** The region's epoch version when the read began: a split meanwhile may have moved its keys away. */
+  version: number;
 }
 
 /** A pending write that waits this long for its entry to apply has an unknown outcome. */
@@ -88,8 +92,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<number, PendingRead>();
   private nextReadId = 1;
-  /** Apply results of the round (proposal id, reply, entry index), answered in afterApply. */
-  private results: Array<[number, Reply, number]> = [];
+  /** Apply results of the round (proposal id, reply or refusal, entry index), answered in afterApply. */
+  private results: Array<[number, Reply | RetryLaterError, number]> = [];
+  /** A split was applied in the batch being built: its new region starts once the batch is on disk. */
+  private splitInBatch = false;
+  /** Commands this replica took as leader (writes proposed, reads served): the region's load, for load-based split. */
+  served = 0;
   /** The applied index that is on disk: reads are released against it, never against one still being written. */
   private durableApplied: number;
   /** Forwarding sessions of this region (replicated state; see sessions.ts). */
@@ -154,6 +162,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     }
     const term = this.node.raft.term;
     const index = this.node.raft.log.lastIndex();
+    this.served++;
     this.host.schedule();
     return new Promise((resolve, reject) =>
       this.pendingWrites.set(proposalId, { resolve, reject, index, term, session, deadline: Date.now() + WRITE_OUTCOME_BOUND_MS }),
@@ -173,6 +182,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     const now = Date.now();
+    if (this.isLeader) this.served++;
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
       const target = r.log.committed;
       if (this.durableApplied >= target) return Promise.resolve(now);
@@ -191,12 +201,34 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS }));
+    const version = this.epoch.version;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, version }));
   }
 
   private waitApplied(index: number, atMs: number): Promise<number> {
     const id = this.nextReadId++;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS }));
+    const version = this.epoch.version;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, version }));
+  }
+
+  /**
+   * Proposes a split (an operator step from the meta). Fire and forget: the
+   * meta learns the outcome from heartbeats, and a duplicate is harmless
+   * (it carries the old epoch, which apply refuses once the first applied).
+   */
+  proposeSplit(split: pb.SplitRequest.$Properties): boolean {
+    if (!this.isLeader) return false;
+    const data = pb.RaftCommand.encode({
+      header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId: 0 },
+      admin: { split },
+    }).finish();
+    try {
+      this.node.propose(data);
+    } catch {
+      return false;
+    }
+    this.host.schedule();
+    return true;
   }
 
   /** The leader's clock on a ReadIndex answer for this replica (read from the message envelope). */
@@ -236,9 +268,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     const cmd = pb.RaftCommand.decode(e.data);
     const header = cmd.header;
     const mine = Number(header?.proposerPeer) === this.peerId ? Number(header?.proposalId) : 0;
-    // A command proposed before a split of this region may target keys it no longer owns.
+    // A command proposed before a split of this region may target keys it
+    // no longer owns: refused, never applied, so the dispatcher routes it
+    // again (to the new region) — a brief internal retry, not an error.
     if (Number(header?.epoch?.version ?? 0) < this.epoch.version) {
-      if (mine) this.results.push([mine, new ErrorReply('TRYAGAIN the region changed (split) while the command was in flight'), e.index]);
+      if (mine) this.results.push([mine, new RetryLaterError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
       return;
     }
     if (cmd.write) {
@@ -263,8 +297,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   private applySplit(split: pb.SplitRequest, batch: OverlayBatch): void {
     const at = Number(split.splitSlot);
-    if (at <= this.startSlot || at >= this.endSlot) return; // stale or out of range: nothing to do
     const peers = this.region.peers ?? [];
+    // Stale, out of range, or made for another membership: nothing to do (every replica decides the same).
+    if (at <= this.startSlot || at >= this.endSlot || (split.newPeerIds ?? []).length !== peers.length || !Number(split.newRegionId)) {
+      this.log.warn({ splitSlot: at, newRegionId: Number(split.newRegionId) }, 'split refused in apply: out of range or peers changed');
+      return;
+    }
     const version = this.epoch.version + 1;
     const child: pb.Region.$Properties = {
       id: split.newRegionId,
@@ -273,9 +311,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       epoch: { version, confVer: this.epoch.confVer },
       peers: peers.map((p, i) => ({ id: split.newPeerIds[i], storeId: p.storeId, role: p.role })),
     };
-    this.storage.setRegion({ ...this.region, endSlot: at, epoch: { version, confVer: this.epoch.confVer } }, batch.batch);
+    this.storage.setRegion({ ...plainRegion(this.region), endSlot: at, epoch: { version, confVer: this.epoch.confVer } }, batch.batch);
     this.host.splitApplied?.(this, child, batch);
+    this.splitInBatch = true;
     this.host.regionChanged(this);
+    this.log.info({ splitSlot: at, newRegionId: Number(split.newRegionId), version }, 'split applied');
   }
 
   private applyConfChange(e: raft.Entry, batch: OverlayBatch): void {
@@ -292,7 +332,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       peers = peers.map((p) => (Number(p.id) === change.nodeId ? { ...p, storeId: old?.storeId ?? 0 } : p));
     }
     const epoch = { version: this.epoch.version, confVer: this.epoch.confVer + 1 };
-    this.storage.setRegion({ ...this.region, peers, epoch }, batch.batch);
+    this.storage.setRegion({ ...plainRegion(this.region), peers, epoch }, batch.batch);
     this.host.regionChanged(this);
     if (change.type === ConfChangeType.RemoveNode && change.nodeId === this.peerId) this.removed = true;
   }
@@ -355,10 +395,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       const w = this.pendingWrites.get(id);
       if (w && w.index === index) {
         this.pendingWrites.delete(id);
-        w.resolve(reply);
+        if (reply instanceof RetryLaterError) w.reject(reply);
+        else w.resolve(reply);
       }
     }
     this.results = [];
+    if (this.splitInBatch) {
+      this.splitInBatch = false;
+      this.host.splitDurable?.(this);
+    }
     // A proposal whose index now holds another entry (another term's, or
     // another proposer's) was lost to a leader change: it was not applied.
     const lastApplied = this.applied;
@@ -374,8 +419,14 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   private settleReads(): void {
     const now = Date.now();
+    const version = this.epoch.version;
     for (const [id, r] of this.pendingReads) {
-      if (r.index !== undefined && this.durableApplied >= r.index) {
+      if (r.version !== version) {
+        // The region split while the read waited: its keys may belong to the new region now.
+        this.pendingReads.delete(id);
+        this.leaderTimes.delete(id);
+        r.reject(new RetryLaterError('TRYAGAIN the region split while the read waited; try again'));
+      } else if (r.index !== undefined && this.durableApplied >= r.index) {
         this.pendingReads.delete(id);
         r.resolve(r.atMs);
       } else if (now > r.deadline) {
@@ -415,4 +466,18 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   get pendingWriteCount(): number {
     return this.pendingWrites.size;
   }
+}
+
+/**
+ * A region descriptor as a plain object. A decoded protobuf message keeps its
+ * default fields (start_slot 0) on its prototype, where a spread would lose them.
+ */
+export function plainRegion(r: pb.Region.$Properties): pb.Region.$Properties {
+  return {
+    id: Number(r.id ?? 0),
+    startSlot: Number(r.startSlot ?? 0),
+    endSlot: Number(r.endSlot ?? 0),
+    epoch: { version: Number(r.epoch?.version ?? 0), confVer: Number(r.epoch?.confVer ?? 0) },
+    peers: (r.peers ?? []).map((p) => ({ id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: p.role ?? pb.PeerRole.VOTER })),
+  };
 }

@@ -121,6 +121,23 @@ export class ClientSessions {
     this.expire(entryTimeMs, batch);
   }
 
+  /**
+   * A split: the new region starts with a copy of every session record and
+   * kept reply (in the split's batch), so a forwarded write that applied in
+   * the parent before the split and is resent to the new region afterwards
+   * (its answer was lost) is still answered once, never applied twice.
+   * Returns the new region's mirror.
+   */
+  copyTo(regionId: number, batch: OverlayBatch): ClientSessions {
+    const out = new ClientSessions(regionId);
+    for (const [id, s] of this.sessions) {
+      out.sessions.set(id, { lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow, replies: new Map(s.replies) });
+      for (const [seq, bytes] of s.replies) batch.put(sessionReplyKey(regionId, id, seq), bytes);
+      batch.put(sessionKey(regionId, id), Buffer.from(pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish()));
+    }
+    return out;
+  }
+
   private expire(entryTimeMs: number, batch: OverlayBatch): void {
     for (const [id, s] of this.sessions) {
       if (s.lastActiveMs >= entryTimeMs - SESSION_TTL_MS) continue;

@@ -25,6 +25,7 @@ import {
   groupBySize,
   RAFT_FRAME_BYTES,
   RAFT_MAX_SIZE_PER_MSG,
+  RAFT_INIT_TERM,
 } from '@redraft/common';
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
@@ -32,6 +33,15 @@ import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
+import { SplitChecker } from './split-check';
+import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
+import { sameEpoch, transferLeaderStep } from './transfer-leader';
+
+/** A split step proposed this long ago and still asked for is proposed again. */
+const SPLIT_REPROPOSE_MS = 5000;
+
+/** The meta's RPC carrying one operator step (its nudge); the meta names it the same. */
+export const STORE_INSTRUCTION_RPC = 'store.instruction';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -48,6 +58,8 @@ export interface RaftStoreOptions {
   heartbeatMs: number;
   /** Entries kept after the applied index when the log is compacted. */
   logGcThreshold: number;
+  /** How often led regions are measured for the meta's split checker (0: never; default 10 s). */
+  splitCheckMs?: number;
 }
 
 /**
@@ -88,6 +100,9 @@ export class RaftStore implements LoopHost, PeerHost {
   private metaLeader = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readTimeoutTimer: NodeJS.Timeout | undefined;
+  private splitCheckTimer: NodeJS.Timeout | undefined;
+  /** Sizes of the regions this store leads, for the meta's split checker. */
+  readonly splitChecker: SplitChecker;
   /** Snapshots made for followers and received from leaders (snapshot.ts). */
   readonly snapshots: Snapshots;
   private stopped = false;
@@ -102,6 +117,7 @@ export class RaftStore implements LoopHost, PeerHost {
 
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
+    this.splitChecker = new SplitChecker(opts.engine);
     this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
     this.snapshots = new Snapshots({
       engine: opts.engine,
@@ -182,6 +198,12 @@ export class RaftStore implements LoopHost, PeerHost {
     this.readTimeoutTimer = setInterval(() => {
       for (const p of this.peers.values()) p.onTick();
     }, 100);
+    const splitCheckMs = this.opts.splitCheckMs ?? 10_000;
+    if (splitCheckMs > 0) {
+      this.splitCheckTimer = setInterval(() => {
+        if (!this.stopped) this.splitChecker.run(this.peers.values()).catch((e) => this.log.warn({ err: (e as Error).message }, 'split check failed'));
+      }, splitCheckMs);
+    }
     void this.heartbeat();
     this.log.info({ storeId: this.storeId, regions: this.peers.size }, 'raft store started');
   }
@@ -195,6 +217,7 @@ export class RaftStore implements LoopHost, PeerHost {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.splitCheckTimer) clearInterval(this.splitCheckTimer);
     const until = Date.now() + SHUTDOWN_GRACE_MS;
     while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
       await new Promise((r) => setTimeout(r, 10));
@@ -272,12 +295,15 @@ export class RaftStore implements LoopHost, PeerHost {
       readOnlyOption: raft.ReadOnlyOption.Safe,
       disableProposalForwarding: true,
       random: Math.random,
+      // A replica still at its initial term never heard from a leader: no lease to respect after a start.
+      initialTerm: RAFT_INIT_TERM,
     };
   }
 
   private addPeer(peerId: number, storage: PeerStorage, sessions?: ClientSessions): RegionPeer {
     const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig(), sessions);
     this.peers.set(storage.regionId, peer);
+    this.slotIndex = null;
     this.loop.add(peer);
     return peer;
   }
@@ -341,13 +367,14 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   regionChanged(_peer: RegionPeer): void {
-    // Routing reads peers' descriptors directly; nothing cached to invalidate.
+    this.slotIndex = null; // routing follows at once
   }
 
   peerRemoved(peer: RegionPeer): void {
     this.log.info({ regionId: peer.id }, 'replica removed from its region; destroying it');
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
+    this.slotIndex = null;
     peer.failAll('the replica was removed from its region');
     void this.destroyPeerData(peer);
   }
@@ -359,9 +386,65 @@ export class RaftStore implements LoopHost, PeerHost {
     await this.engine.write(batch.batch, true);
   }
 
-  splitApplied(_parent: RegionPeer, _child: pb.Region.$Properties, _batch: OverlayBatch): void {
-    // Region split arrives with the scheduling issue.
+  // ---- split (admin/split.ts holds the rules; these are the store's hooks) -----------------
+
+  /**
+   * In apply, in the parent's batch: the new region's replica on this store
+   * (its region state, Raft state at RAFT_INIT_INDEX/TERM, a copy of the
+   * parent's client sessions). Its data is already in place: a region's data
+   * is its slot range. The replica starts once the batch is on disk.
+   */
+  splitApplied(parent: RegionPeer, child: pb.Region.$Properties, batch: OverlayBatch): void {
+    const pending = writeSplitChild(this.splitContext(), parent, child, batch);
+    if (pending) this.splitChildren.push(pending);
   }
+
+  /** The parent's split batch is on disk: load and start the new replicas. */
+  splitDurable(_parent: RegionPeer): void {
+    const children = this.splitChildren;
+    this.splitChildren = [];
+    for (const c of children) void this.startSplitChild(c);
+  }
+
+  private splitChildren: SplitChild[] = [];
+
+  private splitContext(): SplitContext {
+    return { storeId: this.storeId, localStates: this.localStates, creating: this.creating, log: this.log };
+  }
+
+  private async startSplitChild(c: SplitChild): Promise<void> {
+    try {
+      const storage = await PeerStorage.load(this.engine, c.regionId, c.region, c.peerId);
+      const peer = this.addPeer(c.peerId, storage, await ClientSessions.load(this.engine, c.regionId));
+      // The parent's leader starts the new region's election at once (as TiKV
+      // does), so the new half has a leader within a round trip.
+      if (c.campaign) peer.node.campaign();
+      this.log.info({ regionId: c.regionId, slots: [c.region.startSlot, c.region.endSlot], campaign: c.campaign }, 'new region from a split started');
+    } catch (e) {
+      this.fatal(e as Error);
+      return;
+    } finally {
+      this.creating.delete(c.regionId);
+    }
+    for (const m of this.stash.take(c.regionId)) this.onRaftMessage(m);
+    this.loop.schedule();
+    this.heartbeatSoon();
+  }
+
+  /** Messages for a region this store will create shortly (a split not yet applied here). */
+  private readonly stash = new MessageStash();
+
+  /** A heartbeat now (or right after the one in flight): the meta learns a split without waiting an interval. */
+  private heartbeatSoon(): void {
+    if (this.stopped) return;
+    if (this.heartbeatInFlight) this.heartbeatAgain = true;
+    else void this.heartbeat();
+  }
+
+  private heartbeatAgain = false;
+  /** Load per region between heartbeats: each replica's `served` count at the last one. */
+  private readonly servedAtHeartbeat = new Map<number, number>();
+  private lastHeartbeatAt = Date.now();
 
   // ---- incoming peer traffic --------------------------------------------------------------
 
@@ -384,7 +467,11 @@ export class RaftStore implements LoopHost, PeerHost {
     const toPeer = Number(m.toPeer?.id ?? 0);
     if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
     if (m.fromPeer?.id) this.knownPeers.set(Number(m.fromPeer.id), m.fromPeer);
-    if (this.creating.has(regionId)) return; // being bootstrapped: the sender retries
+    if (this.creating.has(regionId)) {
+      // Being created (bootstrap, or a split's new half loading): kept for it, or the sender retries.
+      this.stash.put(regionId, m);
+      return;
+    }
     let peer = this.peers.get(regionId);
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
@@ -394,6 +481,13 @@ export class RaftStore implements LoopHost, PeerHost {
       // A replica removed from here never comes back from a stale message.
       const known = this.localStates.get(regionId);
       if (known && (known.tombstone ? toPeer <= known.peerId : true)) return;
+      // The new half of a split that this store's replica of the parent has
+      // not applied yet: it will create the replica itself, with the data in
+      // place. An empty replica made now would wait for a snapshot instead.
+      if (this.overlapsLocalRegion(regionId, Number(m.startSlot), Number(m.endSlot))) {
+        this.stash.put(regionId, m);
+        return;
+      }
       const msgType = Number(m.message.type);
       if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
       // A replica added to a region: it starts empty and learns by snapshot.
@@ -419,6 +513,15 @@ export class RaftStore implements LoopHost, PeerHost {
     }
   }
 
+  /** An initialized local replica of another region holds some of these slots. */
+  private overlapsLocalRegion(regionId: number, startSlot: number, endSlot: number): boolean {
+    for (const p of this.peers.values()) {
+      if (p.id === regionId || !p.region.peers?.length) continue;
+      if (p.startSlot < endSlot && startSlot < p.endSlot) return true;
+    }
+    return false;
+  }
+
   /** Requests from other stores; forwarded client commands are answered by the node. */
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
   /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
@@ -428,6 +531,11 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();
+    }
+    if (type === STORE_INSTRUCTION_RPC) {
+      // An operator step nudged by the meta: carried out now, or refused with the reason.
+      await this.execute(pb.Instruction.decode(body), true);
+      return new Uint8Array(0);
     }
     if (type === 'raft.snapshot_chunk') {
       await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
@@ -462,18 +570,27 @@ export class RaftStore implements LoopHost, PeerHost {
     try {
       const regions: pb.RegionStats.$Properties[] = [];
       let leaders = 0;
+      const now = Date.now();
+      const secs = Math.max(0.001, (now - this.lastHeartbeatAt) / 1000);
+      this.lastHeartbeatAt = now;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
         const [gte, lt] = dataRange(p.startSlot, p.endSlot);
+        // RocksDB's estimate from its files (not the memtable), or the split check's count when it has one.
+        const fileBytes = await this.engine.approximateSize(gte, lt).catch(() => 0);
+        const size = p.isLeader ? this.splitChecker.sizeOf(p) : undefined;
         regions.push({
           region: p.region,
           leaderPeerId: p.leaderPeerId,
           term: p.node.raft.term,
           appliedIndex: p.applied,
           isLeader: p.isLeader,
-          // RocksDB's estimate from its files (not the memtable): for the map and scheduling.
-          approximateBytes: await this.engine.approximateSize(gte, lt).catch(() => 0),
+          approximateBytes: Math.max(fileBytes, size?.bytes ?? 0),
+          approximateKeys: size?.keys ?? 0,
+          splitSlotHint: size?.splitSlot ?? 0,
+          qps: Math.round((p.served - (this.servedAtHeartbeat.get(p.id) ?? p.served)) / secs),
         });
+        this.servedAtHeartbeat.set(p.id, p.served);
       }
       const req: pb.StoreHeartbeatRequest.$Properties = {
         store: {
@@ -489,11 +606,17 @@ export class RaftStore implements LoopHost, PeerHost {
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
       if (res.view) this.setView(res.view as pb.ClusterView);
-      for (const ins of res.instructions) await this.execute(ins as pb.Instruction);
+      for (const ins of res.instructions) {
+        await this.execute(ins as pb.Instruction, false).catch((e) => this.log.info({ err: (e as Error).message, regionId: Number(ins.regionId) }, 'operator step refused'));
+      }
     } catch (e) {
       if (!this.stopped) this.log.debug({ err: (e as Error).message }, 'heartbeat failed');
     } finally {
       this.heartbeatInFlight = false;
+      if (this.heartbeatAgain) {
+        this.heartbeatAgain = false;
+        this.heartbeatSoon();
+      }
     }
   }
 
@@ -503,18 +626,39 @@ export class RaftStore implements LoopHost, PeerHost {
     for (const s of view.stores) this.stores.set(Number(s.id), s);
   }
 
-  /** Carries out one step the meta asked for. */
-  private async execute(ins: pb.Instruction): Promise<void> {
+  /**
+   * Carries out one step the meta asked for. A step this store cannot take
+   * now (not the leader, another epoch) is skipped: the meta hands it to
+   * whichever store leads. Throws (REFUSED / NOT_CAUGHT_UP ...) when the step
+   * can never succeed as asked, so a nudge can report why.
+   */
+  private async execute(ins: pb.Instruction, nudged: boolean): Promise<void> {
     const regionId = Number(ins.regionId);
     if (ins.createPeer) {
       await this.bootstrapPeer(ins.createPeer);
       return;
     }
     const peer = this.peers.get(regionId);
-    if (!peer) return;
-    if (ins.transferLeaderTo) peer.node.transferLeader(Number(ins.transferLeaderTo));
+    if (!peer || !peer.isLeader) return;
+    if (ins.regionEpoch && !sameEpoch(peer.epoch, ins.regionEpoch)) {
+      if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
+      return;
+    }
+    if (ins.split) {
+      // Proposed a moment ago: wait for it to apply. Later (the proposal may
+      // have been lost to a leader change) it is proposed again; a duplicate
+      // carries the old epoch, which apply refuses.
+      const last = this.splitsProposed.get(regionId);
+      if (!nudged && last && last.operatorId === Number(ins.operatorId) && Date.now() - last.at < SPLIT_REPROPOSE_MS) return;
+      if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
+    } else if (ins.transferLeaderTo) {
+      transferLeaderStep(peer, Number(ins.transferLeaderTo));
+    }
     this.loop.schedule();
   }
+
+  /** The split each region's leader last proposed, and when (no need to propose it on every heartbeat). */
+  private readonly splitsProposed = new Map<number, { operatorId: number; at: number }>();
 
   /**
    * Creates the first replica of a new region (the meta's bootstrap). No
@@ -538,6 +682,8 @@ export class RaftStore implements LoopHost, PeerHost {
       // one rotates with the region id, so first leaders spread over stores.
       const peers = region.peers ?? [];
       if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
+      this.creating.delete(regionId);
+      for (const m of this.stash.take(regionId)) this.onRaftMessage(m);
       this.loop.schedule();
       this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
     } finally {
@@ -605,8 +751,26 @@ export class RaftStore implements LoopHost, PeerHost {
 
   /** On every keyed command: a local initialized replica answers without building every route. */
   routeOf(slot: number): Route | undefined {
-    for (const p of this.peers.values()) if (slot >= p.startSlot && slot < p.endSlot && p.region.peers?.length) return this.localRoute(p);
+    const p = this.localPeerOf(slot);
+    if (p) return this.localRoute(p);
     return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
+  }
+
+  /** Initialized local replicas sorted by start slot (rebuilt after any region change): routing is a binary search. */
+  private slotIndex: RegionPeer[] | null = null;
+
+  private localPeerOf(slot: number): RegionPeer | undefined {
+    const list = (this.slotIndex ??= [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot).sort((a, b) => a.startSlot - b.startSlot));
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const p = list[mid];
+      if (slot < p.startSlot) hi = mid - 1;
+      else if (slot >= p.endSlot) lo = mid + 1;
+      else return p;
+    }
+    return undefined;
   }
 
   get bootstrapped(): boolean {
