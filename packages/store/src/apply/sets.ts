@@ -6,6 +6,7 @@
 // carried by the entry; apply draws positions from a PRNG seeded with it, so
 // every replica pops the same members (see SetPopOp in proto/command.proto).
 import { SetReply, pb } from '@redraft/common';
+import { samplePositions } from '../data/sample';
 import type { Reply } from '@redraft/common';
 import type { Appliers } from './apply';
 import type { FoundKey, Keyspace, MutableKeyspace } from '../data/keyspace';
@@ -110,20 +111,6 @@ export function seededRandom(seed: number): (n: number) => number {
   };
 }
 
-/** `count` distinct positions out of [0, size), in random order (Floyd's sampling, then a shuffle). */
-export function samplePositions(size: number, count: number, random: (n: number) => number): number[] {
-  const chosen = new Set<number>();
-  for (let j = size - count; j < size; j++) {
-    const t = random(j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  const order = [...chosen];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = random(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
 
 /** The members at the given positions (in key order) of a set, in the order asked; one scan. */
 export async function membersAt(ks: Keyspace, set: FoundKey, positions: number[]): Promise<Buffer[]> {

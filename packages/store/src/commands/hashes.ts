@@ -10,6 +10,7 @@
 // would stream until its output-buffer limit; field order of HGETALL/HKEYS/
 // HVALS is byte order, not insertion or hash order.
 import { MapReply, OK, subKeyRange } from '@redraft/common';
+import { samplePositions } from '../data/sample';
 import type { Reply } from '@redraft/common';
 import type { CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
@@ -205,19 +206,7 @@ async function hrandfieldWithCount(ctx: Parameters<CommandHandler>[0], key: Buff
   }
   // Distinct fields: the whole hash when it has no more than asked for.
   if (l >= BigInt(size)) return emit(await allPairs(ks, hash));
-  // `count` distinct positions (Floyd's sampling), in random order.
-  const count = Number(l);
-  const chosen = new Set<number>();
-  for (let j = size - count; j < size; j++) {
-    const t = randomInt(ctx, j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  const order = [...chosen];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = randomInt(ctx, i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return emit(await pairsAt(ks, hash, order));
+  return emit(await pairsAt(ks, hash, samplePositions(size, Number(l), (n) => randomInt(ctx, n))));
 }
 
 /**

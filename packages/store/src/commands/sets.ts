@@ -14,7 +14,8 @@ import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
 import { strictInt64 } from '../apply/hashes';
-import { combineSets, membersAt, samplePositions, setMembers } from '../apply/sets';
+import { combineSets, membersAt, setMembers } from '../apply/sets';
+import { samplePositions } from '../data/sample';
 import { parseCursor, scanMembers } from './hashes';
 
 const LONG_MAX = 2n ** 63n - 1n;

@@ -12,6 +12,7 @@
 // first). BZPOPMIN/BZPOPMAX/BZMPOP are not here: blocking commands share the
 // list engineer's mechanism (issue 10).
 import { DoubleReply, NullArray, formatDouble, pb } from '@redraft/common';
+import { samplePositions } from '../data/sample';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
@@ -406,19 +407,8 @@ const zrandmember: CommandHandler = async (ctx, args) => {
     return entriesReply(ctx, await pick(z, picks), withScores);
   }
   if (l >= BigInt(size)) return entriesReply(ctx, await z.all(), withScores);
-  // `count` distinct ranks (Floyd's sampling), then shuffled.
-  const count = Number(l);
-  const chosen = new Set<number>();
-  for (let j = size - count; j < size; j++) {
-    const t = random(j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  const order = [...chosen];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = random(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return entriesReply(ctx, await pick(z, order), withScores);
+  // `count` distinct ranks, in random order.
+  return entriesReply(ctx, await pick(z, samplePositions(size, Number(l), random)), withScores);
 };
 
 /** The elements at the given ranks, in the order asked (repetitions included); one pass. */
