@@ -5,7 +5,7 @@
 //    the leader (forwarded) and gets the element pushed through another store;
 //  - a consumer blocked in BLPOP while the leader's store is killed gets
 //    every element once: nothing pushed and acknowledged is lost or popped twice.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { respMany, RespError, waitFor, withCluster, type Node } from '../support';
@@ -19,9 +19,14 @@ async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Prom
   }
 }
 
+/** Every client of this file: disconnected at its end whatever happened (one left reconnecting would keep the file from exiting). */
+const clients: Redis[] = [];
+after(() => clients.forEach((r) => r.disconnect()));
+
 function client(port: number): Redis {
   const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, retryStrategy: () => 50 });
   r.on('error', () => {});
+  clients.push(r);
   return r;
 }
 
