@@ -148,16 +148,12 @@ export class BlockingRegistry {
     conn.once?.('close', onClose);
     conn.once?.('end', onClose);
     try {
-      for (let first = true; ; first = false) {
+      for (;;) {
         w.woken = false;
         w.attempting = true;
         const r = await attempt(w);
         w.attempting = false;
-        // A key that became another type while the client waited does not
-        // serve it (Redis keeps it blocked); only the first attempt answers
-        // WRONGTYPE. An error reply applied nothing, so waiting on is safe.
-        const wrongTypeLater = !first && r instanceof ErrorReply && r.message.startsWith('WRONGTYPE');
-        if (r !== NOTHING_POPPED && !wrongTypeLater) return r;
+        if (r !== NOTHING_POPPED) return r;
         if (w.unblocked !== undefined) return w.unblocked;
         if (w.woken) continue; // written during the attempt: try again at once
         if (disconnected || conn.closed || Date.now() >= deadline) return onTimeout;
