@@ -22,6 +22,7 @@ import { NOTHING_POPPED, type WaiterHandle } from '../blocking';
 import { RetryLaterError } from '../dispatch';
 import { int64Arg } from './hashes';
 import { elementAt } from '../apply/lists';
+import { numKeysPositions } from './parse';
 
 const LONG_MAX = 2n ** 63n - 1n;
 
@@ -331,10 +332,10 @@ export const LIST_COMMANDS: Spec[] = [
   { ...LIST, name: 'lpos', arity: -3, flags: [...R], keys: [1, 1, 1], since: '6.0.6', summary: 'Returns the index of matching elements in a list.', complexity: 'O(N) where N is the number of elements in the list.', handler: lpos },
   { ...LIST, name: 'lmove', arity: 5, flags: ['write', 'denyoom'], keys: [1, 2, 1], since: '6.2.0', summary: 'Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.', complexity: 'O(1)', handler: lmove },
   { ...LIST, name: 'rpoplpush', arity: 3, flags: ['write', 'denyoom'], keys: [1, 2, 1], since: '1.2.0', summary: 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.', complexity: 'O(1)', handler: rpoplpush },
-  { ...LIST, name: 'lmpop', arity: -4, flags: [...W], keys: [0, 0, 0], since: '7.0.0', summary: 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: lmpop },
+  { ...LIST, name: 'lmpop', arity: -4, flags: [...W], keys: [0, 0, 0], keysOf: numKeysPositions(1), since: '7.0.0', summary: 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: lmpop },
   { ...LIST, name: 'blpop', arity: -3, flags: [...B], keys: [1, -2, 1], since: '2.0.0', summary: 'Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', complexity: 'O(N) where N is the number of provided keys.', handler: bpop(true) },
   { ...LIST, name: 'brpop', arity: -3, flags: [...B], keys: [1, -2, 1], since: '2.0.0', summary: 'Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', complexity: 'O(N) where N is the number of provided keys.', handler: bpop(false) },
   { ...LIST, name: 'blmove', arity: 6, flags: ['write', 'denyoom', 'blocking'], keys: [1, 2, 1], since: '6.2.0', summary: 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.', complexity: 'O(1)', handler: blmove },
   { ...LIST, name: 'brpoplpush', arity: 4, flags: ['write', 'denyoom', 'blocking'], keys: [1, 2, 1], since: '2.2.0', summary: 'Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.', complexity: 'O(1)', handler: brpoplpush },
-  { ...LIST, name: 'blmpop', arity: -5, flags: [...B], keys: [0, 0, 0], since: '7.0.0', summary: 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: blmpop },
+  { ...LIST, name: 'blmpop', arity: -5, flags: [...B], keys: [0, 0, 0], keysOf: numKeysPositions(2), since: '7.0.0', summary: 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: blmpop },
 ];

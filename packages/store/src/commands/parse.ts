@@ -100,3 +100,18 @@ export function formatFloat(v: number): string {
   if (s === '-0') s = '0';
   return s;
 }
+
+/** The argument positions of the keys of numkeys-style commands (for routing and COMMAND GETKEYS). */
+export function numKeysPositions(at: number, extra: number[] = []): (args: Buffer[]) => number[] {
+  return (args) => {
+    let n = 0;
+    try {
+      n = Number(parseI64(args[at]));
+    } catch {
+      n = 0;
+    }
+    const out = [...extra];
+    for (let i = 0; i < n && at + 1 + i < args.length; i++) out.push(at + 1 + i);
+    return out;
+  };
+}

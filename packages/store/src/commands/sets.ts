@@ -17,6 +17,7 @@ import { strictInt64 } from '../apply/hashes';
 import { combineSets, membersAt, setMembers } from '../apply/sets';
 import { samplePositions } from '../data/sample';
 import { parseCursor, scanMembers } from './hashes';
+import { numKeysPositions } from './parse';
 
 const LONG_MAX = 2n ** 63n - 1n;
 /** The most members one SRANDMEMBER with a negative count may answer (the reply is built in memory). */
@@ -186,6 +187,6 @@ export const SET_COMMANDS: Spec[] = [
   { ...SET, name: 'sinterstore', arity: -3, flags: [...W], keys: [1, -1, 1], since: '1.0.0', summary: 'Stores the intersect of multiple sets in a key.', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.', handler: store(pb.SetAlgebra.SET_INTER) },
   { ...SET, name: 'sunionstore', arity: -3, flags: [...W], keys: [1, -1, 1], since: '1.0.0', summary: 'Stores the union of multiple sets in a key.', complexity: 'O(N) where N is the total number of elements in all given sets.', handler: store(pb.SetAlgebra.SET_UNION) },
   { ...SET, name: 'sdiffstore', arity: -3, flags: [...W], keys: [1, -1, 1], since: '1.0.0', summary: 'Stores the difference of multiple sets in a key.', complexity: 'O(N) where N is the total number of elements in all given sets.', handler: store(pb.SetAlgebra.SET_DIFF) },
-  { ...SET, name: 'sintercard', arity: -3, flags: [...R], keys: [0, 0, 0], since: '7.0.0', summary: 'Returns the number of members of the intersect of multiple sets.', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.', handler: sintercard },
+  { ...SET, name: 'sintercard', arity: -3, flags: [...R], keys: [0, 0, 0], keysOf: numKeysPositions(1), since: '7.0.0', summary: 'Returns the number of members of the intersect of multiple sets.', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.', handler: sintercard },
   { ...SET, name: 'sscan', arity: -3, flags: [...R], keys: [1, 1, 1], since: '2.8.0', summary: 'Iterates over members of a set.', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.', handler: sscan },
 ];

@@ -18,7 +18,7 @@ import type { CommandContext, CommandHandler, Spec } from './context';
 import type { FoundKey, Keyspace } from '../data/keyspace';
 import { KeyType } from '../data/meta';
 import { CommandError, NOT_FLOAT, SYNTAX, wrongType } from '../data/errors';
-import { parseClampedInt, parseI64, tryFloat, word } from './parse';
+import { numKeysPositions, parseClampedInt, parseI64, tryFloat, word } from './parse';
 import { int64Arg, parseCursor, scanMembers } from './hashes';
 import { ZSetReader, decodeScore, emptyLexRange, parseLexBound, parseRangeQuery, parseScoreBound, rangeEntries, MIN_MAX_NOT_LEX } from '../data/zset';
 import type { RangeQuery, ZEntry } from '../data/zset';
@@ -358,21 +358,6 @@ const zintercard: CommandHandler = async (ctx, args) => {
   const n = (await combine(ks, keys, [], 'inter', 'sum')).length;
   return o.limit > 0 && n > o.limit ? o.limit : n;
 };
-
-/** The argument positions of the keys of numkeys-style commands (for routing and COMMAND GETKEYS). */
-export function numKeysPositions(at: number, extra: number[] = []): (args: Buffer[]) => number[] {
-  return (args) => {
-    let n = 0;
-    try {
-      n = Number(parseI64(args[at]));
-    } catch {
-      n = 0;
-    }
-    const out = [...extra];
-    for (let i = 0; i < n && at + 1 + i < args.length; i++) out.push(at + 1 + i);
-    return out;
-  };
-}
 
 // ---- ZRANDMEMBER -----------------------------------------------------------------
 
