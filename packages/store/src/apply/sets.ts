@@ -6,7 +6,7 @@
 // carried by the entry; apply draws positions from a PRNG seeded with it, so
 // every replica pops the same members (see SetPopOp in proto/command.proto).
 import { SetReply, pb } from '@redraft/common';
-import { samplePositions } from '../data/sample';
+import { samplePositions, seededRandom, uniformInt } from '../data/sample';
 import type { Reply } from '@redraft/common';
 import type { Appliers } from './apply';
 import type { FoundKey, Keyspace, MutableKeyspace } from '../data/keyspace';
@@ -96,22 +96,6 @@ async function setRem(op: pb.SetRemOp, ks: MutableKeyspace): Promise<Reply> {
   return removed;
 }
 
-/**
- * A small seeded PRNG (mulberry32): apply may draw "random" numbers only
- * from a seed carried by the entry.
- */
-export function seededRandom(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n: number): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
-
-
 /** The members at the given positions (in key order) of a set, in the order asked; one scan. */
 export async function membersAt(ks: Keyspace, set: FoundKey, positions: number[]): Promise<Buffer[]> {
   const wanted = new Set(positions);
@@ -131,7 +115,7 @@ async function setPop(op: pb.SetPopOp, ks: MutableKeyspace): Promise<Reply> {
   if (!set) return op.withCount ? new SetReply([]) : null;
   const wanted = Math.min(op.withCount ? Number(op.count) : 1, set.size);
   const popped =
-    wanted >= set.size ? await setMembers(ks, set) : await membersAt(ks, set, samplePositions(set.size, wanted, seededRandom(op.seed ?? 0)));
+    wanted >= set.size ? await setMembers(ks, set) : await membersAt(ks, set, samplePositions(set.size, wanted, uniformInt(seededRandom(op.seed ?? 0))));
   for (const member of popped) ks.deleteMember(set, member);
   set.size -= popped.length;
   saveSet(ks, set);

@@ -16,6 +16,7 @@ import type { Appliers } from './apply';
 import type { Keyspace, MutableKeyspace } from '../data/keyspace';
 import { KeyType, encodeMeta } from '../data/meta';
 import { CommandError } from '../data/errors';
+import { seededRandom } from '../data/sample';
 import type { ClientState, CommandContext, ServerFacade } from '../commands/context';
 
 const EMPTY = Buffer.alloc(0);
@@ -44,18 +45,6 @@ export async function watchFingerprint(ks: Keyspace, key: Buffer): Promise<Buffe
     }
   }
   return h.digest();
-}
-
-/** A small seeded generator (mulberry32): random choices inside a transaction, the same on every replica. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const notHere = (): never => {

@@ -17,3 +17,24 @@ export function samplePositions(size: number, count: number, random: (n: number)
   }
   return order;
 }
+
+/**
+ * A small seeded generator (mulberry32), uniform in [0, 1): apply may draw
+ * "random" numbers only from a seed carried by the entry (SPOP's seed, a
+ * transaction's index), so every replica draws the same ones.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [0, n) from a uniform [0, 1) source. */
+export function uniformInt(random: () => number): (n: number) => number {
+  return (n) => Math.floor(random() * n);
+}
