@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/test-lib.sh
 . "$ROOT/scripts/test-lib.sh"
 
-DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi"
+DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi unit/pubsub"
 host=""
 port=""
 default_cmd="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"

@@ -10,6 +10,7 @@ import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
 import type { RegionHandle } from './region/region';
 import { interceptTransaction } from './commands/transactions';
+import { subscribedModeReply } from './commands/pubsub';
 
 /** What a command is about to do with its keys: routing differs for writes and follower reads. */
 export interface Intent {
@@ -144,7 +145,12 @@ export class Dispatcher {
     const runNow = g.pending === 0 || (isWrite && g.onlyWrites);
     g.onlyWrites = (g.pending === 0 || g.onlyWrites) && isWrite;
     g.pending++;
-    const run = (): Promise<Reply> => (tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite));
+    const run = (): Promise<Reply> => {
+      // A RESP2 client in subscribed mode may only (un)subscribe and PING: judged when the command's turn comes.
+      const refused = subscribedModeReply(client, found, args, this.server.pubsub);
+      if (refused !== undefined) return Promise.resolve(refused);
+      return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
+    };
     const result = runNow ? run() : g.tail.then(run);
     // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
     if (spec?.flags.includes('blocking')) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);

@@ -31,6 +31,7 @@ import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
+import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
 
 export interface StoreOptions {
   host: string;
@@ -75,6 +76,8 @@ export class StoreNode {
   private metrics: Server | undefined;
   /** Clients blocked in BLPOP & co. here. */
   readonly blocking = new BlockingRegistry();
+  /** Pub/Sub subscribers here; messages reach the other stores over the peer transport. */
+  readonly pubsub = new PubSubHub();
 
   constructor(readonly opts: StoreOptions) {}
 
@@ -126,6 +129,8 @@ export class StoreNode {
         const body = pb.UnblockRequest.encode({ session, error }).finish();
         return pb.UnblockResponse.decode(await this.raft!.pool.request(to, 'store.unblock', body, { timeoutMs: 10000 })).unblocked;
       };
+      servePeers(this.pubsub, this.raft);
+      this.pubsub.remote = remoteOverPeers(this.raft, (slot, client, write) => void this.regionFor([slot], { write, client }));
       await this.raft.start();
     } else {
       this.local = await LocalRegion.open(this.engine, log);
@@ -314,6 +319,7 @@ export class StoreNode {
       writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
       cluster: this.clusterFacade(),
       blocking: this.blocking,
+      pubsub: this.pubsub,
     };
   }
 

@@ -131,10 +131,11 @@ export class Connection extends EventEmitter {
   netOutputBytes = 0;
   /** ACL user (AUTH); 'default' until there is AUTH. */
   user = 'default';
-  /** For CLIENT LIST: commands queued in MULTI, channel and pattern subscriptions (kept by the command layer). */
+  /** For CLIENT LIST: commands queued in MULTI, channel, pattern and shard-channel subscriptions (kept by the command layer). */
   multiQueued = 0;
   subscriptions = 0;
   patternSubscriptions = 0;
+  shardSubscriptions = 0;
 
   private readonly decoder: RequestDecoder;
   private readonly encoder = new ReplyEncoder();
@@ -273,7 +274,7 @@ export class Connection extends EventEmitter {
     return (
       `id=${this.id} addr=${this.remoteAddress} laddr=${this.localAddress} fd=${fd} name=${this.name}` +
       ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
-      ` flags=${f} db=${this.db} sub=${this.subscriptions} psub=${this.patternSubscriptions} ssub=0` +
+      ` flags=${f} db=${this.db} sub=${this.subscriptions} psub=${this.patternSubscriptions} ssub=${this.shardSubscriptions}` +
       ` multi=${this.flags.has('multi') ? this.multiQueued : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0` +
       ` rbs=0 rbp=0 obl=0 oll=${this.slots.length - this.slotsHead} omem=${omem} tot-mem=${qbuf + omem}` +
       ` events=r${omem > 0 ? 'w' : ''} cmd=${this.lastCommand} user=${this.user} redir=-1 resp=${this.protocol}` +

@@ -5,6 +5,7 @@ import type { CommandSpec, Handler, Lookup, Reply, pb } from '@redraft/common';
 import type { Keyspace } from '../data/keyspace';
 import type { ClusterFacade } from './cluster';
 import type { BlockingRegistry } from '../blocking';
+import type { PubSubHub } from '../pubsub';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
 export interface ClientState {
@@ -121,6 +122,8 @@ export interface ServerFacade {
   readonly cluster: ClusterFacade;
   /** Clients blocked in BLPOP & co. on this store (blocking.ts). */
   readonly blocking?: BlockingRegistry;
+  /** Channel, pattern and shard-channel subscribers on this store (pubsub.ts). */
+  readonly pubsub?: PubSubHub;
 }
 
 export type Spec = CommandSpec<CommandContext>;

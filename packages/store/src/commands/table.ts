@@ -13,6 +13,7 @@ import { SERVER_COMMANDS } from './server';
 import { CLUSTER_COMMANDS } from './cluster';
 import { ZSET_COMMANDS } from './zsets';
 import { TRANSACTION_COMMANDS } from './transactions';
+import { PUBSUB_COMMANDS } from './pubsub';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
   return new CommandTable<CommandContext>([
@@ -27,5 +28,6 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...CLUSTER_COMMANDS,
     ...ZSET_COMMANDS,
     ...TRANSACTION_COMMANDS,
+    ...PUBSUB_COMMANDS,
   ]);
 }

@@ -526,6 +526,9 @@ export class RaftStore implements LoopHost, PeerHost {
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
   /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
   onUnblock?: (req: pb.UnblockRequest) => Promise<boolean>;
+  /** PUBLISH/SPUBLISH and PUBSUB questions from another store (pubsub.ts): answered from this store's subscribers. */
+  onPublish?: (req: pb.PublishRequest) => number;
+  onPubsubQuery?: (req: pb.PubsubQueryRequest) => pb.PubsubQueryResponse.$Properties;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
     if (type === 'store.forward' && this.onForward) {
@@ -540,6 +543,12 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'raft.snapshot_chunk') {
       await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
       return new Uint8Array(0);
+    }
+    if (type === 'store.publish' && this.onPublish) {
+      return pb.PublishResponse.encode({ receivers: this.onPublish(pb.PublishRequest.decode(body)) }).finish();
+    }
+    if (type === 'store.pubsub_query' && this.onPubsubQuery) {
+      return pb.PubsubQueryResponse.encode(this.onPubsubQuery(pb.PubsubQueryRequest.decode(body))).finish();
     }
     if (type === 'store.unblock' && this.onUnblock) {
       return pb.UnblockResponse.encode({ unblocked: await this.onUnblock(pb.UnblockRequest.decode(body)) }).finish();
