@@ -1,0 +1,118 @@
+// Pub/Sub across stores (issue 10): a subscriber on one store receives what
+// is published on another (ioredis, RESP2, channels and patterns), a RESP3
+// client gets pushes ('>'), a RESP2 subscriber is refused other commands with
+// Redis's error, SSUBSCRIBE on a store that does not lead the slot answers
+// MOVED, and SPUBLISH through any store reaches the leader's shard subscribers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { RawConn, plain, waitFor, withCluster, type Node } from '../support';
+
+function ioredis(s: Node): Redis {
+  const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: () => null });
+  r.on('error', () => {
+    /* surfaced through the rejected commands */
+  });
+  return r;
+}
+
+/** PUBSUB NUMSUB of one channel asked through `s`. */
+async function numsub(s: Node, channel: string): Promise<number> {
+  const r = (await s.call('PUBSUB', 'NUMSUB', channel)) as unknown[];
+  return Number(r[1]);
+}
+
+test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 pushes; SSUBSCRIBE MOVED', { timeout: 150_000 }, async (t) => {
+  const c = await withCluster(t);
+  const leader = await c.leaderStore();
+  const [a, b] = c.stores.filter((s) => s !== leader);
+
+  await t.test('subscriber on store A, publisher on store B (ioredis, RESP2)', async () => {
+    const sub = ioredis(a);
+    const pub = ioredis(b);
+    t.after(() => {
+      sub.disconnect();
+      pub.disconnect();
+    });
+    await sub.connect();
+    await pub.connect();
+    const got: string[] = [];
+    sub.on('message', (ch: string, msg: string) => got.push(`message ${ch} ${msg}`));
+    sub.on('pmessage', (p: string, ch: string, msg: string) => got.push(`pmessage ${p} ${ch} ${msg}`));
+    assert.equal(await sub.subscribe('news'), 1);
+    assert.equal(await sub.psubscribe('ne*'), 2);
+    // B learns A's subscriptions over the peer transport (PUBSUB asks every up store).
+    await waitFor(async () => (await numsub(b, 'news')) === 1, { what: 'store B to count the subscriber on store A' });
+    assert.equal(Number(await b.call('PUBSUB', 'NUMPAT')), 1);
+    assert.deepEqual(await b.call('PUBSUB', 'CHANNELS', 'n*'), ['news']);
+    // A channel subscription and a matching pattern: two receivers, as in Redis.
+    assert.equal(await pub.publish('news', 'hello'), 2);
+    assert.equal(await pub.publish('other', 'nobody'), 0);
+    await waitFor(async () => got.length === 2, { what: 'the subscriber on A to get the message and the pmessage' });
+    assert.deepEqual(got, ['message news hello', 'pmessage ne* news hello']);
+    // Messages from one publisher arrive in order.
+    const n = 50;
+    for (let i = 0; i < n; i++) await pub.publish('news', `m${i}`);
+    await waitFor(async () => got.length === 2 + 2 * n, { what: `${2 * n} more deliveries` });
+    assert.deepEqual(got.filter((m) => m.startsWith('message ')).slice(1), Array.from({ length: n }, (_, i) => `message news m${i}`));
+    // The subscriber goes away: no store counts it any more.
+    sub.disconnect();
+    await waitFor(async () => (await numsub(b, 'news')) === 0 && Number(await a.call('PUBSUB', 'NUMPAT')) === 0, { what: 'the closed subscriber to be forgotten' });
+    assert.equal(await pub.publish('news', 'gone'), 0);
+  });
+
+  await t.test('RESP3: confirmations and messages are pushes; other commands still run', async () => {
+    const conn = await RawConn.open(leader.port);
+    t.after(() => conn.close());
+    await conn.call('HELLO', '3');
+    const confirm = await conn.call('SUBSCRIBE', 'resp3');
+    assert.equal(confirm.type, '>');
+    assert.deepEqual(plain(confirm), ['subscribe', 'resp3', 1n]);
+    const get = await conn.call('GET', 'no-such-key');
+    assert.equal(get.type, '_');
+    await waitFor(async () => (await numsub(a, 'resp3')) === 1, { what: 'store A to count the RESP3 subscriber' });
+    assert.equal(Number(await a.call('PUBLISH', 'resp3', 'pushed')), 1);
+    const [msg] = await conn.read(1);
+    assert.equal(msg.type, '>');
+    assert.deepEqual(plain(msg), ['message', 'resp3', 'pushed']);
+  });
+
+  await t.test("RESP2 subscribed mode: only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET", async () => {
+    const conn = await RawConn.open(a.port);
+    t.after(() => conn.close());
+    assert.deepEqual(plain(await conn.call('SUBSCRIBE', 'x')), ['subscribe', 'x', 1n]);
+    const refused = await conn.call('GET', 'k');
+    assert.equal(refused.type, '-');
+    assert.equal(refused.value, "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+    assert.deepEqual(plain(await conn.call('PING')), ['pong', '']);
+    assert.deepEqual(plain(await conn.call('UNSUBSCRIBE')), ['unsubscribe', 'x', 0n]);
+    assert.deepEqual(plain(await conn.call('PING')), 'PONG');
+  });
+
+  await t.test('SSUBSCRIBE where another store leads the slot: MOVED; SPUBLISH through any store reaches the leader', async () => {
+    // Asked afresh: an election on a loaded machine may have moved the leader since.
+    const owns = await c.leaderStore();
+    const other = c.stores.find((s) => s !== owns)!;
+    const slot = Number(await other.call('CLUSTER', 'KEYSLOT', 'orders'));
+    const elsewhere = await RawConn.open(other.port);
+    t.after(() => elsewhere.close());
+    const moved = await elsewhere.call('SSUBSCRIBE', 'orders');
+    assert.equal(moved.type, '-');
+    assert.equal(moved.value, `MOVED ${slot} 127.0.0.1:${owns.port}`);
+    const cross = await elsewhere.call('SSUBSCRIBE', 'orders', 'invoices');
+    assert.match(String(cross.value), /^CROSSSLOT/);
+
+    const owner = await RawConn.open(owns.port);
+    t.after(() => owner.close());
+    assert.deepEqual(plain(await owner.call('SSUBSCRIBE', 'orders')), ['ssubscribe', 'orders', 1n]);
+    // Through every store (forwarded to the leader's); should the leader move
+    // meanwhile, the new one still sends it to every store holding the region.
+    for (const s of c.stores) {
+      assert.equal(Number(await s.call('SPUBLISH', 'orders', `via-${s.name}`)), 1);
+      assert.deepEqual(plain((await owner.read(1))[0]), ['smessage', 'orders', `via-${s.name}`]);
+    }
+    // A PUBLISH to the same name does not reach shard subscribers.
+    assert.equal(Number(await b.call('PUBLISH', 'orders', 'plain')), 0);
+    assert.deepEqual(await b.call('PUBSUB', 'SHARDNUMSUB', 'orders'), ['orders', 1]);
+  });
+});
