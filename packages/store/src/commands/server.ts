@@ -137,10 +137,13 @@ const select: CommandHandler = (ctx, [, index]) => {
 export function clientInfoLine(c: ClientState, nowMs: number): string {
   const age = Math.max(0, Math.floor((nowMs - c.createdAt) / 1000));
   const idle = Math.max(0, Math.floor((nowMs - (c.lastInteraction ?? c.createdAt)) / 1000));
-  const flags = c.readonly ? 'r' : 'N';
+  // Subscription counts are kept on the connection by pubsub.ts.
+  const subs = c as Partial<{ subscriptions: number; patternSubscriptions: number; shardSubscriptions: number }>;
+  const [sub, psub, ssub] = [subs.subscriptions ?? 0, subs.patternSubscriptions ?? 0, subs.shardSubscriptions ?? 0];
+  const flags = (sub + psub + ssub > 0 ? 'P' : '') + (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.remoteAddress} laddr=${c.localAddress} fd=${c.fd ?? -1} name=${c.name} age=${age} idle=${idle} ` +
-    `flags=${flags} db=${c.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=${c.queryBufferBytes ?? 0} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+    `flags=${flags} db=${c.db} sub=${sub} psub=${psub} ssub=${ssub} multi=-1 qbuf=${c.queryBufferBytes ?? 0} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
     `obl=0 oll=0 omem=${c.outputBufferBytes ?? 0} tot-mem=${(c.queryBufferBytes ?? 0) + (c.outputBufferBytes ?? 0)} events=r cmd=${c.lastCommand || 'NULL'} user=default redir=-1 resp=${c.protocol} ` +
     `lib-name=${c.libName} lib-ver=${c.libVer}`
   );
@@ -158,8 +161,10 @@ function clientType(name: Buffer): string {
 const clientList: CommandHandler = (ctx, args) => {
   let clients = ctx.server.clients();
   if (args.length === 4 && lower(args[2]) === 'type') {
-    // Every client here is a normal one (no replicas, no pub/sub yet).
-    if (clientType(args[3]) !== 'normal') clients = [];
+    // No replicas connect here: a client is a pubsub one while subscribed, else a normal one.
+    const type = clientType(args[3]);
+    const subscribed = (c: ClientState): boolean => !!ctx.server.pubsub?.isSubscribed(c);
+    clients = type === 'pubsub' ? clients.filter(subscribed) : type === 'normal' ? clients.filter((c) => !subscribed(c)) : [];
   } else if (args.length > 3 && lower(args[2]) === 'id') {
     const ids = new Set<number>();
     for (const a of args.slice(3)) {
@@ -421,8 +426,9 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
         ['evicted_keys', 0],
         ['keyspace_hits', 0],
         ['keyspace_misses', 0],
-        ['pubsub_channels', 0],
-        ['pubsub_patterns', 0],
+        // This store's subscriptions (PUBSUB CHANNELS/NUMPAT count the cluster's).
+        ['pubsub_channels', server.pubsub?.stats().channels ?? 0],
+        ['pubsub_patterns', server.pubsub?.stats().patterns ?? 0],
         ['total_error_replies', node.totalErrorReplies],
       ];
     case 'replication':
