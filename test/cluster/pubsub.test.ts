@@ -105,8 +105,7 @@ test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 
     const owner = await RawConn.open(owns.port);
     t.after(() => owner.close());
     assert.deepEqual(plain(await owner.call('SSUBSCRIBE', 'orders')), ['ssubscribe', 'orders', 1n]);
-    // Through every store (forwarded to the leader's); should the leader move
-    // meanwhile, the new one still sends it to every store holding the region.
+    // Through every store: each sends it to the stores holding the region.
     for (const s of c.stores) {
       assert.equal(Number(await s.call('SPUBLISH', 'orders', `via-${s.name}`)), 1);
       assert.deepEqual(plain((await owner.read(1))[0]), ['smessage', 'orders', `via-${s.name}`]);

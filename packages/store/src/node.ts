@@ -130,7 +130,7 @@ export class StoreNode {
         return pb.UnblockResponse.decode(await this.raft!.pool.request(to, 'store.unblock', body, { timeoutMs: 10000 })).unblocked;
       };
       servePeers(this.pubsub, this.raft);
-      this.pubsub.remote = remoteOverPeers(this.raft, (slot, client, write) => void this.regionFor([slot], { write, client }));
+      this.pubsub.remote = remoteOverPeers(this.raft, (slot, client, write) => void this.regionFor([slot], { write, client }), this.opts.redirect);
       await this.raft.start();
     } else {
       this.local = await LocalRegion.open(this.engine, log);

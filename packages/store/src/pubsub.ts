@@ -4,12 +4,13 @@
 // nobody listens, as in Redis. A PUBLISH reaches the subscribers of every
 // store (Redis Cluster broadcasts it over its bus; here the node sends it to
 // every up store over the peer transport, see `remote`), an SPUBLISH the
-// subscribers on the stores that hold its slot's region.
+// shard subscribers on the stores that hold its slot's region.
 import { PushReply, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState } from './commands/context';
 import { globMatch } from './data/glob';
 import type { RaftStore } from './raftstore/store';
+import { RetryLaterError } from './dispatch';
 
 export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
 
@@ -54,6 +55,14 @@ export interface PubSubRemote {
    * and the client sent READONLY (shard subscriptions only, `write` false).
    */
   checkSlot(slot: number, client: ClientState, write: boolean): void;
+  /**
+   * Before an SPUBLISH: throws RedirectError on a store run with
+   * `--redirect moved` that does not lead the slot (the client goes there),
+   * RetryLaterError while the slot's region is unknown. Otherwise any store
+   * sends it straight to the stores holding the region: no forward, so a
+   * lost answer is never resent (a message is delivered at most once).
+   */
+  checkPublish(slot: number, client: ClientState): void;
   /** Delivers to the subscribers of other stores; resolves with how many got it (unreachable stores count 0). */
   publish(channel: Buffer, message: Buffer, sharded: boolean, slot: number): Promise<number>;
   /** The local views of the other up stores, for PUBSUB introspection. */
@@ -263,9 +272,10 @@ const PEER_PUBLISH_TIMEOUT_MS = 1000;
  * The other stores over the peer transport: every up store for PUBLISH and
  * PUBSUB questions (the store list is the meta's, as heartbeats bring it),
  * the stores holding a replica of the slot's region for SPUBLISH (Redis
- * Cluster sends shard messages to the shard's master and replicas).
+ * Cluster sends shard messages to the shard's master and replicas; shard
+ * subscribers are only on those stores).
  */
-export function remoteOverPeers(raft: RaftStore, checkSlot: PubSubRemote['checkSlot']): PubSubRemote {
+export function remoteOverPeers(raft: RaftStore, checkSlot: PubSubRemote['checkSlot'], redirect: 'forward' | 'moved'): PubSubRemote {
   const otherUpStores = (): string[] =>
     raft
       .allStores()
@@ -285,6 +295,10 @@ export function remoteOverPeers(raft: RaftStore, checkSlot: PubSubRemote['checkS
   };
   return {
     checkSlot,
+    checkPublish(slot, client) {
+      if (redirect === 'moved') checkSlot(slot, client, true);
+      else if (!raft.routeOf(slot)) throw new RetryLaterError('CLUSTERDOWN Hash slot not served');
+    },
     async publish(channel, message, sharded, slot) {
       const body = pb.PublishRequest.encode({ channel, message, sharded }).finish();
       const answers = await Promise.all((sharded ? regionStores(slot) : otherUpStores()).map((a) => ask(a, 'store.publish', body)));

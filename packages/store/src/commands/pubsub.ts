@@ -51,10 +51,10 @@ function confirmations(ctx: CommandContext, replies: Reply[]): Reply {
  * they differ (Redis Cluster's rule), MOVED (never forwarded: a subscription
  * lives on this connection) when another store leads it.
  */
-function shardSlot(ctx: CommandContext, channels: Buffer[], write: boolean): number {
+function shardSlot(ctx: CommandContext, channels: Buffer[]): number {
   const slot = keySlot(channels[0]);
   for (const c of channels) if (keySlot(c) !== slot) throw new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
-  hubOf(ctx).remote?.checkSlot(slot, ctx.client, write);
+  hubOf(ctx).remote?.checkSlot(slot, ctx.client, false);
   return slot;
 }
 
@@ -64,7 +64,7 @@ function subscribe(kind: SubscriptionKind): CommandHandler {
     const names = args.slice(1);
     if (kind === 'shard') {
       try {
-        shardSlot(ctx, names, false);
+        shardSlot(ctx, names);
       } catch (e) {
         if (e instanceof RedirectError) return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
         throw e;
@@ -80,10 +80,16 @@ function unsubscribe(kind: SubscriptionKind): CommandHandler {
 
 const publish: CommandHandler = (ctx, [, channel, message]) => hubOf(ctx).publish(channel, message, false, keySlot(channel));
 
-/** SPUBLISH runs where its slot is led (dispatch forwards it there, or answers MOVED). */
+/**
+ * SPUBLISH: sent from here to the stores holding the slot's region (where
+ * shard subscribers can be); MOVED instead on a `--redirect moved` store
+ * that does not lead the slot, as for keys.
+ */
 const spublish: CommandHandler = (ctx, [, channel, message]) => {
-  const slot = shardSlot(ctx, [channel], true);
-  return hubOf(ctx).publish(channel, message, true, slot);
+  const hub = hubOf(ctx);
+  const slot = keySlot(channel);
+  hub.remote?.checkPublish(slot, ctx.client);
+  return hub.publish(channel, message, true, slot);
 };
 
 function channels(sharded: boolean): CommandHandler {
