@@ -43,7 +43,7 @@ export const SUBSCRIBER_OUTPUT_LIMIT = 32 * 1024 * 1024;
 /** One client's subscriptions, by binary name (latin1 keeps every byte). */
 interface Subscriber {
   readonly target: PushTarget;
-  readonly clientId: number;
+  readonly client: ClientState;
   readonly names: Record<SubscriptionKind, Set<string>>;
 }
 
@@ -87,7 +87,7 @@ export class PubSubHub {
     pattern: new Map(),
     shard: new Map(),
   };
-  private readonly subscribers = new Map<number, Subscriber>();
+  private readonly subscribers = new Map<ClientState, Subscriber>();
   /** Connections whose 'close' is already watched (once each, however often they resubscribe). */
   private readonly watched = new WeakSet<object>();
   /** Set by the node in replicated mode. */
@@ -95,7 +95,7 @@ export class PubSubHub {
 
   /** Is the client subscribed to anything (Redis's CLIENT_PUBSUB flag)? */
   isSubscribed(client: ClientState): boolean {
-    return this.subscribers.has(client.id);
+    return this.subscribers.has(client);
   }
 
   /** (P|S)SUBSCRIBE: one confirmation per name, in the client's protocol (a push in RESP3). */
@@ -118,7 +118,7 @@ export class PubSubHub {
 
   /** (P|S)UNSUBSCRIBE: `names` empty means all of that kind; always at least one confirmation. */
   unsubscribe(client: ClientState, kind: SubscriptionKind, names: Buffer[]): Reply[] {
-    const sub = this.subscribers.get(client.id);
+    const sub = this.subscribers.get(client);
     const out: Reply[] = [];
     const list = names.length > 0 ? names : [...(sub?.names[kind] ?? [])].map((k) => Buffer.from(k, 'latin1'));
     for (const name of list) {
@@ -199,19 +199,18 @@ export class PubSubHub {
   // ---- internals -------------------------------------------------------------------------
 
   private subscriberOf(client: ClientState): Subscriber {
-    let sub = this.subscribers.get(client.id);
+    let sub = this.subscribers.get(client);
     if (sub) return sub;
     const target = client as unknown as Partial<PushTarget>;
     if (typeof target.push !== 'function' || typeof target.once !== 'function') {
       throw new Error('this client cannot receive messages'); // a forwarded command: never routed so
     }
-    sub = { target: target as PushTarget, clientId: client.id, names: { channel: new Set(), pattern: new Set(), shard: new Set() } };
-    this.subscribers.set(client.id, sub);
+    sub = { target: target as PushTarget, client, names: { channel: new Set(), pattern: new Set(), shard: new Set() } };
+    this.subscribers.set(client, sub);
     if (!this.watched.has(target)) {
       this.watched.add(target);
-      const id = client.id;
       target.once('close', () => {
-        const gone = this.subscribers.get(id);
+        const gone = this.subscribers.get(client);
         if (gone) this.forget(gone);
       });
     }
@@ -228,7 +227,7 @@ export class PubSubHub {
   /** The client left: every subscription of it goes. */
   private forget(sub: Subscriber): void {
     for (const kind of ['channel', 'pattern', 'shard'] as const) for (const key of [...sub.names[kind]]) this.drop(sub, kind, key);
-    this.subscribers.delete(sub.clientId);
+    this.subscribers.delete(sub.client);
   }
 
   /** Keeps the connection's CLIENT LIST fields and the pubsub flag in step; a client with nothing left leaves subscribed mode. */
@@ -241,7 +240,7 @@ export class PubSubHub {
     if (total > 0) t.flags?.add('pubsub');
     else {
       t.flags?.delete('pubsub');
-      this.subscribers.delete(sub.clientId);
+      this.subscribers.delete(sub.client);
     }
   }
 
