@@ -78,6 +78,7 @@ export class StoreNode {
   readonly blocking = new BlockingRegistry();
   /** Pub/Sub subscribers here; messages reach the other stores over the peer transport. */
   readonly pubsub = new PubSubHub();
+  private stopPubsubPeers: (() => void) | undefined;
 
   constructor(readonly opts: StoreOptions) {}
 
@@ -129,7 +130,7 @@ export class StoreNode {
         const body = pb.UnblockRequest.encode({ session, error }).finish();
         return pb.UnblockResponse.decode(await this.raft!.pool.request(to, 'store.unblock', body, { timeoutMs: 10000 })).unblocked;
       };
-      servePeers(this.pubsub, this.raft);
+      this.stopPubsubPeers = servePeers(this.pubsub, this.raft);
       this.pubsub.remote = remoteOverPeers(this.raft, (slot, client, write) => void this.regionFor([slot], { write, client }), this.opts.redirect);
       await this.raft.start();
     } else {
@@ -497,6 +498,7 @@ export class StoreNode {
   async stop(): Promise<void> {
     this.metrics?.close();
     this.blocking.close();
+    this.stopPubsubPeers?.();
     await this.server.close();
     await this.raft?.stop();
     await this.engine.close();

@@ -5,7 +5,7 @@
 // store (Redis Cluster broadcasts it over its bus; here the node sends it to
 // every up store over the peer transport, see `remote`), an SPUBLISH the
 // shard subscribers on the stores that hold its slot's region.
-import { PushReply, pb } from '@redraft/common';
+import { PushReply, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState } from './commands/context';
 import { globMatch } from './data/glob';
@@ -191,6 +191,23 @@ export class PubSubHub {
     return { channels: [...channels.values()], counts, patterns: [...patterns.values()] };
   }
 
+  /**
+   * Unsubscribes everyone from the shard channels whose slot `served` says
+   * this store no longer holds (its replica of the region moved away), each
+   * with a `sunsubscribe` push, as Redis does when a slot leaves a node.
+   */
+  dropShardChannels(served: (slot: number) => boolean): void {
+    for (const [key, subs] of [...this.byName.shard]) {
+      const name = Buffer.from(key, 'latin1');
+      if (served(keySlot(name))) continue;
+      for (const sub of [...subs]) {
+        this.drop(sub, 'shard', key);
+        this.send(sub, new PushReply(['sunsubscribe', name, countOf(sub, 'shard')]));
+        this.mirror(sub);
+      }
+    }
+  }
+
   /** Subscription counts of this store (INFO stats pubsub_*). */
   stats(): { channels: number; patterns: number; shardChannels: number } {
     return { channels: this.byName.channel.size, patterns: this.byName.pattern.size, shardChannels: this.byName.shard.size };
@@ -316,9 +333,19 @@ export function remoteOverPeers(raft: RaftStore, checkSlot: PubSubRemote['checkS
   };
 }
 
-/** This store's side of remoteOverPeers: the node hands these to the raft store's peer server. */
-export function servePeers(hub: PubSubHub, raft: RaftStore): void {
+/** How often a store looks for shard channels of slots it no longer holds. */
+const SHARD_WATCH_MS = 1000;
+
+/**
+ * This store's side of remoteOverPeers: answers other stores' publishes and
+ * questions, and drops shard subscriptions of slots whose replica left this
+ * store. Returns the function that stops it.
+ */
+export function servePeers(hub: PubSubHub, raft: RaftStore): () => void {
+  const watch = setInterval(() => hub.dropShardChannels((slot) => raft.routeOf(slot)?.peer !== undefined), SHARD_WATCH_MS);
+  watch.unref();
   raft.onPublish = (req) => hub.deliver(Buffer.from(req.channel), Buffer.from(req.message), !!req.sharded);
   raft.onPubsubQuery = (req) =>
     hub.localView({ sharded: !!req.sharded, pattern: req.hasPattern ? Buffer.from(req.pattern) : undefined, names: req.names.map((n) => Buffer.from(n)) });
+  return () => clearInterval(watch);
 }

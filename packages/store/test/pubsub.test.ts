@@ -145,3 +145,19 @@ test('RESP2 subscribed mode: only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, 
   assert.equal(check(c3, 'GET', 'k'), undefined);
   assert.equal(check(c3, 'PING'), undefined);
 });
+
+test('shard channels of a slot that left this store are dropped with a sunsubscribe push', () => {
+  const hub = new PubSubHub();
+  const c = conn(1);
+  hub.subscribe(c, 'shard', [b('{a}1'), b('{b}1')]);
+  hub.subscribe(c, 'channel', [b('plain')]);
+  assert.equal(hub.localView({ sharded: true, names: [] }).channels.length, 2);
+  const slotA = 15495; // CLUSTER KEYSLOT a
+  hub.dropShardChannels((slot) => slot !== slotA);
+  assert.deepEqual(c.pushed, [['sunsubscribe', '{a}1', 1]]);
+  assert.equal(hub.deliver(b('{a}1'), b('m'), true), 0);
+  assert.equal(hub.deliver(b('{b}1'), b('m'), true), 1);
+  hub.dropShardChannels(() => false);
+  assert.equal(c.shardSubscriptions, 0);
+  assert.ok(hub.isSubscribed(c), 'still subscribed to a plain channel');
+});
