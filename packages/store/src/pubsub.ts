@@ -100,6 +100,8 @@ export class PubSubHub {
 
   /** (P|S)SUBSCRIBE: one confirmation per name, in the client's protocol (a push in RESP3). */
   subscribe(client: ClientState, kind: SubscriptionKind, names: Buffer[]): Reply[] {
+    // A command that ran after its client left: nothing to record ('close' has come and gone).
+    if ((client as Partial<PushTarget>).closed === true) return [];
     const sub = this.subscriberOf(client);
     const out: Reply[] = [];
     for (const name of names) {

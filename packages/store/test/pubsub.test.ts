@@ -113,6 +113,12 @@ test('binary channel names and patterns; a closed client is forgotten; a slow on
   assert.equal(hub.deliver(name, b('m'), false), 0);
   assert.equal(hub.stats().channels + hub.stats().patterns, 0);
 
+  // A SUBSCRIBE that runs after its client closed records nothing.
+  const late = conn(3);
+  late.close();
+  hub.subscribe(late, 'channel', [b('c')]);
+  assert.ok(!hub.isSubscribed(late));
+
   const slow = conn(2);
   hub.subscribe(slow, 'channel', [b('c')]);
   slow.outputBufferBytes = SUBSCRIBER_OUTPUT_LIMIT + 1;
