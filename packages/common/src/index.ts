@@ -23,3 +23,4 @@ export * from './raftstore/limits';
 export * from './transport';
 export * from './util/process';
 export * from './util/metrics';
+export * from './region/epoch';

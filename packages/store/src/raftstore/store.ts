@@ -26,8 +26,10 @@ import {
   RAFT_FRAME_BYTES,
   RAFT_MAX_SIZE_PER_MSG,
   RAFT_INIT_TERM,
+  SLOT_COUNT,
+  epochOf,
 } from '@redraft/common';
-import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
+import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
@@ -714,26 +716,58 @@ export class RaftStore implements LoopHost, PeerHost {
     return [...this.stores.values()];
   }
 
-  /** Every region this store knows of: its own replicas first, the meta's view for the rest. */
+  /**
+   * Every region this store knows of: its own replicas first, the meta's view
+   * for the rest. Where two overlap (a split applied here but not yet heard
+   * of by the meta, or the other way round), the newer epoch wins, so CLUSTER
+   * SLOTS never shows a slot twice.
+   */
   routes(): Route[] {
-    const out: Route[] = [];
-    const covered = new Set<number>();
+    const candidates: Array<{ route: Route; epoch: Epoch }> = [];
+    const local = new Map<number, { route: Route; epoch: Epoch }>();
     for (const p of this.peers.values()) {
       if (Number(p.region.endSlot) <= Number(p.region.startSlot)) continue;
-      out.push(this.localRoute(p));
-      covered.add(p.id);
+      const c = { route: this.localRoute(p), epoch: p.epoch };
+      local.set(p.id, c);
+      candidates.push(c);
     }
     for (const r of this.view?.regions ?? []) {
-      if (!r.region || covered.has(Number(r.region.id))) continue;
-      out.push({
-        regionId: Number(r.region.id),
-        startSlot: Number(r.region.startSlot),
-        endSlot: Number(r.region.endSlot),
-        leaderStoreId: Number(r.leaderStoreId),
-        peers: r.region.peers ?? [],
+      if (!r.region) continue;
+      const epoch = epochOf(r.region.epoch);
+      const mine = local.get(Number(r.region.id));
+      if (mine) {
+        // The meta saw a later split of a replica that has not applied it yet: its slots as the meta has them.
+        if (epoch.version > mine.epoch.version) {
+          mine.route.startSlot = Number(r.region.startSlot);
+          mine.route.endSlot = Number(r.region.endSlot);
+          mine.epoch = epoch;
+        }
+        continue;
+      }
+      candidates.push({
+        route: {
+          regionId: Number(r.region.id),
+          startSlot: Number(r.region.startSlot),
+          endSlot: Number(r.region.endSlot),
+          leaderStoreId: Number(r.leaderStoreId),
+          peers: r.region.peers ?? [],
+        },
+        epoch,
       });
     }
-    return out.sort((a, b) => a.startSlot - b.startSlot);
+    // Newest first (a stable sort: local replicas before the meta's view at equal versions); a route
+    // whose slots a newer one already took is an older shape of them.
+    candidates.sort((a, b) => b.epoch.version - a.epoch.version);
+    const taken = new Uint8Array(SLOT_COUNT);
+    const kept: Route[] = [];
+    for (const { route } of candidates) {
+      const start = Math.max(0, route.startSlot);
+      const end = Math.min(SLOT_COUNT, route.endSlot);
+      if (taken.subarray(start, end).includes(1)) continue;
+      taken.fill(1, start, end);
+      kept.push(route);
+    }
+    return kept.sort((a, b) => a.startSlot - b.startSlot);
   }
 
   /** The route of a local replica, from what it knows of its region and leader. */
