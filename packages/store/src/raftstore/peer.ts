@@ -67,11 +67,14 @@ interface PendingRead {
 const WRITE_OUTCOME_BOUND_MS = 30_000;
 
 /** Errors the command layer turns into TRYAGAIN, a forward or MOVED. */
-export class NotLeaderError extends RetryLaterError {
+export class NotLeaderHereError extends RetryLaterError {
   constructor(readonly regionId: number, readonly leaderPeerId: number) {
     super(`TRYAGAIN region ${regionId} has no leader here; try again`);
   }
 }
+
+/** A command refused in apply: proposed with an older epoch than the region's (a split came first). Never applied. */
+export class StaleEpochError extends RetryLaterError {}
 
 /**
  * A read whose ReadIndex got no answer within this long (its leader may have
@@ -148,7 +151,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   // ---- RegionHandle --------------------------------------------------------------
 
   propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply> {
-    if (!this.isLeader) return Promise.reject(new NotLeaderError(this.id, this.leaderPeerId));
+    if (!this.isLeader) return Promise.reject(new NotLeaderHereError(this.id, this.leaderPeerId));
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
@@ -272,7 +275,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // no longer owns: refused, never applied, so the dispatcher routes it
     // again (to the new region) — a brief internal retry, not an error.
     if (Number(header?.epoch?.version ?? 0) < this.epoch.version) {
-      if (mine) this.results.push([mine, new RetryLaterError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
+      if (mine) this.results.push([mine, new StaleEpochError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
       return;
     }
     if (cmd.write) {

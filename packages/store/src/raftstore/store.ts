@@ -28,11 +28,15 @@ import {
   RAFT_INIT_TERM,
   SLOT_COUNT,
   epochOf,
+  NotLeaderError,
+  EpochNotMatchError,
+  RegionNotFoundError,
 } from '@redraft/common';
 import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
-import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
+import { RetryLaterError } from '../dispatch';
+import { StaleEpochError } from './peer';
 import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
@@ -259,8 +263,8 @@ export class RaftStore implements LoopHost, PeerHost {
         return res;
       } catch (e) {
         last = e as Error;
-        const m = /NOT_LEADER\s+(\S+)/.exec(last.message);
-        target = m && addrs.includes(m[1]) ? m[1] : addrs[(addrs.indexOf(target) + 1) % addrs.length];
+        const hint = last instanceof NotLeaderError ? last.leaderAddr : '';
+        target = hint && addrs.includes(hint) ? hint : addrs[(addrs.indexOf(target) + 1) % addrs.length];
       }
     }
     throw last ?? new Error('no meta address');
@@ -549,15 +553,19 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.propose') {
       // One operation for one region this store is believed to lead.
       const req = pb.ProposeRequest.decode(body);
-      const peer = this.peers.get(Number(req.regionId));
-      if (!peer || !peer.isLeader || !req.write) throw new Error(`NOT_LEADER region ${Number(req.regionId)}`);
+      const regionId = Number(req.regionId);
+      const peer = this.peers.get(regionId);
+      if (!req.write) throw new Error(`store.propose for region ${regionId} without a write`);
+      if (!peer) throw new RegionNotFoundError(regionId);
+      if (!peer.isLeader) throw this.notLeader(peer);
       try {
         const reply = await peer.propose(req.write, req.session?.id ? req.session : undefined);
         return pb.ForwardResponse.encode({ reply: encodeReply(reply, 2) }).finish();
       } catch (e) {
-        // Not proposed (no longer leader): the sender routes again; outcome unknown: it resends in its session.
-        if (e instanceof OutcomeUnknownError) throw new Error(`OUTCOME_UNKNOWN ${e.message}`);
-        if (e instanceof RetryLaterError) throw new Error(`NOT_LEADER region ${Number(req.regionId)}: ${e.message}`);
+        // Not proposed, or refused in apply: the sender routes again. An
+        // OutcomeUnknownError travels typed: the sender resends in its session.
+        if (e instanceof StaleEpochError) throw new EpochNotMatchError(regionId, [peer.region], e.message);
+        if (e instanceof RetryLaterError) throw this.notLeader(peer, e.message);
         throw e;
       }
     }
@@ -691,6 +699,14 @@ export class RaftStore implements LoopHost, PeerHost {
     } finally {
       this.creating.delete(regionId);
     }
+  }
+
+  /** Refused: this replica does not lead; the hint names the store it believes does. */
+  private notLeader(peer: RegionPeer, detail?: string): NotLeaderError {
+    const leader = (peer.region.peers ?? []).find((x) => Number(x.id) === peer.leaderPeerId);
+    const storeId = Number(leader?.storeId ?? 0);
+    const addr = storeId ? String(this.stores.get(storeId)?.peerAddr ?? '') : '';
+    return new NotLeaderError(peer.id, addr, storeId, detail ?? `NOT_LEADER region ${peer.id}`);
   }
 
   /** Leader transfer asked by an operator: TimeoutNow to the region's replica on `toStoreId`. */
