@@ -24,3 +24,4 @@ export * from './transport';
 export * from './util/process';
 export * from './util/metrics';
 export * from './region/epoch';
+export * from './region/region';

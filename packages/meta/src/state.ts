@@ -7,7 +7,8 @@
 // regions (descriptor with the newest epoch seen, leader, stats), the id
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
-import { SLOT_COUNT, pb } from '@redraft/common';
+import { SLOT_COUNT, compareEpoch, epochOf, isEpochStale, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
+import type { Epoch, PeerDesc, RegionDesc } from '@redraft/common';
 import { MetaError } from './errors';
 import { SETTINGS, checkSetting } from './config';
 import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb, operatorToPb, stateName, stepFinished, type OperatorRec } from './operators';
@@ -15,24 +16,9 @@ import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb,
 export const StoreState = pb.StoreState;
 export type StoreState = pb.StoreState;
 
-export interface Epoch {
-  version: number;
-  confVer: number;
-}
-
-export interface PeerDesc {
-  id: number;
-  storeId: number;
-  role: pb.PeerRole;
-}
-
-export interface RegionDesc {
-  id: number;
-  startSlot: number;
-  endSlot: number;
-  epoch: Epoch;
-  peers: PeerDesc[];
-}
+// The region type and its epoch live in common (region/), shared with the stores.
+export type { Epoch, PeerDesc, RegionDesc };
+export { compareEpoch, epochOf, regionFromPb, regionToPb };
 
 export interface StoreRec {
   id: number;
@@ -85,30 +71,6 @@ export type ApplyResult =
 
 const n = (v: number | null | undefined): number => Number(v ?? 0);
 
-export function epochOf(e: pb.RegionEpoch.$Properties | null | undefined): Epoch {
-  return { version: n(e?.version), confVer: n(e?.confVer) };
-}
-
-export function regionFromPb(r: pb.Region.$Properties): RegionDesc {
-  return {
-    id: n(r.id),
-    startSlot: n(r.startSlot),
-    endSlot: n(r.endSlot),
-    epoch: epochOf(r.epoch),
-    peers: (r.peers ?? []).map((p) => ({ id: n(p.id), storeId: n(p.storeId), role: (p.role ?? pb.PeerRole.VOTER) as pb.PeerRole })),
-  };
-}
-
-export function regionToPb(r: RegionDesc): pb.Region.$Properties {
-  return {
-    id: r.id,
-    startSlot: r.startSlot,
-    endSlot: r.endSlot,
-    epoch: { version: r.epoch.version, confVer: r.epoch.confVer },
-    peers: r.peers.map((p) => ({ id: p.id, storeId: p.storeId, role: p.role })),
-  };
-}
-
 export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
   return {
     id: n(s.id),
@@ -155,13 +117,6 @@ export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
     splitSlotHint: r.splitSlotHint,
     qps: r.qps,
   };
-}
-
-/** -1, 0, 1: `a` older than, equal to, newer than `b` (version first, then conf_ver). */
-export function compareEpoch(a: Epoch, b: Epoch): number {
-  if (a.version !== b.version) return a.version < b.version ? -1 : 1;
-  if (a.confVer !== b.confVer) return a.confVer < b.confVer ? -1 : 1;
-  return 0;
 }
 
 function sameRegion(a: RegionDesc, b: RegionDesc): boolean {
@@ -546,10 +501,8 @@ export class MetaStateMachine {
       // A newer descriptor (or a region the map has not seen: a split's new half).
       // Regions it overlaps must be older versions of the same slots; if any is
       // newer, or as new, this report is the stale one.
-      const overlapping = [...this.regions.values()].filter(
-        (o) => o.region.id !== desc.id && o.region.startSlot < desc.endSlot && desc.startSlot < o.region.endSlot,
-      );
-      if (overlapping.some((o) => o.region.epoch.version >= desc.epoch.version)) return false;
+      const overlapping = [...this.regions.values()].filter((o) => o.region.id !== desc.id && regionsOverlap(o.region, desc));
+      if (overlapping.some((o) => !isEpochStale(o.region.epoch, desc.epoch, 'range'))) return false;
       for (const o of overlapping) this.regions.delete(o.region.id);
       if (overlapping.length) changed = true;
       if (!rec) {

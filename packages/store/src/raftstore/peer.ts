@@ -5,10 +5,12 @@ import {
   ErrorReply,
   MAX_ENTRY_BYTES,
   OverlayBatch,
+  epochOf,
+  isEpochStale,
   pb,
   raft,
 } from '@redraft/common';
-import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
+import type { Engine, Epoch, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
 import { NOTHING_POPPED } from '../blocking';
@@ -59,8 +61,8 @@ interface PendingRead {
   /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
   atMs: number;
   deadline: number;
-  /** The region's epoch version when the read began: a split meanwhile may have moved its keys away. */
-  version: number;
+  /** The region's epoch when the read began: a split meanwhile may have moved its keys away. */
+  epoch: Epoch;
 }
 
 /** A pending write that waits this long for its entry to apply has an unknown outcome. */
@@ -135,8 +137,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   get endSlot(): number {
     return Number(this.region.endSlot);
   }
-  get epoch(): { version: number; confVer: number } {
-    return { version: Number(this.region.epoch?.version ?? 0), confVer: Number(this.region.epoch?.confVer ?? 0) };
+  get epoch(): Epoch {
+    return epochOf(this.region.epoch);
   }
   get isLeader(): boolean {
     return this.node.raft.state === StateRole.Leader;
@@ -204,14 +206,14 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    const version = this.epoch.version;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, version }));
+    const epoch = this.epoch;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, epoch }));
   }
 
   private waitApplied(index: number, atMs: number): Promise<number> {
     const id = this.nextReadId++;
-    const version = this.epoch.version;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, version }));
+    const epoch = this.epoch;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, epoch }));
   }
 
   /**
@@ -274,7 +276,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // A command proposed before a split of this region may target keys it
     // no longer owns: refused, never applied, so the dispatcher routes it
     // again (to the new region) — a brief internal retry, not an error.
-    if (Number(header?.epoch?.version ?? 0) < this.epoch.version) {
+    if (isEpochStale(epochOf(header?.epoch), this.epoch, 'range')) {
       if (mine) this.results.push([mine, new StaleEpochError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
       return;
     }
@@ -422,9 +424,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   private settleReads(): void {
     const now = Date.now();
-    const version = this.epoch.version;
+    const epoch = this.epoch;
     for (const [id, r] of this.pendingReads) {
-      if (r.version !== version) {
+      if (isEpochStale(r.epoch, epoch, 'range')) {
         // The region split while the read waited: its keys may belong to the new region now.
         this.pendingReads.delete(id);
         this.leaderTimes.delete(id);
@@ -480,7 +482,7 @@ export function plainRegion(r: pb.Region.$Properties): pb.Region.$Properties {
     id: Number(r.id ?? 0),
     startSlot: Number(r.startSlot ?? 0),
     endSlot: Number(r.endSlot ?? 0),
-    epoch: { version: Number(r.epoch?.version ?? 0), confVer: Number(r.epoch?.confVer ?? 0) },
+    epoch: epochOf(r.epoch),
     peers: (r.peers ?? []).map((p) => ({ id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: p.role ?? pb.PeerRole.VOTER })),
   };
 }

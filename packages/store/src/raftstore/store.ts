@@ -28,6 +28,8 @@ import {
   RAFT_INIT_TERM,
   SLOT_COUNT,
   epochOf,
+  isEpochStale,
+  sameEpoch,
   NotLeaderError,
   EpochNotMatchError,
   RegionNotFoundError,
@@ -41,7 +43,7 @@ import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
-import { sameEpoch, transferLeaderStep } from './transfer-leader';
+import { transferLeaderStep } from './transfer-leader';
 
 /** A split step proposed this long ago and still asked for is proposed again. */
 const SPLIT_REPROPOSE_MS = 5000;
@@ -483,6 +485,7 @@ export class RaftStore implements LoopHost, PeerHost {
       // A message for another incarnation of this region's replica on this store.
       if (toPeer < peer.peerId) return;
     }
+    if (peer && staleSender(peer.region, m)) return;
     if (!peer) {
       // A replica removed from here never comes back from a stale message.
       const known = this.localStates.get(regionId);
@@ -650,7 +653,7 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     const peer = this.peers.get(regionId);
     if (!peer || !peer.isLeader) return;
-    if (ins.regionEpoch && !sameEpoch(peer.epoch, ins.regionEpoch)) {
+    if (ins.regionEpoch && !sameEpoch(peer.epoch, epochOf(ins.regionEpoch))) {
       if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
       return;
     }
@@ -753,7 +756,7 @@ export class RaftStore implements LoopHost, PeerHost {
       const mine = local.get(Number(r.region.id));
       if (mine) {
         // The meta saw a later split of a replica that has not applied it yet: its slots as the meta has them.
-        if (epoch.version > mine.epoch.version) {
+        if (isEpochStale(mine.epoch, epoch, 'range')) {
           mine.route.startSlot = Number(r.region.startSlot);
           mine.route.endSlot = Number(r.region.endSlot);
           mine.epoch = epoch;
@@ -826,6 +829,20 @@ export class RaftStore implements LoopHost, PeerHost {
   get bootstrapped(): boolean {
     return !!this.view?.bootstrapped || this.peers.size > 0;
   }
+}
+
+/**
+ * A message from a replica that is no longer in the region (removed by a
+ * membership change this replica has applied): its epoch is older and the
+ * region does not name it. Dropped at intake, so a removed replica cannot
+ * disturb the group. A sender the region names is never dropped: a leader
+ * may be behind its followers in applying a split.
+ */
+export function staleSender(region: pb.Region.$Properties, m: pb.RaftMessage.$Properties): boolean {
+  const peers = region.peers ?? [];
+  if (!peers.length || !m.epoch || !m.fromPeer) return false;
+  if (peers.some((p) => Number(p.id) === Number(m.fromPeer!.id))) return false;
+  return isEpochStale(epochOf(m.epoch), epochOf(region.epoch), 'conf');
 }
 
 /** A RaftMessageBatch from messages encoded one by one (field 1, repeated): the bytes protobufjs would write. */
