@@ -25,3 +25,4 @@ export * from './util/process';
 export * from './util/metrics';
 export * from './region/epoch';
 export * from './region/region';
+export * from './region/slot-map';

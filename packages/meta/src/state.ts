@@ -7,7 +7,7 @@
 // regions (descriptor with the newest epoch seen, leader, stats), the id
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
-import { SLOT_COUNT, compareEpoch, epochOf, isEpochStale, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
+import { SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
 import type { Epoch, PeerDesc, RegionDesc } from '@redraft/common';
 import { MetaError } from './errors';
 import { SETTINGS, checkSetting } from './config';
@@ -145,8 +145,8 @@ export class MetaStateMachine {
   private _version = 0;
   private _bootstrapped = false;
   private clockMs = 0;
-  /** Regions sorted by start slot; rebuilt lazily after a change. */
-  private sorted: RegionRec[] | null = null;
+  /** Regions by slot; rebuilt lazily after a change. */
+  private sorted: SlotMap<RegionRec> | null = null;
   /** Operators by id: the running ones and the last FINISHED_KEPT finished ones. */
   private readonly operators = new Map<number, OperatorRec>();
   /** Scheduling settings that differ from their defaults (config.ts). */
@@ -192,23 +192,16 @@ export class MetaStateMachine {
 
   /** Regions in slot order. */
   regionList(): RegionRec[] {
-    if (!this.sorted) this.sorted = [...this.regions.values()].sort((a, b) => a.region.startSlot - b.region.startSlot || a.region.id - b.region.id);
-    return this.sorted;
+    return this.slotMap().list() as RegionRec[];
   }
 
   /** The region whose range holds `slot`, if any. */
   regionForSlot(slot: number): RegionRec | undefined {
-    const list = this.regionList();
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const r = list[mid].region;
-      if (slot < r.startSlot) hi = mid - 1;
-      else if (slot >= r.endSlot) lo = mid + 1;
-      else return list[mid];
-    }
-    return undefined;
+    return this.slotMap().find(slot);
+  }
+
+  private slotMap(): SlotMap<RegionRec> {
+    return (this.sorted ??= new SlotMap(this.regions.values(), (r) => r.region, (a, b) => a.region.id - b.region.id));
   }
 
   /** Slots covered by some region. */

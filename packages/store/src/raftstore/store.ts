@@ -26,7 +26,7 @@ import {
   RAFT_FRAME_BYTES,
   RAFT_MAX_SIZE_PER_MSG,
   RAFT_INIT_TERM,
-  SLOT_COUNT,
+  SlotMap,
   epochOf,
   isEpochStale,
   sameEpoch,
@@ -774,19 +774,10 @@ export class RaftStore implements LoopHost, PeerHost {
         epoch,
       });
     }
-    // Newest first (a stable sort: local replicas before the meta's view at equal versions); a route
-    // whose slots a newer one already took is an older shape of them.
-    candidates.sort((a, b) => b.epoch.version - a.epoch.version);
-    const taken = new Uint8Array(SLOT_COUNT);
-    const kept: Route[] = [];
-    for (const { route } of candidates) {
-      const start = Math.max(0, route.startSlot);
-      const end = Math.min(SLOT_COUNT, route.endSlot);
-      if (taken.subarray(start, end).includes(1)) continue;
-      taken.fill(1, start, end);
-      kept.push(route);
-    }
-    return kept.sort((a, b) => a.startSlot - b.startSlot);
+    // Local replicas come first, so at equal versions they win over the meta's view.
+    return SlotMap.newestWins(candidates, (c) => c.route, (c) => c.epoch.version)
+      .list()
+      .map((c) => c.route);
   }
 
   /** The route of a local replica, from what it knows of its region and leader. */
@@ -806,24 +797,18 @@ export class RaftStore implements LoopHost, PeerHost {
   routeOf(slot: number): Route | undefined {
     const p = this.localPeerOf(slot);
     if (p) return this.localRoute(p);
-    return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
+    return new SlotMap(this.routes(), (r) => r).find(slot);
   }
 
-  /** Initialized local replicas sorted by start slot (rebuilt after any region change): routing is a binary search. */
-  private slotIndex: RegionPeer[] | null = null;
+  /** Initialized local replicas by slot (rebuilt after any region change): routing is a binary search. */
+  private slotIndex: SlotMap<RegionPeer> | null = null;
 
   private localPeerOf(slot: number): RegionPeer | undefined {
-    const list = (this.slotIndex ??= [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot).sort((a, b) => a.startSlot - b.startSlot));
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const p = list[mid];
-      if (slot < p.startSlot) hi = mid - 1;
-      else if (slot >= p.endSlot) lo = mid + 1;
-      else return p;
-    }
-    return undefined;
+    this.slotIndex ??= new SlotMap(
+      [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot),
+      (p) => p,
+    );
+    return this.slotIndex.find(slot);
   }
 
   get bootstrapped(): boolean {
