@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The one entry point: `redraft playground|store|meta|ctl ...` (see --help).
-require('../packages/store/dist/src/cli.js').main(process.argv.slice(2));
+require('../packages/cli/dist/src/main.js').main(process.argv.slice(2));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dirs = ['packages/common/dist/test', 'packages/store/dist/test', 'packages/meta/dist/test', 'test/dist'].map((d) => join(root, d)).filter(existsSync);
+const dirs = ['packages/common/dist/test', 'packages/store/dist/test', 'packages/meta/dist/test', 'packages/cli/dist/test', 'test/dist'].map((d) => join(root, d)).filter(existsSync);
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);

@@ -23,3 +23,6 @@ export * from './raftstore/limits';
 export * from './transport';
 export * from './util/process';
 export * from './util/metrics';
+export * from './region/epoch';
+export * from './region/region';
+export * from './region/slot-map';

@@ -11,6 +11,7 @@
 // a follower that lags by less than that still catches up from the log.
 import { join } from 'node:path';
 import {
+  NotLeaderError,
   OverlayBatch,
   PeerPool,
   bindableLocalAddress,
@@ -95,11 +96,10 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
-/** The error a replica that does not lead answers with: `NOT_LEADER <leader peer addr>` or `NOT_LEADER`. */
-export class NotLeaderError extends Error {
-  constructor(readonly leaderAddr: string) {
-    super(leaderAddr ? `NOT_LEADER ${leaderAddr}` : 'NOT_LEADER');
-    this.name = 'NotLeaderError';
+/** What a replica that does not lead answers with, typed over RPC: `NOT_LEADER <leader peer addr>` or `NOT_LEADER`. */
+export class MetaNotLeaderError extends NotLeaderError {
+  constructor(leaderAddr: string) {
+    super(0, leaderAddr);
   }
 }
 
@@ -457,7 +457,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       this.log.info({ term: this.node.raft.term }, 'became meta leader');
     } else if (wasLeader && !this.isLeader) {
       this.log.info({ term: this.node.raft.term, leader: ss.leaderId }, 'lost meta leadership');
-      this.failAll(new NotLeaderError(this.leaderAddr));
+      this.failAll(new MetaNotLeaderError(this.leaderAddr));
     }
   }
 
@@ -576,7 +576,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       }
       case MetaRpc.admin: {
         const req = pb.AdminForwardRequest.decode(body);
-        if (!this.isLeader) throw new NotLeaderError(this.leaderAddr);
+        if (!this.isLeader) throw new MetaNotLeaderError(this.leaderAddr);
         const protocol: Protocol = req.protocol === 3 ? 3 : 2;
         const reply = await this.commands.runLocal(req.args.map((a) => Buffer.from(a)), protocol);
         return pb.AdminForwardResponse.encode({ reply: encodeReply(reply, protocol) }).finish();
@@ -606,13 +606,13 @@ export class MetaNode implements LoopGroup, LoopHost {
   /** Proposes one command (stamped with this leader's clock) and resolves with its result once applied and durable. */
   propose(op: Omit<pb.MetaCommand.$Properties, 'proposedAtMs' | 'proposer' | 'proposalId'>): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(new Error('SHUTDOWN the meta replica is stopping'));
-    if (!this.isLeader) return Promise.reject(new NotLeaderError(this.leaderAddr));
+    if (!this.isLeader) return Promise.reject(new MetaNotLeaderError(this.leaderAddr));
     const proposalId = this.nextProposalId++;
     const cmd: pb.MetaCommand.$Properties = { ...op, proposedAtMs: Date.now(), proposer: this.opts.id, proposalId };
     try {
       this.node.propose(pb.MetaCommand.encode(cmd).finish());
     } catch (e) {
-      if (e instanceof raft.ErrProposalDropped) return Promise.reject(new NotLeaderError(this.leaderAddr));
+      if (e instanceof raft.ErrProposalDropped) return Promise.reject(new MetaNotLeaderError(this.leaderAddr));
       return Promise.reject(e as Error);
     }
     this.loop.schedule();
@@ -628,7 +628,7 @@ export class MetaNode implements LoopGroup, LoopHost {
   /** Resolves once this replica, as leader, has applied everything committed before the call (lease or ReadIndex). */
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('SHUTDOWN the meta replica is stopping'));
-    if (!this.isLeader) return Promise.reject(new NotLeaderError(this.leaderAddr));
+    if (!this.isLeader) return Promise.reject(new MetaNotLeaderError(this.leaderAddr));
     const ctx = Buffer.alloc(12);
     ctx.writeUInt32BE(this.opts.id, 0);
     ctx.writeDoubleBE(this.nextReadId++, 4);
@@ -636,7 +636,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     try {
       this.node.readIndex(ctx);
     } catch (e) {
-      if (e instanceof raft.ErrProposalDropped) return Promise.reject(new NotLeaderError(this.leaderAddr));
+      if (e instanceof raft.ErrProposalDropped) return Promise.reject(new MetaNotLeaderError(this.leaderAddr));
       return Promise.reject(e as Error);
     }
     this.loop.schedule();
@@ -716,7 +716,7 @@ export class MetaNode implements LoopGroup, LoopHost {
         return Buffer.from(res.reply);
       } catch (e) {
         // Our idea of the leader was stale: follow its hint once.
-        const hint = /^NOT_LEADER (\S+)$/.exec((e as Error).message)?.[1];
+        const hint = e instanceof NotLeaderError ? e.leaderAddr : undefined;
         if (attempt > 0 || !hint || hint === target || hint === this.opts.peers.get(this.opts.id)) throw e;
         target = hint;
       }

@@ -7,7 +7,8 @@
 // regions (descriptor with the newest epoch seen, leader, stats), the id
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
-import { SLOT_COUNT, pb } from '@redraft/common';
+import { SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
+import type { Epoch, PeerDesc, RegionDesc } from '@redraft/common';
 import { MetaError } from './errors';
 import { SETTINGS, checkSetting } from './config';
 import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb, operatorToPb, stateName, stepFinished, type OperatorRec } from './operators';
@@ -15,24 +16,9 @@ import { DEFAULT_TIMEOUT_MS, FINISHED_KEPT, cloneStep, kindName, operatorFromPb,
 export const StoreState = pb.StoreState;
 export type StoreState = pb.StoreState;
 
-export interface Epoch {
-  version: number;
-  confVer: number;
-}
-
-export interface PeerDesc {
-  id: number;
-  storeId: number;
-  role: pb.PeerRole;
-}
-
-export interface RegionDesc {
-  id: number;
-  startSlot: number;
-  endSlot: number;
-  epoch: Epoch;
-  peers: PeerDesc[];
-}
+// The region type and its epoch live in common (region/), shared with the stores.
+export type { Epoch, PeerDesc, RegionDesc };
+export { compareEpoch, epochOf, regionFromPb, regionToPb };
 
 export interface StoreRec {
   id: number;
@@ -85,30 +71,6 @@ export type ApplyResult =
 
 const n = (v: number | null | undefined): number => Number(v ?? 0);
 
-export function epochOf(e: pb.RegionEpoch.$Properties | null | undefined): Epoch {
-  return { version: n(e?.version), confVer: n(e?.confVer) };
-}
-
-export function regionFromPb(r: pb.Region.$Properties): RegionDesc {
-  return {
-    id: n(r.id),
-    startSlot: n(r.startSlot),
-    endSlot: n(r.endSlot),
-    epoch: epochOf(r.epoch),
-    peers: (r.peers ?? []).map((p) => ({ id: n(p.id), storeId: n(p.storeId), role: (p.role ?? pb.PeerRole.VOTER) as pb.PeerRole })),
-  };
-}
-
-export function regionToPb(r: RegionDesc): pb.Region.$Properties {
-  return {
-    id: r.id,
-    startSlot: r.startSlot,
-    endSlot: r.endSlot,
-    epoch: { version: r.epoch.version, confVer: r.epoch.confVer },
-    peers: r.peers.map((p) => ({ id: p.id, storeId: p.storeId, role: p.role })),
-  };
-}
-
 export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
   return {
     id: n(s.id),
@@ -157,13 +119,6 @@ export function regionInfoToPb(r: RegionRec): pb.RegionInfo.$Properties {
   };
 }
 
-/** -1, 0, 1: `a` older than, equal to, newer than `b` (version first, then conf_ver). */
-export function compareEpoch(a: Epoch, b: Epoch): number {
-  if (a.version !== b.version) return a.version < b.version ? -1 : 1;
-  if (a.confVer !== b.confVer) return a.confVer < b.confVer ? -1 : 1;
-  return 0;
-}
-
 function sameRegion(a: RegionDesc, b: RegionDesc): boolean {
   if (a.id !== b.id || a.startSlot !== b.startSlot || a.endSlot !== b.endSlot || compareEpoch(a.epoch, b.epoch) !== 0) return false;
   if (a.peers.length !== b.peers.length) return false;
@@ -190,8 +145,8 @@ export class MetaStateMachine {
   private _version = 0;
   private _bootstrapped = false;
   private clockMs = 0;
-  /** Regions sorted by start slot; rebuilt lazily after a change. */
-  private sorted: RegionRec[] | null = null;
+  /** Regions by slot; rebuilt lazily after a change. */
+  private sorted: SlotMap<RegionRec> | null = null;
   /** Operators by id: the running ones and the last FINISHED_KEPT finished ones. */
   private readonly operators = new Map<number, OperatorRec>();
   /** Scheduling settings that differ from their defaults (config.ts). */
@@ -237,23 +192,16 @@ export class MetaStateMachine {
 
   /** Regions in slot order. */
   regionList(): RegionRec[] {
-    if (!this.sorted) this.sorted = [...this.regions.values()].sort((a, b) => a.region.startSlot - b.region.startSlot || a.region.id - b.region.id);
-    return this.sorted;
+    return this.slotMap().list() as RegionRec[];
   }
 
   /** The region whose range holds `slot`, if any. */
   regionForSlot(slot: number): RegionRec | undefined {
-    const list = this.regionList();
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const r = list[mid].region;
-      if (slot < r.startSlot) hi = mid - 1;
-      else if (slot >= r.endSlot) lo = mid + 1;
-      else return list[mid];
-    }
-    return undefined;
+    return this.slotMap().find(slot);
+  }
+
+  private slotMap(): SlotMap<RegionRec> {
+    return (this.sorted ??= new SlotMap(this.regions.values(), (r) => r.region, (a, b) => a.region.id - b.region.id));
   }
 
   /** Slots covered by some region. */
@@ -546,10 +494,8 @@ export class MetaStateMachine {
       // A newer descriptor (or a region the map has not seen: a split's new half).
       // Regions it overlaps must be older versions of the same slots; if any is
       // newer, or as new, this report is the stale one.
-      const overlapping = [...this.regions.values()].filter(
-        (o) => o.region.id !== desc.id && o.region.startSlot < desc.endSlot && desc.startSlot < o.region.endSlot,
-      );
-      if (overlapping.some((o) => o.region.epoch.version >= desc.epoch.version)) return false;
+      const overlapping = [...this.regions.values()].filter((o) => o.region.id !== desc.id && regionsOverlap(o.region, desc));
+      if (overlapping.some((o) => !isEpochStale(o.region.epoch, desc.epoch, 'range'))) return false;
       for (const o of overlapping) this.regions.delete(o.region.id);
       if (overlapping.length) changed = true;
       if (!rec) {

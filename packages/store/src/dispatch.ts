@@ -2,7 +2,7 @@
 // per-client ordering gate, the handler, routing to the region's leader
 // (forward or MOVED), bounded retries while a region has no leader, and
 // errors turned into replies.
-import { CommandTable, ENTRY_TOO_LARGE, ErrorReply, RawReply, keySlot } from '@redraft/common';
+import { CommandTable, ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NotLeaderError, OutcomeUnknownError, RawReply, isRefused, keySlot } from '@redraft/common';
 import type { Handler, KvReader, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
@@ -56,21 +56,13 @@ export function neverSent(err: unknown): boolean {
  * A write whose outcome this store cannot learn (it may or may not have been
  * applied). Never an error reply — an error means "not applied" —: the
  * client's connection is closed instead, as a Redis server that dies
- * mid-command would do; a forwarding store resends it in the same session.
+ * mid-command would do; a forwarding store resends it in the same session
+ * (it arrives there typed, common/transport/rpc-errors.ts).
  */
-export class OutcomeUnknownError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OutcomeUnknownError';
-  }
-}
+export { OutcomeUnknownError };
 
 /** How long a forwarded write whose answer was lost keeps being resent before its outcome counts as unknown. */
 export const FORWARD_OUTCOME_BOUND_MS = 20_000;
-
-/** Remote errors a store answers a forward with, so the forwarder can route again. */
-export const NOT_LEADER = 'NOT_LEADER';
-export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 
 export interface DispatchOptions {
   /** forward: answer through the leader's store (default); moved: answer -MOVED like Redis Cluster. */
@@ -186,7 +178,7 @@ export class Dispatcher {
       } catch (e) {
         if (e instanceof RedirectError) {
           // A forwarded command is never forwarded again: the forwarder routes it anew.
-          if (forwarded) throw new Error(`${NOT_LEADER} ${e.peerAddr}`);
+          if (forwarded) throw new NotLeaderError(0, e.peerAddr, 0, `NOT_LEADER slot ${e.slot}: its leader is at ${e.peerAddr}`);
           const r = await this.redirect(e, client, args, isWrite, cmd);
           if (r !== undefined) return r;
         } else if (e instanceof RetryLaterError) {
@@ -221,9 +213,9 @@ export class Dispatcher {
       return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client));
     } catch (err) {
       // Too large for any frame: nothing was sent, and it could never be replicated.
-      if ((err as { code?: string }).code === 'TOO_LARGE') return new ErrorReply(ENTRY_TOO_LARGE);
-      // Refused before anything ran there (not the leader any more): route again.
-      if (neverSent(err) || String((err as Error).message).startsWith(NOT_LEADER)) return undefined;
+      if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
+      // Refused before anything ran there (not the leader any more, another epoch): route again.
+      if (neverSent(err) || isRefused(err)) return undefined;
       // Sent, but the answer was lost: a read is simply retried; a write may
       // have been applied, so it is resent in its session (exactly once).
       if (isWrite) {

@@ -5,14 +5,12 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { ErrorReply, NullArray, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
 import {
   Dispatcher,
   FORWARD_OUTCOME_BOUND_MS,
-  NOT_LEADER,
-  OUTCOME_UNKNOWN,
   OutcomeUnknownError,
   RedirectError,
   RetryLaterError,
@@ -240,14 +238,9 @@ export class StoreNode {
       closeAfterReply() {},
       kill() {},
     };
-    try {
-      const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
-      return encodeReply(reply, protocol);
-    } catch (e) {
-      // The forwarder resends in its session (exactly once) rather than answer its client.
-      if (e instanceof OutcomeUnknownError) throw new Error(`${OUTCOME_UNKNOWN} ${e.message}`);
-      throw e;
-    }
+    // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
+    const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
+    return encodeReply(reply, protocol);
   }
 
   // ---- the facade the server commands read ----------------------------------------------
@@ -289,7 +282,8 @@ export class StoreNode {
             } catch (err) {
               // Refused before anything was proposed: route again. Otherwise
               // the answer was lost: resend in the session (exactly once).
-              if (!String((err as Error).message).startsWith(NOT_LEADER) && !neverSent(err)) maybeApplied = true;
+              if (err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
+              if (!isRefused(err) && !neverSent(err)) maybeApplied = true;
             }
           } else if (!(e instanceof RetryLaterError)) {
             throw e;

@@ -10,6 +10,7 @@ import { FramedConnection } from './connection';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, Kind, encodeFrame } from './frame';
 import type { Envelope } from './frame';
 import { TransportError } from './errors';
+import { decodeRpcError } from './rpc-errors';
 import { newStats, type TransportStats } from './stats';
 import { waitClosed } from './server';
 
@@ -66,7 +67,7 @@ export type PeerClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 
 
 interface Pending {
   resolve: (body: Uint8Array) => void;
-  reject: (err: TransportError) => void;
+  reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -171,7 +172,8 @@ export class PeerClient extends EventEmitter {
    * Sends a request and resolves with the response body. Rejects with a
    * TransportError: TIMEOUT, DISCONNECTED (the connection dropped first),
    * UNAVAILABLE (in backoff: nothing was sent), OVERLOADED, TOO_LARGE,
-   * CLOSED, or REMOTE (the remote handler failed).
+   * CLOSED, or REMOTE (the remote handler failed) — or, when the remote
+   * handler failed with a typed error, that error's class (rpc-errors.ts).
    */
   request(type: string, body: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     if (this._state === 'idle') this.startConnect();
@@ -256,7 +258,7 @@ export class PeerClient extends EventEmitter {
     clearTimeout(p.timer);
     if (env.error) {
       this.counters.requestErrors++;
-      p.reject(new TransportError('REMOTE', env.error, this.address));
+      p.reject(decodeRpcError(env.error, env.body, this.address));
     } else {
       p.resolve(env.body);
     }

@@ -4,3 +4,4 @@ export { newStats, type TransportStats } from './stats';
 export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, encodeFrame, decodeEnvelope, envelopeProblem, type EncodedFrame, type FrameHead, type Envelope } from './frame';
 export { PeerServer, type PeerServerOptions, type PeerInfo } from './server';
 export { PeerClient, PeerPool, parseAddress, bindableLocalAddress, type PeerClientOptions, type PeerClientState, type SendOptions, type RequestOptions } from './client';
+export { RpcError, NotLeaderError, EpochNotMatchError, RegionNotFoundError, OutcomeUnknownError, EntryTooLargeError, isRefused, encodeRpcError, decodeRpcError } from './rpc-errors';

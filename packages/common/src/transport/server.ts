@@ -8,6 +8,7 @@ import { FramedConnection } from './connection';
 import { DEFAULT_MAX_FRAME_BYTES, Kind, encodeFrame } from './frame';
 import type { Envelope } from './frame';
 import { newStats, type TransportStats } from './stats';
+import { encodeRpcError } from './rpc-errors';
 
 /** Who sent a frame. */
 export interface PeerInfo {
@@ -186,7 +187,8 @@ export class PeerServer {
       (err) => {
         this.counters.requestErrors++;
         const msg = err instanceof Error ? err.message : String(err);
-        this.respond(sc, requestId, null, msg || 'error');
+        // A typed error (rpc-errors.ts) travels as the body, next to its message.
+        this.respond(sc, requestId, encodeRpcError(err), msg || 'error');
       },
     );
     return true;

@@ -95,15 +95,44 @@ function ledRanges(shardList: ClusterShard[]): Map<string, Array<[number, number
   return led;
 }
 
+/**
+ * The store a store that leads no region replicates, as Redis Cluster sees
+ * it: the leader of most of the slots it holds a replica of (ties: the lower
+ * slots). Undefined when it holds no replica of a region with a leader.
+ */
+function masterOf(node: ClusterNode, shardList: ClusterShard[]): string | undefined {
+  const slotsByLeader = new Map<string, number>();
+  let best: string | undefined;
+  for (const s of [...shardList].sort((a, b) => a.startSlot - b.startSlot)) {
+    if (!s.leader || s.leader.id === node.id || !s.replicas.some((r) => r.id === node.id)) continue;
+    const n = (slotsByLeader.get(s.leader.id) ?? 0) + (s.endSlot - s.startSlot);
+    slotsByLeader.set(s.leader.id, n);
+    if (best === undefined || n > slotsByLeader.get(best)!) best = s.leader.id;
+  }
+  return best;
+}
+
+/**
+ * CLUSTER NODES lines. A store that leads regions is a master of their
+ * slots; one that leads none is a replica (`slave <master id>`) of the store
+ * leading the regions it follows, as `redis-cli --cluster check` expects.
+ * A store leading some regions and following others can only be one of the
+ * two in Redis Cluster's model: it shows as a master, and CLUSTER SLOTS and
+ * SHARDS still list it as a replica of the other regions.
+ */
+export function clusterNodeLines(all: ClusterNode[], shardList: ClusterShard[]): string[] {
+  const led = ledRanges(shardList);
+  return all.map((n) => {
+    const slots = (led.get(n.id) ?? []).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
+    const master = slots.length ? undefined : masterOf(n, shardList);
+    const flags = [n.myself ? 'myself' : '', master ? 'slave' : 'master', n.connected ? '' : 'fail'].filter(Boolean).join(',');
+    return [n.id, `${n.host}:${n.port}@${n.busPort}`, flags, master ?? '-', '0', '0', '1', n.connected ? 'connected' : 'disconnected', ...slots].join(' ');
+  });
+}
+
 const nodes: CommandHandler = (ctx) => {
   const c = ctx.server.cluster;
-  const led = ledRanges(c.shards());
-  const lines = c.nodes().map((n) => {
-    const flags = [n.myself ? 'myself' : '', 'master', n.connected ? '' : 'fail'].filter(Boolean).join(',');
-    const slots = (led.get(n.id) ?? []).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
-    return [`${n.id}`, `${n.host}:${n.port}@${n.busPort}`, flags, '-', '0', '0', '1', n.connected ? 'connected' : 'disconnected', ...slots].join(' ');
-  });
-  const text = lines.join('\n') + '\n';
+  const text = clusterNodeLines(c.nodes(), c.shards()).join('\n') + '\n';
   return ctx.client.protocol === 3 ? new VerbatimReply('txt', text) : text;
 };
 

@@ -5,10 +5,12 @@ import {
   ErrorReply,
   MAX_ENTRY_BYTES,
   OverlayBatch,
+  epochOf,
+  isEpochStale,
   pb,
   raft,
 } from '@redraft/common';
-import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
+import type { Engine, Epoch, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
 import { NOTHING_POPPED } from '../blocking';
@@ -59,19 +61,22 @@ interface PendingRead {
   /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
   atMs: number;
   deadline: number;
-  /** The region's epoch version when the read began: a split meanwhile may have moved its keys away. */
-  version: number;
+  /** The region's epoch when the read began: a split meanwhile may have moved its keys away. */
+  epoch: Epoch;
 }
 
 /** A pending write that waits this long for its entry to apply has an unknown outcome. */
 const WRITE_OUTCOME_BOUND_MS = 30_000;
 
 /** Errors the command layer turns into TRYAGAIN, a forward or MOVED. */
-export class NotLeaderError extends RetryLaterError {
+export class NotLeaderHereError extends RetryLaterError {
   constructor(readonly regionId: number, readonly leaderPeerId: number) {
     super(`TRYAGAIN region ${regionId} has no leader here; try again`);
   }
 }
+
+/** A command refused in apply: proposed with an older epoch than the region's (a split came first). Never applied. */
+export class StaleEpochError extends RetryLaterError {}
 
 /**
  * A read whose ReadIndex got no answer within this long (its leader may have
@@ -132,8 +137,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   get endSlot(): number {
     return Number(this.region.endSlot);
   }
-  get epoch(): { version: number; confVer: number } {
-    return { version: Number(this.region.epoch?.version ?? 0), confVer: Number(this.region.epoch?.confVer ?? 0) };
+  get epoch(): Epoch {
+    return epochOf(this.region.epoch);
   }
   get isLeader(): boolean {
     return this.node.raft.state === StateRole.Leader;
@@ -148,7 +153,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   // ---- RegionHandle --------------------------------------------------------------
 
   propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply> {
-    if (!this.isLeader) return Promise.reject(new NotLeaderError(this.id, this.leaderPeerId));
+    if (!this.isLeader) return Promise.reject(new NotLeaderHereError(this.id, this.leaderPeerId));
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
@@ -201,14 +206,14 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    const version = this.epoch.version;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, version }));
+    const epoch = this.epoch;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, epoch }));
   }
 
   private waitApplied(index: number, atMs: number): Promise<number> {
     const id = this.nextReadId++;
-    const version = this.epoch.version;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, version }));
+    const epoch = this.epoch;
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, epoch }));
   }
 
   /**
@@ -271,8 +276,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // A command proposed before a split of this region may target keys it
     // no longer owns: refused, never applied, so the dispatcher routes it
     // again (to the new region) — a brief internal retry, not an error.
-    if (Number(header?.epoch?.version ?? 0) < this.epoch.version) {
-      if (mine) this.results.push([mine, new RetryLaterError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
+    if (isEpochStale(epochOf(header?.epoch), this.epoch, 'range')) {
+      if (mine) this.results.push([mine, new StaleEpochError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
       return;
     }
     if (cmd.write) {
@@ -419,9 +424,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   private settleReads(): void {
     const now = Date.now();
-    const version = this.epoch.version;
+    const epoch = this.epoch;
     for (const [id, r] of this.pendingReads) {
-      if (r.version !== version) {
+      if (isEpochStale(r.epoch, epoch, 'range')) {
         // The region split while the read waited: its keys may belong to the new region now.
         this.pendingReads.delete(id);
         this.leaderTimes.delete(id);
@@ -477,7 +482,7 @@ export function plainRegion(r: pb.Region.$Properties): pb.Region.$Properties {
     id: Number(r.id ?? 0),
     startSlot: Number(r.startSlot ?? 0),
     endSlot: Number(r.endSlot ?? 0),
-    epoch: { version: Number(r.epoch?.version ?? 0), confVer: Number(r.epoch?.confVer ?? 0) },
+    epoch: epochOf(r.epoch),
     peers: (r.peers ?? []).map((p) => ({ id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: p.role ?? pb.PeerRole.VOTER })),
   };
 }

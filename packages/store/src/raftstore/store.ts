@@ -26,16 +26,24 @@ import {
   RAFT_FRAME_BYTES,
   RAFT_MAX_SIZE_PER_MSG,
   RAFT_INIT_TERM,
+  SlotMap,
+  epochOf,
+  isEpochStale,
+  sameEpoch,
+  NotLeaderError,
+  EpochNotMatchError,
+  RegionNotFoundError,
 } from '@redraft/common';
-import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
+import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
-import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
+import { RetryLaterError } from '../dispatch';
+import { StaleEpochError } from './peer';
 import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
-import { sameEpoch, transferLeaderStep } from './transfer-leader';
+import { transferLeaderStep } from './transfer-leader';
 
 /** A split step proposed this long ago and still asked for is proposed again. */
 const SPLIT_REPROPOSE_MS = 5000;
@@ -257,8 +265,8 @@ export class RaftStore implements LoopHost, PeerHost {
         return res;
       } catch (e) {
         last = e as Error;
-        const m = /NOT_LEADER\s+(\S+)/.exec(last.message);
-        target = m && addrs.includes(m[1]) ? m[1] : addrs[(addrs.indexOf(target) + 1) % addrs.length];
+        const hint = last instanceof NotLeaderError ? last.leaderAddr : '';
+        target = hint && addrs.includes(hint) ? hint : addrs[(addrs.indexOf(target) + 1) % addrs.length];
       }
     }
     throw last ?? new Error('no meta address');
@@ -477,6 +485,7 @@ export class RaftStore implements LoopHost, PeerHost {
       // A message for another incarnation of this region's replica on this store.
       if (toPeer < peer.peerId) return;
     }
+    if (peer && staleSender(peer.region, m)) return;
     if (!peer) {
       // A replica removed from here never comes back from a stale message.
       const known = this.localStates.get(regionId);
@@ -556,15 +565,19 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.propose') {
       // One operation for one region this store is believed to lead.
       const req = pb.ProposeRequest.decode(body);
-      const peer = this.peers.get(Number(req.regionId));
-      if (!peer || !peer.isLeader || !req.write) throw new Error(`NOT_LEADER region ${Number(req.regionId)}`);
+      const regionId = Number(req.regionId);
+      const peer = this.peers.get(regionId);
+      if (!req.write) throw new Error(`store.propose for region ${regionId} without a write`);
+      if (!peer) throw new RegionNotFoundError(regionId);
+      if (!peer.isLeader) throw this.notLeader(peer);
       try {
         const reply = await peer.propose(req.write, req.session?.id ? req.session : undefined);
         return pb.ForwardResponse.encode({ reply: encodeReply(reply, 2) }).finish();
       } catch (e) {
-        // Not proposed (no longer leader): the sender routes again; outcome unknown: it resends in its session.
-        if (e instanceof OutcomeUnknownError) throw new Error(`OUTCOME_UNKNOWN ${e.message}`);
-        if (e instanceof RetryLaterError) throw new Error(`NOT_LEADER region ${Number(req.regionId)}: ${e.message}`);
+        // Not proposed, or refused in apply: the sender routes again. An
+        // OutcomeUnknownError travels typed: the sender resends in its session.
+        if (e instanceof StaleEpochError) throw new EpochNotMatchError(regionId, [peer.region], e.message);
+        if (e instanceof RetryLaterError) throw this.notLeader(peer, e.message);
         throw e;
       }
     }
@@ -649,7 +662,7 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     const peer = this.peers.get(regionId);
     if (!peer || !peer.isLeader) return;
-    if (ins.regionEpoch && !sameEpoch(peer.epoch, ins.regionEpoch)) {
+    if (ins.regionEpoch && !sameEpoch(peer.epoch, epochOf(ins.regionEpoch))) {
       if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
       return;
     }
@@ -700,6 +713,14 @@ export class RaftStore implements LoopHost, PeerHost {
     }
   }
 
+  /** Refused: this replica does not lead; the hint names the store it believes does. */
+  private notLeader(peer: RegionPeer, detail?: string): NotLeaderError {
+    const leader = (peer.region.peers ?? []).find((x) => Number(x.id) === peer.leaderPeerId);
+    const storeId = Number(leader?.storeId ?? 0);
+    const addr = storeId ? String(this.stores.get(storeId)?.peerAddr ?? '') : '';
+    return new NotLeaderError(peer.id, addr, storeId, detail ?? `NOT_LEADER region ${peer.id}`);
+  }
+
   /** Leader transfer asked by an operator: TimeoutNow to the region's replica on `toStoreId`. */
   transferLeader(regionId: number, toStoreId: number): void {
     const peer = this.peers.get(regionId);
@@ -723,26 +744,49 @@ export class RaftStore implements LoopHost, PeerHost {
     return [...this.stores.values()];
   }
 
-  /** Every region this store knows of: its own replicas first, the meta's view for the rest. */
+  /**
+   * Every region this store knows of: its own replicas first, the meta's view
+   * for the rest. Where two overlap (a split applied here but not yet heard
+   * of by the meta, or the other way round), the newer epoch wins, so CLUSTER
+   * SLOTS never shows a slot twice.
+   */
   routes(): Route[] {
-    const out: Route[] = [];
-    const covered = new Set<number>();
+    const candidates: Array<{ route: Route; epoch: Epoch }> = [];
+    const local = new Map<number, { route: Route; epoch: Epoch }>();
     for (const p of this.peers.values()) {
       if (Number(p.region.endSlot) <= Number(p.region.startSlot)) continue;
-      out.push(this.localRoute(p));
-      covered.add(p.id);
+      const c = { route: this.localRoute(p), epoch: p.epoch };
+      local.set(p.id, c);
+      candidates.push(c);
     }
     for (const r of this.view?.regions ?? []) {
-      if (!r.region || covered.has(Number(r.region.id))) continue;
-      out.push({
-        regionId: Number(r.region.id),
-        startSlot: Number(r.region.startSlot),
-        endSlot: Number(r.region.endSlot),
-        leaderStoreId: Number(r.leaderStoreId),
-        peers: r.region.peers ?? [],
+      if (!r.region) continue;
+      const epoch = epochOf(r.region.epoch);
+      const mine = local.get(Number(r.region.id));
+      if (mine) {
+        // The meta saw a later split of a replica that has not applied it yet: its slots as the meta has them.
+        if (isEpochStale(mine.epoch, epoch, 'range')) {
+          mine.route.startSlot = Number(r.region.startSlot);
+          mine.route.endSlot = Number(r.region.endSlot);
+          mine.epoch = epoch;
+        }
+        continue;
+      }
+      candidates.push({
+        route: {
+          regionId: Number(r.region.id),
+          startSlot: Number(r.region.startSlot),
+          endSlot: Number(r.region.endSlot),
+          leaderStoreId: Number(r.leaderStoreId),
+          peers: r.region.peers ?? [],
+        },
+        epoch,
       });
     }
-    return out.sort((a, b) => a.startSlot - b.startSlot);
+    // Local replicas come first, so at equal versions they win over the meta's view.
+    return SlotMap.newestWins(candidates, (c) => c.route, (c) => c.epoch.version)
+      .list()
+      .map((c) => c.route);
   }
 
   /** The route of a local replica, from what it knows of its region and leader. */
@@ -762,29 +806,37 @@ export class RaftStore implements LoopHost, PeerHost {
   routeOf(slot: number): Route | undefined {
     const p = this.localPeerOf(slot);
     if (p) return this.localRoute(p);
-    return this.routes().find((r) => slot >= r.startSlot && slot < r.endSlot);
+    return new SlotMap(this.routes(), (r) => r).find(slot);
   }
 
-  /** Initialized local replicas sorted by start slot (rebuilt after any region change): routing is a binary search. */
-  private slotIndex: RegionPeer[] | null = null;
+  /** Initialized local replicas by slot (rebuilt after any region change): routing is a binary search. */
+  private slotIndex: SlotMap<RegionPeer> | null = null;
 
   private localPeerOf(slot: number): RegionPeer | undefined {
-    const list = (this.slotIndex ??= [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot).sort((a, b) => a.startSlot - b.startSlot));
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const p = list[mid];
-      if (slot < p.startSlot) hi = mid - 1;
-      else if (slot >= p.endSlot) lo = mid + 1;
-      else return p;
-    }
-    return undefined;
+    this.slotIndex ??= new SlotMap(
+      [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot),
+      (p) => p,
+    );
+    return this.slotIndex.find(slot);
   }
 
   get bootstrapped(): boolean {
     return !!this.view?.bootstrapped || this.peers.size > 0;
   }
+}
+
+/**
+ * A message from a replica that is no longer in the region (removed by a
+ * membership change this replica has applied): its epoch is older and the
+ * region does not name it. Dropped at intake, so a removed replica cannot
+ * disturb the group. A sender the region names is never dropped: a leader
+ * may be behind its followers in applying a split.
+ */
+export function staleSender(region: pb.Region.$Properties, m: pb.RaftMessage.$Properties): boolean {
+  const peers = region.peers ?? [];
+  if (!peers.length || !m.epoch || !m.fromPeer) return false;
+  if (peers.some((p) => Number(p.id) === Number(m.fromPeer!.id))) return false;
+  return isEpochStale(epochOf(m.epoch), epochOf(region.epoch), 'conf');
 }
 
 /** A RaftMessageBatch from messages encoded one by one (field 1, repeated): the bytes protobufjs would write. */

@@ -7,10 +7,6 @@ import type { RegionPeer } from './peer';
 /** Entries a target may lag behind the leader's last index and still be handed the leadership (TiKV's default is 128). */
 export const TRANSFER_MAX_LAG = 128;
 
-export function sameEpoch(a: { version: number; confVer: number }, b: pb.RegionEpoch.$Properties): boolean {
-  return a.version === Number(b.version ?? 0) && a.confVer === Number(b.confVer ?? 0);
-}
-
 /** Starts the transfer on the leader `peer`, or throws REFUSED / NOT_CAUGHT_UP with the reason. */
 export function transferLeaderStep(peer: RegionPeer, toPeerId: number): void {
   if (toPeerId === peer.peerId) return; // leads already

@@ -1,10 +1,12 @@
-// `redraft <command>`: playground, store (and later meta, ctl). Every flag is
-// documented in --help and checked before anything starts.
+// `redraft <command>`: playground, store, meta, ctl. Every flag is
+// documented in --help and checked before anything starts. This package is
+// the only one that knows both the store and the meta: they never import
+// each other.
 import { Command, Option } from 'commander';
 import { checkOption, serveUntilSignal, createLogger, parseBytes, parseChoice, parseCount, parseHostPort, parsePort } from '@redraft/common';
-import { StoreNode } from './node';
-import { runPlayground } from './playground';
+import { StoreNode } from '@redraft/store';
 import { registerCtlCommand, registerMetaCommand } from '@redraft/meta';
+import { runPlayground } from './playground';
 
 const DEFAULT_MAX_BULK = '512mb';
 const DEFAULT_MAX_MULTIBULK = String(1024 * 1024);
