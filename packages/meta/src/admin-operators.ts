@@ -1,5 +1,5 @@
 // Admin commands that create, show and cancel operators (docs/meta.md,
-// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, OPERATOR LIST|SHOW|CANCEL.
+// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, REGION MOVE, OPERATOR LIST|SHOW|CANCEL.
 // They run on the meta leader (a follower forwards them, see admin.ts).
 import { ErrorReply, MapReply, OK, pb } from '@redraft/common';
 import type { CommandSpec, Reply } from '@redraft/common';
@@ -15,6 +15,7 @@ type Spec = CommandSpec<AdminContext>;
 export const OPERATOR_COMMANDS = [
   'region|split',
   'region|transfer-leader',
+  'region|move',
   'operator|list',
   'operator|show',
   'operator|cancel',
@@ -149,6 +150,21 @@ export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
         const regionId = idArg(args[2], 'region id');
         const storeId = idArg(args[3], 'store id');
         const op = await createAndNudge(ctx.meta, { regionId, kind: pb.OperatorKind.OP_TRANSFER_LEADER, creator: pb.OperatorCreator.BY_SCRIPT, transferToStore: storeId });
+        return op.id;
+      },
+    },
+    {
+      name: 'move',
+      arity: 5,
+      flags: ['admin'],
+      group: 'meta',
+      summary: "Moves a region's replica from one store to another (add learner, promote, remove the old one). Replies the operator id.",
+      since: '0.1.0',
+      handler: async (ctx, args) => {
+        const regionId = idArg(args[2], 'region id');
+        const fromStore = idArg(args[3], 'source store id');
+        const toStore = idArg(args[4], 'target store id');
+        const op = await createAndNudge(ctx.meta, { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, creator: pb.OperatorCreator.BY_SCRIPT, fromStore, toStore });
         return op.id;
       },
     },

@@ -253,7 +253,7 @@ function action<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args
 export function registerCtlCommand(program: Command): void {
   const ctl = program
     .command('ctl')
-    .description('operator commands against the meta admin port: split-region, transfer-leader, cluster-status')
+    .description('operator commands against the meta admin port: split-region, transfer-leader, move-region, cluster-status')
     // Usage errors exit 2, as every other bad argument here (help still exits 0).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));
   const metaOpt = ['--meta <addrs>', 'meta admin address(es), host:port, comma-separated (any replica works)', DEFAULT_META] as const;
@@ -288,6 +288,27 @@ export function registerCtlCommand(program: Command): void {
         const regionId = positiveInt('region id', regionArg);
         const storeId = positiveInt('store id', storeArg);
         await runOperator(o, ['REGION', 'TRANSFER-LEADER', regionId, storeId], `transfer the leader of region ${regionId} to store ${storeId}`, (op) => `done: store ${storeId} leads region ${regionId} (${(op.ageMs / 1000).toFixed(1)} s)`);
+      }),
+    );
+
+  ctl
+    .command('move-region')
+    .description("move a region's replica from one store to another and wait until the old one is removed")
+    .argument('<region-id>', 'the region')
+    .argument('<from-store>', 'the store whose replica leaves')
+    .argument('<to-store>', 'the store that gets the new replica')
+    .option(...metaOpt)
+    .option('--timeout <seconds>', 'how long to wait for the operator', '600')
+    .option('--no-wait', 'return as soon as the operator is created')
+    .action(
+      action(async (regionArg: string, fromArg: string, toArg: string, o: { meta: string; wait: boolean; timeout: string }) => {
+        const regionId = positiveInt('region id', regionArg);
+        const from = positiveInt('source store id', fromArg);
+        const to = positiveInt('target store id', toArg);
+        if (from === to) throw new CtlError(`the source and target store are the same (${from})`, EXIT_USAGE);
+        await runOperator(o, ['REGION', 'MOVE', regionId, from, to], `move region ${regionId} from store ${from} to store ${to}`, (op) =>
+          `done: region ${regionId} moved from store ${from} to store ${to} (${(op.ageMs / 1000).toFixed(1)} s)`,
+        );
       }),
     );
 

@@ -594,6 +594,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
     instructions.push(...this.sm.operatorSteps(res.storeId));
+    instructions.push(...this.sm.stalePeerInstructions(res.storeId, req.regions));
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));
     const out: pb.StoreHeartbeatResponse.$Properties = { instructions };
     // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
