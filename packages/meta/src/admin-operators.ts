@@ -16,6 +16,7 @@ export const OPERATOR_COMMANDS = [
   'region|split',
   'region|transfer-leader',
   'region|move',
+  'store|remove',
   'operator|list',
   'operator|show',
   'operator|cancel',
@@ -110,7 +111,32 @@ export async function createAndNudge(meta: MetaNode, create: pb.CreateOperator.$
   return op;
 }
 
-export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
+export function operatorSpecs(): { region: Spec[]; store: Spec[]; top: Spec[] } {
+  const store: Spec[] = [
+    {
+      name: 'remove',
+      arity: 3,
+      flags: ['admin'],
+      group: 'meta',
+      summary: 'Drains a store: its replicas move to other stores, then it is removed for good (refused if it comes back).',
+      since: '0.1.0',
+      handler: async (ctx, args) => {
+        const storeId = idArg(args[2], 'store id');
+        await ctx.meta.readBarrier();
+        const sm = ctx.meta.sm;
+        const s = sm.store(storeId);
+        if (!s) return new ErrorReply(`STORE_UNKNOWN store ${storeId} is not registered`);
+        // Refused when the others could not hold every region's replicas.
+        const others = sm.storeList().filter((x) => x.id !== storeId && x.state === pb.StoreState.UP && !x.draining).length;
+        if (s.state !== pb.StoreState.TOMBSTONE && sm.replicaCount(storeId) > 0 && others < ctx.meta.replicaTarget) {
+          return new ErrorReply(`ERR only ${others} other stores are up; regions need ${ctx.meta.replicaTarget} replicas`);
+        }
+        const r = await ctx.meta.propose({ removeStore: { storeId } });
+        if (r.kind === 'error') throw r.error;
+        return OK;
+      },
+    },
+  ];
   const region: Spec[] = [
     {
       name: 'split',
@@ -313,5 +339,5 @@ export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
       ],
     },
   ];
-  return { region, top };
+  return { region, store, top };
 }

@@ -46,6 +46,8 @@ export interface StoreRec {
   leaderCount: number;
   startedAtMs: number;
   heartbeatCount: number;
+  /** STORE REMOVE: its replicas are moved away, then it is removed (TOMBSTONE). */
+  draining: boolean;
 }
 
 export interface RegionRec {
@@ -122,6 +124,7 @@ export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
     leaderCount: n(s.leaderCount),
     startedAtMs: n(s.startedAtMs),
     heartbeatCount: n(s.heartbeatCount),
+    draining: !!s.draining,
   };
 }
 
@@ -366,6 +369,7 @@ export class MetaStateMachine {
       if (cmd.createOperator) return this.createOperator(cmd.createOperator, now);
       if (cmd.finishOperator) return this.finishOperator(cmd.finishOperator, now);
       if (cmd.setConfig) return this.setConfig(cmd.setConfig);
+      if (cmd.removeStore) return this.removeStore(cmd.removeStore);
       return { kind: 'noop' };
     } catch (e) {
       if (e instanceof MetaError) return { kind: 'error', error: e };
@@ -436,6 +440,7 @@ export class MetaStateMachine {
       leaderCount: 0,
       startedAtMs: now,
       heartbeatCount: 0,
+      draining: false,
     });
     this.bump();
     return { kind: 'register', storeId: id };
@@ -540,6 +545,33 @@ export class MetaStateMachine {
     this.operators.set(id, op);
     this.advanceOperators(now); // a transfer to the store that already leads is done at once
     return { kind: 'operator', operator: op };
+  }
+
+  /** Regions with a replica on the store, in the map. */
+  replicaCount(storeId: number): number {
+    let count = 0;
+    for (const r of this.regions.values()) if (r.region.peers.some((p) => p.storeId === storeId)) count++;
+    return count;
+  }
+
+  private removeStore(cmd: pb.RemoveStore.$Properties): ApplyResult {
+    const id = n(cmd.storeId);
+    const s = this.stores.get(id);
+    if (!s) throw new MetaError('STORE_UNKNOWN', `store ${id} is not registered`);
+    if (s.state === pb.StoreState.TOMBSTONE) throw new MetaError('STORE_TOMBSTONE', `store ${id} was removed already`);
+    if (!cmd.finish) {
+      if (!s.draining) {
+        s.draining = true;
+        this.bump();
+      }
+      return { kind: 'noop' };
+    }
+    const left = this.replicaCount(id);
+    if (left > 0) throw new MetaError('NOT_DRAINED', `store ${id} still holds ${left} replicas`);
+    s.state = pb.StoreState.TOMBSTONE;
+    s.draining = false;
+    this.bump();
+    return { kind: 'noop' };
   }
 
   private setConfig(cmd: pb.SetConfig.$Properties): ApplyResult {
