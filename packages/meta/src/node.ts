@@ -146,6 +146,7 @@ export class MetaNode implements LoopGroup, LoopHost {
   private readonly schedulers = new Schedulers({
     sm: this.sm,
     leaderForMs: () => (this.isLeader ? Date.now() - this.leaderSince : 0),
+    replicas: () => this.replicas,
     create: (op) => createAndNudge(this, op),
     log: (obj, msg) => this.log.info(obj, msg),
   });

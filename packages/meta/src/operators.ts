@@ -35,6 +35,7 @@ export const DEFAULT_TIMEOUT_MS: Record<pb.OperatorKind, number> = {
   [pb.OperatorKind.OP_TRANSFER_LEADER]: 30_000,
   // A move copies the region by snapshot: minutes for a region at the split threshold on a busy machine.
   [pb.OperatorKind.OP_MOVE_REGION]: 300_000,
+  [pb.OperatorKind.OP_REMOVE_PEER]: 60_000,
 };
 
 /** Finished operators kept for OPERATOR LIST/SHOW (the oldest are forgotten first). */
@@ -42,6 +43,7 @@ export const FINISHED_KEPT = 200;
 
 export function kindName(k: pb.OperatorKind): string {
   if (k === pb.OperatorKind.OP_MOVE_REGION) return 'move-region';
+  if (k === pb.OperatorKind.OP_REMOVE_PEER) return 'remove-peer';
   return k === pb.OperatorKind.OP_SPLIT ? 'split' : 'transfer-leader';
 }
 

@@ -57,6 +57,8 @@ export interface SchedulerContext {
   sm: MetaStateMachine;
   /** How long this replica has led: a store's silence means something only after it has had time to hear from it. */
   leaderForMs(): number;
+  /** Voters per region (--replicas). */
+  replicas(): number;
   /** Proposes a CreateOperator; resolves when applied (or rejects). */
   create(op: pb.CreateOperator.$Properties): Promise<unknown>;
   log(obj: object, msg: string): void;
@@ -114,7 +116,11 @@ export class Schedulers {
     return true;
   }
 
-  /** Replicas on dead, draining or removed stores move to the up store with the fewest replicas. */
+  /**
+   * Replicas on dead, draining or removed stores move to the up store with
+   * the fewest replicas. A replica too many (a learner, or a voter above
+   * --replicas, left by a move that timed out or was cancelled) is removed.
+   */
   private checkReplicas(nowMs: number, moves: { created: number; perStore: Map<number, number> }): void {
     const sm = this.ctx.sm;
     const downMs = Number(sm.setting('store-down-seconds')) * 1000;
@@ -123,6 +129,12 @@ export class Schedulers {
       if (moves.created >= MOVES_PER_ROUND) return;
       const id = r.region.id;
       if (!r.leaderStoreId || this.proposing.has(id) || sm.runningOperatorOf(id)) continue;
+      const extra = this.extraPeer(r);
+      if (extra) {
+        moves.created++;
+        this.propose(id, { kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: extra.storeId }, `an extra ${extra.role === pb.PeerRole.LEARNER ? 'learner' : 'voter'} on store ${extra.storeId}`);
+        continue;
+      }
       for (const p of r.region.peers) {
         const why = storeLeaving(sm.store(p.storeId), nowMs, downMs, this.ctx.leaderForMs());
         if (!why) continue;
@@ -131,6 +143,15 @@ export class Schedulers {
         break; // one move per region at a time
       }
     }
+  }
+
+  /** A learner with no operator to promote it, or a voter above the replica count (not the leader; the fullest store's). */
+  private extraPeer(r: RegionRec): { storeId: number; role: pb.PeerRole } | undefined {
+    const learner = r.region.peers.find((p) => p.role === pb.PeerRole.LEARNER);
+    if (learner) return learner;
+    const voters = r.region.peers.filter((p) => p.role === pb.PeerRole.VOTER);
+    if (voters.length <= this.ctx.replicas()) return undefined;
+    return voters.filter((p) => p.storeId !== r.leaderStoreId).sort((a, b) => this.ctx.sm.replicaCount(b.storeId) - this.ctx.sm.replicaCount(a.storeId) || b.storeId - a.storeId)[0];
   }
 
   /** A replica from the up store with the most to the one with the fewest, while they differ by more than the tolerance. */

@@ -520,6 +520,13 @@ export class MetaStateMachine {
         { ...base, removePeer: { id: old.id, storeId: from, role: old.role } },
       ];
       return this.startOperator({ id, regionId, kind, cmd, now, timeoutMs, epoch, steps });
+    } else if (kind === pb.OperatorKind.OP_REMOVE_PEER) {
+      const from = n(cmd.fromStore);
+      const old = d.peers.find((p) => p.storeId === from);
+      if (!old) throw new MetaError('INVALID', `region ${regionId} has no replica on store ${from}`);
+      if (old.role === pb.PeerRole.VOTER && d.peers.filter((p) => p.role === pb.PeerRole.VOTER).length < 2) throw new MetaError('INVALID', `store ${from} holds the last voter of region ${regionId}`);
+      id = this.allocId();
+      step = { regionId, operatorId: id, regionEpoch: epoch, removePeer: { id: old.id, storeId: from, role: old.role } };
     } else {
       throw new MetaError('INVALID', `unknown operator kind ${kind}`);
     }

@@ -117,3 +117,13 @@ test('a move-region operator: learner, promotion, removal, each finished by the 
   // A learner still waiting for its snapshot (epoch 0/0, no peers) is never destroyed.
   assert.deepEqual(sm.stalePeerInstructions(2, [{ region: { id: regionId, epoch: { version: 0, confVer: 0 }, peers: [] }, peerId: 12345 }]), []);
 });
+
+test('a remove-peer operator: one step, done when the map no longer lists the peer; the last voter is never removed', () => {
+  const { sm, regionId } = cluster();
+  assert.equal(errCode(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: 9 } }))), 'INVALID');
+  const op = ok(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: 3 } })), 'operator').operator;
+  const d = sm.region(regionId)!.region;
+  assert.equal(op.steps[0].removePeer!.id, d.peers.find((p) => p.storeId === 3)!.id);
+  sm.apply(cmd({ storeHeartbeat: { store: { id: 1 }, regions: [{ region: { ...d, epoch: { version: d.epoch.version, confVer: 2 }, peers: d.peers.filter((p) => p.storeId !== 3) }, isLeader: true, term: 6 }] } }));
+  assert.equal(sm.operator(op.id)!.state, pb.OperatorState.OP_DONE);
+});

@@ -501,6 +501,13 @@ export class RaftStore implements LoopHost, PeerHost {
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
       if (toPeer < peer.peerId) return;
+      // A newer one: a region has one replica per store, so ours was removed
+      // (it missed its removal). Destroyed first; the message waits for it.
+      if (!peer.isLeader) {
+        this.destroyPeer(peer, `a message for its newer replica ${toPeer} on this store`);
+        this.stash.put(regionId, m);
+      }
+      return;
     }
     if (peer && isStaleSender(peer, m)) return;
     if (!peer) {
