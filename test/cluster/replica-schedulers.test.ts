@@ -117,6 +117,11 @@ test('region balance fills a joining store; drain-store empties it and removes i
   assert.match(status.stdout, /every region fully replicated/);
   t.diagnostic('\n' + status.stdout);
   await waitFor(async () => (await c.regionList(joined)).length === 0, { timeoutMs: 30_000, what: 'the drained store to hold no replica' });
+  // It is refused if it comes back with its old data dir: it exits with the reason.
+  await joined.stop();
+  joined.start();
+  await waitFor(async () => !joined.running, { timeoutMs: 30_000, what: 'the removed store to exit when it comes back' });
+  assert.match(joined.log(), /the meta refuses this store: STORE_TOMBSTONE/);
 
   await writers.stop();
   assert.ok(writers.acks.length > 0);

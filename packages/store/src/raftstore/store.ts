@@ -241,6 +241,8 @@ export class RaftStore implements LoopHost, PeerHost {
         return Number(res.storeId);
       } catch (e) {
         if (this.stopped) throw e;
+        // Drained and removed (STORE REMOVE): this data dir never rejoins.
+        if (/STORE_TOMBSTONE/.test((e as Error).message)) throw new Error(`the meta refuses this store: ${(e as Error).message} (removed by STORE REMOVE; start it with an empty data dir to join as a new store)`);
         if (attempt % 10 === 0) this.log.warn({ err: (e as Error).message }, 'waiting for the meta group');
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (attempt + 1))));
       }
