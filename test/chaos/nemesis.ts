@@ -8,12 +8,14 @@
 //   partition — cut one store (often the slot-0 leader) from every other process, or the meta from every store
 //   transfer  — REGION TRANSFER-LEADER: the slot-0 region's leader hands leadership to another replica
 //   split     — REGION SPLIT on the meta's admin port: the slot-0 region is split at a random slot
+//   move      — REGION MOVE on the meta's admin port: a replica of the slot-0 region (often its
+//               leader's) moves to an up store that has none (the cluster needs a 4th store)
 import type { ChaosCluster, ChaosNode } from './cluster';
 import type { Firewall } from './firewall';
 import { between, pick, type Rng } from './random';
 import { waitFor } from '../support/wait';
 
-export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer', 'split'] as const;
+export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer', 'split', 'move'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface NemesisOptions {
@@ -212,6 +214,29 @@ export class Nemesis {
           this.record('transfer', `REGION TRANSFER-LEADER ${id} ${to} on ${leader.name}: ${String(r)}`);
         } catch (e) {
           this.log(`transfer: ${(e as Error).message}`);
+        }
+        return;
+      }
+      case 'move': {
+        // The meta's maps: REGION LIST (peers=P@S,...; leader_store=S) and STORE LIST (id=S ... state=up).
+        const meta = this.opts.cluster.meta;
+        try {
+          const line = String(await meta.call('REGION', 'LIST')).split('\n').find((l) => /slots=0-/.test(l));
+          const id = line ? /id=(\d+)/.exec(line)?.[1] : undefined;
+          const stores = (line ? /peers=(\S+)/.exec(line)?.[1] ?? '' : '').split(',').filter(Boolean).map((p) => p.replace(/\(learner\)$/, '').split('@')[1]);
+          const up = String(await meta.call('STORE', 'LIST')).split('\n').filter((l) => / state=up /.test(l)).map((l) => /id=(\d+)/.exec(l)![1]);
+          const targets = up.filter((s) => !stores.includes(s));
+          if (!id || stores.length === 0 || targets.length === 0) {
+            this.log(`move: no replica of slot 0 to move, or no store without one: ${String(line)}; up stores ${up.join(',')}`);
+            return;
+          }
+          const leaderStore = /leader_store=(\d+)/.exec(line!)?.[1];
+          const from = leaderStore && stores.includes(leaderStore) && this.opts.rnd() < 0.5 ? leaderStore : pick(this.opts.rnd, stores);
+          const to = pick(this.opts.rnd, targets);
+          const r = await meta.call('REGION', 'MOVE', id, from, to);
+          this.record('move', `REGION MOVE ${id} ${from} ${to}${from === leaderStore ? ' (from the leader)' : ''} on the meta: operator ${String(r)}`);
+        } catch (e) {
+          this.log(`move: ${(e as Error).message}`);
         }
         return;
       }

@@ -29,6 +29,8 @@ export interface ChaosOptions {
   readShare?: number;
   /** Every fault hits the leader of slot 0. */
   targetLeader?: boolean;
+  /** Store processes (default 3; 4 when the faults include moves, which need a store without a replica). */
+  stores?: number;
   intervalMs?: [number, number];
   holdMs?: [number, number];
   /** Where failing histories go (default the OS temp dir). */
@@ -96,7 +98,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   try {
     const storeEnv: NodeJS.ProcessEnv = opts.unsafeReads ? { REDRAFT_UNSAFE_READS: opts.unsafeReads } : {};
     if (opts.unsafeReads) log(`UNSAFE: stores run with REDRAFT_UNSAFE_READS=${opts.unsafeReads} (test-only: the checker must report linearizable=false)`);
-    cluster = await ChaosCluster.start({ dir, storeEnv });
+    cluster = await ChaosCluster.start({ dir, storeEnv, stores: opts.stores ?? (opts.faults.includes('move') ? 4 : 3) });
     log(`cluster: meta ${cluster.meta.host}:${cluster.meta.port}, stores ${cluster.stores.map((s) => `${s.name}=${s.host}:${s.port}`).join(' ')}; data in ${dir}`);
     workload = new Workload({
       stores: cluster.stores,

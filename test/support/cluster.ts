@@ -36,6 +36,8 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** Fresh starts after a bootstrap whose replica stays uninitialized (default 0: fail at once). */
   bootstrapRetries?: number;
+  /** The last this-many stores are not started: the test starts them later (a store that joins). */
+  laterStores?: number;
 }
 
 /** A store's replica never got initialized at bootstrap (a known server bug). */
@@ -179,8 +181,11 @@ export class Cluster {
     return s;
   }
 
+  /** Stores the test starts itself (ClusterOptions.laterStores): startAll leaves them alone. */
+  readonly later = new Set<Node>();
+
   startAll(): void {
-    for (const n of this.nodes) if (!n.running) n.start();
+    for (const n of this.nodes) if (!n.running && !this.later.has(n)) n.start();
   }
 
   /**
@@ -371,6 +376,7 @@ export async function withCluster(t: TestLike, opts: ClusterOptions = {}): Promi
   const dir = opts.dir ?? tempDir(undefined, 'redraft-cluster-');
   const base = await freePorts(2 * stores + 2 * metas);
   const c = new Cluster(dir, base, { stores, metas, storeArgs: opts.storeArgs ?? [], metaArgs: opts.metaArgs ?? [], perStoreArgs: opts.perStoreArgs ?? [] });
+  for (const s of c.stores.slice(stores - (opts.laterStores ?? 0))) c.later.add(s);
   t.after(async () => {
     const results = await c.stopAll();
     const forced = results.filter((r) => r.result?.forced || r.result?.strays).map((r) => r.node.name);

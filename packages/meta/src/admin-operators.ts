@@ -1,5 +1,5 @@
 // Admin commands that create, show and cancel operators (docs/meta.md,
-// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, OPERATOR LIST|SHOW|CANCEL.
+// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, REGION MOVE, OPERATOR LIST|SHOW|CANCEL.
 // They run on the meta leader (a follower forwards them, see admin.ts).
 import { ErrorReply, MapReply, OK, pb } from '@redraft/common';
 import type { CommandSpec, Reply } from '@redraft/common';
@@ -15,6 +15,8 @@ type Spec = CommandSpec<AdminContext>;
 export const OPERATOR_COMMANDS = [
   'region|split',
   'region|transfer-leader',
+  'region|move',
+  'store|remove',
   'operator|list',
   'operator|show',
   'operator|cancel',
@@ -109,7 +111,32 @@ export async function createAndNudge(meta: MetaNode, create: pb.CreateOperator.$
   return op;
 }
 
-export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
+export function operatorSpecs(): { region: Spec[]; store: Spec[]; top: Spec[] } {
+  const store: Spec[] = [
+    {
+      name: 'remove',
+      arity: 3,
+      flags: ['admin'],
+      group: 'meta',
+      summary: 'Drains a store: its replicas move to other stores, then it is removed for good (refused if it comes back).',
+      since: '0.1.0',
+      handler: async (ctx, args) => {
+        const storeId = idArg(args[2], 'store id');
+        await ctx.meta.readBarrier();
+        const sm = ctx.meta.sm;
+        const s = sm.store(storeId);
+        if (!s) return new ErrorReply(`STORE_UNKNOWN store ${storeId} is not registered`);
+        // Refused when the others could not hold every region's replicas.
+        const others = sm.storeList().filter((x) => x.id !== storeId && x.state === pb.StoreState.UP && !x.draining).length;
+        if (s.state !== pb.StoreState.TOMBSTONE && sm.replicaCount(storeId) > 0 && others < ctx.meta.replicaTarget) {
+          return new ErrorReply(`ERR only ${others} other stores are up; regions need ${ctx.meta.replicaTarget} replicas`);
+        }
+        const r = await ctx.meta.propose({ removeStore: { storeId } });
+        if (r.kind === 'error') throw r.error;
+        return OK;
+      },
+    },
+  ];
   const region: Spec[] = [
     {
       name: 'split',
@@ -149,6 +176,21 @@ export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
         const regionId = idArg(args[2], 'region id');
         const storeId = idArg(args[3], 'store id');
         const op = await createAndNudge(ctx.meta, { regionId, kind: pb.OperatorKind.OP_TRANSFER_LEADER, creator: pb.OperatorCreator.BY_SCRIPT, transferToStore: storeId });
+        return op.id;
+      },
+    },
+    {
+      name: 'move',
+      arity: 5,
+      flags: ['admin'],
+      group: 'meta',
+      summary: "Moves a region's replica from one store to another (add learner, promote, remove the old one). Replies the operator id.",
+      since: '0.1.0',
+      handler: async (ctx, args) => {
+        const regionId = idArg(args[2], 'region id');
+        const fromStore = idArg(args[3], 'source store id');
+        const toStore = idArg(args[4], 'target store id');
+        const op = await createAndNudge(ctx.meta, { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, creator: pb.OperatorCreator.BY_SCRIPT, fromStore, toStore });
         return op.id;
       },
     },
@@ -297,5 +339,5 @@ export function operatorSpecs(): { region: Spec[]; top: Spec[] } {
       ],
     },
   ];
-  return { region, top };
+  return { region, store, top };
 }

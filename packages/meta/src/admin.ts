@@ -111,8 +111,11 @@ function hostPort(addr: string): [string, number] {
   }
 }
 
-function stateName(s: pb.StoreState): string {
-  return s === pb.StoreState.UP ? 'up' : s === pb.StoreState.DOWN ? 'down' : 'tombstone';
+/** up, down, draining (STORE REMOVE under way) or removed. */
+export function storeStateName(s: StoreRec): string {
+  if (s.state === pb.StoreState.TOMBSTONE) return 'removed';
+  if (s.draining) return 'draining';
+  return s.state === pb.StoreState.UP ? 'up' : 'down';
 }
 
 function peerList(r: RegionRec): string {
@@ -132,7 +135,7 @@ function storeLine(meta: MetaNode, s: StoreRec, now: number): string {
     `id=${s.id}`,
     `peer_addr=${s.peerAddr}`,
     `client_addr=${s.clientAddr}`,
-    `state=${stateName(s.state)}`,
+    `state=${storeStateName(s)}`,
     `regions=${s.regionCount}`,
     `leaders=${s.leaderCount}`,
     `last_heartbeat_ms_ago=${s.heartbeatCount > 0 || s.lastHeartbeatMs > 0 ? Math.max(0, now - s.lastHeartbeatMs) : -1}`,
@@ -141,6 +144,15 @@ function storeLine(meta: MetaNode, s: StoreRec, now: number): string {
     `capacity_bytes=${s.capacityBytes}`,
   ].join(' ');
   void meta;
+}
+
+/** Fewer voters on up stores that are not draining than the cluster's replica count. */
+function underReplicated(meta: MetaNode, r: RegionRec): boolean {
+  const healthy = r.region.peers.filter((p) => {
+    const s = meta.sm.store(p.storeId);
+    return p.role === pb.PeerRole.VOTER && s?.state === pb.StoreState.UP && !s.draining;
+  });
+  return healthy.length < meta.replicaTarget;
 }
 
 function regionLine(meta: MetaNode, r: RegionRec): string {
@@ -156,6 +168,7 @@ function regionLine(meta: MetaNode, r: RegionRec): string {
     `term=${r.term}`,
     `keys=${r.approximateKeys}`,
     `bytes=${r.approximateBytes}`,
+    `under_replicated=${underReplicated(meta, r) ? 'yes' : 'no'}`,
   ].join(' ');
 }
 
@@ -567,6 +580,7 @@ function adminSpecs(): Spec[] {
             return text(ctx, ctx.meta.sm.storeList().map((s) => storeLine(ctx.meta, s, now) + '\n').join(''));
           }),
         },
+        ...ops.store,
       ],
     },
     {

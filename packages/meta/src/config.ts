@@ -31,6 +31,8 @@ export const SCHEDULERS = {
   'split-checker': 'scheduler-split-checker',
   'load-split': 'scheduler-load-split',
   'leader-balance': 'scheduler-leader-balance',
+  'replica-checker': 'scheduler-replica-checker',
+  'region-balance': 'scheduler-region-balance',
 } as const;
 export type SchedulerName = keyof typeof SCHEDULERS;
 
@@ -44,6 +46,11 @@ export const SETTINGS: SettingSpec[] = [
   { name: SCHEDULERS['load-split'], default: 'off', help: 'splits a region that takes a large share of its store\'s load for several seconds', check: onOff(SCHEDULERS['load-split']) },
   { name: SCHEDULERS['split-checker'], default: 'on', help: 'automatic split of regions past split-max-keys or split-max-bytes', check: onOff(SCHEDULERS['split-checker']) },
   { name: SCHEDULERS['leader-balance'], default: 'off', help: 'spreads region leaders evenly over the up stores', check: onOff(SCHEDULERS['leader-balance']) },
+  { name: 'store-down-seconds', default: '1800', help: 'a store silent for longer than this is dead: the replica checker re-creates its replicas elsewhere', check: count('store-down-seconds') },
+  { name: 'region-balance-tolerance', default: '1', help: 'region-balance moves a replica when the up store with the most replicas holds more than this many above the one with the fewest', check: count('region-balance-tolerance') },
+  { name: 'store-move-limit', default: '2', help: 'replica moves (repair, drain, balance) running at once per store, as source or target', check: count('store-move-limit') },
+  { name: SCHEDULERS['replica-checker'], default: 'on', help: 'replaces replicas on dead (silent past store-down-seconds) or draining stores', check: onOff(SCHEDULERS['replica-checker']) },
+  { name: SCHEDULERS['region-balance'], default: 'on', help: 'moves replicas onto emptier stores until replica counts are even', check: onOff(SCHEDULERS['region-balance']) },
 ];
 
 export function settingSpec(name: string): SettingSpec | undefined {

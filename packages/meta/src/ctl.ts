@@ -172,6 +172,32 @@ async function runOperator(o: { meta: string; wait: boolean; timeout: string }, 
   }
 }
 
+/** Polls STORE LIST and REGION LIST until the store is removed, showing how many replicas it still holds. */
+async function waitDrain(client: RespClient, storeId: number, waitMs: number): Promise<void> {
+  const tty = !!process.stdout.isTTY;
+  const started = Date.now();
+  let last = '';
+  for (;;) {
+    const store = parseLines(String(await client.call(['STORE', 'LIST']))).find((s) => s.id === String(storeId));
+    if (!store) throw new CtlError(`store ${storeId} is not known to the meta`, EXIT_FAILED);
+    const left = parseLines(String(await client.call(['REGION', 'LIST']))).filter((r) => (r.peers ?? '').split(',').some((p) => p.replace(/\(learner\)$/, '').endsWith(`@${storeId}`))).length;
+    const line = `drain store ${storeId}: ${store.state}, ${left} replicas left (${((Date.now() - started) / 1000).toFixed(1)} s)`;
+    if (tty) process.stdout.write(`\r\x1b[K${line}`);
+    else if (line.replace(/\(.*\)$/, '') !== last.replace(/\(.*\)$/, '')) process.stdout.write(line + '\n');
+    last = line;
+    if (store.state === 'removed') {
+      if (tty) process.stdout.write('\n');
+      process.stdout.write(`done: store ${storeId} drained and removed (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+      return;
+    }
+    if (Date.now() - started > waitMs) {
+      if (tty) process.stdout.write('\n');
+      throw new CtlError(`store ${storeId} still holds ${left} replicas after ${Math.round(waitMs / 1000)} s; see 'redraft ctl cluster-status'`, EXIT_FAILED);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
 // ---- cluster-status ------------------------------------------------------------------
 
 export interface ClusterStatus {
@@ -215,8 +241,10 @@ function bytes(n: number): string {
 export function formatStatus(s: ClusterStatus): string {
   const up = s.stores.filter((x) => x.state === 'up').length;
   const running = s.operators.filter((o) => o.state === 'running');
+  const under = s.regions.filter((r) => r.under_replicated === 'yes');
   const out: string[] = [];
   out.push(`cluster ${s.state}, view version ${s.viewVersion}: ${up}/${s.stores.length} stores up, ${s.regions.length} regions, ${running.length} running operators`);
+  out.push(under.length ? `under-replicated regions: ${under.map((r) => r.id).join(', ')}` : 'every region fully replicated');
   out.push('');
   out.push(
     table(
@@ -227,8 +255,8 @@ export function formatStatus(s: ClusterStatus): string {
   out.push('');
   out.push(
     table(
-      ['REGION', 'SLOTS', 'EPOCH', 'LEADER', 'TERM', 'PEERS (peer@store)', 'KEYS', 'SIZE'],
-      s.regions.map((r) => [r.id, r.slots, r.epoch, r.leader_store && r.leader_store !== '0' ? `store ${r.leader_store}` : '-', r.term, r.peers, r.keys, bytes(Number(r.bytes))]),
+      ['REGION', 'SLOTS', 'EPOCH', 'LEADER', 'TERM', 'PEERS (peer@store)', 'KEYS', 'SIZE', 'REPLICAS'],
+      s.regions.map((r) => [r.id, r.slots, r.epoch, r.leader_store && r.leader_store !== '0' ? `store ${r.leader_store}` : '-', r.term, r.peers, r.keys, bytes(Number(r.bytes)), r.under_replicated === 'yes' ? 'UNDER' : 'ok']),
     ),
   );
   out.push('');
@@ -253,7 +281,7 @@ function action<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args
 export function registerCtlCommand(program: Command): void {
   const ctl = program
     .command('ctl')
-    .description('operator commands against the meta admin port: split-region, transfer-leader, cluster-status')
+    .description('operator commands against the meta admin port: split-region, transfer-leader, move-region, drain-store, cluster-status')
     // Usage errors exit 2, as every other bad argument here (help still exits 0).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));
   const metaOpt = ['--meta <addrs>', 'meta admin address(es), host:port, comma-separated (any replica works)', DEFAULT_META] as const;
@@ -288,6 +316,52 @@ export function registerCtlCommand(program: Command): void {
         const regionId = positiveInt('region id', regionArg);
         const storeId = positiveInt('store id', storeArg);
         await runOperator(o, ['REGION', 'TRANSFER-LEADER', regionId, storeId], `transfer the leader of region ${regionId} to store ${storeId}`, (op) => `done: store ${storeId} leads region ${regionId} (${(op.ageMs / 1000).toFixed(1)} s)`);
+      }),
+    );
+
+  ctl
+    .command('move-region')
+    .description("move a region's replica from one store to another and wait until the old one is removed")
+    .argument('<region-id>', 'the region')
+    .argument('<from-store>', 'the store whose replica leaves')
+    .argument('<to-store>', 'the store that gets the new replica')
+    .option(...metaOpt)
+    .option('--timeout <seconds>', 'how long to wait for the operator', '600')
+    .option('--no-wait', 'return as soon as the operator is created')
+    .action(
+      action(async (regionArg: string, fromArg: string, toArg: string, o: { meta: string; wait: boolean; timeout: string }) => {
+        const regionId = positiveInt('region id', regionArg);
+        const from = positiveInt('source store id', fromArg);
+        const to = positiveInt('target store id', toArg);
+        if (from === to) throw new CtlError(`the source and target store are the same (${from})`, EXIT_USAGE);
+        await runOperator(o, ['REGION', 'MOVE', regionId, from, to], `move region ${regionId} from store ${from} to store ${to}`, (op) =>
+          `done: region ${regionId} moved from store ${from} to store ${to} (${(op.ageMs / 1000).toFixed(1)} s)`,
+        );
+      }),
+    );
+
+  ctl
+    .command('drain-store')
+    .description('remove a store: its replicas move to the other stores, then it is marked removed (and refused if it comes back)')
+    .argument('<store-id>', 'the store to drain (see cluster-status)')
+    .option(...metaOpt)
+    .option('--timeout <seconds>', 'how long to wait for the drain', '1800')
+    .option('--no-wait', 'return as soon as the drain has started')
+    .action(
+      action(async (storeArg: string, o: { meta: string; wait: boolean; timeout: string }) => {
+        const storeId = positiveInt('store id', storeArg);
+        const waitMs = positiveInt('--timeout', o.timeout) * 1000;
+        const client = await connectMeta(metaAddrs(o.meta));
+        try {
+          await client.call(['STORE', 'REMOVE', storeId]);
+          if (!o.wait) {
+            process.stdout.write(`drain store ${storeId}: started\n`);
+            return;
+          }
+          await waitDrain(client, storeId, waitMs);
+        } finally {
+          client.close();
+        }
       }),
     );
 

@@ -140,9 +140,13 @@ export class MetaNode implements LoopGroup, LoopHost {
   private housekeeping: NodeJS.Timeout | undefined;
   private bootstrapInFlight = false;
   private readonly markingDown = new Set<number>();
+  /** Drained stores whose removal is being proposed. */
+  private readonly removingStores = new Set<number>();
   private readonly timingOut = new Set<number>();
   private readonly schedulers = new Schedulers({
     sm: this.sm,
+    leaderForMs: () => (this.isLeader ? Date.now() - this.leaderSince : 0),
+    replicas: () => this.replicas,
     create: (op) => createAndNudge(this, op),
     log: (obj, msg) => this.log.info(obj, msg),
   });
@@ -594,6 +598,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
     instructions.push(...this.sm.operatorSteps(res.storeId));
+    instructions.push(...this.sm.stalePeerInstructions(res.storeId, req.regions));
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));
     const out: pb.StoreHeartbeatResponse.$Properties = { instructions };
     // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
@@ -677,7 +682,10 @@ export class MetaNode implements LoopGroup, LoopHost {
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
         .finally(() => this.timingOut.delete(op.id));
     }
-    if (++this.houseKeepRounds % MetaNode.SCHEDULE_EVERY_ROUNDS === 0 && now - this.leaderSince >= MetaNode.SCHEDULE_AFTER_ELECTION_MS) this.schedulers.run();
+    if (++this.houseKeepRounds % MetaNode.SCHEDULE_EVERY_ROUNDS === 0 && now - this.leaderSince >= MetaNode.SCHEDULE_AFTER_ELECTION_MS) {
+      this.schedulers.run();
+      this.finishDrains();
+    }
     // Heartbeat ages mean something only after this leader has had time to hear from every store.
     if (now - this.leaderSince < this.downAfterMs) return;
     for (const s of this.sm.storesToMarkDown(now, this.downAfterMs)) {
@@ -689,6 +697,18 @@ export class MetaNode implements LoopGroup, LoopHost {
         })
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'mark-down proposal failed'))
         .finally(() => this.markingDown.delete(s.id));
+    }
+  }
+
+  /** A draining store that holds no replica any more (the map says so) is removed for good. */
+  private finishDrains(): void {
+    for (const s of this.sm.storeList()) {
+      if (!s.draining || s.state === pb.StoreState.TOMBSTONE || this.sm.replicaCount(s.id) > 0 || this.removingStores.has(s.id)) continue;
+      this.removingStores.add(s.id);
+      this.propose({ removeStore: { storeId: s.id, finish: true } })
+        .then((r) => r.kind !== 'error' && this.log.warn({ storeId: s.id }, 'store drained and removed'))
+        .catch((e) => this.log.debug({ err: (e as Error).message }, 'store removal proposal failed'))
+        .finally(() => this.removingStores.delete(s.id));
     }
   }
 

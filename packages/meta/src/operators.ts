@@ -33,12 +33,17 @@ export interface OperatorRec {
 export const DEFAULT_TIMEOUT_MS: Record<pb.OperatorKind, number> = {
   [pb.OperatorKind.OP_SPLIT]: 60_000,
   [pb.OperatorKind.OP_TRANSFER_LEADER]: 30_000,
+  // A move copies the region by snapshot: minutes for a region at the split threshold on a busy machine.
+  [pb.OperatorKind.OP_MOVE_REGION]: 300_000,
+  [pb.OperatorKind.OP_REMOVE_PEER]: 60_000,
 };
 
 /** Finished operators kept for OPERATOR LIST/SHOW (the oldest are forgotten first). */
 export const FINISHED_KEPT = 200;
 
 export function kindName(k: pb.OperatorKind): string {
+  if (k === pb.OperatorKind.OP_MOVE_REGION) return 'move-region';
+  if (k === pb.OperatorKind.OP_REMOVE_PEER) return 'remove-peer';
   return k === pb.OperatorKind.OP_SPLIT ? 'split' : 'transfer-leader';
 }
 
@@ -63,6 +68,10 @@ export function creatorName(c: pb.OperatorCreator): string {
 export function describeStep(s: pb.Instruction.$Properties): string {
   if (s.split) return `split region ${Number(s.regionId)} at slot ${Number(s.split.splitSlot)} into new region ${Number(s.split.newRegionId)} (peers ${(s.split.newPeerIds ?? []).map(Number).join(',')})`;
   if (s.transferLeaderTo) return `transfer the leader of region ${Number(s.regionId)} to peer ${Number(s.transferLeaderTo)}`;
+  const r = Number(s.regionId);
+  if (s.addLearner) return `add learner ${Number(s.addLearner.id)} of region ${r} on store ${Number(s.addLearner.storeId)}`;
+  if (s.promoteLearner) return `promote learner ${Number(s.promoteLearner.id)} of region ${r} on store ${Number(s.promoteLearner.storeId)} to voter`;
+  if (s.removePeer) return `remove peer ${Number(s.removePeer.id)} of region ${r} from store ${Number(s.removePeer.storeId)} (its leadership handed over first)`;
   return 'unknown step';
 }
 
@@ -77,6 +86,12 @@ export function stepFinished(step: pb.Instruction.$Properties, region: (id: numb
     return !!child && child.leaderStoreId !== 0;
   }
   if (step.transferLeaderTo) return region(Number(step.regionId))?.leaderPeerId === Number(step.transferLeaderTo);
+  // Membership steps: when the region's descriptor (from its heartbeats) shows the change.
+  const peers = region(Number(step.regionId))?.region.peers;
+  if (!peers) return false;
+  if (step.addLearner) return peers.some((p) => p.id === Number(step.addLearner!.id));
+  if (step.promoteLearner) return peers.some((p) => p.id === Number(step.promoteLearner!.id) && p.role === pb.PeerRole.VOTER);
+  if (step.removePeer) return !peers.some((p) => p.id === Number(step.removePeer!.id));
   return true;
 }
 
@@ -111,5 +126,10 @@ export function cloneStep(s: pb.Instruction.$Properties): pb.Instruction.$Proper
   };
   if (s.split) out.split = { splitSlot: Number(s.split.splitSlot ?? 0), newRegionId: Number(s.split.newRegionId ?? 0), newPeerIds: (s.split.newPeerIds ?? []).map(Number) };
   if (s.transferLeaderTo) out.transferLeaderTo = Number(s.transferLeaderTo);
+  const peer = (p: pb.Peer.$Properties): pb.Peer.$Properties => ({ id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: p.role ?? pb.PeerRole.VOTER });
+  if (s.addLearner) out.addLearner = peer(s.addLearner);
+  if (s.promoteLearner) out.promoteLearner = peer(s.promoteLearner);
+  if (s.removePeer) out.removePeer = peer(s.removePeer);
+  if (s.destroyPeer) out.destroyPeer = peer(s.destroyPeer);
   return out;
 }

@@ -11,16 +11,54 @@
 //                    split (at the keys' halving slot, else the middle);
 //   leader-balance — when the up store that leads the most regions leads more
 //                    than leader-balance-tolerance above the one that leads
-//                    the fewest, one leader moves from the first to the second.
+//                    the fewest, one leader moves from the first to the second;
+//   replica-checker  — a replica on a dead store (silent for longer than
+//                    store-down-seconds), a draining one (STORE REMOVE) or a
+//                    removed one is moved to the best up store: the one with
+//                    the fewest replicas that has none of the region;
+//   region-balance   — when the up store with the most replicas holds more
+//                    than region-balance-tolerance above the one with the
+//                    fewest (a store that just joined), a replica moves from
+//                    the first to the second.
+// Replica moves run at most store-move-limit at once per store (as source or
+// target), so a repair, drain or rebalance never floods one store with snapshots.
 import { pb } from '@redraft/common';
 import { SCHEDULERS, type SchedulerName } from './config';
-import type { MetaStateMachine, RegionRec } from './state';
+import type { MetaStateMachine, RegionRec, StoreRec } from './state';
 
 /** Split operators one round may create at most. */
 const SPLITS_PER_ROUND = 4;
+/** Replica moves one round may create at most. */
+const MOVES_PER_ROUND = 4;
+
+/** Why a store cannot keep its replicas: dead (silent too long), draining or removed; undefined if healthy. */
+export function storeLeaving(s: StoreRec | undefined, nowMs: number, downMs: number, leaderForMs: number): string | undefined {
+  if (!s || s.state === pb.StoreState.TOMBSTONE) return 'removed';
+  if (s.draining) return 'draining';
+  if (leaderForMs >= downMs && nowMs - s.lastHeartbeatMs > downMs) return `silent for ${Math.round((nowMs - s.lastHeartbeatMs) / 1000)} s`;
+  return undefined;
+}
+
+/** Running replica moves per store (as source or target). */
+function movesPerStore(sm: MetaStateMachine): Map<number, number> {
+  const out = new Map<number, number>();
+  const add = (id: number) => out.set(id, (out.get(id) ?? 0) + 1);
+  for (const o of sm.operatorList()) {
+    if (o.state !== pb.OperatorState.OP_RUNNING || o.kind !== pb.OperatorKind.OP_MOVE_REGION) continue;
+    for (const s of o.steps) {
+      if (s.addLearner) add(Number(s.addLearner.storeId));
+      if (s.removePeer) add(Number(s.removePeer.storeId));
+    }
+  }
+  return out;
+}
 
 export interface SchedulerContext {
   sm: MetaStateMachine;
+  /** How long this replica has led: a store's silence means something only after it has had time to hear from it. */
+  leaderForMs(): number;
+  /** Voters per region (--replicas). */
+  replicas(): number;
   /** Proposes a CreateOperator; resolves when applied (or rejects). */
   create(op: pb.CreateOperator.$Properties): Promise<unknown>;
   log(obj: object, msg: string): void;
@@ -50,6 +88,98 @@ export class Schedulers {
     if (schedulerEnabled(this.ctx.sm, 'load-split')) this.checkLoad(Date.now());
     else this.hotSince.clear();
     if (schedulerEnabled(this.ctx.sm, 'leader-balance')) this.balanceLeaders();
+    const moves = { created: 0, perStore: movesPerStore(this.ctx.sm) };
+    if (schedulerEnabled(this.ctx.sm, 'replica-checker')) this.checkReplicas(Date.now(), moves);
+    if (schedulerEnabled(this.ctx.sm, 'region-balance')) this.balanceRegions(Date.now(), moves);
+  }
+
+  /** Up stores that may take a replica, with their replica counts in the map. */
+  private targets(nowMs: number): Map<number, number> {
+    const sm = this.ctx.sm;
+    const downMs = Number(sm.setting('store-down-seconds')) * 1000;
+    const out = new Map<number, number>();
+    for (const s of sm.storeList()) {
+      if (s.state !== pb.StoreState.UP || storeLeaving(s, nowMs, downMs, this.ctx.leaderForMs())) continue;
+      out.set(s.id, sm.replicaCount(s.id));
+    }
+    return out;
+  }
+
+  /** A move of `regionId`'s replica from → to, if neither store is at its limit; counts it. */
+  private proposeMove(regionId: number, from: number, to: number, moves: { created: number; perStore: Map<number, number> }, why: string): boolean {
+    const limit = Math.max(1, Number(this.ctx.sm.setting('store-move-limit')));
+    if ((moves.perStore.get(from) ?? 0) >= limit || (moves.perStore.get(to) ?? 0) >= limit) return false;
+    moves.perStore.set(from, (moves.perStore.get(from) ?? 0) + 1);
+    moves.perStore.set(to, (moves.perStore.get(to) ?? 0) + 1);
+    moves.created++;
+    this.propose(regionId, { kind: pb.OperatorKind.OP_MOVE_REGION, fromStore: from, toStore: to }, why);
+    return true;
+  }
+
+  /**
+   * Replicas on dead, draining or removed stores move to the up store with
+   * the fewest replicas. A replica too many (a learner, or a voter above
+   * --replicas, left by a move that timed out or was cancelled) is removed.
+   */
+  private checkReplicas(nowMs: number, moves: { created: number; perStore: Map<number, number> }): void {
+    const sm = this.ctx.sm;
+    const downMs = Number(sm.setting('store-down-seconds')) * 1000;
+    const targets = this.targets(nowMs);
+    for (const r of sm.regionList()) {
+      if (moves.created >= MOVES_PER_ROUND) return;
+      const id = r.region.id;
+      if (!r.leaderStoreId || this.proposing.has(id) || sm.runningOperatorOf(id)) continue;
+      const extra = this.extraPeer(r);
+      if (extra) {
+        moves.created++;
+        this.propose(id, { kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: extra.storeId }, `an extra ${extra.role === pb.PeerRole.LEARNER ? 'learner' : 'voter'} on store ${extra.storeId}`);
+        continue;
+      }
+      for (const p of r.region.peers) {
+        const why = storeLeaving(sm.store(p.storeId), nowMs, downMs, this.ctx.leaderForMs());
+        if (!why) continue;
+        const to = [...targets].filter(([s]) => !r.region.peers.some((q) => q.storeId === s)).sort((a, b) => a[1] - b[1] || a[0] - b[0])[0];
+        if (to && this.proposeMove(id, p.storeId, to[0], moves, `replica on store ${p.storeId} (${why})`)) targets.set(to[0], to[1] + 1);
+        break; // one move per region at a time
+      }
+    }
+  }
+
+  /** A learner with no operator to promote it, or a voter above the replica count (not the leader; the fullest store's). */
+  private extraPeer(r: RegionRec): { storeId: number; role: pb.PeerRole } | undefined {
+    const learner = r.region.peers.find((p) => p.role === pb.PeerRole.LEARNER);
+    if (learner) return learner;
+    const voters = r.region.peers.filter((p) => p.role === pb.PeerRole.VOTER);
+    if (voters.length <= this.ctx.replicas()) return undefined;
+    return voters.filter((p) => p.storeId !== r.leaderStoreId).sort((a, b) => this.ctx.sm.replicaCount(b.storeId) - this.ctx.sm.replicaCount(a.storeId) || b.storeId - a.storeId)[0];
+  }
+
+  /** A replica from the up store with the most to the one with the fewest, while they differ by more than the tolerance. */
+  private balanceRegions(nowMs: number, moves: { created: number; perStore: Map<number, number> }): void {
+    const sm = this.ctx.sm;
+    const counts = this.targets(nowMs);
+    if (counts.size < 2) return;
+    const tolerance = Math.max(1, Number(sm.setting('region-balance-tolerance')));
+    const downMs = Number(sm.setting('store-down-seconds')) * 1000;
+    while (moves.created < MOVES_PER_ROUND) {
+      const byCount = [...counts].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+      const [minStore, min] = byCount[0];
+      const [maxStore, max] = byCount[byCount.length - 1];
+      if (max - min <= tolerance) return;
+      // A region on the fullest store, not on the emptiest, every replica healthy (the checker repairs the others).
+      const region = sm.regionList().find(
+        (r) =>
+          r.leaderStoreId &&
+          !this.proposing.has(r.region.id) &&
+          !sm.runningOperatorOf(r.region.id) &&
+          r.region.peers.some((p) => p.storeId === maxStore) &&
+          !r.region.peers.some((p) => p.storeId === minStore) &&
+          r.region.peers.every((p) => !storeLeaving(sm.store(p.storeId), nowMs, downMs, this.ctx.leaderForMs())),
+      );
+      if (!region || !this.proposeMove(region.region.id, maxStore, minStore, moves, `replicas ${max} on store ${maxStore} vs ${min} on store ${minStore}`)) return;
+      counts.set(maxStore, max - 1);
+      counts.set(minStore, min + 1);
+    }
   }
 
   private propose(regionId: number, op: pb.CreateOperator.$Properties, why: string): void {

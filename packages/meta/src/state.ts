@@ -32,6 +32,8 @@ export interface StoreRec {
   leaderCount: number;
   startedAtMs: number;
   heartbeatCount: number;
+  /** STORE REMOVE: its replicas are moved away, then it is removed (TOMBSTONE). */
+  draining: boolean;
 }
 
 export interface RegionRec {
@@ -84,6 +86,7 @@ export function storeFromPb(s: pb.StoreInfo.$Properties): StoreRec {
     leaderCount: n(s.leaderCount),
     startedAtMs: n(s.startedAtMs),
     heartbeatCount: n(s.heartbeatCount),
+    draining: !!s.draining,
   };
 }
 
@@ -271,6 +274,25 @@ export class MetaStateMachine {
     return out;
   }
 
+  /**
+   * Replicas a store reports that the map shows removed: the region's
+   * descriptor in the map has a newer conf_ver and no longer lists the
+   * reported peer. Only initialized replicas (a learner still waiting for its
+   * snapshot reports epoch 0/0, and may not be in the map yet).
+   */
+  stalePeerInstructions(storeId: number, reports: pb.RegionStats.$Properties[]): pb.Instruction.$Properties[] {
+    const out: pb.Instruction.$Properties[] = [];
+    for (const rep of reports) {
+      const peerId = n(rep.peerId);
+      const reported = regionFromPb(rep.region ?? {});
+      const rec = this.regions.get(reported.id);
+      if (!peerId || !rec || reported.peers.length === 0 || reported.epoch.confVer === 0) continue;
+      if (rec.region.epoch.confVer <= reported.epoch.confVer || rec.region.peers.some((p) => p.id === peerId)) continue;
+      out.push({ regionId: reported.id, regionEpoch: { ...rec.region.epoch }, destroyPeer: { id: peerId, storeId, role: pb.PeerRole.VOTER } });
+    }
+    return out;
+  }
+
   /** Running operators past their timeout at `nowMs` (the leader proposes FinishOperator for them). */
   operatorsTimedOut(nowMs: number): OperatorRec[] {
     return [...this.operators.values()].filter((o) => o.state === pb.OperatorState.OP_RUNNING && nowMs > o.startMs + o.timeoutMs);
@@ -295,6 +317,7 @@ export class MetaStateMachine {
       if (cmd.createOperator) return this.createOperator(cmd.createOperator, now);
       if (cmd.finishOperator) return this.finishOperator(cmd.finishOperator, now);
       if (cmd.setConfig) return this.setConfig(cmd.setConfig);
+      if (cmd.removeStore) return this.removeStore(cmd.removeStore);
       return { kind: 'noop' };
     } catch (e) {
       if (e instanceof MetaError) return { kind: 'error', error: e };
@@ -365,6 +388,7 @@ export class MetaStateMachine {
       leaderCount: 0,
       startedAtMs: now,
       heartbeatCount: 0,
+      draining: false,
     });
     this.bump();
     return { kind: 'register', storeId: id };
@@ -425,9 +449,40 @@ export class MetaStateMachine {
       if (!st || st.state !== pb.StoreState.UP) throw new MetaError('INVALID', `store ${storeId} is not up`);
       id = this.allocId();
       step = { regionId, operatorId: id, regionEpoch: epoch, transferLeaderTo: peer.id };
+    } else if (kind === pb.OperatorKind.OP_MOVE_REGION) {
+      const from = n(cmd.fromStore);
+      const to = n(cmd.toStore);
+      const old = d.peers.find((p) => p.storeId === from);
+      if (!old) throw new MetaError('INVALID', `region ${regionId} has no replica on store ${from}`);
+      if (from === to) throw new MetaError('INVALID', `the source and target store are the same (${from})`);
+      if (d.peers.some((p) => p.storeId === to)) throw new MetaError('INVALID', `region ${regionId} already has a replica on store ${to}`);
+      const st = this.stores.get(to);
+      if (!st || st.state !== pb.StoreState.UP) throw new MetaError('INVALID', `store ${to} is not ${st ? 'up' : 'registered'}`);
+      id = this.allocId();
+      const newPeer = { id: this.allocId(), storeId: to };
+      // One voter at a time: learner, promotion, removal (conf-change.ts on the store).
+      const base = { regionId, operatorId: id, regionEpoch: epoch };
+      const steps: pb.Instruction.$Properties[] = [
+        { ...base, addLearner: { ...newPeer, role: pb.PeerRole.LEARNER } },
+        { ...base, promoteLearner: { ...newPeer, role: pb.PeerRole.VOTER } },
+        { ...base, removePeer: { id: old.id, storeId: from, role: old.role } },
+      ];
+      return this.startOperator({ id, regionId, kind, cmd, now, timeoutMs, epoch, steps });
+    } else if (kind === pb.OperatorKind.OP_REMOVE_PEER) {
+      const from = n(cmd.fromStore);
+      const old = d.peers.find((p) => p.storeId === from);
+      if (!old) throw new MetaError('INVALID', `region ${regionId} has no replica on store ${from}`);
+      if (old.role === pb.PeerRole.VOTER && d.peers.filter((p) => p.role === pb.PeerRole.VOTER).length < 2) throw new MetaError('INVALID', `store ${from} holds the last voter of region ${regionId}`);
+      id = this.allocId();
+      step = { regionId, operatorId: id, regionEpoch: epoch, removePeer: { id: old.id, storeId: from, role: old.role } };
     } else {
       throw new MetaError('INVALID', `unknown operator kind ${kind}`);
     }
+    return this.startOperator({ id, regionId, kind, cmd, now, timeoutMs, epoch, steps: [step] });
+  }
+
+  private startOperator(o: { id: number; regionId: number; kind: pb.OperatorKind; cmd: pb.CreateOperator.$Properties; now: number; timeoutMs: number; epoch: Epoch; steps: pb.Instruction.$Properties[] }): ApplyResult {
+    const { id, regionId, kind, cmd, now, timeoutMs, epoch, steps } = o;
     const op: OperatorRec = {
       id,
       regionId,
@@ -439,12 +494,39 @@ export class MetaStateMachine {
       endMs: 0,
       reason: '',
       regionEpoch: epoch,
-      steps: [step],
+      steps,
       step: 0,
     };
     this.operators.set(id, op);
     this.advanceOperators(now); // a transfer to the store that already leads is done at once
     return { kind: 'operator', operator: op };
+  }
+
+  /** Regions with a replica on the store, in the map. */
+  replicaCount(storeId: number): number {
+    let count = 0;
+    for (const r of this.regions.values()) if (r.region.peers.some((p) => p.storeId === storeId)) count++;
+    return count;
+  }
+
+  private removeStore(cmd: pb.RemoveStore.$Properties): ApplyResult {
+    const id = n(cmd.storeId);
+    const s = this.stores.get(id);
+    if (!s) throw new MetaError('STORE_UNKNOWN', `store ${id} is not registered`);
+    if (s.state === pb.StoreState.TOMBSTONE) throw new MetaError('STORE_TOMBSTONE', `store ${id} was removed already`);
+    if (!cmd.finish) {
+      if (!s.draining) {
+        s.draining = true;
+        this.bump();
+      }
+      return { kind: 'noop' };
+    }
+    const left = this.replicaCount(id);
+    if (left > 0) throw new MetaError('NOT_DRAINED', `store ${id} still holds ${left} replicas`);
+    s.state = pb.StoreState.TOMBSTONE;
+    s.draining = false;
+    this.bump();
+    return { kind: 'noop' };
   }
 
   private setConfig(cmd: pb.SetConfig.$Properties): ApplyResult {

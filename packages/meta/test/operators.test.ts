@@ -78,3 +78,52 @@ test('bad operators are refused; running ones can be cancelled and time out', ()
   assert.equal(sm.operator(op2.id)!.reason, 'by hand');
   assert.equal(sm.operatorSteps(1).length, 0, 'nothing running: no steps');
 });
+
+test('a move-region operator: learner, promotion, removal, each finished by the map; then the removed replica is told to destroy itself', () => {
+  const { sm, regionId } = cluster();
+  sm.apply(cmd({ registerStore: { peerAddr: '10.0.0.4:7200', clientAddr: '10.0.0.4:6379' } }));
+  const to = sm.storeList().find((s) => s.peerAddr === '10.0.0.4:7200')!.id;
+  assert.equal(errCode(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, fromStore: to, toStore: 1 } }))), 'INVALID');
+  assert.equal(errCode(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, fromStore: 2, toStore: 3 } }))), 'INVALID');
+  assert.equal(errCode(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, fromStore: 2, toStore: 99 } }))), 'INVALID');
+  const op = ok(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_MOVE_REGION, fromStore: 2, toStore: to } })), 'operator').operator;
+  assert.equal(op.steps.length, 3);
+  const learner = op.steps[0].addLearner!;
+  assert.equal(learner.storeId, to);
+  assert.equal(op.steps[1].promoteLearner!.id, learner.id);
+  const d0 = sm.region(regionId)!.region;
+  const old = d0.peers.find((p) => p.storeId === 2)!;
+  assert.equal(op.steps[2].removePeer!.id, old.id);
+  assert.deepEqual(sm.operatorSteps(1).map((s) => !!s.addLearner), [true], 'the first step goes to the leader store');
+
+  const report = (peers: typeof d0.peers, confVer: number) =>
+    sm.apply(cmd({ storeHeartbeat: { store: { id: 1 }, regions: [{ region: { ...d0, epoch: { version: d0.epoch.version, confVer }, peers }, isLeader: true, term: 6 }] } }));
+  report([...d0.peers, { id: learner.id!, storeId: to, role: pb.PeerRole.LEARNER }], 2);
+  assert.equal(sm.operator(op.id)!.step, 1);
+  report([...d0.peers, { id: learner.id!, storeId: to, role: pb.PeerRole.VOTER }], 3);
+  assert.equal(sm.operator(op.id)!.step, 2);
+  const after = [...d0.peers.filter((p) => p.id !== old.id), { id: learner.id!, storeId: to, role: pb.PeerRole.VOTER }];
+  report(after, 4);
+  assert.equal(sm.operator(op.id)!.state, pb.OperatorState.OP_DONE);
+
+  // Store 2 never applied its removal: its report at conf_ver 1 gets a destroy instruction; store 3's (a member) none.
+  const stale = [{ region: { ...d0 }, peerId: old.id }];
+  const ins = sm.stalePeerInstructions(2, stale);
+  assert.equal(ins.length, 1);
+  assert.equal(ins[0].destroyPeer!.id, old.id);
+  assert.equal(ins[0].regionEpoch!.confVer, 4);
+  const member = d0.peers.find((p) => p.storeId === 3)!;
+  assert.deepEqual(sm.stalePeerInstructions(3, [{ region: { ...d0 }, peerId: member.id }]), []);
+  // A learner still waiting for its snapshot (epoch 0/0, no peers) is never destroyed.
+  assert.deepEqual(sm.stalePeerInstructions(2, [{ region: { id: regionId, epoch: { version: 0, confVer: 0 }, peers: [] }, peerId: 12345 }]), []);
+});
+
+test('a remove-peer operator: one step, done when the map no longer lists the peer; the last voter is never removed', () => {
+  const { sm, regionId } = cluster();
+  assert.equal(errCode(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: 9 } }))), 'INVALID');
+  const op = ok(sm.apply(cmd({ createOperator: { regionId, kind: pb.OperatorKind.OP_REMOVE_PEER, fromStore: 3 } })), 'operator').operator;
+  const d = sm.region(regionId)!.region;
+  assert.equal(op.steps[0].removePeer!.id, d.peers.find((p) => p.storeId === 3)!.id);
+  sm.apply(cmd({ storeHeartbeat: { store: { id: 1 }, regions: [{ region: { ...d, epoch: { version: d.epoch.version, confVer: 2 }, peers: d.peers.filter((p) => p.storeId !== 3) }, isLeader: true, term: 6 }] } }));
+  assert.equal(sm.operator(op.id)!.state, pb.OperatorState.OP_DONE);
+});

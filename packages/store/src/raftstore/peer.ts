@@ -19,8 +19,9 @@ import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { ClientSessions } from './sessions';
 import type { Snapshots } from './snapshot';
+import { applyConfChange } from './conf-change';
 
-const { EntryType, StateRole, ConfChangeType } = raft;
+const { EntryType, StateRole } = raft;
 
 /** How the peer asks its store for things outside the region (snapshots, scheduling). */
 export interface PeerHost {
@@ -323,23 +324,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     this.log.info({ splitSlot: at, newRegionId: Number(split.newRegionId), version }, 'split applied');
   }
 
+  /** A membership change (conf-change.ts): the new region is in the batch; a removed replica is destroyed after it. */
   private applyConfChange(e: raft.Entry, batch: OverlayBatch): void {
-    const cc = pb.ConfChange.decode(e.data);
-    const change: raft.ConfChange = { type: cc.type, nodeId: Number(cc.nodeId), context: cc.context };
-    this.node.applyConfChange(change);
-    const storeId = cc.context && cc.context.length === 8 ? Buffer.from(cc.context).readUInt32BE(4) : 0;
-    let peers = [...(this.region.peers ?? [])].filter((p) => Number(p.id) !== change.nodeId);
-    if (change.type === ConfChangeType.AddNode) peers.push({ id: change.nodeId, storeId, role: pb.PeerRole.VOTER });
-    else if (change.type === ConfChangeType.AddLearner) peers.push({ id: change.nodeId, storeId, role: pb.PeerRole.LEARNER });
-    if (change.type !== ConfChangeType.RemoveNode && storeId === 0) {
-      // Promotion of a learner: keep its store.
-      const old = (this.region.peers ?? []).find((p) => Number(p.id) === change.nodeId);
-      peers = peers.map((p) => (Number(p.id) === change.nodeId ? { ...p, storeId: old?.storeId ?? 0 } : p));
-    }
-    const epoch = { version: this.epoch.version, confVer: this.epoch.confVer + 1 };
-    this.storage.setRegion({ ...plainRegion(this.region), peers, epoch }, batch.batch);
+    const done = applyConfChange(this, e, batch, plainRegion);
+    if (!done.changed) return;
     this.host.regionChanged(this);
-    if (change.type === ConfChangeType.RemoveNode && change.nodeId === this.peerId) this.removed = true;
+    if (done.removedSelf) this.removed = true;
   }
 
   async installSnapshot(snap: raft.Snapshot, batch: OverlayBatch): Promise<void> {

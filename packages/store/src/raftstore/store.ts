@@ -44,6 +44,8 @@ import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
 import { transferLeaderStep } from './transfer-leader';
+import { confChangeStep, isConfChangeStep } from './conf-change';
+import { destroyReplicaData } from './destroy';
 
 /** A split step proposed this long ago and still asked for is proposed again. */
 const SPLIT_REPROPOSE_MS = 5000;
@@ -247,6 +249,8 @@ export class RaftStore implements LoopHost, PeerHost {
         return Number(res.storeId);
       } catch (e) {
         if (this.stopped) throw e;
+        // Drained and removed (STORE REMOVE): this data dir never rejoins.
+        if (/STORE_TOMBSTONE/.test((e as Error).message)) throw new Error(`the meta refuses this store: ${(e as Error).message} (removed by STORE REMOVE; start it with an empty data dir to join as a new store)`);
         if (attempt % 10 === 0) this.log.warn({ err: (e as Error).message }, 'waiting for the meta group');
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (attempt + 1))));
       }
@@ -288,7 +292,10 @@ export class RaftStore implements LoopHost, PeerHost {
       this.localStates.set(id, { peerId: mine, tombstone: st.state === pb.PeerState.TOMBSTONE });
       if (st.state === pb.PeerState.TOMBSTONE || !st.region || !mine) continue;
       const storage = await PeerStorage.load(this.engine, id, st.region, mine);
-      this.addPeer(mine, storage, await ClientSessions.load(this.engine, id));
+      const peer = this.addPeer(mine, storage, await ClientSessions.load(this.engine, id));
+      // Its removal applied, then the store stopped before the replica was destroyed: finish that now.
+      const peers = st.region.peers ?? [];
+      if (peers.length && !peers.some((p) => Number(p.id) === mine)) this.destroyPeer(peer, 'its region no longer lists it (removed before a restart)');
     }
   }
 
@@ -376,22 +383,42 @@ export class RaftStore implements LoopHost, PeerHost {
 
   regionChanged(_peer: RegionPeer): void {
     this.slotIndex = null; // routing follows at once
+    this.heartbeatSoon(); // the meta learns a membership change or split without waiting an interval
   }
 
   peerRemoved(peer: RegionPeer): void {
-    this.log.info({ regionId: peer.id }, 'replica removed from its region; destroying it');
+    this.destroyPeer(peer, 'its removal from the region applied');
+  }
+
+  /**
+   * Destroys a replica that is no longer a member of its region: out of the
+   * loop at once; then, at a quiet point of the apply pipeline (no write of
+   * it still in flight), one synced batch deletes its data and Raft state and
+   * tombstones its local state (destroy.ts). Until that batch is on disk,
+   * messages for the region wait (`creating`): a newer replica of it on this
+   * store starts only after.
+   */
+  private destroyPeer(peer: RegionPeer, why: string): void {
+    if (this.peers.get(peer.id) !== peer) return;
+    this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'destroying the replica');
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
-    peer.failAll('the replica was removed from its region');
-    void this.destroyPeerData(peer);
-  }
-
-  private async destroyPeerData(peer: RegionPeer): Promise<void> {
+    this.creating.add(peer.id);
     this.localStates.set(peer.id, { peerId: peer.peerId, tombstone: true });
-    const batch = new OverlayBatch(this.engine);
-    peer.storage.setRegion(peer.region, batch.batch, pb.PeerState.TOMBSTONE);
-    await this.engine.write(batch.batch, true);
+    peer.failAll('the replica was removed from its region');
+    this.loop.atQuietPoint(() => {
+      const others = [...this.peers.values()].map((p) => [p.startSlot, p.endSlot] as [number, number]);
+      destroyReplicaData(this.engine, peer, others)
+        .then((n) => this.log.info({ regionId: peer.id, peerId: peer.peerId, keys: n }, 'replica destroyed: data deleted, state tombstoned'))
+        .catch((e) => this.fatal(e as Error))
+        .finally(() => {
+          this.creating.delete(peer.id);
+          for (const m of this.stash.take(peer.id)) this.onRaftMessage(m);
+          this.loop.schedule();
+          this.heartbeatSoon();
+        });
+    });
   }
 
   // ---- split (admin/split.ts holds the rules; these are the store's hooks) -----------------
@@ -484,6 +511,13 @@ export class RaftStore implements LoopHost, PeerHost {
     if (peer && peer.peerId !== toPeer) {
       // A message for another incarnation of this region's replica on this store.
       if (toPeer < peer.peerId) return;
+      // A newer one: a region has one replica per store, so ours was removed
+      // (it missed its removal). Destroyed first; the message waits for it.
+      if (!peer.isLeader) {
+        this.destroyPeer(peer, `a message for its newer replica ${toPeer} on this store`);
+        this.stash.put(regionId, m);
+      }
+      return;
     }
     if (peer && staleSender(peer.region, m)) return;
     if (!peer) {
@@ -611,6 +645,7 @@ export class RaftStore implements LoopHost, PeerHost {
           approximateKeys: size?.keys ?? 0,
           splitSlotHint: size?.splitSlot ?? 0,
           qps: Math.round((p.served - (this.servedAtHeartbeat.get(p.id) ?? p.served)) / secs),
+          peerId: p.peerId,
         });
         this.servedAtHeartbeat.set(p.id, p.served);
       }
@@ -661,7 +696,19 @@ export class RaftStore implements LoopHost, PeerHost {
       return;
     }
     const peer = this.peers.get(regionId);
+    if (ins.destroyPeer) {
+      // The meta's map shows this replica removed at a newer epoch than it knows (it missed its removal).
+      const behind = peer && Number(ins.regionEpoch?.confVer ?? 0) > peer.epoch.confVer;
+      if (peer && behind && peer.peerId === Number(ins.destroyPeer.id) && !peer.isLeader) this.destroyPeer(peer, `the meta's map shows it removed at conf_ver ${Number(ins.regionEpoch?.confVer ?? 0)}`);
+      return;
+    }
     if (!peer || !peer.isLeader) return;
+    if (isConfChangeStep(ins)) {
+      // Checked against the region itself (a step already done does nothing), not the operator's epoch.
+      confChangeStep(peer, ins);
+      this.loop.schedule();
+      return;
+    }
     if (ins.regionEpoch && !sameEpoch(peer.epoch, epochOf(ins.regionEpoch))) {
       if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
       return;
