@@ -216,8 +216,19 @@ async function clusterStatus(client: RespClient): Promise<ClusterStatus> {
     viewVersion: Number(field('meta_view_version')),
     stores: parseLines(String(await client.call(['STORE', 'LIST']))),
     regions: parseLines(String(await client.call(['REGION', 'LIST']))),
-    operators: parseLines(String(await client.call(['OPERATOR', 'LIST']))),
+    operators: await withCurrentStep(client, parseLines(String(await client.call(['OPERATOR', 'LIST'])))),
   };
+}
+
+/** Running operators get `now`: what their current step does (from OPERATOR SHOW). */
+async function withCurrentStep(client: RespClient, ops: Array<Record<string, string>>): Promise<Array<Record<string, string>>> {
+  for (const o of ops) {
+    if (o.state !== 'running') continue;
+    const m = asMap(await client.call(['OPERATOR', 'SHOW', o.id]));
+    const steps = Array.isArray(m.steps) ? m.steps.map(String) : [];
+    o.now = steps[Number(m.step)] ?? '';
+  }
+  return ops;
 }
 
 function table(headers: string[], rows: string[][]): string {
@@ -261,7 +272,7 @@ export function formatStatus(s: ClusterStatus): string {
   );
   out.push('');
   if (running.length === 0) out.push('no running operators');
-  else out.push(table(['OPERATOR', 'REGION', 'KIND', 'CREATOR', 'STEP', 'AGE'], running.map((o) => [o.id, o.region, o.kind, o.creator, o.step, `${(Number(o.age_ms) / 1000).toFixed(1)} s`])));
+  else out.push(table(['OPERATOR', 'REGION', 'KIND', 'CREATOR', 'STEP', 'AGE', 'NOW'], running.map((o) => [o.id, o.region, o.kind, o.creator, o.step, `${(Number(o.age_ms) / 1000).toFixed(1)} s`, o.now ?? ''])));
   return out.join('\n');
 }
 
