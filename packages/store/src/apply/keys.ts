@@ -2,10 +2,10 @@
 // Written over any key type: strings carry their value inline, collections
 // are copied member by member (ks.members), so sets, lists and zsets work
 // here as soon as they exist.
-import { OK, SLOT_COUNT, dataRange, metaKey, keySlot, pb } from '@redraft/common';
+import { OK, SLOT_COUNT, dataRange, expireIndexKey, metaKey, keySlot, pb, scoreKeyRange, subKeyRange } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { Appliers } from './apply';
-import type { FoundKey, MutableKeyspace } from '../data/keyspace';
+import { VERSIONS_PER_ENTRY, type FoundKey, type MutableKeyspace } from '../data/keyspace';
 import { KeyType, decodeMeta, isExpired } from '../data/meta';
 import { CommandError, NO_SUCH_KEY } from '../data/errors';
 import { decodeScore, zsetIndexKey } from '../data/zset';
@@ -132,17 +132,68 @@ async function flush(op: pb.FlushOp, ks: MutableKeyspace): Promise<Reply> {
   return OK;
 }
 
-/** Removal of keys the leader found expired: only those still expired at the entry's time. */
+/** Counts of what the expiry cycle's entries removed on this replica (all replicas count; see raftstore/expiry.ts). */
+export const expiryApplied = { keys: 0, staleIndexRows: 0, reclaimedRows: 0 };
+
+/**
+ * Removal of keys the leader's expiry cycle found due in its expiry index:
+ * a key goes only if it is still expired at the entry's time (one given a
+ * new TTL or re-created since the scan survives), and the index row the
+ * leader saw goes unless it still describes the key's live expiry.
+ */
 async function expireKeys(op: pb.ExpireKeysOp, ks: MutableKeyspace): Promise<Reply> {
   let n = 0;
-  for (const k of op.keys) {
-    const key = Buffer.from(k);
-    const raw = await ks.batch.get(metaKey(keySlot(key), key));
-    if (raw && isExpired(decodeMeta(raw), ks.now)) {
+  for (let i = 0; i < op.keys.length; i++) {
+    const key = Buffer.from(op.keys[i]);
+    const slot = keySlot(key);
+    const raw = await ks.batch.get(metaKey(slot, key));
+    const meta = raw ? decodeMeta(raw) : null;
+    const expired = !!meta && isExpired(meta, ks.now);
+    if (expired) {
       ks.deleteKey(key);
+      ks.batch.del(expireIndexKey(slot, meta!.expireAt, key));
       n++;
     }
+    const seen = i < op.expireAtMs.length ? Number(op.expireAtMs[i]) : 0;
+    if (seen === 0) continue; // an entry from before the index: nothing to drop
+    if (!expired && meta && meta.expireAt === seen) continue; // still the key's live expiry
+    if (!expired || meta!.expireAt !== seen) expiryApplied.staleIndexRows++;
+    ks.batch.del(expireIndexKey(slot, seen, key));
   }
+  expiryApplied.keys += n;
+  return n;
+}
+
+/**
+ * Reclaims member rows (and a sorted set's score-index rows) of collection
+ * versions no key holds any more, at most `limit` rows in all. Whether a
+ * version is dead is decided here, from the state: versions are never
+ * reused (entry index * 1024 + n), so one that is not its key's current
+ * version can never become visible again.
+ */
+async function reclaim(op: pb.ReclaimOp, ks: MutableKeyspace): Promise<Reply> {
+  let budget = Math.max(1, op.limit || 1000);
+  let n = 0;
+  for (let i = 0; i < op.keys.length && i < op.versions.length && budget > 0; i++) {
+    const key = Buffer.from(op.keys[i]);
+    const version = Number(op.versions[i]);
+    if (version >= ks.entryIndex * VERSIONS_PER_ENTRY) continue; // not created yet: never garbage
+    const slot = keySlot(key);
+    const raw = await ks.batch.get(metaKey(slot, key));
+    if (raw) {
+      const meta = decodeMeta(raw);
+      if (meta.type !== KeyType.String && meta.version === version) continue; // live (even if expired: its key goes first)
+    }
+    for (const [gte, lt] of [subKeyRange(slot, key, version), scoreKeyRange(slot, key, version)]) {
+      const rows: Buffer[] = [];
+      for await (const [k] of ks.batch.scan({ gte, lt, limit: budget, keysOnly: true })) rows.push(k);
+      for (const k of rows) ks.batch.del(k);
+      n += rows.length;
+      budget -= rows.length;
+      if (budget <= 0) break;
+    }
+  }
+  expiryApplied.reclaimedRows += n;
   return n;
 }
 
@@ -154,4 +205,5 @@ export const KEY_APPLIERS: Appliers = {
   copy,
   flush,
   expireKeys,
+  reclaim,
 };

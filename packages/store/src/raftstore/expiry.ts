@@ -1,0 +1,263 @@
+// Active expiry and reclaim of stale collection members, on each region's
+// leader (docs/expiry.md). Every 100 ms, for every region this store leads:
+//
+// 1. Expiry. The slots whose hint (data/expiry-hints.ts) says something may
+//    be due are range-scanned in the expiry index ('z'|slot|'e'|expireAt|key);
+//    the due keys, with the expiry the leader saw, go through Raft in one
+//    ExpireKeys entry (at most KEYS_PER_ENTRY). Apply deletes a key only if
+//    it is still expired at the entry's time. As in Redis, a region that
+//    filled a whole entry (or had more due slots than a round reads) runs
+//    again at once (up to FAST_ROUNDS, within FAST_BUDGET_MS), so a burst of
+//    expiries drains quickly.
+// 2. Sweep. A cursor walks the region's member rows a bounded number at a
+//    time; a (key, version) whose key no longer holds that version (DEL,
+//    overwrite, expiry) is reclaimed through Raft in a Reclaim entry, which
+//    apply checks again and which deletes a bounded number of rows.
+//
+// Nothing here decides anything for the replicas: scans read the leader's
+// local state, and apply re-checks every key against the replicated state.
+import { counterOf, dataRange, decodeCollectionRow, decodeExpireIndexKey, keySlot, metaKey, slotExpireRange } from '@redraft/common';
+import type { Engine, Logger, Registry, Reply, pb } from '@redraft/common';
+import { expiryApplied } from '../apply/keys';
+import { KeyType, decodeMeta } from '../data/meta';
+import { dueSlots, lowerHint, resetHint } from '../data/expiry-hints';
+
+/** Keys one ExpireKeys entry carries at most (Redis samples 20 per round; an entry is cheaper than a round trip). */
+export const KEYS_PER_ENTRY = 500;
+/** Key bytes one entry carries at most. */
+const KEY_BYTES_PER_ENTRY = 256 * 1024;
+/** Slots scanned per round at most (a fresh start looks at every slot once: 16384 / 1024 rounds). */
+const SLOTS_PER_ROUND = 1024;
+/** Extra rounds in one tick for a region whose round filled a whole entry or left due slots unread. */
+const FAST_ROUNDS = 16;
+const FAST_BUDGET_MS = 25;
+/** Rows the sweep reads per region per tick, and rows one Reclaim entry deletes at most. */
+const SWEEP_ROWS = 2000;
+const RECLAIM_ROWS = 4096;
+/** Dead collections one Reclaim entry names at most. */
+const RECLAIM_GROUPS = 64;
+/** A region whose sweep finished a pass finding nothing rests this long (or until it applies something). */
+const SWEEP_REST_MS = 1000;
+
+/** What the cycle needs of a region replica (RegionPeer, or the standalone LocalRegion). */
+export interface ExpiryRegion {
+  readonly id: number;
+  readonly startSlot: number;
+  readonly endSlot: number;
+  readonly isLeader: boolean;
+  readonly applied: number;
+  propose(cmd: pb.WriteCommand.$Properties): Promise<Reply>;
+}
+
+export interface ExpiryHost {
+  readonly engine: Engine;
+  readonly log: Logger;
+  regions(): Iterable<ExpiryRegion>;
+  /** Runs `task` when the disk holds every applied write (RaftStore.atQuietMoment). */
+  atQuietMoment<T>(task: () => T): Promise<T>;
+}
+
+interface RegionState {
+  /** Where the next expiry round starts looking (slots are visited in turn). */
+  nextSlot: number;
+  /** The sweep's next row; null: the start of the region. */
+  sweepFrom: Buffer | null;
+  /** When a pass that found nothing ended, and the applied index then. */
+  restingSince: number;
+  restingApplied: number;
+}
+
+export class ExpiryCycle {
+  /** Keys this store's leaders removed because they expired (INFO expired_keys). */
+  expiredKeys = 0;
+  /** Stale member rows this store's leaders reclaimed. */
+  reclaimedRows = 0;
+  /** Expiry and reclaim entries proposed (each one log entry). */
+  entriesProposed = 0;
+  private readonly states = new Map<number, RegionState>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = false;
+
+  private readonly intervalMs: number;
+  private readonly fastBudgetMs: number;
+
+  constructor(private readonly host: ExpiryHost, opts: { intervalMs?: number; fastBudgetMs?: number } = {}) {
+    this.intervalMs = opts.intervalMs ?? 100;
+    this.fastBudgetMs = opts.fastBudgetMs ?? FAST_BUDGET_MS;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One cycle over every led region (skipped while the previous one runs). */
+  async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      const led = [...this.host.regions()].filter((r) => r.isLeader && r.endSlot > r.startSlot);
+      for (const id of this.states.keys()) if (!led.some((r) => r.id === id)) this.states.delete(id);
+      for (const r of led) {
+        if (this.stopped) break;
+        try {
+          await this.cycleRegion(r);
+        } catch (e) {
+          // Not leader any more, a split meanwhile, shutting down: the next leader's cycle goes on.
+          this.host.log.debug({ regionId: r.id, err: (e as Error).message }, 'expiry cycle round not applied');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private state(r: ExpiryRegion): RegionState {
+    let s = this.states.get(r.id);
+    if (!s) this.states.set(r.id, (s = { nextSlot: r.startSlot, sweepFrom: null, restingSince: 0, restingApplied: -1 }));
+    return s;
+  }
+
+  private async cycleRegion(r: ExpiryRegion): Promise<void> {
+    const started = Date.now();
+    for (let round = 0; round <= FAST_ROUNDS; round++) {
+      const more = await this.expireOnce(r);
+      if (!more || Date.now() - started > this.fastBudgetMs || !r.isLeader) break;
+    }
+    if (r.isLeader) await this.sweepOnce(r);
+  }
+
+  /** One expiry round: scans due slots, proposes one ExpireKeys entry. True when more may be due (entry full, or slots left unread). */
+  async expireOnce(r: ExpiryRegion): Promise<boolean> {
+    const st = this.state(r);
+    const now = Date.now();
+    const slots = dueSlots(r.startSlot, r.endSlot, now, st.nextSlot, SLOTS_PER_ROUND);
+    if (slots.length === 0) return false;
+    st.nextSlot = slots[slots.length - 1] + 1;
+    // The iterators are made at a quiet point, where the disk holds every
+    // applied write: a slot's hint is reset there, so an expiry applied
+    // after it lowers the hint again and none is ever lost to a scan that
+    // could not see it yet.
+    const { engine } = this.host;
+    const scans = await this.host.atQuietMoment(() =>
+      slots.map((slot) => {
+        resetHint(slot, Infinity);
+        const [gte, lt] = slotExpireRange(slot);
+        const it = engine.scan({ gte, lt, keysOnly: true, limit: KEYS_PER_ENTRY + 1 })[Symbol.asyncIterator]();
+        return { slot, it, first: it.next() }; // next() creates the RocksDB iterator now
+      }),
+    );
+    const keys: Buffer[] = [];
+    const expireAtMs: number[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const { slot, it, first } of scans) {
+      try {
+        if (full) {
+          await first;
+          lowerHint(slot, 0); // not looked at this round: look again
+          continue;
+        }
+        for (let step = await first; !step.done; step = await it.next()) {
+          const row = decodeExpireIndexKey(step.value[0]);
+          if (row.expireAt >= now) {
+            lowerHint(slot, row.expireAt); // isExpired: a key lives through its expiry millisecond
+            break;
+          }
+          if (keys.length >= KEYS_PER_ENTRY || bytes >= KEY_BYTES_PER_ENTRY) {
+            full = true;
+            st.nextSlot = slot; // the next round goes on from here
+            lowerHint(slot, row.expireAt);
+            break;
+          }
+          keys.push(Buffer.from(row.key));
+          expireAtMs.push(row.expireAt);
+          bytes += row.key.length;
+        }
+      } finally {
+        await it.return?.();
+      }
+    }
+    const more = full || slots.length === SLOTS_PER_ROUND;
+    if (keys.length === 0) return more;
+    try {
+      this.entriesProposed++;
+      const removed = await r.propose({ proposedAtMs: Date.now(), expireKeys: { keys, expireAtMs } });
+      if (typeof removed === 'number') this.expiredKeys += removed;
+    } catch (e) {
+      // Not applied (or unknown): the keys stay due; their slots are looked at again.
+      for (const k of keys) lowerHint(keySlot(k), 0);
+      throw e;
+    }
+    return more;
+  }
+
+  /** One sweep step: reads SWEEP_ROWS rows from the cursor, proposes one Reclaim entry for the dead collections seen. */
+  async sweepOnce(r: ExpiryRegion): Promise<void> {
+    const st = this.state(r);
+    if (st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) return;
+    const [regionStart, regionEnd] = dataRange(r.startSlot, r.endSlot);
+    const from = st.sweepFrom && Buffer.compare(st.sweepFrom, regionStart) >= 0 && Buffer.compare(st.sweepFrom, regionEnd) < 0 ? st.sweepFrom : regionStart;
+    const appliedAtStart = r.applied;
+    const keys: Buffer[] = [];
+    const versions: number[] = [];
+    const seen = new Set<string>();
+    let firstDead: Buffer | null = null;
+    let last: Buffer | null = null;
+    let rows = 0;
+    let group: Buffer | null = null;
+    for await (const [k] of this.host.engine.scan({ gte: from, lt: regionEnd, keysOnly: true, limit: SWEEP_ROWS })) {
+      rows++;
+      last = k;
+      const row = decodeCollectionRow(k);
+      if (!row || (group && row.prefix.equals(group))) continue;
+      group = Buffer.from(row.prefix);
+      const id = `${row.key.toString('latin1')}\u0000${row.version}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (await this.isLive(row.key, row.slot, row.version)) continue;
+      firstDead ??= Buffer.from(k);
+      keys.push(Buffer.from(row.key));
+      versions.push(row.version);
+      if (keys.length >= RECLAIM_GROUPS) break;
+    }
+    if (firstDead) {
+      // Come back to the first dead collection: a big one takes several entries.
+      st.sweepFrom = firstDead;
+    } else if (rows >= SWEEP_ROWS && last) {
+      st.sweepFrom = Buffer.concat([last, Buffer.from([0])]);
+    } else {
+      // A whole pass found nothing: rest until something is applied.
+      st.sweepFrom = null;
+      st.restingSince = Date.now();
+      st.restingApplied = appliedAtStart;
+      return;
+    }
+    if (keys.length === 0) return;
+    this.entriesProposed++;
+    const reclaimed = await r.propose({ proposedAtMs: Date.now(), reclaim: { keys, versions, limit: RECLAIM_ROWS } });
+    if (typeof reclaimed === 'number') this.reclaimedRows += reclaimed;
+  }
+
+  /** The key's metadata holds this collection version (the leader's local view; apply checks again). */
+  private async isLive(key: Buffer, slot: number, version: number): Promise<boolean> {
+    const raw = await this.host.engine.get(metaKey(slot, key));
+    if (!raw) return false;
+    const meta = decodeMeta(raw);
+    return meta.type !== KeyType.String && meta.version === version;
+  }
+}
+
+/** Prometheus counters of the cycle (this store as leader) and of its entries applied here (every replica). */
+export function registerExpiryMetrics(r: Registry, cycle: () => ExpiryCycle | undefined): void {
+  counterOf(r, 'redraft_store_expired_keys_total', 'Keys the expiry cycle of this store\'s leaders removed.', () => cycle()?.expiredKeys ?? 0);
+  counterOf(r, 'redraft_store_expiry_entries_proposed_total', 'ExpireKeys and Reclaim entries proposed by this store\'s leaders.', () => cycle()?.entriesProposed ?? 0);
+  counterOf(r, 'redraft_store_expiry_applied_keys_total', 'Keys removed by applied ExpireKeys entries on this store (every replica).', () => expiryApplied.keys);
+  counterOf(r, 'redraft_store_reclaimed_rows_total', 'Stale collection rows removed by applied Reclaim entries on this store (every replica).', () => expiryApplied.reclaimedRows);
+}
