@@ -477,6 +477,7 @@ export class StoreNode {
     counterOf(r, 'redraft_store_net_output_bytes_total', 'Bytes written to clients.', () => st().netOutputBytes);
     gaugeOf(r, 'redraft_store_applied_index', 'Applied index of each local region replica.', () =>
       this.localReplicas().map((x) => [{ region: String(x.id), role: x.role }, x.applied] as [Record<string, string>, number]),
+      ['region', 'role'], // a store that starts with no replica yet has no sample to learn them from
     );
     registerExpiryMetrics(r, () => this.expiry);
     const raft = this.raft;

@@ -160,10 +160,10 @@ test('the cycle finds a key written after its slot was scanned (the apply lowers
   const cycle = cycleFor(r);
   await cycle.tick(); // every slot looked at once: nothing anywhere
   const now = Date.now();
-  await r.run(now, { set: { key: b('soon'), value: b('v'), expiry: { atMs: now + 30 } } });
+  await r.run(now, { set: { key: b('soon'), value: b('v'), expiry: { atMs: now + 400 } } });
   await cycle.tick();
   assert.ok(await r.meta('soon'), 'not due yet');
-  await new Promise((res) => setTimeout(res, 60));
+  await new Promise((res) => setTimeout(res, Math.max(0, now + 450 - Date.now())));
   await cycle.tick();
   assert.equal(await r.meta('soon'), undefined);
   assert.equal(cycle.expiredKeys, 1);

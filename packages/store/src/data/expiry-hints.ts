@@ -2,43 +2,52 @@
 // (raftstore/expiry.ts) scans only the slots whose hint has passed, so an
 // idle keyspace costs it nothing. A hint is local and advisory: apply lowers
 // it when it writes an expiry (on every replica, so a new leader has them),
-// a scan raises it to what it found, and 0 means "unknown, look". Too low
-// costs one useless scan; it must never be too high, which is why a scan
-// resets its slots only at a quiet point (see ExpiryCycle.expireOnce).
+// and a scan sets it to what it found. Too low costs one useless scan; it
+// must never be too high, which is why a scan resets its slots only at a
+// quiet point (see ExpiryCycle.expireOnce).
+//
+// At the start (and after a snapshot replaced a region's data) no slot's
+// hint is known: such slots are looked at once each, a bounded number per
+// round, after the slots known to be due.
 import { SLOT_COUNT } from '@redraft/common';
 
-/** 0 at the start: every slot is looked at once. */
-const hints = new Float64Array(SLOT_COUNT);
+const hints = new Float64Array(SLOT_COUNT).fill(Infinity);
+/** 1: what the slot holds was never scanned here. */
+const unknown = new Uint8Array(SLOT_COUNT).fill(1);
 
-/** A key of `slot` was written to expire at `expireAt` (called by apply). */
+/** A key of `slot` was written to expire at `expireAt` (apply), or is due again (the cycle). */
 export function noteExpiry(slot: number, expireAt: number): void {
   if (expireAt < hints[slot]) hints[slot] = expireAt;
 }
 
-/** The slot's next possible due time: the earlier of the current hint and `at`. */
 export const lowerHint = noteExpiry;
 
-/** What a scan found: nothing before `at` (Infinity: no row at all). */
-export function resetHint(slot: number, at: number): void {
-  hints[slot] = at;
+/** A scan of the slot begins (at a quiet point): what it finds, and later writes, set the hint. */
+export function resetHint(slot: number): void {
+  hints[slot] = Infinity;
+  unknown[slot] = 0;
 }
 
 /** Slots of [start, end) to look at again from scratch (their data was replaced by a snapshot). */
 export function forgetExpiryHints(start: number, end: number): void {
-  hints.fill(0, Math.max(0, start), Math.min(SLOT_COUNT, end));
+  unknown.fill(1, Math.max(0, start), Math.min(SLOT_COUNT, end));
 }
 
 /**
- * Up to `max` slots of [start, end) whose hint is before `now`, in order
- * from `from` (wrapping), so that a busy region's slots all get their turn.
+ * Slots of [start, end) to scan now: up to `maxDue` whose hint is before
+ * `now`, then up to `maxUnknown` never scanned, each in order from `from`
+ * (wrapping), so that every slot of a busy region gets its turn.
  */
-export function dueSlots(start: number, end: number, now: number, from: number, max: number): number[] {
-  const out: number[] = [];
+export function dueSlots(start: number, end: number, now: number, from: number, maxDue: number, maxUnknown: number): number[] {
+  const due: number[] = [];
+  const fresh: number[] = [];
   const n = end - start;
   const first = from >= start && from < end ? from : start;
-  for (let i = 0; i < n && out.length < max; i++) {
+  for (let i = 0; i < n && (due.length < maxDue || fresh.length < maxUnknown); i++) {
     const slot = start + ((first - start + i) % n);
-    if (hints[slot] < now) out.push(slot);
+    if (hints[slot] < now) {
+      if (due.length < maxDue) due.push(slot);
+    } else if (unknown[slot] && fresh.length < maxUnknown) fresh.push(slot);
   }
-  return out;
+  return [...due, ...fresh];
 }

@@ -26,8 +26,13 @@ import { dueSlots, lowerHint, resetHint } from '../data/expiry-hints';
 export const KEYS_PER_ENTRY = 500;
 /** Key bytes one entry carries at most. */
 const KEY_BYTES_PER_ENTRY = 256 * 1024;
-/** Slots scanned per round at most (a fresh start looks at every slot once: 16384 / 1024 rounds). */
-const SLOTS_PER_ROUND = 1024;
+/**
+ * Slots scanned per round at most: known to be due, and never scanned (a
+ * fresh start looks at every slot once). Each costs a RocksDB iterator,
+ * made synchronously at the quiet point (about 40 µs each).
+ */
+const DUE_SLOTS_PER_ROUND = 256;
+const UNKNOWN_SLOTS_PER_ROUND = 256;
 /** Extra rounds in one tick for a region whose round filled a whole entry or left due slots unread. */
 const FAST_ROUNDS = 16;
 const FAST_BUDGET_MS = 25;
@@ -137,9 +142,9 @@ export class ExpiryCycle {
   async expireOnce(r: ExpiryRegion): Promise<boolean> {
     const st = this.state(r);
     const now = Date.now();
-    const slots = dueSlots(r.startSlot, r.endSlot, now, st.nextSlot, SLOTS_PER_ROUND);
+    const slots = dueSlots(r.startSlot, r.endSlot, now, st.nextSlot, DUE_SLOTS_PER_ROUND, UNKNOWN_SLOTS_PER_ROUND);
     if (slots.length === 0) return false;
-    st.nextSlot = slots[slots.length - 1] + 1;
+    st.nextSlot = Math.max(...slots) + 1;
     // The iterators are made at a quiet point, where the disk holds every
     // applied write: a slot's hint is reset there, so an expiry applied
     // after it lowers the hint again and none is ever lost to a scan that
@@ -147,7 +152,7 @@ export class ExpiryCycle {
     const { engine } = this.host;
     const scans = await this.host.atQuietMoment(() =>
       slots.map((slot) => {
-        resetHint(slot, Infinity);
+        resetHint(slot);
         const [gte, lt] = slotExpireRange(slot);
         const it = engine.scan({ gte, lt, keysOnly: true, limit: KEYS_PER_ENTRY + 1 })[Symbol.asyncIterator]();
         return { slot, it, first: it.next() }; // next() creates the RocksDB iterator now
@@ -184,7 +189,7 @@ export class ExpiryCycle {
         await it.return?.();
       }
     }
-    const more = full || slots.length === SLOTS_PER_ROUND;
+    const more = full || slots.length >= Math.min(DUE_SLOTS_PER_ROUND, UNKNOWN_SLOTS_PER_ROUND);
     if (keys.length === 0) return more;
     try {
       this.entriesProposed++;
