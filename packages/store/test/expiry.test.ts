@@ -108,15 +108,29 @@ test('Reclaim: removes a dead version in bounded steps and never a live one', as
   await r.run(T0, { hset: { key: b('h'), fields, values: fields } }, { zadd: { key: b('z'), members: [b('m1'), b('m2')], scores: [1, 2] } });
   const hv = (await r.meta('h'))!.version;
   const zv = (await r.meta('z'))!.version;
+  /** Every row of one collection version, as the sweep would name them. */
+  const rowsOf = async (key: string, version: number): Promise<Buffer[]> => {
+    const out: Buffer[] = [];
+    for await (const [k] of r.engine.scan({ gte: dataRange(0, 16384)[0], lt: dataRange(0, 16384)[1] })) {
+      const row = decodeCollectionRow(k);
+      if (row && row.key.toString() === key && row.version === version) out.push(k);
+    }
+    return out;
+  };
+  const hRows = await rowsOf('h', hv);
   // A live version is left alone.
-  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h')], versions: [hv], limit: 100 } }), [0]);
+  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h')], versions: [hv], rowCounts: [hRows.length], rows: hRows } }), [0]);
   // DEL leaves the members behind, invisible; a new hash of the same name gets a new version.
   await r.run(T0, { del: { keys: [b('h'), b('z')] } }, { hset: { key: b('h'), fields: [b('x')], values: [b('y')] } });
   assert.equal((await r.memberRows()).get(`h@${hv}`), 10);
   assert.ok((await r.memberRows()).get(`z@${zv}`)! >= 4, 'members and score rows of the zset');
-  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h')], versions: [hv], limit: 4 } }), [4]);
+  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h')], versions: [hv], rowCounts: [4], rows: hRows.slice(0, 4) } }), [4]);
   assert.equal((await r.memberRows()).get(`h@${hv}`), 6);
-  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h'), b('z')], versions: [hv, zv], limit: 100 } }), [10]);
+  // Rows named under the wrong group are left alone: the new hash's member, named as the old version's.
+  const newRows = await rowsOf('h', (await r.meta('h'))!.version);
+  const zRows = await rowsOf('z', zv);
+  const named = [...hRows.slice(4), ...newRows, ...zRows];
+  assert.deepEqual(await r.run(T0, { reclaim: { keys: [b('h'), b('z')], versions: [hv, zv], rowCounts: [6 + newRows.length, zRows.length], rows: named } }), [10]);
   const left = await r.memberRows();
   assert.equal(left.get(`h@${hv}`), undefined);
   assert.equal(left.get(`z@${zv}`), undefined);

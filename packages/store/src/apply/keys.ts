@@ -2,7 +2,7 @@
 // Written over any key type: strings carry their value inline, collections
 // are copied member by member (ks.members), so sets, lists and zsets work
 // here as soon as they exist.
-import { OK, SLOT_COUNT, dataRange, expireIndexKey, metaKey, keySlot, pb, scoreKeyRange, subKeyRange } from '@redraft/common';
+import { OK, SLOT_COUNT, dataRange, decodeCollectionRow, expireIndexKey, metaKey, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { Appliers } from './apply';
 import { VERSIONS_PER_ENTRY, type FoundKey, type MutableKeyspace } from '../data/keyspace';
@@ -165,16 +165,18 @@ async function expireKeys(op: pb.ExpireKeysOp, ks: MutableKeyspace): Promise<Rep
 }
 
 /**
- * Reclaims member rows (and a sorted set's score-index rows) of collection
- * versions no key holds any more, at most `limit` rows in all. Whether a
- * version is dead is decided here, from the state: versions are never
- * reused (entry index * 1024 + n), so one that is not its key's current
- * version can never become visible again.
+ * Deletes the member and score-index rows the leader's sweep saw of
+ * collection versions no key holds any more. Whether a version is dead is
+ * decided here, from the state: versions are never reused (entry index *
+ * 1024 + n), so one that is not its key's current version can never become
+ * visible again. A row that is not of its group's version is left alone.
  */
 async function reclaim(op: pb.ReclaimOp, ks: MutableKeyspace): Promise<Reply> {
-  let budget = Math.max(1, op.limit || 1000);
   let n = 0;
-  for (let i = 0; i < op.keys.length && i < op.versions.length && budget > 0; i++) {
+  let next = 0;
+  for (let i = 0; i < op.keys.length && i < op.versions.length; i++) {
+    const rows = op.rows.slice(next, next + (op.rowCounts[i] ?? 0));
+    next += rows.length;
     const key = Buffer.from(op.keys[i]);
     const version = Number(op.versions[i]);
     if (version >= ks.entryIndex * VERSIONS_PER_ENTRY) continue; // not created yet: never garbage
@@ -184,13 +186,12 @@ async function reclaim(op: pb.ReclaimOp, ks: MutableKeyspace): Promise<Reply> {
       const meta = decodeMeta(raw);
       if (meta.type !== KeyType.String && meta.version === version) continue; // live (even if expired: its key goes first)
     }
-    for (const [gte, lt] of [subKeyRange(slot, key, version), scoreKeyRange(slot, key, version)]) {
-      const rows: Buffer[] = [];
-      for await (const [k] of ks.batch.scan({ gte, lt, limit: budget, keysOnly: true })) rows.push(k);
-      for (const k of rows) ks.batch.del(k);
-      n += rows.length;
-      budget -= rows.length;
-      if (budget <= 0) break;
+    for (const r of rows) {
+      const row = Buffer.from(r);
+      const of = decodeCollectionRow(row);
+      if (!of || of.slot !== slot || of.version !== version || !of.key.equals(key)) continue;
+      ks.batch.del(row);
+      n++;
     }
   }
   expiryApplied.reclaimedRows += n;

@@ -9,10 +9,10 @@
 //    filled a whole entry (or had more due slots than a round reads) runs
 //    again at once (up to FAST_ROUNDS, within FAST_BUDGET_MS), so a burst of
 //    expiries drains quickly.
-// 2. Sweep. A cursor walks the region's member rows a bounded number at a
-//    time; a (key, version) whose key no longer holds that version (DEL,
-//    overwrite, expiry) is reclaimed through Raft in a Reclaim entry, which
-//    apply checks again and which deletes a bounded number of rows.
+// 2. Sweep. A cursor walks the region's rows a bounded number at a time;
+//    the rows of a (key, version) whose key no longer holds that version
+//    (DEL, overwrite, expiry) are reclaimed through Raft in a Reclaim entry,
+//    which apply checks again and which deletes the rows the sweep saw.
 //
 // Nothing here decides anything for the replicas: scans read the leader's
 // local state, and apply re-checks every key against the replicated state.
@@ -36,11 +36,14 @@ const UNKNOWN_SLOTS_PER_ROUND = 256;
 /** Extra rounds in one tick for a region whose round filled a whole entry or left due slots unread. */
 const FAST_ROUNDS = 16;
 const FAST_BUDGET_MS = 25;
-/** Rows the sweep reads per region per tick, and rows one Reclaim entry deletes at most. */
-const SWEEP_ROWS = 2000;
-const RECLAIM_ROWS = 4096;
-/** Dead collections one Reclaim entry names at most. */
-const RECLAIM_GROUPS = 64;
+/**
+ * Rows the sweep reads per region per tick: few while it finds nothing
+ * (each row read costs ~50 µs of a RocksDB thread), more after a tick that
+ * found dead rows. One Reclaim entry names at most RECLAIM_BYTES of rows.
+ */
+const SWEEP_ROWS_IDLE = 512;
+const SWEEP_ROWS_BUSY = 4096;
+const RECLAIM_BYTES = 512 * 1024;
 /** A region whose sweep finished a pass finding nothing rests this long (or until it applies something). */
 const SWEEP_REST_MS = 1000;
 
@@ -67,6 +70,8 @@ interface RegionState {
   nextSlot: number;
   /** The sweep's next row; null: the start of the region. */
   sweepFrom: Buffer | null;
+  /** Rows the next sweep step reads. */
+  sweepRows: number;
   /** When a pass that found nothing ended, and the applied index then. */
   restingSince: number;
   restingApplied: number;
@@ -125,7 +130,7 @@ export class ExpiryCycle {
 
   private state(r: ExpiryRegion): RegionState {
     let s = this.states.get(r.id);
-    if (!s) this.states.set(r.id, (s = { nextSlot: r.startSlot, sweepFrom: null, restingSince: 0, restingApplied: -1 }));
+    if (!s) this.states.set(r.id, (s = { nextSlot: r.startSlot, sweepFrom: null, sweepRows: SWEEP_ROWS_IDLE, restingSince: 0, restingApplied: -1 }));
     return s;
   }
 
@@ -203,50 +208,65 @@ export class ExpiryCycle {
     return more;
   }
 
-  /** One sweep step: reads SWEEP_ROWS rows from the cursor, proposes one Reclaim entry for the dead collections seen. */
+  /**
+   * One sweep step: reads up to `sweepRows` rows on from the cursor and
+   * proposes one Reclaim entry naming the rows of dead collections among
+   * them. The cursor always moves on, so no scan walks again over the
+   * tombstones of rows already reclaimed; a step that found dead rows makes
+   * the next one read more.
+   */
   async sweepOnce(r: ExpiryRegion): Promise<void> {
     const st = this.state(r);
     if (st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) return;
     const [regionStart, regionEnd] = dataRange(r.startSlot, r.endSlot);
     const from = st.sweepFrom && Buffer.compare(st.sweepFrom, regionStart) >= 0 && Buffer.compare(st.sweepFrom, regionEnd) < 0 ? st.sweepFrom : regionStart;
     const appliedAtStart = r.applied;
+    const limit = st.sweepRows;
     const keys: Buffer[] = [];
     const versions: number[] = [];
-    const seen = new Set<string>();
-    let firstDead: Buffer | null = null;
+    const rowCounts: number[] = [];
+    const dead: Buffer[] = [];
+    let bytes = 0;
     let last: Buffer | null = null;
     let rows = 0;
     let group: Buffer | null = null;
-    for await (const [k] of this.host.engine.scan({ gte: from, lt: regionEnd, keysOnly: true, limit: SWEEP_ROWS })) {
+    let groupDead = false;
+    for await (const [k] of this.host.engine.scan({ gte: from, lt: regionEnd, keysOnly: true, limit })) {
       rows++;
       last = k;
       const row = decodeCollectionRow(k);
-      if (!row || (group && row.prefix.equals(group))) continue;
-      group = Buffer.from(row.prefix);
-      const id = `${row.key.toString('latin1')}\u0000${row.version}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (await this.isLive(row.key, row.slot, row.version)) continue;
-      firstDead ??= Buffer.from(k);
-      keys.push(Buffer.from(row.key));
-      versions.push(row.version);
-      if (keys.length >= RECLAIM_GROUPS) break;
+      if (row && (!group || !row.prefix.equals(group))) {
+        // A new (key, version) group: its member rows, or its score rows (a zset's come first).
+        group = Buffer.from(row.prefix);
+        groupDead = !(await this.isLive(row.key, row.slot, row.version));
+        if (groupDead) {
+          keys.push(Buffer.from(row.key));
+          versions.push(row.version);
+          rowCounts.push(0);
+        }
+      }
+      if (row && groupDead) {
+        dead.push(k);
+        rowCounts[rowCounts.length - 1]++;
+        bytes += k.length;
+        if (bytes >= RECLAIM_BYTES) break;
+      }
     }
-    if (firstDead) {
-      // Come back to the first dead collection: a big one takes several entries.
-      st.sweepFrom = firstDead;
-    } else if (rows >= SWEEP_ROWS && last) {
+    st.sweepRows = dead.length > 0 ? SWEEP_ROWS_BUSY : SWEEP_ROWS_IDLE;
+    if ((rows >= limit || bytes >= RECLAIM_BYTES) && last) {
       st.sweepFrom = Buffer.concat([last, Buffer.from([0])]);
     } else {
-      // A whole pass found nothing: rest until something is applied.
-      st.sweepFrom = null;
-      st.restingSince = Date.now();
-      st.restingApplied = appliedAtStart;
-      return;
+      st.sweepFrom = null; // the end of the region: the next pass starts over
+      if (dead.length === 0) {
+        // A whole pass found nothing: rest until something is applied.
+        st.restingSince = Date.now();
+        st.restingApplied = appliedAtStart;
+        return;
+      }
     }
-    if (keys.length === 0) return;
+    if (dead.length === 0) return;
     this.entriesProposed++;
-    const reclaimed = await r.propose({ proposedAtMs: Date.now(), reclaim: { keys, versions, limit: RECLAIM_ROWS } });
+    const reclaimed = await r.propose({ proposedAtMs: Date.now(), reclaim: { keys, versions, rowCounts, rows: dead } });
     if (typeof reclaimed === 'number') this.reclaimedRows += reclaimed;
   }
 
