@@ -230,6 +230,10 @@ export function slotExpireRange(slot: number): [Buffer, Buffer] {
   return [start, end];
 }
 
+export function isExpireIndexKey(encoded: Buffer): boolean {
+  return encoded.length >= 12 && encoded[0] === DATA && encoded[3] === EXPIRE_INDEX;
+}
+
 export function decodeExpireIndexKey(encoded: Buffer): { slot: number; expireAt: number; key: Buffer } {
   if (encoded.length < 12 || encoded[0] !== DATA || encoded[3] !== EXPIRE_INDEX) throw new Error('not an expiry-index key');
   return { slot: encoded.readUInt16BE(1), expireAt: readU64(encoded, 4), key: encoded.subarray(12) };

@@ -132,8 +132,12 @@ async function flush(op: pb.FlushOp, ks: MutableKeyspace): Promise<Reply> {
   return OK;
 }
 
-/** Counts of what the expiry cycle's entries removed on this replica (all replicas count; see raftstore/expiry.ts). */
-export const expiryApplied = { keys: 0, staleIndexRows: 0, reclaimedRows: 0 };
+/**
+ * What the expiry cycle's entries removed on this replica (every replica
+ * counts), and the spans of rows reclaimed since the store last compacted
+ * them (raftstore/expiry.ts compacts them locally: tombstones only).
+ */
+export const expiryApplied = { keys: 0, staleIndexRows: 0, reclaimedRows: 0, reclaimedSpans: new Map<string, { lo: Buffer; hi: Buffer; rows: number }>() };
 
 /**
  * Removal of keys the leader's expiry cycle found due in its expiry index:
@@ -192,6 +196,15 @@ async function reclaim(op: pb.ReclaimOp, ks: MutableKeyspace): Promise<Reply> {
       if (!of || of.slot !== slot || of.version !== version || !of.key.equals(key)) continue;
       ks.batch.del(row);
       n++;
+      // Where this group's reclaimed rows lie, for the store's local compaction.
+      const id = of.prefix.toString('latin1');
+      const span = expiryApplied.reclaimedSpans.get(id);
+      if (!span) expiryApplied.reclaimedSpans.set(id, { lo: row, hi: row, rows: 1 });
+      else {
+        if (Buffer.compare(row, span.lo) < 0) span.lo = row;
+        if (Buffer.compare(row, span.hi) > 0) span.hi = row;
+        span.rows++;
+      }
     }
   }
   expiryApplied.reclaimedRows += n;

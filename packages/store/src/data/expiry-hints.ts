@@ -7,8 +7,11 @@
 // quiet point (see ExpiryCycle.expireOnce).
 //
 // At the start (and after a snapshot replaced a region's data) no slot's
-// hint is known: such slots are looked at once each, a bounded number per
-// round, after the slots known to be due.
+// hint is known: the leader's sweep, which reads every row of its region in
+// order, lowers the hints from the expiry-index rows it passes and marks
+// the slots it passed known. (A scan per unknown slot would be cheaper only
+// in theory: the binding's iterators have no upper bound, so the scan of an
+// empty slot walks on to the next live row, across any run of tombstones.)
 import { SLOT_COUNT } from '@redraft/common';
 
 const hints = new Float64Array(SLOT_COUNT).fill(Infinity);
@@ -25,7 +28,17 @@ export const lowerHint = noteExpiry;
 /** A scan of the slot begins (at a quiet point): what it finds, and later writes, set the hint. */
 export function resetHint(slot: number): void {
   hints[slot] = Infinity;
-  unknown[slot] = 0;
+}
+
+/** The sweep read every row of slots [start, end): their hints hold every expiry there. */
+export function markSlotsKnown(start: number, end: number): void {
+  unknown.fill(0, Math.max(0, start), Math.min(SLOT_COUNT, end));
+}
+
+/** Some slot of [start, end) was never read here. */
+export function hasUnknownSlots(start: number, end: number): boolean {
+  for (let s = start; s < end; s++) if (unknown[s]) return true;
+  return false;
 }
 
 /** Slots of [start, end) to look at again from scratch (their data was replaced by a snapshot). */
@@ -34,20 +47,16 @@ export function forgetExpiryHints(start: number, end: number): void {
 }
 
 /**
- * Slots of [start, end) to scan now: up to `maxDue` whose hint is before
- * `now`, then up to `maxUnknown` never scanned, each in order from `from`
- * (wrapping), so that every slot of a busy region gets its turn.
+ * Up to `max` slots of [start, end) whose hint is before `now`, in order
+ * from `from` (wrapping), so that every slot of a busy region gets its turn.
  */
-export function dueSlots(start: number, end: number, now: number, from: number, maxDue: number, maxUnknown: number): number[] {
-  const due: number[] = [];
-  const fresh: number[] = [];
+export function dueSlots(start: number, end: number, now: number, from: number, max: number): number[] {
+  const out: number[] = [];
   const n = end - start;
   const first = from >= start && from < end ? from : start;
-  for (let i = 0; i < n && (due.length < maxDue || fresh.length < maxUnknown); i++) {
+  for (let i = 0; i < n && out.length < max; i++) {
     const slot = start + ((first - start + i) % n);
-    if (hints[slot] < now) {
-      if (due.length < maxDue) due.push(slot);
-    } else if (unknown[slot] && fresh.length < maxUnknown) fresh.push(slot);
+    if (hints[slot] < now) out.push(slot);
   }
-  return [...due, ...fresh];
+  return out;
 }

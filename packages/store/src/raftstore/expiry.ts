@@ -16,23 +16,18 @@
 //
 // Nothing here decides anything for the replicas: scans read the leader's
 // local state, and apply re-checks every key against the replicated state.
-import { counterOf, dataRange, decodeCollectionRow, decodeExpireIndexKey, keySlot, metaKey, slotExpireRange } from '@redraft/common';
+import { counterOf, dataRange, decodeCollectionRow, decodeExpireIndexKey, isExpireIndexKey, keySlot, metaKey, slotExpireRange } from '@redraft/common';
 import type { Engine, Logger, Registry, Reply, pb } from '@redraft/common';
 import { expiryApplied } from '../apply/keys';
 import { KeyType, decodeMeta } from '../data/meta';
-import { dueSlots, lowerHint, resetHint } from '../data/expiry-hints';
+import { dueSlots, hasUnknownSlots, lowerHint, markSlotsKnown, noteExpiry, resetHint } from '../data/expiry-hints';
 
 /** Keys one ExpireKeys entry carries at most (Redis samples 20 per round; an entry is cheaper than a round trip). */
 export const KEYS_PER_ENTRY = 500;
 /** Key bytes one entry carries at most. */
 const KEY_BYTES_PER_ENTRY = 256 * 1024;
-/**
- * Slots scanned per round at most: known to be due, and never scanned (a
- * fresh start looks at every slot once). Each costs a RocksDB iterator,
- * made synchronously at the quiet point (about 40 µs each).
- */
-const DUE_SLOTS_PER_ROUND = 256;
-const UNKNOWN_SLOTS_PER_ROUND = 256;
+/** Due slots scanned per round at most: each costs a RocksDB iterator, made synchronously at the quiet point (~40 µs). */
+const SLOTS_PER_ROUND = 256;
 /** Extra rounds in one tick for a region whose round filled a whole entry or left due slots unread. */
 const FAST_ROUNDS = 16;
 const FAST_BUDGET_MS = 25;
@@ -44,6 +39,8 @@ const FAST_BUDGET_MS = 25;
 const SWEEP_ROWS_IDLE = 512;
 const SWEEP_ROWS_BUSY = 4096;
 const RECLAIM_BYTES = 512 * 1024;
+/** Reclaimed rows after which this store compacts their spans (their tombstones would slow scans nearby). */
+const COMPACT_AFTER_ROWS = 50_000;
 /** A region whose sweep finished a pass finding nothing rests this long (or until it applies something). */
 const SWEEP_REST_MS = 1000;
 
@@ -72,6 +69,8 @@ interface RegionState {
   sweepFrom: Buffer | null;
   /** Rows the next sweep step reads. */
   sweepRows: number;
+  /** The slot of the last row the sweep read in this pass (the slots before it were read whole). */
+  sweepSlot: number;
   /** When a pass that found nothing ended, and the applied index then. */
   restingSince: number;
   restingApplied: number;
@@ -112,6 +111,7 @@ export class ExpiryCycle {
     if (this.running || this.stopped) return;
     this.running = true;
     try {
+      await this.maybeCompact();
       const led = [...this.host.regions()].filter((r) => r.isLeader && r.endSlot > r.startSlot);
       for (const id of this.states.keys()) if (!led.some((r) => r.id === id)) this.states.delete(id);
       for (const r of led) {
@@ -128,9 +128,32 @@ export class ExpiryCycle {
     }
   }
 
+  private rowsAtLastCompaction = 0;
+
+  /**
+   * Every replica (leader or not) compacts the spans its applied Reclaim
+   * entries emptied, once enough rows went: local housekeeping of RocksDB,
+   * no logical change. A scan that ends just before a long run of
+   * tombstones would otherwise walk the whole run (the binding gives its
+   * iterators no upper bound), e.g. the expiry scans of a big DEL's slot.
+   */
+  private async maybeCompact(): Promise<void> {
+    const spans = expiryApplied.reclaimedSpans;
+    if (!this.host.engine.compactRange || expiryApplied.reclaimedRows - this.rowsAtLastCompaction < COMPACT_AFTER_ROWS) return;
+    this.rowsAtLastCompaction = expiryApplied.reclaimedRows;
+    // The spans of big reclaimed collections only: a few scattered tombstones cost nothing.
+    const big = [...spans.values()].filter((x) => x.rows >= COMPACT_AFTER_ROWS / 10);
+    spans.clear();
+    for (const { lo, hi } of big) {
+      const started = Date.now();
+      await this.host.engine.compactRange(lo, hi).catch((e) => this.host.log.warn({ err: (e as Error).message }, 'compaction of reclaimed rows failed'));
+      this.host.log.info({ ms: Date.now() - started }, 'compacted the span of a reclaimed collection');
+    }
+  }
+
   private state(r: ExpiryRegion): RegionState {
     let s = this.states.get(r.id);
-    if (!s) this.states.set(r.id, (s = { nextSlot: r.startSlot, sweepFrom: null, sweepRows: SWEEP_ROWS_IDLE, restingSince: 0, restingApplied: -1 }));
+    if (!s) this.states.set(r.id, (s = { nextSlot: r.startSlot, sweepFrom: null, sweepRows: SWEEP_ROWS_IDLE, sweepSlot: r.startSlot, restingSince: 0, restingApplied: -1 }));
     return s;
   }
 
@@ -147,7 +170,7 @@ export class ExpiryCycle {
   async expireOnce(r: ExpiryRegion): Promise<boolean> {
     const st = this.state(r);
     const now = Date.now();
-    const slots = dueSlots(r.startSlot, r.endSlot, now, st.nextSlot, DUE_SLOTS_PER_ROUND, UNKNOWN_SLOTS_PER_ROUND);
+    const slots = dueSlots(r.startSlot, r.endSlot, now, st.nextSlot, SLOTS_PER_ROUND);
     if (slots.length === 0) return false;
     st.nextSlot = Math.max(...slots) + 1;
     // The iterators are made at a quiet point, where the disk holds every
@@ -194,7 +217,7 @@ export class ExpiryCycle {
         await it.return?.();
       }
     }
-    const more = full || slots.length >= Math.min(DUE_SLOTS_PER_ROUND, UNKNOWN_SLOTS_PER_ROUND);
+    const more = full || slots.length >= SLOTS_PER_ROUND;
     if (keys.length === 0) return more;
     try {
       this.entriesProposed++;
@@ -217,11 +240,14 @@ export class ExpiryCycle {
    */
   async sweepOnce(r: ExpiryRegion): Promise<void> {
     const st = this.state(r);
-    if (st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) return;
+    if ((st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) && !hasUnknownSlots(r.startSlot, r.endSlot)) return;
     const [regionStart, regionEnd] = dataRange(r.startSlot, r.endSlot);
-    const from = st.sweepFrom && Buffer.compare(st.sweepFrom, regionStart) >= 0 && Buffer.compare(st.sweepFrom, regionEnd) < 0 ? st.sweepFrom : regionStart;
+    const resume = st.sweepFrom && Buffer.compare(st.sweepFrom, regionStart) >= 0 && Buffer.compare(st.sweepFrom, regionEnd) < 0;
+    const from = resume ? st.sweepFrom! : regionStart;
+    if (!resume) st.sweepSlot = r.startSlot;
     const appliedAtStart = r.applied;
-    const limit = st.sweepRows;
+    // Busy while some slot was never read here: the sweep is what finds their expiries (expiry-hints.ts).
+    const limit = hasUnknownSlots(r.startSlot, r.endSlot) ? SWEEP_ROWS_BUSY : st.sweepRows;
     const keys: Buffer[] = [];
     const versions: number[] = [];
     const rowCounts: number[] = [];
@@ -234,6 +260,12 @@ export class ExpiryCycle {
     for await (const [k] of this.host.engine.scan({ gte: from, lt: regionEnd, keysOnly: true, limit })) {
       rows++;
       last = k;
+      const slot = k.readUInt16BE(1);
+      if (slot > st.sweepSlot) {
+        markSlotsKnown(st.sweepSlot, slot); // every row of those slots was read in this pass
+        st.sweepSlot = slot;
+      }
+      if (isExpireIndexKey(k)) noteExpiry(slot, decodeExpireIndexKey(k).expireAt);
       const row = decodeCollectionRow(k);
       if (row && (!group || !row.prefix.equals(group))) {
         // A new (key, version) group: its member rows, or its score rows (a zset's come first).
@@ -257,6 +289,8 @@ export class ExpiryCycle {
       st.sweepFrom = Buffer.concat([last, Buffer.from([0])]);
     } else {
       st.sweepFrom = null; // the end of the region: the next pass starts over
+      markSlotsKnown(st.sweepSlot, r.endSlot);
+      st.sweepSlot = r.startSlot;
       if (dead.length === 0) {
         // A whole pass found nothing: rest until something is applied.
         st.restingSince = Date.now();
