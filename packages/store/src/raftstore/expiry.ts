@@ -41,8 +41,12 @@ const SWEEP_ROWS_BUSY = 4096;
 const RECLAIM_BYTES = 512 * 1024;
 /** Reclaimed rows after which this store compacts their spans (their tombstones would slow scans nearby). */
 const COMPACT_AFTER_ROWS = 50_000;
-/** A region whose sweep finished a pass finding nothing rests this long (or until it applies something). */
-const SWEEP_REST_MS = 1000;
+/**
+ * A region whose sweep finished a pass finding nothing rests at least this
+ * long, and until it applies something: a busy region's sweep then reads at
+ * most one pass per rest, not 5k rows a second for ever.
+ */
+const SWEEP_REST_MS = 5000;
 
 /** What the cycle needs of a region replica (RegionPeer, or the standalone LocalRegion). */
 export interface ExpiryRegion {
