@@ -20,7 +20,8 @@ async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Prom
   for (let i = 0; i < cmds.length; i += chunk) {
     const part = cmds.slice(i, i + chunk);
     const replies = await respMany(s.port, part, { timeoutMs: 30_000 });
-    const bad = replies.findIndex((r) => r instanceof RespError && !/^WRONGTYPE/.test(r.message));
+    // The workload races with itself (three stores at once) and with expiry: a RENAME may find its key gone.
+    const bad = replies.findIndex((r) => r instanceof RespError && !/^WRONGTYPE|^ERR no such key/.test(r.message));
     assert.equal(bad, -1, `${JSON.stringify(part[bad])} through ${s.name}: ${String(replies[bad])}`);
   }
 }
