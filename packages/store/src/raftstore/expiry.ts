@@ -39,6 +39,8 @@ const FAST_BUDGET_MS = 25;
 const SWEEP_ROWS_IDLE = 512;
 const SWEEP_ROWS_BUSY = 4096;
 const RECLAIM_BYTES = 512 * 1024;
+/** Rows all the sweeps of one tick read together at most (a store may lead hundreds of regions). */
+const SWEEP_ROWS_PER_TICK = 8192;
 /** Reclaimed rows after which this store compacts their spans (their tombstones would slow scans nearby). */
 const COMPACT_AFTER_ROWS = 50_000;
 /**
@@ -117,8 +119,12 @@ export class ExpiryCycle {
     try {
       await this.maybeCompact();
       const led = [...this.host.regions()].filter((r) => r.isLeader && r.endSlot > r.startSlot);
-      for (const id of this.states.keys()) if (!led.some((r) => r.id === id)) this.states.delete(id);
-      for (const r of led) {
+      const ids = new Set(led.map((r) => r.id));
+      for (const id of this.states.keys()) if (!ids.has(id)) this.states.delete(id);
+      // Regions take turns at the front: the sweep's rows per tick are shared by the whole store.
+      this.sweepBudget = SWEEP_ROWS_PER_TICK;
+      const first = led.length ? this.turn++ % led.length : 0;
+      for (const r of [...led.slice(first), ...led.slice(0, first)]) {
         if (this.stopped) break;
         try {
           await this.cycleRegion(r);
@@ -133,6 +139,9 @@ export class ExpiryCycle {
   }
 
   private rowsAtLastCompaction = 0;
+  /** Rows the sweeps of this tick may still read (all regions together), and whose turn is first. */
+  private sweepBudget = 0;
+  private turn = 0;
 
   /**
    * Every replica (leader or not) compacts the spans its applied Reclaim
@@ -167,7 +176,7 @@ export class ExpiryCycle {
       const more = await this.expireOnce(r);
       if (!more || Date.now() - started > this.fastBudgetMs || !r.isLeader) break;
     }
-    if (r.isLeader) await this.sweepOnce(r);
+    if (r.isLeader && this.sweepBudget > 0) await this.sweepOnce(r);
   }
 
   /** One expiry round: scans due slots, proposes one ExpireKeys entry. True when more may be due (entry full, or slots left unread). */
@@ -251,7 +260,7 @@ export class ExpiryCycle {
     if (!resume) st.sweepSlot = r.startSlot;
     const appliedAtStart = r.applied;
     // Busy while some slot was never read here: the sweep is what finds their expiries (expiry-hints.ts).
-    const limit = hasUnknownSlots(r.startSlot, r.endSlot) ? SWEEP_ROWS_BUSY : st.sweepRows;
+    const limit = Math.min(this.sweepBudget, hasUnknownSlots(r.startSlot, r.endSlot) ? SWEEP_ROWS_BUSY : st.sweepRows);
     const keys: Buffer[] = [];
     const versions: number[] = [];
     const rowCounts: number[] = [];
@@ -288,6 +297,7 @@ export class ExpiryCycle {
         if (bytes >= RECLAIM_BYTES) break;
       }
     }
+    this.sweepBudget -= rows;
     st.sweepRows = dead.length > 0 ? SWEEP_ROWS_BUSY : SWEEP_ROWS_IDLE;
     if ((rows >= limit || bytes >= RECLAIM_BYTES) && last) {
       st.sweepFrom = Buffer.concat([last, Buffer.from([0])]);
