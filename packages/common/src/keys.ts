@@ -9,6 +9,7 @@
 //   0x01 | regionId u64 | 0x06 | session u64 | seq u64    a kept reply of that session
 //   0x02 | name                                store-level records (store ident, ...)
 //   0x03 | regionId u64 | snapshotId u64 | seq u32   a received snapshot's chunk, staged until installed
+//   'z'  | slot u16 | 'e' | expireAt u64 | key   expiry index (value empty; may be stale, see docs/expiry.md)
 //   'z'  | slot u16 | 'm' | key                key metadata (type, expireAt, version, size / inline string)
 //   'z'  | slot u16 | 's' | keyLen u32 | key | version u64 | subkey    collection member
 //   'z'  | slot u16 | 'c' | keyLen u32 | key | version u64 | score u64 | member   zset score index
@@ -28,6 +29,7 @@ const APPLY_STATE = 0x03;
 const REGION_STATE = 0x04;
 const SESSION = 0x05;
 const SESSION_REPLY = 0x06;
+const EXPIRE_INDEX = 0x65; // 'e'
 const META = 0x6d; // 'm'
 const SUB = 0x73; // 's'
 const SCORE = 0x63; // 'c'
@@ -205,6 +207,55 @@ export function slotMetaRange(slot: number): [Buffer, Buffer] {
   return [start, end];
 }
 
+/**
+ * An expiry-index row: one per key written with an expiry, sorted by time
+ * within its slot, so the expiry cycle finds due keys with a range scan.
+ * Rows are added when a TTL is written and removed only by the expiry
+ * cycle's entries, which check them against the metadata (docs/expiry.md).
+ */
+export function expireIndexKey(slot: number, expireAt: number, key: Buffer): Buffer {
+  const b = slotPrefix(slot, 1 + 8 + key.length);
+  b[3] = EXPIRE_INDEX;
+  writeU64(b, 4, expireAt);
+  key.copy(b, 12);
+  return b;
+}
+
+/** [start, end) of one slot's expiry-index rows. */
+export function slotExpireRange(slot: number): [Buffer, Buffer] {
+  const start = slotPrefix(slot, 1);
+  start[3] = EXPIRE_INDEX;
+  const end = slotPrefix(slot, 1);
+  end[3] = EXPIRE_INDEX + 1;
+  return [start, end];
+}
+
+export function isExpireIndexKey(encoded: Buffer): boolean {
+  return encoded.length >= 12 && encoded[0] === DATA && encoded[3] === EXPIRE_INDEX;
+}
+
+export function decodeExpireIndexKey(encoded: Buffer): { slot: number; expireAt: number; key: Buffer } {
+  if (encoded.length < 12 || encoded[0] !== DATA || encoded[3] !== EXPIRE_INDEX) throw new Error('not an expiry-index key');
+  return { slot: encoded.readUInt16BE(1), expireAt: readU64(encoded, 4), key: encoded.subarray(12) };
+}
+
+/**
+ * The collection a member row ('s') or score-index row ('c') belongs to, or
+ * null for any other row. `prefix` is the bytes every row of that (key,
+ * version) starts with.
+ */
+export function decodeCollectionRow(encoded: Buffer): { slot: number; key: Buffer; version: number; prefix: Buffer } | null {
+  if (encoded.length < 16 || encoded[0] !== DATA || (encoded[3] !== SUB && encoded[3] !== SCORE)) return null;
+  const keyLen = encoded.readUInt32BE(4);
+  if (encoded.length < 16 + keyLen) return null;
+  return {
+    slot: encoded.readUInt16BE(1),
+    key: encoded.subarray(8, 8 + keyLen),
+    version: readU64(encoded, 8 + keyLen),
+    prefix: encoded.subarray(0, 16 + keyLen),
+  };
+}
+
 /** Prefix of every member row of one version of a collection. */
 export function subKeyPrefix(slot: number, key: Buffer, version: number): Buffer {
   const b = slotPrefix(slot, 1 + 4 + key.length + 8);
@@ -233,6 +284,12 @@ export function scoreKeyPrefix(slot: number, key: Buffer, version: number): Buff
   const b = subKeyPrefix(slot, key, version);
   b[3] = SCORE;
   return b;
+}
+
+/** [start, end) of the score-index rows of one version of a sorted set. */
+export function scoreKeyRange(slot: number, key: Buffer, version: number): [Buffer, Buffer] {
+  const start = scoreKeyPrefix(slot, key, version);
+  return [start, prefixEnd(start)];
 }
 
 /** The smallest key greater than every key that starts with `prefix`. */

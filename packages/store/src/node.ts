@@ -27,6 +27,7 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
+import { ExpiryCycle, registerExpiryMetrics } from './raftstore/expiry';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
@@ -72,6 +73,8 @@ export class StoreNode {
   private engine!: Engine;
   private dispatcher!: Dispatcher;
   private metrics: Server | undefined;
+  /** Active expiry and the stale-member sweep on the regions this store leads (raftstore/expiry.ts). */
+  private expiry: ExpiryCycle | undefined;
   /** Clients blocked in BLPOP & co. here. */
   readonly blocking = new BlockingRegistry();
   /** Pub/Sub subscribers here; messages reach the other stores over the peer transport. */
@@ -143,6 +146,7 @@ export class StoreNode {
       handler: (conn, args) => this.dispatcher.execute(conn, args),
     });
     await this.server.listen();
+    this.expiry = this.startExpiry();
     if (this.opts.metricsPort !== undefined) this.metrics = await serveMetrics(this.registry(), this.opts.host, this.opts.metricsPort);
     log.info({ port: this.port, dataDir: this.opts.dataDir, mode: this.replicated ? 'replicated' : 'standalone' }, 'store ready');
   }
@@ -380,7 +384,7 @@ export class StoreNode {
       rejectedConnections: st.rejectedConnections,
       totalNetInputBytes: st.netInputBytes,
       totalNetOutputBytes: st.netOutputBytes,
-      expiredKeys: 0,
+      expiredKeys: this.expiry?.expiredKeys ?? 0,
       totalErrorReplies: st.handlerErrors,
     };
   }
@@ -474,7 +478,9 @@ export class StoreNode {
     counterOf(r, 'redraft_store_net_output_bytes_total', 'Bytes written to clients.', () => st().netOutputBytes);
     gaugeOf(r, 'redraft_store_applied_index', 'Applied index of each local region replica.', () =>
       this.localReplicas().map((x) => [{ region: String(x.id), role: x.role }, x.applied] as [Record<string, string>, number]),
+      ['region', 'role'], // a store that starts with no replica yet has no sample to learn them from
     );
+    registerExpiryMetrics(r, () => this.expiry);
     const raft = this.raft;
     if (raft) {
       gaugeOf(r, 'redraft_store_regions', 'Region replicas hosted here.', () => raft.peers.size);
@@ -489,7 +495,23 @@ export class StoreNode {
     return r;
   }
 
+  private startExpiry(): ExpiryCycle {
+    const { raft, local } = this;
+    const cycle = new ExpiryCycle({
+      engine: this.engine,
+      log: this.opts.log.child({ component: 'expiry' }),
+      regions: () =>
+        raft
+          ? raft.peers.values()
+          : [{ id: local!.id, startSlot: local!.startSlot, endSlot: local!.endSlot, isLeader: true, applied: local!.applied, propose: (c) => local!.propose(c) }],
+      atQuietMoment: (task) => (raft ? raft.atQuietMoment(task) : local!.quiet().then(task)),
+    });
+    cycle.start();
+    return cycle;
+  }
+
   async stop(): Promise<void> {
+    this.expiry?.stop();
     this.metrics?.close();
     this.blocking.close();
     this.stopPubsubPeers?.();

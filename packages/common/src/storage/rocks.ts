@@ -16,6 +16,7 @@ interface RocksDb {
   batch(ops: unknown[], opts: object, cb: (err?: Error | null) => void): void;
   iterator(opts: object): RocksIterator;
   approximateSize(start: Buffer, end: Buffer, cb: (err: Error | null, size?: number) => void): void;
+  compactRange(start: Buffer, end: Buffer, cb: (err?: Error | null) => void): void;
 }
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const rocksdb = require('rocksdb') as (location: string) => RocksDb;
@@ -112,6 +113,11 @@ export class RocksEngine implements Engine {
     return new Promise((resolve, reject) =>
       this.db.approximateSize(gte, lt, (err, size) => (err ? reject(err) : resolve(size ?? 0))),
     );
+  }
+
+  compactRange(gte: Buffer, lt: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => this.db.compactRange(gte, lt, (err) => (err ? reject(err) : resolve())));
   }
 
   close(): Promise<void> {

@@ -19,11 +19,15 @@ export function gaugeOf(
   name: string,
   help: string,
   read: () => number | Array<[Record<string, string>, number]>,
+  /** The label names, when the first read may have no sample to learn them from (prom-client fixes them at registration). */
+  labels?: string[],
 ): void {
-  const labelNames = (() => {
-    const v = read();
-    return Array.isArray(v) && v.length ? Object.keys(v[0][0]) : [];
-  })();
+  const labelNames =
+    labels ??
+    (() => {
+      const v = read();
+      return Array.isArray(v) && v.length ? Object.keys(v[0][0]) : [];
+    })();
   new Gauge({
     name,
     help,

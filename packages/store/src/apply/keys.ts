@@ -2,10 +2,10 @@
 // Written over any key type: strings carry their value inline, collections
 // are copied member by member (ks.members), so sets, lists and zsets work
 // here as soon as they exist.
-import { OK, SLOT_COUNT, dataRange, metaKey, keySlot, pb } from '@redraft/common';
+import { OK, SLOT_COUNT, dataRange, decodeCollectionRow, expireIndexKey, metaKey, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { Appliers } from './apply';
-import type { FoundKey, MutableKeyspace } from '../data/keyspace';
+import { VERSIONS_PER_ENTRY, type FoundKey, type MutableKeyspace } from '../data/keyspace';
 import { KeyType, decodeMeta, isExpired } from '../data/meta';
 import { CommandError, NO_SUCH_KEY } from '../data/errors';
 import { decodeScore, zsetIndexKey } from '../data/zset';
@@ -132,17 +132,82 @@ async function flush(op: pb.FlushOp, ks: MutableKeyspace): Promise<Reply> {
   return OK;
 }
 
-/** Removal of keys the leader found expired: only those still expired at the entry's time. */
+/**
+ * What the expiry cycle's entries removed on this replica (every replica
+ * counts), and the spans of rows reclaimed since the store last compacted
+ * them (raftstore/expiry.ts compacts them locally: tombstones only).
+ */
+export const expiryApplied = { keys: 0, staleIndexRows: 0, reclaimedRows: 0, reclaimedSpans: new Map<string, { lo: Buffer; hi: Buffer; rows: number }>() };
+
+/**
+ * Removal of keys the leader's expiry cycle found due in its expiry index:
+ * a key goes only if it is still expired at the entry's time (one given a
+ * new TTL or re-created since the scan survives), and the index row the
+ * leader saw goes unless it still describes the key's live expiry.
+ */
 async function expireKeys(op: pb.ExpireKeysOp, ks: MutableKeyspace): Promise<Reply> {
   let n = 0;
-  for (const k of op.keys) {
-    const key = Buffer.from(k);
-    const raw = await ks.batch.get(metaKey(keySlot(key), key));
-    if (raw && isExpired(decodeMeta(raw), ks.now)) {
+  for (let i = 0; i < op.keys.length; i++) {
+    const key = Buffer.from(op.keys[i]);
+    const slot = keySlot(key);
+    const raw = await ks.batch.get(metaKey(slot, key));
+    const meta = raw ? decodeMeta(raw) : null;
+    const expired = !!meta && isExpired(meta, ks.now);
+    if (expired) {
       ks.deleteKey(key);
+      ks.batch.del(expireIndexKey(slot, meta!.expireAt, key));
       n++;
     }
+    const seen = i < op.expireAtMs.length ? Number(op.expireAtMs[i]) : 0;
+    if (seen === 0) continue; // an entry from before the index: nothing to drop
+    if (!expired && meta && meta.expireAt === seen) continue; // still the key's live expiry
+    if (!expired || meta!.expireAt !== seen) expiryApplied.staleIndexRows++;
+    ks.batch.del(expireIndexKey(slot, seen, key));
   }
+  expiryApplied.keys += n;
+  return n;
+}
+
+/**
+ * Deletes the member and score-index rows the leader's sweep saw of
+ * collection versions no key holds any more. Whether a version is dead is
+ * decided here, from the state: versions are never reused (entry index *
+ * 1024 + n), so one that is not its key's current version can never become
+ * visible again. A row that is not of its group's version is left alone.
+ */
+async function reclaim(op: pb.ReclaimOp, ks: MutableKeyspace): Promise<Reply> {
+  let n = 0;
+  let next = 0;
+  for (let i = 0; i < op.keys.length && i < op.versions.length; i++) {
+    const rows = op.rows.slice(next, next + (op.rowCounts[i] ?? 0));
+    next += rows.length;
+    const key = Buffer.from(op.keys[i]);
+    const version = Number(op.versions[i]);
+    if (version >= ks.entryIndex * VERSIONS_PER_ENTRY) continue; // not created yet: never garbage
+    const slot = keySlot(key);
+    const raw = await ks.batch.get(metaKey(slot, key));
+    if (raw) {
+      const meta = decodeMeta(raw);
+      if (meta.type !== KeyType.String && meta.version === version) continue; // live (even if expired: its key goes first)
+    }
+    for (const r of rows) {
+      const row = Buffer.from(r);
+      const of = decodeCollectionRow(row);
+      if (!of || of.slot !== slot || of.version !== version || !of.key.equals(key)) continue;
+      ks.batch.del(row);
+      n++;
+      // Where this group's reclaimed rows lie, for the store's local compaction.
+      const id = of.prefix.toString('latin1');
+      const span = expiryApplied.reclaimedSpans.get(id);
+      if (!span) expiryApplied.reclaimedSpans.set(id, { lo: row, hi: row, rows: 1 });
+      else {
+        if (Buffer.compare(row, span.lo) < 0) span.lo = row;
+        if (Buffer.compare(row, span.hi) > 0) span.hi = row;
+        span.rows++;
+      }
+    }
+  }
+  expiryApplied.reclaimedRows += n;
   return n;
 }
 
@@ -154,4 +219,5 @@ export const KEY_APPLIERS: Appliers = {
   copy,
   flush,
   expireKeys,
+  reclaim,
 };

@@ -2,7 +2,7 @@
 // apply batch for writes. `now` decides expiry: the reading store's clock for
 // reads, the entry's proposed_at_ms in apply. An expired key is absent to
 // every read and every write from the moment it expires.
-import { metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMetaKey, SLOT_COUNT } from '@redraft/common';
+import { expireIndexKey, metaKey, subKey, subKeyRange, keySlot, decodeMetaKey, dataRange, isMetaKey, SLOT_COUNT } from '@redraft/common';
 import type { KvReader, OverlayBatch } from '@redraft/common';
 import { KeyMeta, KeyType, decodeMeta, encodeMeta, isExpired } from './meta';
 import { CommandError, wrongType } from './errors';
@@ -10,6 +10,9 @@ import { CommandError, wrongType } from './errors';
 /** Collection versions per log entry (see newCollection); indexes stay below 2^53 / 1024. */
 export const VERSIONS_PER_ENTRY = 1024;
 import { keyReady } from '../blocking';
+import { noteExpiry } from './expiry-hints';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface FoundKey extends KeyMeta {
   key: Buffer;
@@ -84,16 +87,26 @@ export class MutableKeyspace extends Keyspace {
     super(batch, now);
   }
 
-  /** Writes a key's metadata row (a string's value included). */
+  /**
+   * Writes a key's metadata row (a string's value included), and the
+   * expiry-index row of its expiry if it has one. An index row left by an
+   * older expiry of the key stays until the expiry cycle drops it (docs/expiry.md).
+   */
   putMeta(key: Buffer, meta: KeyMeta): void {
-    this.batch.put(metaKey(keySlot(key), key), encodeMeta(meta));
+    const slot = keySlot(key);
+    this.batch.put(metaKey(slot, key), encodeMeta(meta));
+    if (meta.expireAt !== 0) {
+      this.batch.put(expireIndexKey(slot, meta.expireAt, key), EMPTY);
+      noteExpiry(slot, meta.expireAt);
+    }
     // A written non-empty list may serve blocked clients (a wake-up only; see blocking.ts).
     if (meta.type === KeyType.List && meta.size > 0) keyReady(key);
   }
 
   /**
    * Removes a key. A collection's members stay behind under their old
-   * version, invisible, until reclaimed (see docs/decisions.md).
+   * version, invisible, until the leader's sweep reclaims them through Raft;
+   * an expiry-index row stays until the expiry cycle drops it (docs/expiry.md).
    */
   deleteKey(key: Buffer): void {
     this.batch.del(metaKey(keySlot(key), key));

@@ -18,6 +18,7 @@ import type { RegionHandle } from '../region/region';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { ClientSessions } from './sessions';
+import { forgetExpiryHints } from '../data/expiry-hints';
 import type { Snapshots } from './snapshot';
 import { applyConfChange } from './conf-change';
 
@@ -336,6 +337,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // The region's data and sessions are replaced by the snapshot's, atomically with its apply state.
     const sessionPairs = await this.host.snapshots.install(this, snap, batch);
     this.sessions = ClientSessions.fromPairs(this.id, sessionPairs);
+    forgetExpiryHints(this.startSlot, this.endSlot); // new data: the expiry cycle looks at every slot again
     this.settleSkippedWrites(snap.meta.index);
     this.host.regionChanged(this);
   }
