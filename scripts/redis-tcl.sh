@@ -13,7 +13,7 @@
 #   --redis               shorthand: start Debian's redis-server instead (to
 #                         check the runner itself)
 #   --ports N             consecutive free ports to reserve from {port} (default 3)
-#   --units "U1 U2"       units to run (default: $REDIS_TCL_UNITS, else the seven below)
+#   --units "U1 U2"       units to run (default: $REDIS_TCL_UNITS, else DEFAULT_UNITS below)
 #   --cluster-mode        pass --cluster-mode to runtest (skips cluster:skip tests)
 #   --only NAME           run only this test (repeatable; "/regexp" works)
 #   --skipfile F          default test/tcl/skip.txt
@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/test-lib.sh
 . "$ROOT/scripts/test-lib.sh"
 
-DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi"
+DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi unit/info-command unit/protocol"
 host=""
 port=""
 default_cmd="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"

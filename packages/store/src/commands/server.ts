@@ -18,6 +18,7 @@ import { strictInt64 } from '../apply/hashes';
 import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
+import { commandStatsFields } from './command-stats';
 
 /** The Redis version redraft answers as (HELLO, INFO redis_version). */
 export const REDIS_VERSION = '7.0.15';
@@ -445,8 +446,9 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
         ['used_cpu_user_children', '0.000000'],
       ];
     }
-    case 'modules':
     case 'commandstats':
+      return commandStatsFields();
+    case 'modules':
     case 'errorstats':
     case 'latencystats':
       return [];
