@@ -19,6 +19,7 @@ import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
 import { commandStatsFields } from './command-stats';
+import { keyspaceStats as clusterKeyspaceStats } from './keyspace';
 
 /** The Redis version redraft answers as (HELLO, INFO redis_version). */
 export const REDIS_VERSION = '7.0.15';
@@ -455,7 +456,8 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
     case 'cluster':
       return [['cluster_enabled', node.mode === 'cluster' ? 1 : 0]];
     case 'keyspace': {
-      const { keys, expires } = await keyspaceStats(server);
+      // The whole cluster's keys, as DBSIZE counts them (at each region's leader).
+      const { keys, expires } = server.keysPage ? await clusterKeyspaceStats(ctx) : await keyspaceStats(server);
       return keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : [];
     }
     default:

@@ -526,6 +526,8 @@ export class RaftStore implements LoopHost, PeerHost {
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
   /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
   onUnblock?: (req: pb.UnblockRequest) => Promise<boolean>;
+  /** A page of keys for KEYS/SCAN/DBSIZE on another store (keys-fanout.ts). */
+  onRegionKeys?: (body: Uint8Array) => Promise<Uint8Array>;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
     if (type === 'store.forward' && this.onForward) {
@@ -541,6 +543,7 @@ export class RaftStore implements LoopHost, PeerHost {
       await this.snapshots.onChunk(pb.SnapshotChunk.decode(body), body);
       return new Uint8Array(0);
     }
+    if (type === 'store.regionKeys' && this.onRegionKeys) return this.onRegionKeys(body);
     if (type === 'store.unblock' && this.onUnblock) {
       return pb.UnblockResponse.encode({ unblocked: await this.onUnblock(pb.UnblockRequest.decode(body)) }).finish();
     }
