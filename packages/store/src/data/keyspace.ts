@@ -87,8 +87,8 @@ export class MutableKeyspace extends Keyspace {
   /** Writes a key's metadata row (a string's value included). */
   putMeta(key: Buffer, meta: KeyMeta): void {
     this.batch.put(metaKey(keySlot(key), key), encodeMeta(meta));
-    // A written non-empty list may serve blocked clients (a wake-up only; see blocking.ts).
-    if (meta.type === KeyType.List && meta.size > 0) keyReady(key);
+    // A written non-empty list or sorted set may serve blocked clients (a wake-up only; see blocking.ts).
+    if ((meta.type === KeyType.List || meta.type === KeyType.ZSet) && meta.size > 0) keyReady(key, meta.type);
   }
 
   /**
