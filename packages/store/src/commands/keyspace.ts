@@ -263,7 +263,7 @@ export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number
   if (keysPage) {
     // Counted at each region's leader: no key crosses the network.
     for (let slot = 0, after: Buffer | undefined; slot < SLOT_COUNT; ) {
-      const page = await keysPage({ fromSlot: slot, after, limit: 100 * PAGE_KEYS, countOnly: true });
+      const page = await keysPage({ fromSlot: slot, after, limit: 10 * PAGE_KEYS, countOnly: true });
       keys += page.count;
       expires += page.expires;
       if (page.more && page.lastRow) after = page.lastRow;
