@@ -78,7 +78,14 @@ export class KeysFanout {
     const fromSlot = Number(req.fromSlot);
     const route = this.raft.routeOf(fromSlot);
     if (!route?.peer?.isLeader) throw new Error(`NOT_LEADER slot ${fromSlot}`);
-    const at = await route.peer.readBarrier();
+    let at: number;
+    try {
+      at = await route.peer.readBarrier();
+    } catch (e) {
+      // Leadership lost or an election under way: the asking store routes again.
+      if (e instanceof RetryLaterError) throw new Error(`NOT_LEADER slot ${fromSlot}: ${e.message}`);
+      throw e;
+    }
     const page = await readPage(new Keyspace(this.engine, at), route.endSlot, {
       fromSlot,
       after: req.after.length > 0 ? Buffer.from(req.after) : undefined,
