@@ -7,6 +7,8 @@
 // or still queued; a consumer that gets an error gets a clean one it may
 // retry (TRYAGAIN / CLUSTERDOWN: nothing was popped for it), never a
 // dropped connection after an element was taken for it.
+//
+// Also: BZPOPMIN/BZMPOP forwarded to the leader block there like BLPOP.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
@@ -100,4 +102,23 @@ test('blocked BLPOPs across a kill -9 of the leader store: each element popped o
   // A consumer's connection was never dropped under it (that could lose an element taken for it).
   assert.deepEqual(otherErrors, [], 'consumer errors other than a clean TRYAGAIN/CLUSTERDOWN');
   assert.ok(counters.pushed >= 300 - counters.pushUnknown, 'the producer kept pushing across the kill');
+});
+
+test('BZPOPMIN and BZMPOP through a store that does not lead block at the leader and get a ZADD made through another store', { timeout: 120_000 }, async (t) => {
+  const c = await withCluster(t);
+  const leader = await c.leaderStore();
+  const [via, other] = c.stores.filter((s) => s !== leader);
+  const consumer = client(via.port);
+  const consumer2 = client(via.port);
+  await waitFor(() => consumer.status === 'ready' && consumer2.status === 'ready', { timeoutMs: 10_000, what: 'clients ready' });
+  const popped = consumer.bzpopmin('{z}q', 0);
+  await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the BZPOPMIN blocked at the leader' });
+  // A list push in the same slot does not serve it; the ZADD does.
+  assert.deepEqual(await respMany(other.port, [['RPUSH', '{z}other', 'x'], ['ZADD', '{z}q', 2, 'b', 1, 'a']]), [1, 2]);
+  assert.deepEqual(await popped, ['{z}q', 'a', '1']);
+  const mpop = consumer2.call('BZMPOP', 0, 1, '{z}m', 'MAX', 'COUNT', 2) as Promise<unknown>;
+  await waitFor(async () => (await blockedClients(leader)) === 1, { timeoutMs: 10_000, what: 'the BZMPOP blocked at the leader' });
+  await respMany(other.port, [['ZADD', '{z}m', 1, 'x', 2, 'y', 3, 'z']]);
+  assert.deepEqual(await mpop, ['{z}m', [['z', '3'], ['y', '2']]]);
+  assert.deepEqual(await respMany(leader.port, [['ZRANGE', '{z}m', 0, -1], ['ZRANGE', '{z}q', 0, -1]]), [['x'], ['b']]);
 });
