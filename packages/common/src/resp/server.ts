@@ -470,6 +470,7 @@ export class Connection extends EventEmitter {
         // sync. Close once the error is out; a peer still sending then gets a
         // reset (its writes fail) and reads the error line first.
         socket.end(() => socket.destroy());
+        socket.setTimeout(this.server.closeLingerMs); // a peer that reads nothing cannot hold it open
         return;
       }
       socket.end();
