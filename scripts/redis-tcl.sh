@@ -13,7 +13,7 @@
 #   --redis               shorthand: start Debian's redis-server instead (to
 #                         check the runner itself)
 #   --ports N             consecutive free ports to reserve from {port} (default 3)
-#   --units "U1 U2"       units to run (default: $REDIS_TCL_UNITS, else the seven below)
+#   --units "U1 U2"       units to run (default: $REDIS_TCL_UNITS, else DEFAULT_UNITS below)
 #   --cluster-mode        pass --cluster-mode to runtest (skips cluster:skip tests)
 #   --only NAME           run only this test (repeatable; "/regexp" works)
 #   --skipfile F          default test/tcl/skip.txt
@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/test-lib.sh
 . "$ROOT/scripts/test-lib.sh"
 
-DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi unit/pubsub"
+DEFAULT_UNITS="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set unit/type/zset unit/keyspace unit/expire unit/multi unit/info-command unit/protocol unit/scan unit/pubsub"
 host=""
 port=""
 default_cmd="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --data-dir {dir}"
@@ -116,7 +116,11 @@ fi
 # docs/testing.md). external:skip, singledb:skip (and cluster:skip with
 # --cluster-mode) are applied by runtest itself.
 deny_tags=(needs:repl needs:debug needs:config-maxmemory needs:config-resetstat needs:save needs:reset needs:latency needs:local-process needs:pfdebug)
-args=(--host "$host" --port "$port" --singledb --ignore-encoding --ignore-digest --durable --timeout 300 --skipfile "$skipfile")
+# --timeout: runtest's own default (20 min without progress). unit/scan's
+# "issue #4906" test makes about 60k sequential SADDs in one test; each is a
+# Raft write synced on a majority, so on a loaded 2-core machine it needs
+# more than a few minutes.
+args=(--host "$host" --port "$port" --singledb --ignore-encoding --ignore-digest --durable --timeout 1200 --skipfile "$skipfile")
 for t in "${deny_tags[@]}"; do args+=(--tags "-$t"); done
 # runtest's own test server listens on a port searched from baseport-32:
 # give it a free range so that parallel runs do not collide.

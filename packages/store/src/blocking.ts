@@ -13,6 +13,8 @@
 import { ErrorReply, NullArray } from '@redraft/common';
 import type { Reply, pb } from '@redraft/common';
 import type { ClientState } from './commands/context';
+import type { FoundKey, Keyspace } from './data/keyspace';
+import type { KeyType } from './data/meta';
 
 /**
  * What apply answers a blocking pop that found every list empty: nothing
@@ -20,6 +22,17 @@ import type { ClientState } from './commands/context';
  * kept as a forwarding session's reply (a later attempt must run again).
  */
 export const NOTHING_POPPED = new ErrorReply('ERR nothing to pop (internal)');
+
+/**
+ * The key a blocking pop takes from, for apply. A woken attempt (not the
+ * first) treats a key of another type as empty: Redis keeps such a client
+ * blocked (LPUSH + DEL + SET in one MULTI); the first attempt answers WRONGTYPE.
+ */
+export async function popSource(ks: Keyspace, key: Buffer, type: KeyType, woken: boolean | null | undefined): Promise<FoundKey | null> {
+  if (!woken) return ks.lookupTyped(key, type);
+  const found = await ks.lookup(key);
+  return found && found.type === type ? found : null;
+}
 
 /** CLIENT UNBLOCK ... ERROR: what the blocked client gets. */
 export const UNBLOCKED_ERROR = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
@@ -33,6 +46,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Waiter {
   clientId: number;
+  /** The type it pops from: a write of another type at its key does not wake it (Redis). */
+  type: KeyType;
   /** The forwarding session of a command another store forwarded here. */
   session: string | undefined;
   keys: string[];
@@ -58,9 +73,9 @@ interface ClosingClient {
 
 const registries = new Set<BlockingRegistry>();
 
-/** A list at `key` was written by apply (on any replica here): its waiters try again. */
-export function keyReady(key: Buffer): void {
-  for (const r of registries) r.signal(key);
+/** A list or sorted set at `key` was written by apply (on any replica here): its waiters for that type try again. */
+export function keyReady(key: Buffer, type: KeyType): void {
+  for (const r of registries) r.signal(key, type);
 }
 
 export class BlockingRegistry {
@@ -129,9 +144,9 @@ export class BlockingRegistry {
    * longer leads the keys' region (the command is then routed anew, e.g.
    * when the region moved away and no write wakes it here any more).
    */
-  async block(client: ClientState, keys: Buffer[], timeoutMs: number, attempt: (self: WaiterHandle) => Promise<Reply>, onTimeout: Reply, probe?: () => Promise<unknown>): Promise<Reply> {
+  async block(client: ClientState, keys: Buffer[], type: KeyType, timeoutMs: number, attempt: (self: WaiterHandle, woken: boolean) => Promise<Reply>, onTimeout: Reply, probe?: () => Promise<unknown>): Promise<Reply> {
     const fs = (client as { session?: pb.ForwardSession.$Properties }).session;
-    const w: Waiter = { clientId: client.id, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null, waitingFor: new Set() };
+    const w: Waiter = { clientId: client.id, type, session: fs ? sessionName(fs) : undefined, keys: [...new Set(keys.map((k) => k.toString('latin1')))], unblocked: undefined, woken: false, attempting: false, wake: null, waitingFor: new Set() };
     this.waiters.add(w);
     for (const k of w.keys) {
       let set = this.byKey.get(k);
@@ -148,10 +163,10 @@ export class BlockingRegistry {
     conn.once?.('close', onClose);
     conn.once?.('end', onClose);
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
         w.woken = false;
         w.attempting = true;
-        const r = await attempt(w);
+        const r = await attempt(w, !first);
         w.attempting = false;
         if (r !== NOTHING_POPPED) return r;
         if (w.unblocked !== undefined) return w.unblocked;
@@ -168,7 +183,13 @@ export class BlockingRegistry {
             };
           });
           w.wake = null;
-          if (probe && !w.woken && w.unblocked === undefined && !disconnected && Date.now() < deadline) await probe();
+          if (probe && !w.woken && w.unblocked === undefined && !disconnected && Date.now() < deadline) {
+            // A wake-up during the probe goes ahead at once: waiters of a key
+            // attempt in the order they blocked (Redis serves them FIFO).
+            const probing = probe();
+            probing.catch(() => undefined); // after a wake-up the attempt routes anew by itself
+            await Promise.race([probing, new Promise<void>((resolve) => (w.wake = resolve))]);
+          }
         } finally {
           w.wake = null;
           this.blocked--;
@@ -225,11 +246,12 @@ export class BlockingRegistry {
     return false;
   }
 
-  /** Apply wrote `key`: wake its waiters (each attempts once more). */
-  signal(key: Buffer): void {
+  /** Apply wrote `key` as a `type`: wake its waiters for that type (each attempts once more). */
+  signal(key: Buffer, type: KeyType): void {
     const set = this.byKey.get(key.toString('latin1'));
     if (!set) return;
     for (const w of set) {
+      if (w.type !== type) continue;
       w.woken = true;
       w.wake?.();
     }

@@ -11,6 +11,7 @@ import { CommandError } from './data/errors';
 import type { RegionHandle } from './region/region';
 import { interceptTransaction } from './commands/transactions';
 import { subscribedModeReply } from './commands/pubsub';
+import { countCall } from './commands/command-stats';
 
 /** What a command is about to do with its keys: routing differs for writes and follower reads. */
 export interface Intent {
@@ -128,6 +129,7 @@ export class Dispatcher {
     const spec = found.ok ? found.spec : undefined;
     const fullName = found.ok ? found.fullName : 'exec';
     client.lastCommand = fullName;
+    countCall(fullName);
     // QUIT takes effect when it is read, as in Redis: nothing pipelined after it runs.
     if (fullName === 'quit') client.closeAfterReply();
     const isWrite = !tx && !!spec?.flags.includes('write');

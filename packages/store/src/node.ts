@@ -31,6 +31,7 @@ import { ExpiryCycle, registerExpiryMetrics } from './raftstore/expiry';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
+import { KeysFanout } from './keys-fanout';
 
 export interface StoreOptions {
   host: string;
@@ -126,6 +127,8 @@ export class StoreNode {
         splitCheckMs: this.opts.splitCheckMs,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
+      this.keysFanout = new KeysFanout(this.raft, this.engine);
+      this.raft.onRegionKeys = (body) => this.keysFanout!.serve(body);
       this.raft.onUnblock = (req) => this.blocking.unblockSession(req.session ?? {}, req.error ? UNBLOCKED_ERROR : NullArray.instance);
       this.blocking.remoteUnblock = async (to, session, error) => {
         const body = pb.UnblockRequest.encode({ session, error }).finish();
@@ -178,6 +181,8 @@ export class StoreNode {
   }
 
   private readonly sessions = new ForwardingSession();
+  /** KEYS, SCAN, DBSIZE, RANDOMKEY across regions led by other stores. */
+  private keysFanout: KeysFanout | undefined;
 
   /**
    * Sends a command to the store believed to lead its slot. If this store
@@ -316,6 +321,7 @@ export class StoreNode {
         return new Keyspace(this.engine, at);
       },
       writeRegion: (id: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> => this.writeRegion(id, op),
+      keysPage: this.raft ? (req) => this.keysFanout!.page(req) : undefined,
       cluster: this.clusterFacade(),
       blocking: this.blocking,
       pubsub: this.pubsub,

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorReply, NullArray, OK, SimpleString, VerbatimReply } from '@redraft/common';
 import { testStore, testClient, plain } from './harness';
+import { v } from './replies';
 import type { TestStore } from './harness';
 
 /** INFO's text (a verbatim string in RESP3 form, a bulk string otherwise). */
@@ -222,4 +223,51 @@ test('keyspace commands see lists and sets: SCAN TYPE, DBSIZE, RANDOMKEY, EXISTS
   assert.match(infoText(info), /db0:keys=3,expires=0/);
   assert.equal(await s.exec('del', 'l', 's'), 2);
   assert.equal(await s.exec('dbsize'), 1);
+});
+
+test('a blocked client whose key became another type keeps waiting; only its first attempt answers WRONGTYPE', async () => {
+  const s = await testStore();
+  const blocked = s.execAs(testClient(2), 'blpop', 'k', 0);
+  await waitBlocked(s, 1);
+  // One transaction: the push wakes the waiter, which then finds a string.
+  assert.equal(await s.exec('multi'), OK);
+  await s.exec('lpush', 'k', 'a');
+  await s.exec('del', 'k');
+  await s.exec('set', 'k', 'foo');
+  assert.equal((await s.exec('exec') as unknown[]).length, 3);
+  await s.exec('del', 'k');
+  await s.exec('lpush', 'k', 'b');
+  assert.deepEqual(plain(await blocked), ['k', 'b']);
+  await s.exec('set', 'k', 'x');
+  assert.equal(errOf(await s.exec('blpop', 'k', 0)), 'WRONGTYPE Operation against a key holding the wrong kind of value');
+  // A destination of another type is still an error once there is an element.
+  const move = s.execAs(testClient(3), 'brpoplpush', 'src', 'k', 0);
+  await waitBlocked(s, 1);
+  await s.exec('rpush', 'src', 'e');
+  assert.equal(errOf(await move), 'WRONGTYPE Operation against a key holding the wrong kind of value');
+});
+
+test('BZPOPMIN, BZPOPMAX and BZMPOP serve at once, block until a ZADD, time out; a list push does not wake them', async () => {
+  const s = await testStore();
+  await s.exec('zadd', 'z', 1, 'a', 2, 'b', 3, 'c');
+  assert.deepEqual(v(await s.exec('bzpopmin', 'none', 'z', 0)), ['z', 'a', '1']);
+  assert.deepEqual(v(await s.exec('bzpopmax', 'z', 0)), ['z', 'c', '3']);
+  assert.deepEqual(v(await s.exec('bzmpop', 0, 2, 'none', 'z', 'min', 'count', 5)), ['z', [['b', '2']]]);
+  assert.equal(await s.exec('exists', 'z'), 0);
+  const waiter = s.execAs(testClient(2), 'bzpopmin', 'z', 0);
+  await waitBlocked(s, 1);
+  await s.exec('lpush', 'other', 'x');
+  assert.equal(await s.exec('zadd', 'z', 5, 'e', 4, 'd'), 2);
+  assert.deepEqual(v(await waiter), ['z', 'd', '4']);
+  // The pusher's next command already sees the pop.
+  assert.deepEqual(v(await s.exec('zrange', 'z', 0, -1)), ['e']);
+  const mpop = s.execAs(testClient(3), 'bzmpop', 0, 1, 'y', 'max', 'count', 2);
+  await waitBlocked(s, 1);
+  await s.exec('zadd', 'y', 1, 'p', 2, 'q', 3, 'r');
+  assert.deepEqual(v(await mpop), ['y', [['r', '3'], ['q', '2']]]);
+  assert.equal(await s.execAs(testClient(4), 'bzpopmax', 'none', '0.05'), NullArray.instance);
+  assert.equal(errOf(await s.exec('bzpopmin', 'z', -1)), 'ERR timeout is negative');
+  assert.equal(errOf(await s.exec('bzmpop', 0, 0, 'z', 'min')), 'ERR numkeys should be greater than 0');
+  await s.exec('set', 's', 'v');
+  assert.equal(errOf(await s.exec('bzpopmin', 's', 0)), 'WRONGTYPE Operation against a key holding the wrong kind of value');
 });

@@ -176,6 +176,14 @@ test('INFO: default sections, real figures, keyspace counts, explicit sections',
   assert.equal(text(await s.exec('info', 'nosuchsection')), '');
   const everything = text(await s.exec('info', 'everything'));
   assert.ok(everything.includes('# Commandstats'));
+  // commandstats counts calls per command (Redis 7's fields); several sections with all/default print each once
+  assert.match(everything, /\r\ncmdstat_set:calls=\d+,usec=0,usec_per_call=0\.00,rejected_calls=0,failed_calls=0\r\n/);
+  const cpuAll = text(await s.exec('info', 'cpu', 'all'));
+  assert.equal(cpuAll.split('used_cpu_user_children').length, 2);
+  assert.ok(cpuAll.includes('rejected_calls') && cpuAll.includes('master_repl_offset') && cpuAll.includes('used_memory'));
+  const cpuDefault = text(await s.exec('info', 'cpu', 'default'));
+  assert.ok(!cpuDefault.includes('rejected_calls') && cpuDefault.includes('used_memory'));
+  assert.equal(cpuDefault.split('used_cpu_user_children').length, 2);
   // an empty keyspace prints the header alone
   await s.exec('del', 'a', 'b', 'h');
   assert.equal(text(await s.exec('info', 'keyspace')), '# Keyspace\r\n');

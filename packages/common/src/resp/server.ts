@@ -466,6 +466,14 @@ export class Connection extends EventEmitter {
     const idle = this.slotsHead === this.slots.length && this.blockers === 0;
     if (!this.ending && idle && (this.closing || (this.inputEnded && this.inboxHead === this.inbox.length))) {
       this.ending = true;
+      if (this.protoError !== null) {
+        // After a protocol error Redis reads nothing more: the stream is out of
+        // sync. Close once the error is out; a peer still sending then gets a
+        // reset (its writes fail) and reads the error line first.
+        socket.end(() => socket.destroy());
+        socket.setTimeout(this.server.closeLingerMs); // a peer that reads nothing cannot hold it open
+        return;
+      }
       socket.end();
       // Keep reading (and discarding) so that closing does not reset the
       // connection over unread input; give up on a peer that never closes.

@@ -220,6 +220,21 @@ describe('RespServer', () => {
     });
   }
 
+  it('after a protocol error reads nothing more: a peer that keeps writing sees its writes fail, then reads the error', async () => {
+    const c = await h.connect();
+    c.send('\x00');
+    // As Redis's test: small writes until one fails (the server closed without reading on).
+    const deadline = Date.now() + 20_000;
+    let failed = false;
+    while (!failed && Date.now() < deadline) {
+      failed = await new Promise<boolean>((resolve) => c.socket.write(Buffer.from('payload'), (err) => resolve(!!err)));
+      if (c.closed) failed = true;
+    }
+    assert.ok(failed, 'writes kept succeeding after the protocol error');
+    const got = (await c.readToClose()).toString('latin1');
+    assert.match(got, /^-ERR Protocol error: too big inline request\r\n$/);
+  });
+
   it('ignores empty queries and non-positive counts', async () => {
     const c = await h.connect();
     c.send('\r\n\n*0\r\n*-1\r\n*-10\r\nPING\r\n');

@@ -12,7 +12,7 @@ import type { Appliers } from './apply';
 import type { FoundKey, MutableKeyspace } from '../data/keyspace';
 import { KeyType, LIST_START } from '../data/meta';
 import { CommandError, NO_SUCH_KEY } from '../data/errors';
-import { NOTHING_POPPED } from '../blocking';
+import { NOTHING_POPPED, popSource } from '../blocking';
 
 export const INDEX_OUT_OF_RANGE = 'ERR index out of range';
 
@@ -101,7 +101,7 @@ async function listPop(op: pb.ListPopOp, ks: MutableKeyspace): Promise<Reply> {
   const mode = op.reply ?? pb.PopReply.POP_SINGLE;
   for (const k of op.keys) {
     const key = Buffer.from(k);
-    const list = await ks.lookupTyped(key, KeyType.List);
+    const list = await popSource(ks, key, KeyType.List, op.woken);
     if (!list || list.size === 0) continue;
     const wanted = mode === pb.PopReply.POP_COUNT || mode === pb.PopReply.POP_MPOP ? Number(op.count) : 1;
     const n = Math.min(wanted, list.size);
@@ -222,7 +222,7 @@ async function listTrim(op: pb.ListTrimOp, ks: MutableKeyspace): Promise<Reply> 
 async function listMove(op: pb.ListMoveOp, ks: MutableKeyspace): Promise<Reply> {
   const source = Buffer.from(op.source);
   const destination = Buffer.from(op.destination);
-  const src = await ks.lookupTyped(source, KeyType.List);
+  const src = await popSource(ks, source, KeyType.List, op.woken);
   if (!src || src.size === 0) return op.blocking ? NOTHING_POPPED : null;
   // As Redis: the destination's type is checked only once there is something to move.
   const same = source.equals(destination);

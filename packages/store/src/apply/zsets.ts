@@ -10,6 +10,7 @@ import { KeyType } from '../data/meta';
 import { CommandError, wrongType } from '../data/errors';
 import { ZSetReader, decodeScore, encodeScore, parseRangeQuery, rangeEntries, zsetIndexKey } from '../data/zset';
 import type { RangeQuery, ZEntry } from '../data/zset';
+import { NOTHING_POPPED, popSource } from '../blocking';
 
 export const SCORE_NAN = 'ERR resulting score is not a number (NaN)';
 const EMPTY = Buffer.alloc(0);
@@ -122,7 +123,7 @@ async function zremRange(op: pb.ZRemRangeOp, ks: MutableKeyspace): Promise<Reply
 async function zpop(op: pb.ZPopOp, ks: MutableKeyspace): Promise<Reply> {
   for (const k of op.keys) {
     const key = Buffer.from(k);
-    const z = await ks.lookupTyped(key, KeyType.ZSet);
+    const z = await popSource(ks, key, KeyType.ZSet, op.woken);
     if (!z) continue;
     const count = Number(op.count);
     const popped: ZEntry[] = [];
@@ -135,7 +136,8 @@ async function zpop(op: pb.ZPopOp, ks: MutableKeyspace): Promise<Reply> {
     afterRemoval(ks, z, popped.length);
     return out;
   }
-  return null;
+  // A blocked BZPOPMIN/BZMPOP keeps waiting.
+  return op.blocking ? NOTHING_POPPED : null;
 }
 
 export type SetOperation = 'union' | 'inter' | 'diff';

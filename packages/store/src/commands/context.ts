@@ -6,6 +6,7 @@ import type { Keyspace } from '../data/keyspace';
 import type { ClusterFacade } from './cluster';
 import type { BlockingRegistry } from '../blocking';
 import type { PubSubHub } from '../pubsub';
+import type { KeysPage, KeysPageRequest } from '../keys-fanout';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
 export interface ClientState {
@@ -118,6 +119,12 @@ export interface ServerFacade {
   /** Reads at a given region (e.g. DBSIZE per region), after its read barrier. */
   readRegion(regionId: number): Promise<Keyspace>;
   writeRegion(regionId: number, op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply>;
+  /**
+   * A page of the cluster's live keys from `fromSlot` on, read at the
+   * leader of that slot's region (keys-fanout.ts). Absent: every region is
+   * read here (a single-replica node).
+   */
+  keysPage?(req: KeysPageRequest): Promise<KeysPage>;
   /** Regions as Redis Cluster shards (CLUSTER SLOTS/NODES/...). */
   readonly cluster: ClusterFacade;
   /** Clients blocked in BLPOP & co. on this store (blocking.ts). */

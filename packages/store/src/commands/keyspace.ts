@@ -1,9 +1,9 @@
 // Generic keyspace commands (DEL, EXISTS, EXPIRE, SCAN, ...); the matching
 // apply code is in apply/keys.ts.
-import { ErrorReply, OK, SimpleString, keySlot, pb } from '@redraft/common';
+import { ErrorReply, OK, SLOT_COUNT, SimpleString, keySlot, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
-import type { FoundKey } from '../data/keyspace';
+import type { ListedKey } from '../keys-fanout';
 import { TYPE_NAMES } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { CommandError, syntaxError } from '../data/errors';
@@ -112,24 +112,45 @@ const copy: CommandHandler = (ctx, args) => {
 
 // ---- whole keyspace: KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB ----------------------------
 
+/** Keys per page read at a region's leader (KEYS, DBSIZE; SCAN asks for its COUNT). */
+const PAGE_KEYS = 1000;
+
 /**
- * Live keys of every region this node serves, in (slot, key) order, from
- * `fromSlot` on, resuming after the metadata row `after` when given. Each
- * region is read after its own read barrier.
+ * Live keys of the whole cluster, in (slot, key) order, from `fromSlot` on,
+ * resuming after the metadata row `after` when given; only those matching
+ * `pattern` when given. Each page is read at its region's leader after its
+ * read barrier (keys-fanout.ts), wherever that is.
  */
-export async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer): AsyncIterable<FoundKey & { row: Buffer }> {
-  const regions = [...ctx.server.regions()].sort((a, b) => a.startSlot - b.startSlot);
-  for (const r of regions) {
-    if (r.endSlot <= fromSlot) continue;
-    const ks = await ctx.server.readRegion(r.id);
-    yield* ks.keys({ startSlot: Math.max(fromSlot, r.startSlot), endSlot: r.endSlot, after });
+export async function* liveKeys(ctx: CommandContext, fromSlot: number, after?: Buffer, opts: { pattern?: Buffer; pageKeys?: number } = {}): AsyncIterable<ListedKey> {
+  const keysPage = ctx.server.keysPage;
+  if (!keysPage) {
+    const regions = [...ctx.server.regions()].sort((a, b) => a.startSlot - b.startSlot);
+    for (const r of regions) {
+      if (r.endSlot <= fromSlot) continue;
+      const ks = await ctx.server.readRegion(r.id);
+      for await (const k of ks.keys({ startSlot: Math.max(fromSlot, r.startSlot), endSlot: r.endSlot, after })) {
+        if (!opts.pattern || globMatch(opts.pattern, k.key)) yield k;
+      }
+    }
+    return;
+  }
+  let slot = fromSlot;
+  let resume = after;
+  while (slot < SLOT_COUNT) {
+    const page = await keysPage({ fromSlot: slot, after: resume, limit: opts.pageKeys ?? PAGE_KEYS, pattern: opts.pattern });
+    yield* page.keys;
+    if (page.more && page.lastRow) resume = page.lastRow;
+    else {
+      slot = page.endSlot;
+      resume = undefined;
+    }
   }
 }
 
 const keys: CommandHandler = async (ctx, [, pattern]) => {
   const all = pattern.length === 1 && pattern[0] === 0x2a;
   const out: Reply[] = [];
-  for await (const k of liveKeys(ctx, 0)) if (all || globMatch(pattern, k.key)) out.push(Buffer.from(k.key));
+  for await (const k of liveKeys(ctx, 0, undefined, { pattern: all ? undefined : pattern })) out.push(Buffer.from(k.key));
   return out;
 };
 
@@ -197,9 +218,9 @@ const scan: CommandHandler = async (ctx, args) => {
   }
   const out: Reply[] = [];
   let visited = 0;
-  let last: (FoundKey & { row: Buffer }) | null = null;
+  let last: ListedKey | null = null;
   let cursor = '0';
-  for await (const k of liveKeys(ctx, slot, after)) {
+  for await (const k of liveKeys(ctx, slot, after, { pageKeys: Math.min(count + 1, PAGE_KEYS) })) {
     if (visited === count) {
       // One key past the page: the cursor is its slot's start when the page ended a slot.
       cursor = last && last.slot === k.slot ? saveCursor(last.slot, last.row) : String(k.slot);
@@ -224,7 +245,7 @@ const randomkey: CommandHandler = async (ctx) => {
   const start = Math.floor(Math.random() * 16384);
   const pick = async (from: number): Promise<Buffer | null> => {
     const candidates: Buffer[] = [];
-    for await (const k of liveKeys(ctx, from)) {
+    for await (const k of liveKeys(ctx, from, undefined, { pageKeys: 65 })) {
       if (candidates.length > 0 && k.slot !== keySlot(candidates[0])) break;
       candidates.push(Buffer.from(k.key));
       if (candidates.length === 64) break;
@@ -238,6 +259,18 @@ const randomkey: CommandHandler = async (ctx) => {
 export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number; expires: number }> {
   let keys = 0;
   let expires = 0;
+  const keysPage = ctx.server.keysPage;
+  if (keysPage) {
+    // Counted at each region's leader: no key crosses the network.
+    for (let slot = 0, after: Buffer | undefined; slot < SLOT_COUNT; ) {
+      const page = await keysPage({ fromSlot: slot, after, limit: 10 * PAGE_KEYS, countOnly: true });
+      keys += page.count;
+      expires += page.expires;
+      if (page.more && page.lastRow) after = page.lastRow;
+      else [slot, after] = [page.endSlot, undefined];
+    }
+    return { keys, expires };
+  }
   for await (const k of liveKeys(ctx, 0)) {
     keys++;
     if (k.expireAt !== 0) expires++;

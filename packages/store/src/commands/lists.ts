@@ -94,7 +94,7 @@ export function blockingTimeoutOf(args: Buffer[]): number | undefined {
 }
 
 /** Answers `reply` once the blocked clients of `keys` that this write woke are served. */
-async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, self?: WaiterHandle): Promise<Reply> {
+export async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, self?: WaiterHandle): Promise<Reply> {
   // Inside a transaction's apply nothing waits (the woken clients need later
   // entries), and the store's facilities are out of reach.
   if (ctx.inTransaction) return reply;
@@ -105,18 +105,19 @@ async function afterWaiters(ctx: CommandContext, keys: Buffer[], reply: Reply, s
 
 /**
  * Runs a blocking command: its pop is attempted now and after every write
- * to one of `keys`, until an element comes or the timeout passes.
+ * of a `type` (list, sorted set) to one of `keys`, until an element comes or
+ * the timeout passes. `woken` is false for the first attempt only.
  */
-function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self?: WaiterHandle) => Promise<Reply>): Promise<Reply> {
+export function blockOn(ctx: CommandContext, keys: Buffer[], timeoutMs: number, attempt: (self: WaiterHandle | undefined, woken: boolean) => Promise<Reply>, type: KeyType = KeyType.List): Promise<Reply> {
   // Inside MULTI a blocking command does not block (Redis): one attempt, nil if nothing is there.
   const b = ctx.inTransaction ? undefined : ctx.server.blocking;
-  if (!b) return attempt().then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
+  if (!b) return attempt(undefined, false).then((r) => (r === NOTHING_POPPED ? NullArray.instance : r));
   // The probe is a read barrier with the write's routing: it throws (forward or retry) once this store does not lead.
   // (No leader for a moment: keep waiting and probe again.)
   const probe = (): Promise<unknown> => ctx.read(keys).catch((e) => {
     if (!(e instanceof RetryLaterError)) throw e;
   });
-  return b.block(ctx.client, keys, timeoutMs, attempt, NullArray.instance, probe);
+  return b.block(ctx.client, keys, type, timeoutMs, attempt, NullArray.instance, probe);
 }
 
 // ---- writes ------------------------------------------------------------------
@@ -162,8 +163,8 @@ const ltrim: CommandHandler = (ctx, [, key, start, stop]) => {
   return ctx.write([key], { listTrim: { key, start: s, stop: e } });
 };
 
-function move(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean, blocking: boolean, self?: WaiterHandle): Promise<Reply> {
-  return ctx.write([source, destination], { listMove: { source, destination, fromLeft, toLeft, blocking } }).then((r) => afterWaiters(ctx, [destination], r, self));
+function move(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean, blocking: boolean, self?: WaiterHandle, woken = false): Promise<Reply> {
+  return ctx.write([source, destination], { listMove: { source, destination, fromLeft, toLeft, blocking, woken } }).then((r) => afterWaiters(ctx, [destination], r, self));
 }
 
 const lmove: CommandHandler = (ctx, [, source, destination, from, to]) => move(ctx, source, destination, sideArg(from), sideArg(to), false);
@@ -199,12 +200,12 @@ function bpop(left: boolean): CommandHandler {
   return (ctx, args) => {
     const keys = args.slice(1, -1);
     const timeout = parseTimeout(args[args.length - 1]);
-    return blockOn(ctx, keys, timeout, () => ctx.write(keys, { listPop: { keys, left, reply: pb.PopReply.POP_KEYED, blocking: true } }));
+    return blockOn(ctx, keys, timeout, (_, woken) => ctx.write(keys, { listPop: { keys, left, reply: pb.PopReply.POP_KEYED, blocking: true, woken } }));
   };
 }
 
-function bmoveAttempt(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): (self?: WaiterHandle) => Promise<Reply> {
-  return (self) => move(ctx, source, destination, fromLeft, toLeft, true, self);
+function bmoveAttempt(ctx: CommandContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): (self: WaiterHandle | undefined, woken: boolean) => Promise<Reply> {
+  return (self, woken) => move(ctx, source, destination, fromLeft, toLeft, true, self, woken);
 }
 
 const blmove: CommandHandler = (ctx, [, source, destination, from, to, timeout]) => {
@@ -222,7 +223,7 @@ const brpoplpush: CommandHandler = (ctx, [, source, destination, timeout]) => {
 const blmpop: CommandHandler = (ctx, args) => {
   const timeout = parseTimeout(args[1]);
   const { keys, left, count } = mpopArgs(args, 2);
-  return blockOn(ctx, keys, timeout, () => ctx.write(keys, { listPop: { keys, left, count, reply: pb.PopReply.POP_MPOP, blocking: true } }));
+  return blockOn(ctx, keys, timeout, (_, woken) => ctx.write(keys, { listPop: { keys, left, count, reply: pb.PopReply.POP_MPOP, blocking: true, woken } }));
 };
 
 // ---- reads -------------------------------------------------------------------

@@ -18,6 +18,8 @@ import { strictInt64 } from '../apply/hashes';
 import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
+import { commandStatsFields } from './command-stats';
+import { keyspaceStats as clusterKeyspaceStats } from './keyspace';
 
 /** The Redis version redraft answers as (HELLO, INFO redis_version). */
 export const REDIS_VERSION = '7.0.15';
@@ -451,15 +453,17 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
         ['used_cpu_user_children', '0.000000'],
       ];
     }
-    case 'modules':
     case 'commandstats':
+      return commandStatsFields();
+    case 'modules':
     case 'errorstats':
     case 'latencystats':
       return [];
     case 'cluster':
       return [['cluster_enabled', node.mode === 'cluster' ? 1 : 0]];
     case 'keyspace': {
-      const { keys, expires } = await keyspaceStats(server);
+      // The whole cluster's keys, as DBSIZE counts them (at each region's leader).
+      const { keys, expires } = server.keysPage ? await clusterKeyspaceStats(ctx) : await keyspaceStats(server);
       return keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : [];
     }
     default:

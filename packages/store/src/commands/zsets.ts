@@ -9,8 +9,8 @@
 // HSCAN ones (commands/hashes.ts); -0 is stored as 0; ZRANDMEMBER refuses
 // replies above ZRANDMEMBER_MAX_REPLY elements; for the STORE forms a
 // syntax error is reported before a wrong-type key (Redis checks the keys
-// first). BZPOPMIN/BZPOPMAX/BZMPOP are not here: blocking commands share the
-// list engineer's mechanism (issue 10).
+// first). BZPOPMIN/BZPOPMAX/BZMPOP block as BLPOP does (blocking.ts,
+// blockOn in commands/lists.ts): each attempt is a proposed ZPopOp.
 import { DoubleReply, NullArray, formatDouble, pb } from '@redraft/common';
 import { samplePositions } from '../data/sample';
 import type { Reply } from '@redraft/common';
@@ -23,6 +23,8 @@ import { int64Arg, parseCursor, scanMembers } from './hashes';
 import { ZSetReader, decodeScore, emptyLexRange, parseLexBound, parseRangeQuery, parseScoreBound, rangeEntries, MIN_MAX_NOT_LEX } from '../data/zset';
 import type { RangeQuery, ZEntry } from '../data/zset';
 import { combine } from '../apply/zsets';
+import { NOTHING_POPPED } from '../blocking';
+import { afterWaiters, blockOn, parseTimeout } from './lists';
 import type { Aggregate, SetOperation } from '../apply/zsets';
 
 type Ctx = CommandContext;
@@ -74,12 +76,12 @@ const zadd: CommandHandler = (ctx, args) => {
     scores.push(scoreArg(args[i]));
     members.push(args[i + 1]);
   }
-  return ctx.write([key], { zadd: { key, members, scores, ...flags } });
+  return ctx.write([key], { zadd: { key, members, scores, ...flags } }).then((r) => afterWaiters(ctx, [key], r));
 };
 
 /** ZINCRBY key increment member */
 const zincrby: CommandHandler = (ctx, [, key, increment, member]) =>
-  ctx.write([key], { zadd: { key, members: [member], scores: [scoreArg(increment)], incr: true } });
+  ctx.write([key], { zadd: { key, members: [member], scores: [scoreArg(increment)], incr: true } }).then((r) => afterWaiters(ctx, [key], r));
 
 const zrem: CommandHandler = (ctx, args) => ctx.write([args[1]], { zrem: { key: args[1], members: args.slice(2) } });
 
@@ -129,11 +131,11 @@ function zpopMinMax(max: boolean): CommandHandler {
   };
 }
 
-/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-const zmpop: CommandHandler = async (ctx, args) => {
-  const numkeys = parseI64(args[1], 'ERR numkeys should be greater than 0');
+/** ZMPOP / BZMPOP arguments from `at` (numkeys): keys, MIN|MAX, count. */
+function zmpopArgs(args: Buffer[], at: number): { keys: Buffer[]; max: boolean; count: number } {
+  const numkeys = parseI64(args[at], 'ERR numkeys should be greater than 0');
   if (numkeys < 1n) throw new CommandError('ERR numkeys should be greater than 0');
-  const whereAt = 2 + Number(numkeys > BigInt(args.length) ? BigInt(args.length) : numkeys);
+  const whereAt = at + 1 + Number(numkeys > BigInt(args.length) ? BigInt(args.length) : numkeys);
   if (whereAt >= args.length) throw new CommandError(SYNTAX);
   const where = word(args[whereAt]);
   if (where !== 'MIN' && where !== 'MAX') throw new CommandError(SYNTAX);
@@ -147,12 +149,38 @@ const zmpop: CommandHandler = async (ctx, args) => {
       throw new CommandError(SYNTAX);
     }
   }
-  const keys = args.slice(2, whereAt);
-  const r = await ctx.write(keys, { zpop: { keys, max: where === 'MAX', count: count === -1 ? 1 : count } });
+  return { keys: args.slice(at + 1, whereAt), max: where === 'MAX', count: count === -1 ? 1 : count };
+}
+
+/** ZMPOP's reply [key, [[member, score], ...]] from apply's, or nil. */
+function mpopReply(r: Reply): Reply {
   const popped = poppedPairs(r);
-  if (!popped) return r === null ? NullArray.instance : r;
+  if (!popped) return r === null || r === NOTHING_POPPED ? NullArray.instance : r;
   return [popped.key, popped.pairs];
+}
+
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+const zmpop: CommandHandler = async (ctx, args) => {
+  const { keys, max, count } = zmpopArgs(args, 1);
+  return mpopReply(await ctx.write(keys, { zpop: { keys, max, count } }));
 };
+
+/** BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
+const bzmpop: CommandHandler = async (ctx, args) => {
+  const timeout = parseTimeout(args[1]);
+  const { keys, max, count } = zmpopArgs(args, 2);
+  const r = await blockOn(ctx, keys, timeout, (_, woken) => ctx.write(keys, { zpop: { keys, max, count, blocking: true, woken } }), KeyType.ZSet);
+  return r === NullArray.instance ? r : mpopReply(r);
+};
+
+/** BZPOPMIN / BZPOPMAX key [key ...] timeout: [key, member, score], or nil on timeout. */
+function bzpop(max: boolean): CommandHandler {
+  return (ctx, args) => {
+    const keys = args.slice(1, -1);
+    const timeout = parseTimeout(args[args.length - 1]);
+    return blockOn(ctx, keys, timeout, (_, woken) => ctx.write(keys, { zpop: { keys, max, count: 1, blocking: true, woken } }), KeyType.ZSet);
+  };
+}
 
 // ---- reads -------------------------------------------------------------------
 
@@ -445,6 +473,9 @@ export const ZSET_COMMANDS: Spec[] = [
   { ...ZSET, name: 'zpopmin', arity: -2, flags: [...WF], keys: K1, since: '5.0.0', summary: 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zpopMinMax(false) },
   { ...ZSET, name: 'zpopmax', arity: -2, flags: [...WF], keys: K1, since: '5.0.0', summary: 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zpopMinMax(true) },
   { ...ZSET, name: 'zmpop', arity: -4, flags: [...W], keys: [2, 2, 1], keysOf: movable(1), since: '7.0.0', summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.', complexity: 'O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zmpop },
+  { ...ZSET, name: 'bzpopmin', arity: -3, flags: ['write', 'fast', 'blocking'], keys: [1, -2, 1], since: '5.0.0', summary: 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', handler: bzpop(false) },
+  { ...ZSET, name: 'bzpopmax', arity: -3, flags: ['write', 'fast', 'blocking'], keys: [1, -2, 1], since: '5.0.0', summary: 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', handler: bzpop(true) },
+  { ...ZSET, name: 'bzmpop', arity: -5, flags: ['write', 'blocking'], keys: [0, 0, 0], keysOf: movable(2), since: '7.0.0', summary: 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', complexity: 'O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: bzmpop },
   { ...ZSET, name: 'zunionstore', arity: -4, flags: [...WD], keys: [1, 1, 1], keysOf: movable(2, true), since: '2.0.0', summary: 'Stores the union of multiple sorted sets in a key.', complexity: 'O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.', handler: setOpStore('union', 'zunionstore') },
   { ...ZSET, name: 'zinterstore', arity: -4, flags: [...WD], keys: [1, 1, 1], keysOf: movable(2, true), since: '2.0.0', summary: 'Stores the intersect of multiple sorted sets in a key.', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.', handler: setOpStore('inter', 'zinterstore') },
   { ...ZSET, name: 'zdiffstore', arity: -4, flags: [...WD], keys: [1, 1, 1], keysOf: movable(2, true), since: '6.2.0', summary: 'Stores the difference of multiple sorted sets in a key.', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.', handler: setOpStore('diff', 'zdiffstore') },

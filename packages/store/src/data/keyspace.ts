@@ -99,8 +99,8 @@ export class MutableKeyspace extends Keyspace {
       this.batch.put(expireIndexKey(slot, meta.expireAt, key), EMPTY);
       noteExpiry(slot, meta.expireAt);
     }
-    // A written non-empty list may serve blocked clients (a wake-up only; see blocking.ts).
-    if (meta.type === KeyType.List && meta.size > 0) keyReady(key);
+    // A written non-empty list or sorted set may serve blocked clients (a wake-up only; see blocking.ts).
+    if ((meta.type === KeyType.List || meta.type === KeyType.ZSet) && meta.size > 0) keyReady(key, meta.type);
   }
 
   /**

@@ -572,6 +572,8 @@ export class RaftStore implements LoopHost, PeerHost {
   /** PUBLISH/SPUBLISH and PUBSUB questions from another store (pubsub.ts): answered from this store's subscribers. */
   onPublish?: (req: pb.PublishRequest) => number;
   onPubsubQuery?: (req: pb.PubsubQueryRequest) => pb.PubsubQueryResponse.$Properties;
+  /** A page of keys for KEYS/SCAN/DBSIZE on another store (keys-fanout.ts). */
+  onRegionKeys?: (body: Uint8Array) => Promise<Uint8Array>;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
     if (type === 'store.forward' && this.onForward) {
@@ -593,6 +595,7 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === 'store.pubsub_query' && this.onPubsubQuery) {
       return pb.PubsubQueryResponse.encode(this.onPubsubQuery(pb.PubsubQueryRequest.decode(body))).finish();
     }
+    if (type === 'store.regionKeys' && this.onRegionKeys) return this.onRegionKeys(body);
     if (type === 'store.unblock' && this.onUnblock) {
       return pb.UnblockResponse.encode({ unblocked: await this.onUnblock(pb.UnblockRequest.decode(body)) }).finish();
     }
