@@ -44,6 +44,7 @@ export interface KeysPage {
 /** How long a page keeps being re-routed while a region elects or moves. */
 const PAGE_DEADLINE_MS = 5000;
 const PAGE_RPC_TIMEOUT_MS = 10_000;
+/** Served by RaftStore.onRegionKeys (raftstore/store.ts). */
 const RPC = 'store.regionKeys';
 
 /** Reads one page from a local keyspace over [fromSlot, endSlot). */
@@ -150,5 +151,3 @@ export class KeysFanout {
     };
   }
 }
-
-export const KEYS_PAGE_RPC = RPC;
