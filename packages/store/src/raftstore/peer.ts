@@ -388,9 +388,13 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     }
   }
 
-  afterApply(): void {
-    // The apply batch with these entries is on disk now.
-    this.durableApplied = this.applied;
+  /**
+   * The entries are applied into the apply batch, not yet written: every
+   * answered write is committed (on disk on a majority) and its reply is
+   * what any replay of the log computes, so writers are answered now, one
+   * engine write earlier. Reads still wait for afterApply (durableApplied).
+   */
+  appliedInBatch(): void {
     for (const [id, reply, index] of this.results) {
       const w = this.pendingWrites.get(id);
       if (w && w.index === index) {
@@ -400,10 +404,6 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       }
     }
     this.results = [];
-    if (this.splitInBatch) {
-      this.splitInBatch = false;
-      this.host.splitDurable?.(this);
-    }
     // A proposal whose index now holds another entry (another term's, or
     // another proposer's) was lost to a leader change: it was not applied.
     const lastApplied = this.applied;
@@ -412,6 +412,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         this.pendingWrites.delete(id);
         w.reject(new RetryLaterError('TRYAGAIN the write was superseded by a new leader; it was not applied'));
       }
+    }
+  }
+
+  afterApply(): void {
+    // The apply batch with these entries is on disk now.
+    this.durableApplied = this.applied;
+    if (this.splitInBatch) {
+      this.splitInBatch = false;
+      this.host.splitDurable?.(this);
     }
     this.settleReads();
     if (this.removed) this.host.peerRemoved(this);
