@@ -11,6 +11,7 @@ import {
 import type { Engine, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
+import { prefetchReads } from '../apply/prefetch';
 import { NOTHING_POPPED } from '../blocking';
 import type { RegionHandle } from '../region/region';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
@@ -243,10 +244,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   // ---- LoopGroup -----------------------------------------------------------------
 
   async apply(entries: raft.Entry[], batch: OverlayBatch): Promise<void> {
-    for (const e of entries) {
+    // Decoded once; the point reads of all their writes are made together first.
+    const cmds = entries.map((e) => (e.index > this.applied && e.type !== EntryType.ConfChange && e.data.length > 0 ? pb.RaftCommand.decode(e.data) : undefined));
+    await prefetchReads(cmds.flatMap((c) => (c?.write ? [c.write as pb.WriteCommand] : [])), batch);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       if (e.index <= this.applied) continue;
+      const cmd = cmds[i];
       if (e.type === EntryType.ConfChange) this.applyConfChange(e, batch);
-      else if (e.data.length > 0) await this.applyNormal(e, batch);
+      else if (cmd) await this.applyNormal(e, cmd, batch);
       this.storage.applyState.appliedIndex = e.index;
     }
     this.storage.setApplied(this.applied, batch.batch);
@@ -264,8 +270,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     this.storage.compact(this.applied - Math.floor(threshold / 2), batch.batch);
   }
 
-  private async applyNormal(e: raft.Entry, batch: OverlayBatch): Promise<void> {
-    const cmd = pb.RaftCommand.decode(e.data);
+  private async applyNormal(e: raft.Entry, cmd: pb.RaftCommand, batch: OverlayBatch): Promise<void> {
     const header = cmd.header;
     const mine = Number(header?.proposerPeer) === this.peerId ? Number(header?.proposalId) : 0;
     // A command proposed before a split of this region may target keys it
