@@ -299,7 +299,9 @@ export class RaftLoop {
         // The next batch goes to disk at once; this one's followers-up run meanwhile.
         this.kickWrite();
         this.afterWrite(w.work);
-        this.scheduleIfReady();
+        // Whatever arrived during the write is waiting; the round finds it
+        // (one pass over the groups, not one here and one there).
+        this.schedule();
       },
       (e: Error) => this.fail(e),
     );
@@ -365,7 +367,7 @@ export class RaftLoop {
     } finally {
       this.running = false;
     }
-    this.scheduleIfReady();
+    this.schedule();
   }
 
   /** Resolves once no write is in flight or gathered. */
@@ -381,16 +383,6 @@ export class RaftLoop {
     this.failed = true;
     this.stopped = true;
     this.host.fatal(e);
-  }
-
-  /** Whatever arrived during a write is waiting. */
-  private scheduleIfReady(): void {
-    for (const g of this.groups.values()) {
-      if (g.node.hasReady()) {
-        this.schedule();
-        break;
-      }
-    }
   }
 
   private sendAll(work: Array<[LoopGroup, Ready]>, pick: (rd: Ready) => Message[]): void {
