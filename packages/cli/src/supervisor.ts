@@ -12,6 +12,15 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { pingOnce } from '@redraft/common';
 import type { Logger } from '@redraft/common';
 
+/**
+ * Node flags for every child, from REDRAFT_CHILD_NODE_FLAGS (space-separated):
+ * how scripts/profile.sh runs the stores under `--cpu-prof`, which Node
+ * refuses in NODE_OPTIONS.
+ */
+function childNodeFlags(): string[] {
+  return (process.env.REDRAFT_CHILD_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export interface ChildSpec {
   /** "store-2", "meta-1". */
   name: string;
@@ -116,7 +125,7 @@ export class Supervisor {
     let proc: ChildProcess;
     try {
       child.logOffset = fstatSync(out).size;
-      proc = spawn(process.execPath, [this.opts.entry, ...spec.args], { stdio: ['ignore', out, out, 'ipc'] });
+      proc = spawn(process.execPath, [...childNodeFlags(), this.opts.entry, ...spec.args], { stdio: ['ignore', out, out, 'ipc'] });
     } finally {
       closeSync(out); // the child has its own copy
     }

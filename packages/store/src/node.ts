@@ -491,7 +491,7 @@ export class StoreNode {
     if (raft) {
       gaugeOf(r, 'redraft_store_regions', 'Region replicas hosted here.', () => raft.peers.size);
       gaugeOf(r, 'redraft_store_leaders', 'Region replicas here that lead their region.', () => [...raft.peers.values()].filter((p) => p.isLeader).length);
-      counterOf(r, 'redraft_store_raft_rounds_total', 'Rounds of the multi-raft loop (one synced write each).', () => raft.loop.stats.rounds);
+      counterOf(r, 'redraft_store_raft_rounds_total', 'Rounds of the multi-raft loop (rounds gathered during a write share the next one).', () => raft.loop.stats.rounds);
       counterOf(r, 'redraft_store_raft_entries_persisted_total', 'Raft entries written to the log.', () => raft.loop.stats.entriesPersisted);
       counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);
       counterOf(r, 'redraft_store_raft_bytes_written_total', 'Bytes written by the loop (log and apply).', () => raft.loop.stats.bytesWritten);

@@ -153,14 +153,25 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** Term of entry i, or 0 if it is compacted or absent. */
-  termOr0(i: number): number {
+  /**
+   * Term of entry i, or undefined if it is compacted or absent. Checks the
+   * bounds instead of catching term()'s errors: a follower asks this of
+   * every MsgApp's first new entry, and building an Error costs more than
+   * the whole append.
+   */
+  private maybeTerm(i: number): number | undefined {
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
     try {
       return this.term(i);
     } catch (e) {
-      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return 0;
+      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return undefined;
       throw e;
     }
+  }
+
+  /** Term of entry i, or 0 if it is compacted or absent. */
+  termOr0(i: number): number {
+    return this.maybeTerm(i) ?? 0;
   }
 
   lastTerm(): number {
@@ -168,12 +179,7 @@ export class RaftLog {
   }
 
   matchTerm(i: number, t: number): boolean {
-    try {
-      return this.term(i) === t;
-    } catch (e) {
-      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return false;
-      throw e;
-    }
+    return this.maybeTerm(i) === t;
   }
 
   isUpToDate(lasti: number, term: number): boolean {

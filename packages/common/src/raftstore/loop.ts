@@ -4,8 +4,11 @@
 //   3. write the batch with ONE sync (group commit across groups and clients);
 //   4. send the messages that had to wait for the write, hand the committed
 //      entries to the apply pipeline, advance.
-// Rounds run one after another; whatever arrives while one is writing
-// (messages, proposals, ticks) is gathered into the next.
+// Writes go to disk one at a time, but rounds do not wait for them: what
+// arrives while one is writing (messages, proposals, ticks) is taken in
+// further rounds at once — a leader's new entries go to its followers
+// before its own write — and gathered into the next batch, written as soon
+// as the previous one lands (etcd's asynchronous storage writes).
 //
 // Apply runs beside the rounds, as TiKV's apply pool does: it takes the
 // committed entries of every group, applies them in order into one batch
@@ -18,7 +21,7 @@
 // applied state (a consistent iterator for a snapshot or a digest) runs
 // between two apply writes — right after one lands, before the next batch
 // is built — or at once when apply is idle. Rounds never wait for it.
-import type { Engine } from '../storage/engine';
+import { WriteBatch, type Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
 import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
 import type { PeerStorage } from './peer-storage';
@@ -33,7 +36,15 @@ export interface LoopGroup {
   apply(entries: Entry[], batch: OverlayBatch): Promise<void>;
   /** The round's batch is durable: note read states and role changes. */
   afterPersist(rd: Ready): void;
-  /** An apply batch with this group's entries is written: answer its clients and reads. */
+  /**
+   * Optional: this group's committed entries are applied into the batch,
+   * which is not written yet. Their outcome is decided (the entries are
+   * durable on a majority and apply is deterministic: a crash now re-applies
+   * them to the same result), so writers may be answered here. Reads wait
+   * for afterApply: they read the engine.
+   */
+  appliedInBatch?(): void;
+  /** An apply batch with this group's entries is written: answer its reads (and writers not answered in applied). */
   afterApply(): void;
 }
 
@@ -54,7 +65,18 @@ export interface LoopStats {
 
 export class RaftLoop {
   private readonly groups = new Map<number, LoopGroup>();
+  /** A snapshot round is under way: no other round runs until it is written. */
   private running = false;
+  /** The batch the rounds gather into while a write is in flight (null: nothing gathered). */
+  private open: { batch: WriteBatch; work: Array<[LoopGroup, Ready]>; sync: boolean } | null = null;
+  /** A write is in flight. */
+  private writing = false;
+  /** A write failed: nothing more is written. */
+  private failed = false;
+  /** Readys whose committed entries went to apply before their write (applyEarly). */
+  private readonly queuedEarly = new Set<Ready>();
+  /** Per group, Readys in flight whose committed entries wait for their write. */
+  private readonly waitingCommitted = new Map<LoopGroup, number>();
   private scheduled = false;
   private stopped = false;
   private ticker: NodeJS.Timeout | undefined;
@@ -128,7 +150,7 @@ export class RaftLoop {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (!this.running) void this.round();
+      this.round();
     });
   }
 
@@ -137,6 +159,8 @@ export class RaftLoop {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     while (this.running) await new Promise((r) => setImmediate(r));
+    // Readys already taken are written (their messages may be out).
+    await this.flushWrites();
     await this.applying;
   }
 
@@ -181,18 +205,19 @@ export class RaftLoop {
           await g.apply(entries, batch);
           this.stats.entriesApplied += entries.length;
         }
+        const groups = new Set(items.map(([g]) => g));
+        for (const g of groups) g.appliedInBatch?.();
         this.stats.bytesWritten += batch.batch.byteSize;
         // No sync: committed entries are durable in the log (on a majority),
         // and the applied index rides in this batch, so a crash re-applies
         // whatever this write lost.
         await this.engine.write(batch.batch, false);
-        for (const g of new Set(items.map(([g]) => g))) g.afterApply();
+        for (const g of groups) g.afterApply();
         // The write landed and the next batch is not begun: a quiet point.
         this.runQuietTasks();
       }
     } catch (e) {
-      this.stopped = true;
-      this.host.fatal(e as Error);
+      this.fail(e as Error);
     }
   }
 
@@ -204,17 +229,113 @@ export class RaftLoop {
     }
   }
 
-  private async round(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * One round: takes the Ready of every group with work, sends at once what
+   * may go before the write (a leader's entries to its followers: it counts
+   * itself toward the quorum only once its own write lands), and adds the
+   * entries and hard states to the open batch. Writes go out one at a time
+   * (RocksDB's threads could reorder two writes in flight, and a hard state
+   * or a truncated log suffix must never land under an older one); while
+   * one is in flight, further rounds gather into the next batch, which goes
+   * out, with one sync, as soon as the previous lands.
+   */
+  private round(): void {
+    if (this.stopped || this.running) return;
+    const work: Array<[LoopGroup, Ready]> = [];
+    for (const g of this.groups.values()) {
+      // A group with a snapshot to install waits for the writes in flight (see snapshotRound).
+      if (g.node.hasReady()) work.push([g, g.node.ready()]);
+    }
+    if (work.length === 0) return;
+    this.stats.rounds++;
+    this.stats.readies += work.length;
+    this.sendAll(work, (rd) => rd.messages);
+    if (work.some(([, rd]) => rd.snapshot && rd.snapshot.meta.index > 0)) {
+      void this.snapshotRound(work);
+      return;
+    }
+    const open = (this.open ??= { batch: new WriteBatch(), work: [], sync: false });
+    for (const [g, rd] of work) {
+      if (rd.entries.length) {
+        g.storage.append(rd.entries, open.batch);
+        this.stats.entriesPersisted += rd.entries.length;
+      }
+      if (rd.hardState) g.storage.setHardState(rd.hardState, open.batch);
+      open.sync ||= rd.mustSync;
+      open.work.push([g, rd]);
+      this.applyEarly(g, rd);
+    }
+    this.kickApply();
+    this.kickWrite();
+  }
+
+  /**
+   * Committed entries that are already on disk here (always so on a leader,
+   * which commits only what it wrote) need not wait for this Ready's write:
+   * they go to apply now, unless an older Ready of the group still holds
+   * committed entries (apply keeps log order).
+   */
+  private applyEarly(g: LoopGroup, rd: Ready): void {
+    const ents = rd.committedEntries;
+    if (ents.length === 0) return;
+    if (!this.waitingCommitted.has(g) && ents[ents.length - 1].index <= g.node.raft.log.stableLastIndex()) {
+      this.applyQueue.push([g, ents]);
+      this.queuedEarly.add(rd);
+    } else {
+      this.waitingCommitted.set(g, (this.waitingCommitted.get(g) ?? 0) + 1);
+    }
+  }
+
+  /** Writes the open batch if no write is in flight. */
+  private kickWrite(): void {
+    if (this.writing || !this.open || this.failed) return;
+    const w = this.open;
+    this.open = null;
+    this.writing = true;
+    this.stats.bytesWritten += w.batch.byteSize;
+    this.engine.write(w.batch, w.sync).then(
+      () => {
+        this.writing = false;
+        // The next batch goes to disk at once; this one's followers-up run meanwhile.
+        this.kickWrite();
+        this.afterWrite(w.work);
+        // Whatever arrived during the write is waiting; the round finds it
+        // (one pass over the groups, not one here and one there).
+        this.schedule();
+      },
+      (e: Error) => this.fail(e),
+    );
+  }
+
+  /** A write landed: send what waited for it, queue committed entries for apply, advance (in Ready order). */
+  private afterWrite(work: Array<[LoopGroup, Ready]>): void {
+    try {
+      this.sendAll(work, (rd) => rd.persistedMessages);
+      for (const [g, rd] of work) {
+        g.afterPersist(rd);
+        if (rd.committedEntries.length && !this.queuedEarly.delete(rd)) {
+          this.applyQueue.push([g, rd.committedEntries]);
+          const n = (this.waitingCommitted.get(g) ?? 1) - 1;
+          if (n > 0) this.waitingCommitted.set(g, n);
+          else this.waitingCommitted.delete(g);
+        }
+        g.node.advance(rd);
+      }
+      this.kickApply();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  /**
+   * A round with a received snapshot: the writes in flight land first, then
+   * older committed entries are applied, then the snapshot replaces the
+   * data in one synced write. No other round runs meanwhile.
+   */
+  private async snapshotRound(work: Array<[LoopGroup, Ready]>): Promise<void> {
     this.running = true;
     try {
-      const work: Array<[LoopGroup, Ready]> = [];
-      for (const g of this.groups.values()) if (g.node.hasReady()) work.push([g, g.node.ready()]);
-      if (work.length === 0) return;
-      this.stats.rounds++;
-      this.stats.readies += work.length;
-      this.sendAll(work, (rd) => rd.messages);
-
+      await this.flushWrites();
       const batch = new OverlayBatch(this.engine);
       let sync = false;
       for (const [g, rd] of work) {
@@ -231,6 +352,7 @@ export class RaftLoop {
         }
         if (rd.hardState) g.storage.setHardState(rd.hardState, batch.batch);
         sync ||= rd.mustSync;
+        if (rd.committedEntries.length) this.waitingCommitted.set(g, (this.waitingCommitted.get(g) ?? 0) + 1);
       }
       this.stats.bytesWritten += batch.batch.byteSize;
       await this.engine.write(batch.batch, sync);
@@ -238,28 +360,29 @@ export class RaftLoop {
         this.installing = false;
         if (!this.applying) this.runQuietTasks();
       }
-
-      this.sendAll(work, (rd) => rd.persistedMessages);
-      for (const [g, rd] of work) {
-        g.afterPersist(rd);
-        if (rd.committedEntries.length) this.applyQueue.push([g, rd.committedEntries]);
-        g.node.advance(rd);
-      }
-      this.kickApply();
+      this.afterWrite(work);
     } catch (e) {
-      this.stopped = true;
-      this.host.fatal(e as Error);
+      this.fail(e as Error);
       return;
     } finally {
       this.running = false;
     }
-    // Whatever arrived during the write is waiting.
-    for (const g of this.groups.values()) {
-      if (g.node.hasReady()) {
-        this.schedule();
-        break;
-      }
+    this.schedule();
+  }
+
+  /** Resolves once no write is in flight or gathered. */
+  private async flushWrites(): Promise<void> {
+    while ((this.writing || this.open) && !this.failed) {
+      this.kickWrite();
+      await new Promise((r) => setImmediate(r));
     }
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stopped = true;
+    this.host.fatal(e);
   }
 
   private sendAll(work: Array<[LoopGroup, Ready]>, pick: (rd: Ready) => Message[]): void {

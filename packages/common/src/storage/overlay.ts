@@ -10,15 +10,38 @@ const DELETED = null;
 export class OverlayBatch implements KvReader {
   readonly batch = new WriteBatch();
   private readonly pending = new Map<string, Buffer | null>();
+  /** Values read ahead from the base (prefetch): what the base holds while this batch is built. */
+  private readonly fetched = new Map<string, Buffer | null>();
   private undo: Array<[string, Buffer | null | undefined]> = [];
   private markOps = 0;
 
   constructor(private readonly base: KvReader) {}
 
   async get(key: Buffer): Promise<Buffer | undefined> {
-    const hit = this.pending.get(key.toString('latin1'));
+    const k = key.toString('latin1');
+    const hit = this.pending.get(k);
     if (hit !== undefined) return hit === DELETED ? undefined : hit;
+    const ahead = this.fetched.get(k);
+    if (ahead !== undefined) return ahead ?? undefined;
     return this.base.get(key);
+  }
+
+  /**
+   * Reads these keys from the base now, together (the engine sends the
+   * point reads of one turn as one getMany), so that later get()s of them
+   * need no trip to the disk. Valid because nothing else writes the
+   * keys apply reads while its batch is built.
+   */
+  async prefetch(keys: Buffer[]): Promise<void> {
+    const wanted = new Map<string, Buffer>();
+    for (const key of keys) {
+      const k = key.toString('latin1');
+      if (!this.pending.has(k) && !this.fetched.has(k)) wanted.set(k, key);
+    }
+    if (wanted.size === 0) return;
+    const values = await Promise.all([...wanted.values()].map((key) => this.base.get(key)));
+    let i = 0;
+    for (const k of wanted.keys()) this.fetched.set(k, values[i++] ?? null);
   }
 
   put(key: Buffer, value: Buffer): void {

@@ -64,6 +64,28 @@ test('overlay: reads see earlier writes of the batch, scans merge them, rollback
   assert.equal(await engine.get(b('k3')), undefined);
 });
 
+test('overlay: prefetched keys are read from the base once; writes of the batch and their rollback still win', async (t) => {
+  const { engine } = await withEngine(t);
+  await engine.write(new WriteBatch().put(b('a'), b('A')).put(b('c'), b('C')), true);
+  let reads = 0;
+  const counting = { get: (k: Buffer) => (reads++, engine.get(k)), scan: engine.scan.bind(engine) };
+  const o = new OverlayBatch(counting);
+  await o.prefetch([b('a'), b('b'), b('c'), b('a')]);
+  assert.equal(reads, 3, 'each distinct key once');
+  assert.equal((await o.get(b('a')))?.toString(), 'A');
+  assert.equal(await o.get(b('b')), undefined, 'an absent key is remembered as absent');
+  assert.equal(reads, 3, 'no read after the prefetch');
+  o.mark();
+  o.put(b('a'), b('A2'));
+  o.del(b('c'));
+  assert.equal((await o.get(b('a')))?.toString(), 'A2');
+  assert.equal(await o.get(b('c')), undefined);
+  o.rollback();
+  assert.equal((await o.get(b('a')))?.toString(), 'A', 'after a rollback, the prefetched base value');
+  assert.equal((await o.get(b('c')))?.toString(), 'C');
+  assert.equal(reads, 3);
+});
+
 const region: pb.Region.$Properties = {
   id: 42,
   startSlot: 0,

@@ -13,6 +13,7 @@ import {
 import type { Engine, Epoch, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
 import { applyCommand } from '../apply/apply';
+import { prefetchReads } from '../apply/prefetch';
 import { NOTHING_POPPED } from '../blocking';
 import type { RegionHandle } from '../region/region';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
@@ -250,10 +251,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   // ---- LoopGroup -----------------------------------------------------------------
 
   async apply(entries: raft.Entry[], batch: OverlayBatch): Promise<void> {
-    for (const e of entries) {
+    // Decoded once; the point reads of all their writes are made together first.
+    const cmds = entries.map((e) => (e.index > this.applied && e.type !== EntryType.ConfChange && e.data.length > 0 ? pb.RaftCommand.decode(e.data) : undefined));
+    await prefetchReads(cmds.flatMap((c) => (c?.write ? [c.write as pb.WriteCommand] : [])), batch);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       if (e.index <= this.applied) continue;
+      const cmd = cmds[i];
       if (e.type === EntryType.ConfChange) this.applyConfChange(e, batch);
-      else if (e.data.length > 0) await this.applyNormal(e, batch);
+      else if (cmd) await this.applyNormal(e, cmd, batch);
       this.storage.applyState.appliedIndex = e.index;
     }
     this.storage.setApplied(this.applied, batch.batch);
@@ -271,8 +277,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     this.storage.compact(this.applied - Math.floor(threshold / 2), batch.batch);
   }
 
-  private async applyNormal(e: raft.Entry, batch: OverlayBatch): Promise<void> {
-    const cmd = pb.RaftCommand.decode(e.data);
+  private async applyNormal(e: raft.Entry, cmd: pb.RaftCommand, batch: OverlayBatch): Promise<void> {
     const header = cmd.header;
     const mine = Number(header?.proposerPeer) === this.peerId ? Number(header?.proposalId) : 0;
     // A command proposed before a split of this region may target keys it
@@ -385,9 +390,13 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     }
   }
 
-  afterApply(): void {
-    // The apply batch with these entries is on disk now.
-    this.durableApplied = this.applied;
+  /**
+   * The entries are applied into the apply batch, not yet written: every
+   * answered write is committed (on disk on a majority) and its reply is
+   * what any replay of the log computes, so writers are answered now, one
+   * engine write earlier. Reads still wait for afterApply (durableApplied).
+   */
+  appliedInBatch(): void {
     for (const [id, reply, index] of this.results) {
       const w = this.pendingWrites.get(id);
       if (w && w.index === index) {
@@ -397,10 +406,6 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       }
     }
     this.results = [];
-    if (this.splitInBatch) {
-      this.splitInBatch = false;
-      this.host.splitDurable?.(this);
-    }
     // A proposal whose index now holds another entry (another term's, or
     // another proposer's) was lost to a leader change: it was not applied.
     const lastApplied = this.applied;
@@ -409,6 +414,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         this.pendingWrites.delete(id);
         w.reject(new RetryLaterError('TRYAGAIN the write was superseded by a new leader; it was not applied'));
       }
+    }
+  }
+
+  afterApply(): void {
+    // The apply batch with these entries is on disk now.
+    this.durableApplied = this.applied;
+    if (this.splitInBatch) {
+      this.splitInBatch = false;
+      this.host.splitDurable?.(this);
     }
     this.settleReads();
     if (this.removed) this.host.peerRemoved(this);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Profiles the playground under redis-benchmark load: starts it with
+# `node --cpu-prof` (REDRAFT_CHILD_NODE_FLAGS: Node refuses it in NODE_OPTIONS), waits for
+# cluster_state:ok, runs redis-benchmark, stops it with SIGTERM (each
+# process writes its .cpuprofile on a clean exit) and prints the top
+# functions of each profile (scripts/cpuprofile-top.mjs).
+#
+# Usage: scripts/profile.sh [-t set] [-n 100000] [-c 50] [-P 1] [--cluster] [--out DIR]
+#   --out DIR   where the .cpuprofile files go (default: a temp dir, printed)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/test-lib.sh
+. "$ROOT/scripts/test-lib.sh"
+
+tests=set n=100000 clients=50 pipeline=1 cluster="" out=""
+while (($#)); do
+  case "$1" in
+    -t) tests=$2; shift 2 ;;
+    -n) n=$2; shift 2 ;;
+    -c) clients=$2; shift 2 ;;
+    -P) pipeline=$2; shift 2 ;;
+    --cluster) cluster=--cluster; shift ;;
+    --out) out=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "profile: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-profile.XXXXXX")
+out=${out:-$tmp/profiles}
+mkdir -p "$out"
+port=$(free_ports 8)
+pid=""
+trap '[[ -n "$pid" ]] && stop_pid "$pid" 30; rm -rf "$tmp/data"' EXIT
+start_bg "$tmp/playground.log" env REDRAFT_CHILD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$out" \
+  node "$ROOT/bin/redraft.js" playground --port "$port" --meta-port $((port + 3)) --meta-peer-port $((port + 4)) \
+  --peer-port $((port + 5)) --initial-regions 3 --data-dir "$tmp/data"
+pid=$STARTED_PID
+for i in 0 1 2; do wait_ping $((port + i)) "$pid" "$tmp/playground.log" 60; done
+for ((i = 0; i < 600; i++)); do
+  redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+  sleep 0.1
+done
+redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -n "$n" -c "$clients" -P "$pipeline" $cluster -q
+stop_pid "$pid" 30
+pid=""
+echo "profiles in $out" >&2
+node "$ROOT/scripts/cpuprofile-top.mjs" --top 20 "$out"/*.cpuprofile
