@@ -1,0 +1,52 @@
+// In process: a region splits (then one half again) while clients write,
+// with one follower cut off from everyone for the splits and healed later.
+// The healed follower must apply both splits itself (from the log, or by
+// snapshot: its log is compacted meanwhile), so that every replica of every
+// region converges and every acknowledged write reads back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InprocCluster, harnessSeed } from '../support/inproc';
+import { startWriters, type Node } from '../support';
+import { between, pick } from '../chaos/random';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('inproc split: split twice while writing, a follower partitioned through both and healed', { timeout: 120_000 }, async (t) => {
+  const { rnd } = harnessSeed(t, 'inproc/split');
+  // A short log: the follower, behind by more than this, catches up by snapshot.
+  const c = await InprocCluster.start(t, { stores: 3, raftLogGcThreshold: 200 });
+  const writers = startWriters(c.stores as unknown as Node[], 4, 'split');
+  t.after(() => writers.stop());
+
+  const [first] = c.regions();
+  const leader = await c.waitLeader(first.region.id);
+  const follower = pick(rnd, c.stores.filter((s) => s !== leader));
+  await sleep(between(rnd, 200, 800));
+  const heal = c.net.isolate(follower.name);
+  t.diagnostic(`isolated ${follower.name} (store ${follower.id})`);
+
+  const slot = between(rnd, 2000, 14000);
+  await c.operate(60_000, 'REGION', 'SPLIT', first.region.id, slot);
+  const halves = c.regions().sort((a, b) => a.region.startSlot - b.region.startSlot);
+  assert.equal(halves.length, 2);
+  assert.equal(halves[1].region.startSlot, slot);
+  // One half again, at a slot of its own.
+  const half = pick(rnd, halves);
+  const { startSlot, endSlot } = half.region;
+  await c.operate(60_000, 'REGION', 'SPLIT', half.region.id, between(rnd, startSlot + 1, endSlot - 1));
+  assert.equal(c.regions().length, 3);
+
+  await sleep(between(rnd, 500, 1500));
+  heal();
+  t.diagnostic(`healed ${follower.name}`);
+  await sleep(1000);
+  await writers.stop();
+
+  assert.ok(writers.acks.length > 50, `only ${writers.acks.length} writes acknowledged`);
+  await c.expectAllReplicasEqual();
+  for (const r of c.regions()) assert.ok(follower.hasReplica(r.region.id), `${follower.name} has no replica of region ${r.region.id}`);
+  const values = await c.readAll(writers.acks.map((a) => a.key));
+  const missing = writers.acks.filter((a, i) => values[i] !== a.value);
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged writes not read back`);
+  t.diagnostic(`${writers.acks.length} writes acknowledged and read back; regions ${c.regions().map((r) => `${r.region.id}[${r.region.startSlot},${r.region.endSlot})`).join(' ')}`);
+});
