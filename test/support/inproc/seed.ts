@@ -5,7 +5,10 @@ import { seededRandom, type Rng } from '../../chaos/random';
 
 export interface Seeded {
   seed: number;
+  /** The schedule's choices. */
   rnd: Rng;
+  /** Another stream of the same seed (say, per-message drops), so the number of messages does not shift the schedule's choices. */
+  stream(n: number): Rng;
 }
 
 /** What a test context offers for reporting (node:test's TestContext). */
@@ -21,5 +24,5 @@ export function harnessSeed(t: Diagnostics, file: string): Seeded {
   const line = `seed ${seed} (replay: HARNESS_SEED=${seed} npm test -- ${file})`;
   t.diagnostic(line);
   console.log(`# ${t.name}: ${line}`);
-  return { seed, rnd: seededRandom(seed) };
+  return { seed, rnd: seededRandom(seed), stream: (n) => seededRandom((seed + Math.imul(n, 0x9e3779b9)) | 0) };
 }
