@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InprocCluster, Schedule, harnessSeed } from '../support/inproc';
-import { respMany } from '../support';
+import { respMany, waitFor } from '../support';
 import { Workload } from '../chaos/workload';
 import { checkHistory, explain, lostWrites } from '../chaos/checker';
 import { FINAL_CLIENT } from '../chaos/history';
@@ -35,6 +35,8 @@ test('inproc schedule: 20 s of seeded drops, partitions, transfers, splits and m
 
   const schedule = new Schedule(c, { rnd, dropRnd: stream(1), seconds: SECONDS, log });
   await schedule.run();
+  // A loaded machine answers fewer operations: the workload runs on (healed) until the history has enough of them.
+  await waitFor(() => workload.history.counts().ok >= 300, { timeoutMs: 60_000, what: '300 operations answered' });
   await workload.stop();
   await c.waitNoRunningOperators(90_000);
 
@@ -62,6 +64,5 @@ test('inproc schedule: 20 s of seeded drops, partitions, transfers, splits and m
   t.diagnostic(`ops=${counts.ops} ok=${counts.ok} fail=${counts.fail} info=${counts.info} regions=${c.regions().length} operators=${operators.join(',')} dropped-frames=${c.net.counters.dropped}`);
   assert.ok(check.linearizable, `not linearizable:\n${explain(check)}`);
   assert.deepEqual(lost.map((l) => l.reason), []);
-  assert.ok(counts.ok > 100, `only ${counts.ok} operations succeeded`);
   await c.expectAllReplicasEqual(60_000);
 });
