@@ -15,10 +15,12 @@ import type { ChaosNode } from '../chaos/cluster';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECONDS = Number(process.env.HARNESS_SECONDS ?? 20);
+/** Meta replicas: with 3, cutting off the meta leader moves the meta's leadership mid-schedule. */
+const METAS = Number(process.env.HARNESS_METAS ?? 3);
 
 test('inproc schedule: 20 s of seeded drops, partitions, transfers, splits and moves stay linearizable', { timeout: 300_000 }, async (t) => {
   const { rnd, stream } = harnessSeed(t, 'inproc/schedule');
-  const c = await InprocCluster.start(t, { stores: 4, raftLogGcThreshold: 500 });
+  const c = await InprocCluster.start(t, { stores: 4, metas: METAS, raftLogGcThreshold: 500 });
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
   const workload = new Workload({
