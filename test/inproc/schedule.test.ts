@@ -1,9 +1,10 @@
 // In process: 20 s of a seeded random schedule — message drops, a store or
-// the meta cut off, heals, leader transfers, splits and replica moves —
-// while clients of every kind (plain, READONLY, cluster) read, write and
-// increment a few keys. Then everything heals: the history must be
-// linearizable (test/chaos/checker.ts), no acknowledged write lost, every
-// operator finished, and every region's replicas equal.
+// a meta cut off, a random partition of all nodes in two, heals, leader
+// transfers, splits and replica moves — while clients of every kind (plain,
+// READONLY, cluster) read, write and increment a few keys. Then everything
+// heals: the history must be linearizable (test/chaos/checker.ts), no
+// acknowledged write lost, every operator finished, and every region's
+// replicas equal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InprocCluster, Schedule, harnessSeed } from '../support/inproc';

@@ -7,7 +7,7 @@ import { pb } from '@redraft/common';
 import { between, pick, type Rng } from '../../chaos/random';
 import type { InprocCluster } from './cluster';
 
-export const SCHEDULE_FAULTS = ['drop', 'isolate', 'heal', 'transfer', 'split', 'move'] as const;
+export const SCHEDULE_FAULTS = ['drop', 'isolate', 'partition', 'heal', 'transfer', 'split', 'move'] as const;
 export type ScheduleFault = (typeof SCHEDULE_FAULTS)[number];
 
 export interface ScheduleOptions {
@@ -80,6 +80,18 @@ export class Schedule {
         this.isolated = name;
         this.heals.push(c.net.isolate(name));
         return `isolate ${name}`;
+      }
+      case 'partition': {
+        // Every node on one side or the other of a random cut (stores and metas mixed).
+        const names = [...c.stores.map((s) => s.name), ...c.metas.map((_, i) => `meta${i + 1}`)];
+        const side = names.map(() => rnd() < 0.5);
+        if (this.isolated) return `${this.isolated} is cut off already`;
+        const a = names.filter((_, i) => side[i]);
+        const b = names.filter((_, i) => !side[i]);
+        if (!a.length || !b.length) return 'an empty side: no cut';
+        this.isolated = `[${a.join(',')}]`;
+        this.heals.push(c.net.partition(a, b));
+        return `partition [${a.join(',')}] | [${b.join(',')}]`;
       }
       case 'heal':
         this.healAll();
