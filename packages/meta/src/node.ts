@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import {
   NotLeaderError,
   OverlayBatch,
-  PeerPool,
   bindableLocalAddress,
-  PeerServer,
+  tcpNetwork,
   PeerStorage,
   RaftLoop,
   ReplyEncoder,
@@ -31,7 +30,7 @@ import {
   regionStateKey,
   storeKey,
 } from '@redraft/common';
-import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, Protocol, Reply } from '@redraft/common';
+import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, PeerListener, PeerNetwork, PeerSender, Protocol, Reply } from '@redraft/common';
 import { MetaStateMachine, type ApplyResult } from './state';
 import { AdminCommands } from './admin';
 import { metaMetrics } from './metrics';
@@ -85,6 +84,8 @@ export interface MetaNodeOptions {
   metricsPort?: number;
   /** Called when the replica had to stop on its own (a failed disk write); the CLI exits. */
   onFatal?: (err: Error) => void;
+  /** Peer transport (default TCP); the in-process harness passes an in-memory one. */
+  network?: PeerNetwork;
 }
 
 /** Instructions beyond bootstrap (operators: the scheduling issue) plug in here. */
@@ -112,8 +113,8 @@ export class MetaNode implements LoopGroup, LoopHost {
 
   private engine!: Engine;
   private loop!: RaftLoop;
-  private peerServer!: PeerServer;
-  private pool!: PeerPool;
+  private peerServer!: PeerListener;
+  private pool!: PeerSender;
   private admin!: RespServer;
   private metrics: HttpServer | undefined;
   readonly commands: AdminCommands;
@@ -291,8 +292,9 @@ export class MetaNode implements LoopGroup, LoopHost {
       logger: this.log.child({ component: 'raft' }),
     });
 
-    this.pool = new PeerPool({ logger: this.log.child({ component: 'peer-pool' }), storeId: 0, localAddress: bindableLocalAddress(opts.host) });
-    this.peerServer = new PeerServer({
+    const network = opts.network ?? tcpNetwork;
+    this.pool = network.sender({ logger: this.log.child({ component: 'peer-pool' }), storeId: 0, localAddress: bindableLocalAddress(opts.host) });
+    this.peerServer = network.listener({
       host: opts.host,
       port: opts.peerPort,
       logger: this.log.child({ component: 'peer-server' }),

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
-import type { Connection, Engine, KvReader, Logger, Registry, Reply } from '@redraft/common';
+import type { Connection, Engine, KvReader, Logger, PeerNetwork, Registry, Reply } from '@redraft/common';
 import {
   Dispatcher,
   FORWARD_OUTCOME_BOUND_MS,
@@ -54,6 +54,8 @@ export interface StoreOptions {
   metricsPort?: number;
   /** How often led regions are measured for the meta's split checker (0: never). */
   splitCheckMs?: number;
+  /** Peer transport (default TCP); the in-process harness passes an in-memory one. */
+  network?: PeerNetwork;
 }
 
 /** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
@@ -125,6 +127,7 @@ export class StoreNode {
         heartbeatMs: this.opts.heartbeatMs,
         logGcThreshold: this.opts.raftLogGcThreshold,
         splitCheckMs: this.opts.splitCheckMs,
+        network: this.opts.network,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
       this.keysFanout = new KeysFanout(this.raft, this.engine);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MemoryEngine, OverlayBatch, pb, raft } from '@redraft/common';
-import { applyConfChange } from '../src/raftstore/conf-change';
+import { applyConfChange, confChangeStep } from '../src/raftstore/conf-change';
 import { plainRegion, type RegionPeer } from '../src/raftstore/peer';
 
 function fakePeer(peerId: number, region: pb.Region.$Properties) {
@@ -73,4 +73,29 @@ test('removing this replica says so', () => {
   const { peer } = fakePeer(2, region());
   const r = applyConfChange(peer, entry(10, raft.ConfChangeType.RemoveNode, { id: 2, storeId: 2 }, { version: 1, confVer: 1 }), new OverlayBatch(new MemoryEngine()), plainRegion);
   assert.ok(r.removedSelf);
+});
+
+test('a learner is promoted only once it acknowledged an entry, even when the whole log is shorter than the allowed lag', () => {
+  const r = region();
+  r.peers!.push({ id: 9, storeId: 4, role: pb.PeerRole.LEARNER });
+  const proposed: number[] = [];
+  let match = 0;
+  const peer = {
+    id: 4,
+    peerId: 1,
+    region: r,
+    epoch: { version: 1, confVer: 2 },
+    log: pino({ level: 'silent' }),
+    node: {
+      raft: { progressStatus: () => new Map([[9, { match }]]), log: { lastIndex: () => 40 } },
+      proposeConfChange: (cc: raft.ConfChange) => proposed.push(cc.type),
+    },
+  } as unknown as RegionPeer;
+  const promote: pb.Instruction.$Properties = { regionId: 4, promoteLearner: { id: 9, storeId: 4, role: pb.PeerRole.VOTER } };
+  // Match 0: it never got its snapshot (its store may be cut off). 40 entries behind would pass the lag check alone.
+  confChangeStep(peer, promote);
+  assert.deepEqual(proposed, []);
+  match = 38;
+  confChangeStep(peer, promote);
+  assert.deepEqual(proposed, [raft.ConfChangeType.AddNode]);
 });

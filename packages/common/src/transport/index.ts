@@ -5,3 +5,5 @@ export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, encodeFrame,
 export { PeerServer, type PeerServerOptions, type PeerInfo } from './server';
 export { PeerClient, PeerPool, parseAddress, bindableLocalAddress, type PeerClientOptions, type PeerClientState, type SendOptions, type RequestOptions } from './client';
 export { RpcError, NotLeaderError, EpochNotMatchError, RegionNotFoundError, OutcomeUnknownError, EntryTooLargeError, isRefused, encodeRpcError, decodeRpcError } from './rpc-errors';
+export { tcpNetwork, type PeerNetwork, type PeerSender, type PeerListener } from './network';
+export { InMemoryNetwork, type LinkEvent, type LinkFilter, type MemoryCounters } from './memory';

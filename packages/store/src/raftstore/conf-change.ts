@@ -37,11 +37,17 @@ function peersOf(peer: RegionPeer): pb.Peer.$Properties[] {
   return peer.region.peers ?? [];
 }
 
-/** How far a peer's log lags the leader's (Infinity when the leader tracks no progress for it). */
+/**
+ * How far a peer's log lags the leader's: Infinity when the leader tracks no
+ * progress for it, or the peer never acknowledged an entry (match 0: a
+ * learner still waiting for its snapshot, whose store may be cut off — in a
+ * young region the log is shorter than TRANSFER_MAX_LAG, so the lag alone
+ * would call it caught up and promote an empty replica to voter).
+ */
 function lagOf(peer: RegionPeer, peerId: number): number {
   const r = peer.node.raft;
   const pr = r.progressStatus().get(peerId);
-  return pr ? r.log.lastIndex() - pr.match : Infinity;
+  return pr && pr.match > 0 ? r.log.lastIndex() - pr.match : Infinity;
 }
 
 /**

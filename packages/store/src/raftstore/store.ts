@@ -4,9 +4,8 @@
 // and batched heartbeats with the meta group; routing of keys to leaders.
 import {
   OverlayBatch,
-  PeerPool,
   bindableLocalAddress,
-  PeerServer,
+  tcpNetwork,
   PeerStorage,
   RaftLoop,
   allRegionsLocalRange,
@@ -34,7 +33,7 @@ import {
   EpochNotMatchError,
   RegionNotFoundError,
 } from '@redraft/common';
-import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo } from '@redraft/common';
+import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo, PeerListener, PeerNetwork, PeerSender } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
 import { ClientSessions } from './sessions';
 import { RetryLaterError } from '../dispatch';
@@ -70,6 +69,8 @@ export interface RaftStoreOptions {
   logGcThreshold: number;
   /** How often led regions are measured for the meta's split checker (0: never; default 10 s). */
   splitCheckMs?: number;
+  /** How this store reaches other stores and the meta: TCP by default, in memory in the in-process harness. */
+  network?: PeerNetwork;
 }
 
 /**
@@ -103,8 +104,8 @@ export class RaftStore implements LoopHost, PeerHost {
   storeId = 0;
   readonly loop: RaftLoop;
   readonly peers = new Map<number, RegionPeer>();
-  private server!: PeerServer;
-  readonly pool: PeerPool;
+  private server!: PeerListener;
+  readonly pool: PeerSender;
   private view: pb.ClusterView | undefined;
   private readonly stores = new Map<number, pb.StoreInfo.$Properties>();
   private metaLeader = 0;
@@ -128,7 +129,7 @@ export class RaftStore implements LoopHost, PeerHost {
   constructor(readonly opts: RaftStoreOptions) {
     this.loop = new RaftLoop(opts.engine, this);
     this.splitChecker = new SplitChecker(opts.engine);
-    this.pool = new PeerPool({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
+    this.pool = (opts.network ?? tcpNetwork).sender({ logger: opts.log.child({ component: 'transport' }), localAddress: bindableLocalAddress(opts.peerHost) });
     this.snapshots = new Snapshots({
       engine: opts.engine,
       log: opts.log.child({ component: 'snapshot' }),
@@ -188,7 +189,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const known = identRaw ? readU64(identRaw, 0) : 0;
     this.storeId = known;
     await this.loadPeers();
-    this.server = new PeerServer({
+    this.server = (this.opts.network ?? tcpNetwork).listener({
       host: this.opts.peerHost,
       port: this.opts.peerPort,
       logger: this.log.child({ component: 'peer-server' }),
