@@ -171,3 +171,33 @@ test('a merge interrupted by kill -9 of the store that leads both regions conver
   t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
   await c.expectReplicasEqual(left.id);
 });
+
+test('the merge checker, switched on, merges four small regions into one while clients write', { timeout: 240_000 }, async (t) => {
+  const c = await withCluster(t, { metaArgs: ['--initial-regions', '4'] });
+  const meta = c.metas[0];
+  const writers = startWriters(c.stores, 3, 'mm', { cluster: true });
+  t.after(() => writers.stop());
+  await waitFor(() => writers.acks.length > 50, { timeoutMs: 30_000, what: 'writes before the merges' });
+  assert.equal((await metaRegions(c)).length, 4);
+  assert.match(await c.admin(meta, 'SCHEDULER', 'LIST'), /name=merge-checker state=off/, 'off by default');
+  const bad = await meta.call('CONFIG', 'SET', 'merge-max-keys', 'many');
+  assert.ok(bad instanceof RespError && /merge-max-keys must be a non-negative integer/.test(bad.message), String(bad));
+  assert.equal(await meta.call('CONFIG', 'SET', 'merge-max-keys', '100000', 'merge-max-bytes', String(64 * 1024 * 1024)), 'OK');
+  assert.equal(await meta.call('SCHEDULER', 'ENABLE', 'merge-checker'), 'OK');
+
+  await waitFor(async () => (await metaRegions(c)).length === 1, { timeoutMs: 120_000, intervalMs: 250, what: 'one region left in the map' });
+  const ops = await c.admin(meta, 'OPERATOR', 'LIST');
+  assert.equal((ops.match(/kind=merge creator=scheduler state=done/g) ?? []).length, 3, ops);
+  const before = writers.acks.length;
+  await waitFor(() => writers.acks.length > before + 200, { timeoutMs: 30_000, what: 'writes after the merges' });
+  await writers.stop();
+  await oneShardEverywhere(c);
+  for (const s of c.stores) {
+    const got = await c.readAll(s, writers.acks.map((a) => a.key));
+    const missing = writers.acks.filter((a, i) => got[i] !== a.value);
+    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+  }
+  t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
+  const [only] = await metaRegions(c);
+  await c.expectReplicasEqual(only.id);
+});
