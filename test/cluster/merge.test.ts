@@ -201,3 +201,51 @@ test('the merge checker, switched on, merges four small regions into one while c
   const [only] = await metaRegions(c);
   await c.expectReplicasEqual(only.id);
 });
+
+test('a merge that cannot finish its prepare (a store down) is cancelled and rolled back: the source serves again', { timeout: 240_000 }, async (t) => {
+  const c = await withCluster(t);
+  const meta = c.metas[0];
+  const [only] = await metaRegions(c);
+  await split(c, only.id);
+  const [left, right] = await waitFor(
+    async () => {
+      const rs = (await metaRegions(c)).sort((a, b) => a.start - b.start);
+      return rs.length === 2 && rs.every((r) => r.leader) ? rs : undefined;
+    },
+    { timeoutMs: 20_000, what: 'both halves led' },
+  );
+  const storeList = await c.admin(meta, 'STORE', 'LIST');
+  const portOf = (id: number) => Number(new RegExp(`id=${id} .*client_addr=\\S+:(\\d+)`).exec(storeList)![1]);
+  const leaderPorts = new Set([portOf(left.leader), portOf(right.leader)]);
+  const down = c.stores.find((s) => !leaderPorts.has(s.port))!;
+  const up = c.stores.filter((s) => s !== down);
+  await down.kill9();
+  const writers = startWriters(up, 3, 'mr', { cluster: true });
+  t.after(() => writers.stop());
+  await waitFor(() => writers.acks.length > 50, { timeoutMs: 30_000, what: 'writes with a store down' });
+
+  const version = async () => Number(/epoch=(\d+)\//.exec((await c.admin(meta, 'REGION', 'LIST')).split('\n').find((l) => l.includes(`id=${right.id} `))!)![1]);
+  const v0 = await version();
+  const id = await meta.call('REGION', 'MERGE', String(right.id));
+  assert.equal(typeof id, 'number', String(id));
+  // Frozen on the two live replicas (the leader reports the prepared version); the third cannot report.
+  await waitFor(async () => (await version()) === v0 + 1, { timeoutMs: 20_000, what: 'the source frozen' });
+  assert.equal((await operator(c, id as number))!.step, 0, 'still waiting for every source replica');
+  assert.equal(await meta.call('OPERATOR', 'CANCEL', String(id)), 'OK');
+  await waitFor(async () => (await version()) === v0 + 2, { timeoutMs: 20_000, what: 'the source rolled back (version + 1 again)' });
+  const before = writers.acks.length;
+  await waitFor(() => writers.acks.length > before + 200, { timeoutMs: 30_000, what: 'writes after the rollback' });
+
+  down.start();
+  await down.ready();
+  await writers.stop();
+  for (const s of c.stores) {
+    await waitFor(async () => (await c.slots(s)).length === 2, { timeoutMs: 20_000, what: `two shards in CLUSTER SLOTS on ${s.name}` });
+    const got = await c.readAll(s, writers.acks.map((a) => a.key));
+    const missing = writers.acks.filter((a, i) => got[i] !== a.value);
+    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+  }
+  t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
+  await c.expectReplicasEqual(left.id);
+  await c.expectReplicasEqual(right.id);
+});
