@@ -3,8 +3,9 @@
 // keys of a batch are deleted, and `redraft ctl merge-region` merges the two
 // halves back; CLUSTER SLOTS shows one shard on every store, every
 // acknowledged write reads back, and the merged region's replicas agree.
-// Then a merge interrupted by kill -9 of the store that leads both regions
-// still converges.
+// Merges interrupted by kill -9 of the store that leads both regions, and of
+// the meta, still converge; the merge checker merges small regions; a merge
+// stuck in its prepare is rolled back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -133,7 +134,7 @@ test('split, delete keys, merge back with ctl merge-region while clients write a
   assert.match(none.stderr, /not in the map/);
 });
 
-test('a merge interrupted by kill -9 of the store that leads both regions converges; nothing acknowledged is lost', { timeout: 300_000 }, async (t) => {
+test('merges interrupted by kill -9 of the store that leads both regions, then of the meta, converge; nothing acknowledged is lost', { timeout: 300_000 }, async (t) => {
   const c = await withCluster(t);
   const writers = startWriters(c.stores, 3, 'mk', { cluster: true });
   t.after(() => writers.stop());
@@ -168,8 +169,31 @@ test('a merge interrupted by kill -9 of the store that leads both regions conver
     const missing = writers.acks.filter((a, i) => got[i] !== a.value);
     assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
   }
-  t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
   await c.expectReplicasEqual(left.id);
+
+  // Again, with kill -9 of the meta right after the merge is created: the operator lives in its replicated state.
+  const writers2 = startWriters(c.stores, 3, 'mk2', { cluster: true });
+  t.after(() => writers2.stop());
+  await split(c, left.id);
+  const halves = (await metaRegions(c)).sort((a, b) => a.start - b.start);
+  const id2 = await c.metas[0].call('REGION', 'MERGE', String(halves[1].id));
+  assert.equal(typeof id2, 'number', String(id2));
+  await c.metas[0].kill9();
+  c.metas[0].start();
+  await c.metas[0].ready();
+  await waitOperatorDone(c, id2 as number, 120_000);
+  const before2 = writers2.acks.length;
+  await waitFor(() => writers2.acks.length > before2 + 200, { timeoutMs: 30_000, what: 'writes after the second merge' });
+  await writers2.stop();
+  await oneShardEverywhere(c);
+  const acks = [...writers.acks, ...writers2.acks];
+  for (const s of c.stores) {
+    const got = await c.readAll(s, acks.map((a) => a.key));
+    const missing = acks.filter((a, i) => got[i] !== a.value);
+    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back after the meta's kill, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+  }
+  t.diagnostic(`acks=${acks.length} errors=${writers.errors.length + writers2.errors.length} ${JSON.stringify([...writers.errors, ...writers2.errors].slice(0, 5))}`);
+  await c.expectReplicasEqual(halves[0].id);
 });
 
 test('the merge checker, switched on, merges four small regions into one while clients write', { timeout: 240_000 }, async (t) => {
