@@ -259,6 +259,8 @@ export function operatorSpecs(): { region: Spec[]; store: Spec[]; top: Spec[] } 
             const id = idArg(args[2], 'operator id');
             const r = await ctx.meta.propose({ finishOperator: { operatorId: id, state: pb.OperatorState.OP_CANCELLED, reason: 'cancelled by OPERATOR CANCEL' } });
             if (r.kind === 'error') throw r.error;
+            // A merge cancelled in its prepare: unfreeze the source now rather than at its next heartbeat.
+            for (const step of ctx.meta.sm.rollbackSteps()) if (Number(step.operatorId) === id) await ctx.meta.nudge(step).catch(() => undefined);
             return OK;
           },
         },

@@ -678,7 +678,11 @@ export class MetaNode implements LoopGroup, LoopHost {
       if (this.timingOut.has(op.id)) continue;
       this.timingOut.add(op.id);
       this.propose({ finishOperator: { operatorId: op.id, state: pb.OperatorState.OP_TIMED_OUT } })
-        .then(() => this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out'))
+        .then(() => {
+          this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out');
+          // A merge that timed out in its prepare: its frozen source is unfrozen now, not at its next heartbeat.
+          for (const step of this.sm.rollbackSteps()) if (Number(step.operatorId) === op.id) void this.nudge(step).catch(() => undefined);
+        })
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
         .finally(() => this.timingOut.delete(op.id));
     }

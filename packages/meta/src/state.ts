@@ -310,7 +310,7 @@ export class MetaStateMachine {
    * is safe to unfreeze. The map shows the source frozen when its version is
    * the prepared one (the prepare raised it by one; a rollback raises it again).
    */
-  private rollbackSteps(): pb.Instruction.$Properties[] {
+  rollbackSteps(): pb.Instruction.$Properties[] {
     const out: pb.Instruction.$Properties[] = [];
     for (const o of this.operators.values()) {
       if (o.kind !== pb.OperatorKind.OP_MERGE || o.state === pb.OperatorState.OP_RUNNING || o.state === pb.OperatorState.OP_DONE) continue;
