@@ -15,7 +15,7 @@ import type { Firewall } from './firewall';
 import { between, pick, type Rng } from './random';
 import { waitFor } from '../support/wait';
 
-export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer', 'split', 'move'] as const;
+export const FAULTS = ['kill', 'pause', 'restart', 'partition', 'transfer', 'split', 'move', 'merge'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface NemesisOptions {
@@ -256,6 +256,26 @@ export class Nemesis {
           this.record('split', `REGION SPLIT ${m[1]} ${at} (slots 0-${m[3]}) on the meta: operator ${String(r)}`);
         } catch (e) {
           this.log(`split: ${(e as Error).message}`);
+        }
+        return;
+      }
+      case 'merge': {
+        // A random region of the meta's map merges into its neighbour (REGION MERGE picks it; a lone region is refused).
+        const meta = this.opts.cluster.meta;
+        try {
+          const ids = String(await meta.call('REGION', 'LIST'))
+            .split('\n')
+            .map((l) => /id=(\d+)/.exec(l)?.[1])
+            .filter((id): id is string => !!id);
+          if (ids.length < 2) {
+            this.log(`merge: only ${ids.length} region in the meta's map`);
+            return;
+          }
+          const id = pick(this.opts.rnd, ids);
+          const r = await meta.call('REGION', 'MERGE', id);
+          this.record('merge', `REGION MERGE ${id} on the meta (${ids.length} regions): operator ${String(r)}`);
+        } catch (e) {
+          this.log(`merge: ${(e as Error).message}`);
         }
         return;
       }

@@ -25,4 +25,5 @@ export * from './util/process';
 export * from './util/metrics';
 export * from './region/epoch';
 export * from './region/region';
+export * from './region/merge';
 export * from './region/slot-map';

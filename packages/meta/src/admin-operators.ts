@@ -1,5 +1,5 @@
 // Admin commands that create, show and cancel operators (docs/meta.md,
-// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, REGION MOVE, OPERATOR LIST|SHOW|CANCEL.
+// "Operators"): REGION SPLIT, REGION TRANSFER-LEADER, REGION MOVE, REGION MERGE, OPERATOR LIST|SHOW|CANCEL.
 // They run on the meta leader (a follower forwards them, see admin.ts).
 import { ErrorReply, MapReply, OK, pb } from '@redraft/common';
 import type { CommandSpec, Reply } from '@redraft/common';
@@ -16,6 +16,7 @@ export const OPERATOR_COMMANDS = [
   'region|split',
   'region|transfer-leader',
   'region|move',
+  'region|merge',
   'store|remove',
   'operator|list',
   'operator|show',
@@ -194,6 +195,21 @@ export function operatorSpecs(): { region: Spec[]; store: Spec[]; top: Spec[] } 
         return op.id;
       },
     },
+    {
+      name: 'merge',
+      arity: -3,
+      flags: ['admin'],
+      group: 'meta',
+      summary: 'Merges a region into an adjacent region on the same stores (the one after it, else the one before, or the one named). Replies the operator id.',
+      since: '0.1.0',
+      handler: async (ctx, args) => {
+        if (args.length > 4) throw new ErrorReply('ERR syntax error: REGION MERGE region-id [target-region-id]');
+        const regionId = idArg(args[2], 'region id');
+        const mergeTarget = args.length === 4 ? idArg(args[3], 'target region id') : 0;
+        const op = await createAndNudge(ctx.meta, { regionId, kind: pb.OperatorKind.OP_MERGE, creator: pb.OperatorCreator.BY_SCRIPT, mergeTarget });
+        return op.id;
+      },
+    },
   ];
   const top: Spec[] = [
     {
@@ -243,6 +259,8 @@ export function operatorSpecs(): { region: Spec[]; store: Spec[]; top: Spec[] } 
             const id = idArg(args[2], 'operator id');
             const r = await ctx.meta.propose({ finishOperator: { operatorId: id, state: pb.OperatorState.OP_CANCELLED, reason: 'cancelled by OPERATOR CANCEL' } });
             if (r.kind === 'error') throw r.error;
+            // A merge cancelled in its prepare: unfreeze the source now rather than at its next heartbeat.
+            for (const step of ctx.meta.sm.rollbackSteps()) if (Number(step.operatorId) === id) await ctx.meta.nudge(step).catch(() => undefined);
             return OK;
           },
         },

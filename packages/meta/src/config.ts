@@ -33,6 +33,7 @@ export const SCHEDULERS = {
   'leader-balance': 'scheduler-leader-balance',
   'replica-checker': 'scheduler-replica-checker',
   'region-balance': 'scheduler-region-balance',
+  'merge-checker': 'scheduler-merge-checker',
 } as const;
 export type SchedulerName = keyof typeof SCHEDULERS;
 
@@ -50,6 +51,10 @@ export const SETTINGS: SettingSpec[] = [
   { name: 'region-balance-tolerance', default: '1', help: 'region-balance moves a replica when the up store with the most replicas holds more than this many above the one with the fewest', check: count('region-balance-tolerance') },
   { name: 'store-move-limit', default: '2', help: 'replica moves (repair, drain, balance) running at once per store, as source or target', check: count('store-move-limit') },
   { name: SCHEDULERS['replica-checker'], default: 'on', help: 'replaces replicas on dead (silent past store-down-seconds) or draining stores', check: onOff(SCHEDULERS['replica-checker']) },
+  { name: 'merge-max-keys', default: '200000', help: 'merge-checker: two adjacent regions on the same stores, both with fewer keys than this (and bytes below merge-max-bytes), are merged', check: count('merge-max-keys') },
+  { name: 'merge-max-bytes', default: String(20 * 1024 * 1024), help: 'merge-checker: ... and both smaller than this', check: count('merge-max-bytes') },
+  // Off by default: see docs/decisions.md, "Region merge" (estimates lag, a merge briefly pauses writes to both regions).
+  { name: SCHEDULERS['merge-checker'], default: 'off', help: 'merges adjacent small regions on the same stores (merge-max-keys, merge-max-bytes)', check: onOff(SCHEDULERS['merge-checker']) },
   { name: SCHEDULERS['region-balance'], default: 'on', help: 'moves replicas onto emptier stores until replica counts are even', check: onOff(SCHEDULERS['region-balance']) },
 ];
 

@@ -292,7 +292,7 @@ function action<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args
 export function registerCtlCommand(program: Command): void {
   const ctl = program
     .command('ctl')
-    .description('operator commands against the meta admin port: split-region, transfer-leader, move-region, drain-store, cluster-status')
+    .description('operator commands against the meta admin port: split-region, transfer-leader, move-region, merge-region, drain-store, cluster-status')
     // Usage errors exit 2, as every other bad argument here (help still exits 0).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));
   const metaOpt = ['--meta <addrs>', 'meta admin address(es), host:port, comma-separated (any replica works)', DEFAULT_META] as const;
@@ -348,6 +348,24 @@ export function registerCtlCommand(program: Command): void {
         await runOperator(o, ['REGION', 'MOVE', regionId, from, to], `move region ${regionId} from store ${from} to store ${to}`, (op) =>
           `done: region ${regionId} moved from store ${from} to store ${to} (${(op.ageMs / 1000).toFixed(1)} s)`,
         );
+      }),
+    );
+
+  ctl
+    .command('merge-region')
+    .description('merge a region into its adjacent neighbour on the same stores and wait until the neighbour serves both')
+    .argument('<region-id>', 'the region that goes (see cluster-status)')
+    .argument('[target-region-id]', 'the adjacent region that takes it (default: the one after it, else the one before)')
+    .option(...metaOpt)
+    .option('--timeout <seconds>', 'how long to wait for the operator', '120')
+    .option('--no-wait', 'return as soon as the operator is created')
+    .action(
+      action(async (regionArg: string, targetArg: string | undefined, o: { meta: string; wait: boolean; timeout: string }) => {
+        const regionId = positiveInt('region id', regionArg);
+        const target = targetArg === undefined ? undefined : positiveInt('target region id', targetArg);
+        if (target === regionId) throw new CtlError(`a region cannot merge into itself (${regionId})`, EXIT_USAGE);
+        const create = ['REGION', 'MERGE', regionId, ...(target === undefined ? [] : [target])];
+        await runOperator(o, create, `merge region ${regionId}`, (op) => `done: ${op.steps[op.steps.length - 1] ?? ''} (${(op.ageMs / 1000).toFixed(1)} s)`);
       }),
     );
 

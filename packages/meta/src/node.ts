@@ -597,6 +597,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     // The log needs the report, not what the store last saw.
     const logged: pb.StoreHeartbeatRequest.$Properties = { store: req.store, regions: req.regions };
     const res = expect(await this.propose({ storeHeartbeat: logged }), 'heartbeat');
+    if (req.regions.some((r) => r.region?.merging)) this.nudgeMergeCommits();
     const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
     instructions.push(...this.sm.operatorSteps(res.storeId));
@@ -606,6 +607,23 @@ export class MetaNode implements LoopGroup, LoopHost {
     // Any difference, not only a newer map: a meta rebuilt from scratch starts its versions again.
     if (this.sm.version !== known) out.view = this.sm.view();
     return out;
+  }
+
+  /** Merges whose commit step was nudged (once each; later the target leader's heartbeats carry it). */
+  private readonly commitsNudged = new Set<number>();
+
+  /**
+   * A merge whose prepare just finished: its commit goes to the target's
+   * leader at once, not with that store's next heartbeat, since the source
+   * refuses writes until the commit applies.
+   */
+  private nudgeMergeCommits(): void {
+    for (const op of this.sm.operatorList()) {
+      if (op.kind !== pb.OperatorKind.OP_MERGE || op.state !== pb.OperatorState.OP_RUNNING || op.step !== 1 || this.commitsNudged.has(op.id)) continue;
+      if (this.commitsNudged.size > 1000) this.commitsNudged.clear();
+      this.commitsNudged.add(op.id);
+      void this.nudge(op.steps[1]).catch(() => undefined);
+    }
   }
 
   // ---- proposals and reads ---------------------------------------------------------------
@@ -680,7 +698,11 @@ export class MetaNode implements LoopGroup, LoopHost {
       if (this.timingOut.has(op.id)) continue;
       this.timingOut.add(op.id);
       this.propose({ finishOperator: { operatorId: op.id, state: pb.OperatorState.OP_TIMED_OUT } })
-        .then(() => this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out'))
+        .then(() => {
+          this.log.warn({ operatorId: op.id, regionId: op.regionId }, 'operator timed out');
+          // A merge that timed out in its prepare: its frozen source is unfrozen now, not at its next heartbeat.
+          for (const step of this.sm.rollbackSteps()) if (Number(step.operatorId) === op.id) void this.nudge(step).catch(() => undefined);
+        })
         .catch((e) => this.log.debug({ err: (e as Error).message }, 'operator time-out proposal failed'))
         .finally(() => this.timingOut.delete(op.id));
     }

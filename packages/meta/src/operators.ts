@@ -7,7 +7,7 @@
 // A step is handed to the store that leads the region in its heartbeat reply
 // (and nudged at once by the admin command); the store proposes it to the
 // region's Raft group; the region's next heartbeats show it finished.
-import { pb } from '@redraft/common';
+import { pb, regionFromPb, regionToPb } from '@redraft/common';
 import type { RegionRec } from './state';
 
 export const OperatorKind = pb.OperatorKind;
@@ -28,6 +28,8 @@ export interface OperatorRec {
   regionEpoch: { version: number; confVer: number };
   steps: pb.Instruction.$Properties[];
   step: number;
+  /** OP_MERGE: stores whose source replica reported the frozen descriptor (state.ts, advanceMerge). */
+  preparedStores: number[];
 }
 
 export const DEFAULT_TIMEOUT_MS: Record<pb.OperatorKind, number> = {
@@ -36,6 +38,8 @@ export const DEFAULT_TIMEOUT_MS: Record<pb.OperatorKind, number> = {
   // A move copies the region by snapshot: minutes for a region at the split threshold on a busy machine.
   [pb.OperatorKind.OP_MOVE_REGION]: 300_000,
   [pb.OperatorKind.OP_REMOVE_PEER]: 60_000,
+  // Only the prepare step times out (then the source is rolled back); a handed-out commit is never abandoned.
+  [pb.OperatorKind.OP_MERGE]: 60_000,
 };
 
 /** Finished operators kept for OPERATOR LIST/SHOW (the oldest are forgotten first). */
@@ -44,6 +48,7 @@ export const FINISHED_KEPT = 200;
 export function kindName(k: pb.OperatorKind): string {
   if (k === pb.OperatorKind.OP_MOVE_REGION) return 'move-region';
   if (k === pb.OperatorKind.OP_REMOVE_PEER) return 'remove-peer';
+  if (k === pb.OperatorKind.OP_MERGE) return 'merge';
   return k === pb.OperatorKind.OP_SPLIT ? 'split' : 'transfer-leader';
 }
 
@@ -69,6 +74,9 @@ export function describeStep(s: pb.Instruction.$Properties): string {
   if (s.split) return `split region ${Number(s.regionId)} at slot ${Number(s.split.splitSlot)} into new region ${Number(s.split.newRegionId)} (peers ${(s.split.newPeerIds ?? []).map(Number).join(',')})`;
   if (s.transferLeaderTo) return `transfer the leader of region ${Number(s.regionId)} to peer ${Number(s.transferLeaderTo)}`;
   const r = Number(s.regionId);
+  if (s.prepareMerge) return `freeze region ${r} for a merge into region ${Number(s.prepareMerge.target?.id)} (every replica applies the prepare)`;
+  if (s.commitMerge) return `region ${r} takes over region ${Number(s.commitMerge.source?.id)} (slots ${Number(s.commitMerge.source?.startSlot)}-${Number(s.commitMerge.source?.endSlot) - 1})`;
+  if (s.rollbackMerge) return `unfreeze region ${r} (its merge into region ${Number(s.rollbackMerge.targetRegionId)} rolled back)`;
   if (s.addLearner) return `add learner ${Number(s.addLearner.id)} of region ${r} on store ${Number(s.addLearner.storeId)}`;
   if (s.promoteLearner) return `promote learner ${Number(s.promoteLearner.id)} of region ${r} on store ${Number(s.promoteLearner.storeId)} to voter`;
   if (s.removePeer) return `remove peer ${Number(s.removePeer.id)} of region ${r} from store ${Number(s.removePeer.storeId)} (its leadership handed over first)`;
@@ -86,6 +94,13 @@ export function stepFinished(step: pb.Instruction.$Properties, region: (id: numb
     return !!child && child.leaderStoreId !== 0;
   }
   if (step.transferLeaderTo) return region(Number(step.regionId))?.leaderPeerId === Number(step.transferLeaderTo);
+  if (step.commitMerge) {
+    // The source is gone from the map and the target covers its slots.
+    const source = step.commitMerge.source!;
+    const target = region(Number(step.regionId));
+    return !region(Number(source.id)) && !!target && target.region.startSlot <= Number(source.startSlot) && Number(source.endSlot) <= target.region.endSlot;
+  }
+  if (step.prepareMerge || step.rollbackMerge) return false; // state.ts decides (per-store reports)
   // Membership steps: when the region's descriptor (from its heartbeats) shows the change.
   const peers = region(Number(step.regionId))?.region.peers;
   if (!peers) return false;
@@ -96,7 +111,7 @@ export function stepFinished(step: pb.Instruction.$Properties, region: (id: numb
 }
 
 export function operatorToPb(o: OperatorRec): pb.Operator.$Properties {
-  return { ...o, regionEpoch: { version: o.regionEpoch.version, confVer: o.regionEpoch.confVer } };
+  return { ...o, regionEpoch: { version: o.regionEpoch.version, confVer: o.regionEpoch.confVer }, preparedStores: [...o.preparedStores] };
 }
 
 export function operatorFromPb(o: pb.Operator.$Properties): OperatorRec {
@@ -114,6 +129,7 @@ export function operatorFromPb(o: pb.Operator.$Properties): OperatorRec {
     regionEpoch: { version: n(o.regionEpoch?.version), confVer: n(o.regionEpoch?.confVer) },
     steps: (o.steps ?? []).map(cloneStep),
     step: n(o.step),
+    preparedStores: (o.preparedStores ?? []).map(Number),
   };
 }
 
@@ -131,5 +147,15 @@ export function cloneStep(s: pb.Instruction.$Properties): pb.Instruction.$Proper
   if (s.promoteLearner) out.promoteLearner = peer(s.promoteLearner);
   if (s.removePeer) out.removePeer = peer(s.removePeer);
   if (s.destroyPeer) out.destroyPeer = peer(s.destroyPeer);
+  if (s.prepareMerge) out.prepareMerge = { target: plainRegionPb(s.prepareMerge.target!) };
+  if (s.commitMerge) out.commitMerge = { source: plainRegionPb(s.commitMerge.source!) };
+  if (s.rollbackMerge) out.rollbackMerge = { targetRegionId: Number(s.rollbackMerge.targetRegionId ?? 0) };
+  return out;
+}
+
+/** A region descriptor of a merge step as a plain object, its merge state kept. */
+function plainRegionPb(r: pb.Region.$Properties): pb.Region.$Properties {
+  const out = regionToPb(regionFromPb(r));
+  if (r.merging && Number(r.merging.targetRegionId)) out.merging = { targetRegionId: Number(r.merging.targetRegionId), prepareIndex: Number(r.merging.prepareIndex ?? 0) };
   return out;
 }

@@ -19,10 +19,14 @@
 //   region-balance   — when the up store with the most replicas holds more
 //                    than region-balance-tolerance above the one with the
 //                    fewest (a store that just joined), a replica moves from
-//                    the first to the second.
+//                    the first to the second;
+//   merge-checker    — two adjacent regions on the same stores, both under
+//                    merge-max-keys and merge-max-bytes (and together under the
+//                    split thresholds, so the merged region is not split
+//                    again), neither hot, are merged: the smaller into the other.
 // Replica moves run at most store-move-limit at once per store (as source or
 // target), so a repair, drain or rebalance never floods one store with snapshots.
-import { pb } from '@redraft/common';
+import { mergeRefusal, pb } from '@redraft/common';
 import { SCHEDULERS, type SchedulerName } from './config';
 import type { MetaStateMachine, RegionRec, StoreRec } from './state';
 
@@ -30,6 +34,8 @@ import type { MetaStateMachine, RegionRec, StoreRec } from './state';
 const SPLITS_PER_ROUND = 4;
 /** Replica moves one round may create at most. */
 const MOVES_PER_ROUND = 4;
+/** Merge operators one round may create at most. */
+const MERGES_PER_ROUND = 2;
 
 /** Why a store cannot keep its replicas: dead (silent too long), draining or removed; undefined if healthy. */
 export function storeLeaving(s: StoreRec | undefined, nowMs: number, downMs: number, leaderForMs: number): string | undefined {
@@ -91,6 +97,31 @@ export class Schedulers {
     const moves = { created: 0, perStore: movesPerStore(this.ctx.sm) };
     if (schedulerEnabled(this.ctx.sm, 'replica-checker')) this.checkReplicas(Date.now(), moves);
     if (schedulerEnabled(this.ctx.sm, 'region-balance')) this.balanceRegions(Date.now(), moves);
+    if (schedulerEnabled(this.ctx.sm, 'merge-checker')) this.checkMerges();
+  }
+
+  /** Adjacent small regions on the same stores: the smaller merges into the other (docs/decisions.md, "Region merge"). */
+  private checkMerges(): void {
+    const sm = this.ctx.sm;
+    const maxKeys = Number(sm.setting('merge-max-keys'));
+    const maxBytes = Number(sm.setting('merge-max-bytes'));
+    const splitKeys = Number(sm.setting('split-max-keys'));
+    const splitBytes = Number(sm.setting('split-max-bytes'));
+    const hotQps = Number(sm.setting('load-split-qps'));
+    const free = (r: RegionRec) => !!r.leaderStoreId && !this.proposing.has(r.region.id) && !sm.runningOperatorOf(r.region.id);
+    const small = (r: RegionRec) => r.approximateKeys < maxKeys && r.approximateBytes < maxBytes && !(hotQps > 0 && r.qps > hotQps);
+    const regions = [...sm.regionList()].sort((a, b) => a.region.startSlot - b.region.startSlot);
+    let created = 0;
+    for (let i = 0; i + 1 < regions.length && created < MERGES_PER_ROUND; i++) {
+      const [a, b] = [regions[i], regions[i + 1]];
+      if (!free(a) || !free(b) || !small(a) || !small(b) || mergeRefusal(a.region, b.region)) continue;
+      if (splitKeys > 0 && a.approximateKeys + b.approximateKeys >= splitKeys) continue;
+      if (splitBytes > 0 && a.approximateBytes + b.approximateBytes >= splitBytes) continue;
+      const [source, target] = a.approximateBytes <= b.approximateBytes ? [a, b] : [b, a];
+      this.propose(source.region.id, { kind: pb.OperatorKind.OP_MERGE, mergeTarget: target.region.id }, `regions ${a.region.id} and ${b.region.id} are small (${a.approximateKeys}+${b.approximateKeys} keys, ${a.approximateBytes}+${b.approximateBytes} bytes)`, [target.region.id]);
+      created++;
+      i++; // b is taken
+    }
   }
 
   /** Up stores that may take a replica, with their replica counts in the map. */
@@ -182,13 +213,17 @@ export class Schedulers {
     }
   }
 
-  private propose(regionId: number, op: pb.CreateOperator.$Properties, why: string): void {
-    this.proposing.add(regionId);
+  /** Creates the operator; `regionId` (and `alsoBusy`: a merge's target) take no other one meanwhile. */
+  private propose(regionId: number, op: pb.CreateOperator.$Properties, why: string, alsoBusy: number[] = []): void {
+    const ids = [regionId, ...alsoBusy];
+    for (const id of ids) this.proposing.add(id);
     this.ctx
       .create({ ...op, regionId, creator: pb.OperatorCreator.BY_SCHEDULER })
       .then(() => this.ctx.log({ regionId, why }, 'scheduler created an operator'))
       .catch((e) => this.ctx.log({ regionId, err: (e as Error).message }, 'scheduler operator not created'))
-      .finally(() => this.proposing.delete(regionId));
+      .finally(() => {
+        for (const id of ids) this.proposing.delete(id);
+      });
   }
 
   private checkSplits(): void {

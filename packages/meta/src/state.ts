@@ -7,7 +7,7 @@
 // regions (descriptor with the newest epoch seen, leader, stats), the id
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
-import { SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
+import { SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, mergeRefusal, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
 import type { Epoch, PeerDesc, RegionDesc } from '@redraft/common';
 import { MetaError } from './errors';
 import { SETTINGS, checkSetting } from './config';
@@ -257,10 +257,36 @@ export class MetaStateMachine {
     return [...this.operators.values()].sort((a, b) => a.id - b.id);
   }
 
-  /** The running operator of a region, if any (at most one). */
+  /** The running operator of a region, if any (at most one); a running merge into it counts too. */
   runningOperatorOf(regionId: number): OperatorRec | undefined {
-    for (const o of this.operators.values()) if (o.regionId === regionId && o.state === pb.OperatorState.OP_RUNNING) return o;
+    for (const o of this.operators.values()) {
+      if (o.state !== pb.OperatorState.OP_RUNNING) continue;
+      if (o.regionId === regionId || mergeTargetOf(o) === regionId) return o;
+    }
     return undefined;
+  }
+
+  /**
+   * The neighbour region `regionId` would merge into: `preferred` if given,
+   * else the one after it (then the one before) that can take it. Throws
+   * a MetaError that says why not.
+   */
+  mergeTarget(regionId: number, preferred = 0): RegionRec {
+    const rec = this.regions.get(regionId);
+    if (!rec) throw new MetaError('NO_REGION', `region ${regionId} is not in the map`);
+    const d = rec.region;
+    const neighbours = preferred
+      ? [this.regions.get(preferred)]
+      : [d.endSlot < SLOT_COUNT ? this.regionForSlot(d.endSlot) : undefined, d.startSlot > 0 ? this.regionForSlot(d.startSlot - 1) : undefined];
+    let why = `region ${regionId} has no neighbour`;
+    for (const t of neighbours) {
+      if (!t) continue;
+      const refusal = mergeRefusal(d, t.region);
+      if (!refusal) return t;
+      why = refusal;
+    }
+    if (preferred && !this.regions.get(preferred)) why = `region ${preferred} is not in the map`;
+    throw new MetaError('INVALID', why);
   }
 
   /** The current steps of the running operators whose region this store leads (heartbeat replies). */
@@ -268,8 +294,31 @@ export class MetaStateMachine {
     const out: pb.Instruction.$Properties[] = [];
     for (const o of this.operators.values()) {
       if (o.state !== pb.OperatorState.OP_RUNNING) continue;
+      if (o.step >= o.steps.length) continue;
+      // A step goes to the leader of the region it names (a merge commit: the target's).
+      const r = this.regions.get(n(o.steps[o.step].regionId) || o.regionId);
+      if (r && r.leaderStoreId === storeId) out.push(cloneStep(o.steps[o.step]));
+    }
+    for (const ins of this.rollbackSteps()) if (this.regions.get(n(ins.regionId))?.leaderStoreId === storeId) out.push(ins);
+    return out;
+  }
+
+  /**
+   * Rollbacks for sources left frozen by a merge that ended undone. Such a
+   * merge ended in its prepare step (a handed-out commit is never abandoned,
+   * see operatorsTimedOut), so no commit for that frozen source exists: it
+   * is safe to unfreeze. The map shows the source frozen when its version is
+   * the prepared one (the prepare raised it by one; a rollback raises it again).
+   */
+  rollbackSteps(): pb.Instruction.$Properties[] {
+    const out: pb.Instruction.$Properties[] = [];
+    for (const o of this.operators.values()) {
+      if (o.kind !== pb.OperatorKind.OP_MERGE || o.state === pb.OperatorState.OP_RUNNING || o.state === pb.OperatorState.OP_DONE) continue;
       const r = this.regions.get(o.regionId);
-      if (r && r.leaderStoreId === storeId && o.step < o.steps.length) out.push(cloneStep(o.steps[o.step]));
+      if (!r || this.runningOperatorOf(o.regionId)) continue;
+      const prepared = o.steps[0].prepareMerge!;
+      if (r.region.epoch.version !== o.regionEpoch.version + 1 || r.region.epoch.confVer !== o.regionEpoch.confVer) continue;
+      out.push({ regionId: o.regionId, operatorId: o.id, regionEpoch: { ...r.region.epoch }, rollbackMerge: { targetRegionId: n(prepared.target?.id) } });
     }
     return out;
   }
@@ -295,7 +344,8 @@ export class MetaStateMachine {
 
   /** Running operators past their timeout at `nowMs` (the leader proposes FinishOperator for them). */
   operatorsTimedOut(nowMs: number): OperatorRec[] {
-    return [...this.operators.values()].filter((o) => o.state === pb.OperatorState.OP_RUNNING && nowMs > o.startMs + o.timeoutMs);
+    // A merge whose commit was handed out is never abandoned: it may apply any time, so the source is never rolled back.
+    return [...this.operators.values()].filter((o) => o.state === pb.OperatorState.OP_RUNNING && nowMs > o.startMs + o.timeoutMs && !mergeCommitting(o));
   }
 
   /** Stores the leader should mark down at `nowMs`: UP and silent for longer than `downAfterMs`. */
@@ -412,7 +462,10 @@ export class MetaStateMachine {
     if (req.store?.startedAtMs) s.startedAtMs = n(req.store.startedAtMs);
     s.regionCount = reports.length;
     s.leaderCount = reports.filter((r) => r.isLeader).length;
-    for (const rep of reports) if (this.applyRegionReport(id, rep, now)) changed = true;
+    for (const rep of reports) {
+      if (this.applyRegionReport(id, rep, now)) changed = true;
+      if (rep.region?.merging) this.notePrepared(id, rep);
+    }
     if (changed) this.bump();
     this.advanceOperators(now);
     return { kind: 'heartbeat', storeId: id };
@@ -426,6 +479,7 @@ export class MetaStateMachine {
     if (!rec) throw new MetaError('NO_REGION', `region ${regionId} is not in the map`);
     const busy = this.runningOperatorOf(regionId);
     if (busy) throw new MetaError('BUSY', `region ${regionId} already has operator ${busy.id} (${kindName(busy.kind)}) running`);
+    if (cmd.kind === pb.OperatorKind.OP_MERGE) return this.createMerge(cmd, rec, now);
     const kind = (cmd.kind ?? pb.OperatorKind.OP_SPLIT) as pb.OperatorKind;
     const d = rec.region;
     const epoch = { ...d.epoch };
@@ -481,6 +535,40 @@ export class MetaStateMachine {
     return this.startOperator({ id, regionId, kind, cmd, now, timeoutMs, epoch, steps: [step] });
   }
 
+  /**
+   * A merge of `source` into an adjacent region on the same stores
+   * (docs/decisions.md, "Region merge"): prepare in the source, then, once
+   * every source replica reported it frozen, commit in the target.
+   */
+  private createMerge(cmd: pb.CreateOperator.$Properties, source: RegionRec, now: number): ApplyResult {
+    const target = this.mergeTarget(source.region.id, n(cmd.mergeTarget));
+    const busy = this.runningOperatorOf(target.region.id);
+    if (busy) throw new MetaError('BUSY', `region ${target.region.id} (the merge target) already has operator ${busy.id} (${kindName(busy.kind)}) running`);
+    const d = source.region;
+    const epoch = { ...d.epoch };
+    const id = this.allocId();
+    const prepared = { ...regionToPb(d), epoch: { version: epoch.version + 1, confVer: epoch.confVer }, merging: { targetRegionId: target.region.id, prepareIndex: 0 } };
+    const steps: pb.Instruction.$Properties[] = [
+      { regionId: d.id, operatorId: id, regionEpoch: epoch, prepareMerge: { target: regionToPb(target.region) } },
+      { regionId: target.region.id, operatorId: id, regionEpoch: { ...target.region.epoch }, commitMerge: { source: prepared } },
+    ];
+    const timeoutMs = n(cmd.timeoutMs) || DEFAULT_TIMEOUT_MS[pb.OperatorKind.OP_MERGE];
+    return this.startOperator({ id, regionId: d.id, kind: pb.OperatorKind.OP_MERGE, cmd, now, timeoutMs, epoch, steps });
+  }
+
+  /** A heartbeat's report of a merge's source replica: frozen at the prepared descriptor? */
+  private notePrepared(storeId: number, rep: pb.RegionStats.$Properties): void {
+    const regionId = n(rep.region?.id);
+    for (const o of this.operators.values()) {
+      if (o.kind !== pb.OperatorKind.OP_MERGE || o.state !== pb.OperatorState.OP_RUNNING || o.regionId !== regionId || o.step !== 0) continue;
+      const want = o.steps[1].commitMerge!.source!;
+      const got = rep.region!;
+      const frozen = n(got.merging?.targetRegionId) === n(want.merging?.targetRegionId);
+      const same = n(got.epoch?.version) === n(want.epoch?.version) && n(got.startSlot) === n(want.startSlot) && n(got.endSlot) === n(want.endSlot);
+      if (frozen && same && !o.preparedStores.includes(storeId)) o.preparedStores.push(storeId);
+    }
+  }
+
   private startOperator(o: { id: number; regionId: number; kind: pb.OperatorKind; cmd: pb.CreateOperator.$Properties; now: number; timeoutMs: number; epoch: Epoch; steps: pb.Instruction.$Properties[] }): ApplyResult {
     const { id, regionId, kind, cmd, now, timeoutMs, epoch, steps } = o;
     const op: OperatorRec = {
@@ -496,6 +584,7 @@ export class MetaStateMachine {
       regionEpoch: epoch,
       steps,
       step: 0,
+      preparedStores: [],
     };
     this.operators.set(id, op);
     this.advanceOperators(now); // a transfer to the store that already leads is done at once
@@ -541,6 +630,7 @@ export class MetaStateMachine {
     const op = this.operators.get(id);
     if (!op) throw new MetaError('NO_OPERATOR', `operator ${id} does not exist`);
     if (op.state !== pb.OperatorState.OP_RUNNING) throw new MetaError('NOT_RUNNING', `operator ${id} is already ${stateName(op.state)}`);
+    if (mergeCommitting(op)) throw new MetaError('COMMITTING', `operator ${id} has handed out its merge commit; it can no longer be cancelled`);
     const state = cmd.state === pb.OperatorState.OP_TIMED_OUT ? pb.OperatorState.OP_TIMED_OUT : pb.OperatorState.OP_CANCELLED;
     this.endOperator(op, state, cmd.reason || (state === pb.OperatorState.OP_TIMED_OUT ? `not finished within ${op.timeoutMs} ms` : 'cancelled'), now);
     return { kind: 'operator', operator: op };
@@ -550,9 +640,16 @@ export class MetaStateMachine {
   private advanceOperators(now: number): void {
     for (const op of this.operators.values()) {
       if (op.state !== pb.OperatorState.OP_RUNNING) continue;
+      if (op.kind === pb.OperatorKind.OP_MERGE && op.step === 0 && this.mergePrepared(op)) op.step = 1;
       while (op.step < op.steps.length && stepFinished(op.steps[op.step], (id) => this.regions.get(id))) op.step++;
       if (op.step >= op.steps.length) this.endOperator(op, pb.OperatorState.OP_DONE, '', now);
     }
+  }
+
+  /** Every source replica (on every store of the prepared descriptor) reported itself frozen. */
+  private mergePrepared(op: OperatorRec): boolean {
+    const peers = op.steps[1].commitMerge!.source!.peers ?? [];
+    return peers.length > 0 && peers.every((p) => op.preparedStores.includes(n(p.storeId)));
   }
 
   private endOperator(op: OperatorRec, state: pb.OperatorState, reason: string, now: number): void {
@@ -730,4 +827,14 @@ export class MetaStateMachine {
     m.restore(pb.MetaState.decode(bytes));
     return m;
   }
+}
+
+/** The region a merge operator merges into (0 for other operators). */
+function mergeTargetOf(o: OperatorRec): number {
+  return o.kind === pb.OperatorKind.OP_MERGE ? n(o.steps[1]?.regionId) : 0;
+}
+
+/** A merge past its prepare: its commit is handed out and may apply any time. */
+function mergeCommitting(o: OperatorRec): boolean {
+  return o.kind === pb.OperatorKind.OP_MERGE && o.step >= 1;
 }

@@ -185,6 +185,13 @@ export class RaftLoop {
     for (const t of tasks) t();
   }
 
+  /** Runs a group's apply again with no new entries (it held some back: store raftstore/merge.ts). */
+  reapply(group: LoopGroup): void {
+    if (this.stopped || !this.groups.has(group.id)) return;
+    this.applyQueue.push([group, []]);
+    this.kickApply();
+  }
+
   /** Starts the apply pipeline if it has work and is idle. */
   private kickApply(): void {
     if (this.applying || this.applyQueue.length === 0) return;

@@ -16,7 +16,7 @@ import type { RegionPeer } from './peer';
  * The data range is left alone when another replica on this store holds any
  * of its slots (it is then that replica's data, never ours to delete).
  */
-export async function destroyReplicaData(engine: Engine, peer: RegionPeer, otherRanges: Array<[number, number]>): Promise<number> {
+export async function destroyReplicaData(engine: Engine, peer: RegionPeer, otherRanges: Array<[number, number]>, opts: { keepData?: boolean } = {}): Promise<number> {
   const batch = new OverlayBatch(engine);
   let keys = 0;
   const stateKey = regionStateKey(peer.id);
@@ -28,7 +28,8 @@ export async function destroyReplicaData(engine: Engine, peer: RegionPeer, other
   }
   const { startSlot, endSlot } = peer;
   const shared = otherRanges.some(([s, e]) => s < endSlot && startSlot < e);
-  if (endSlot > startSlot && !shared) {
+  // A source retired by a merge keeps its data: the target region owns it now.
+  if (endSlot > startSlot && !shared && !opts.keepData) {
     const [gte, lt] = dataRange(startSlot, endSlot);
     for await (const [k] of engine.scan({ gte, lt, keysOnly: true })) {
       batch.batch.del(k);

@@ -22,6 +22,7 @@ import { ClientSessions } from './sessions';
 import { forgetExpiryHints } from '../data/expiry-hints';
 import type { Snapshots } from './snapshot';
 import { applyConfChange } from './conf-change';
+import { decideCommitMerge, decidePrepareMerge, decideRollbackMerge, mergingOf } from './merge';
 
 const { EntryType, StateRole } = raft;
 
@@ -44,6 +45,16 @@ export interface PeerHost {
   splitApplied?(parent: RegionPeer, child: pb.Region.$Properties, batch: OverlayBatch): void;
   /** The batch with a split is on disk: start the new region's replicas. */
   splitDurable?(parent: RegionPeer): void;
+  /**
+   * A merge commit applies in `target` (merge.ts): retire this store's
+   * replica of `source` into the same batch; false (nothing written) when
+   * that replica has not applied the prepare yet, so its data is incomplete.
+   */
+  mergeCommitted?(target: RegionPeer, source: pb.Region.$Properties, batch: OverlayBatch): boolean;
+  /** The batch with a merge commit is on disk: the retired source replica leaves the store. */
+  mergeDurable?(target: RegionPeer): void;
+  /** Runs this peer's apply again soon (held entries, see `held`). */
+  reapply?(peer: RegionPeer): void;
 }
 
 interface PendingWrite {
@@ -113,6 +124,16 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   /** Leader clock of ReadIndex answers, by read id (from the message envelope). */
   private readonly leaderTimes = new Map<number, number>();
   private removed = false;
+  /** A merge commit was applied in the batch being built: the retired source leaves once it is on disk. */
+  private mergeInBatch = false;
+  /**
+   * Committed entries held back from a merge commit on: this store's source
+   * replica has not applied its PrepareMerge yet (it lags, or a crash lost
+   * its unsynced apply), so its data is not complete. Applied once it has.
+   */
+  private held: raft.Entry[] = [];
+  /** Retired by a merge into another region: applies nothing more (the store removes it after the round). */
+  retired = false;
 
   constructor(
     readonly peerId: number,
@@ -152,11 +173,19 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   get applied(): number {
     return this.storage.applyState.appliedIndex;
   }
+  /** Frozen for a merge (merge.ts): no proposal or read until the merge commits or rolls back. */
+  get frozen(): boolean {
+    return mergingOf(this.region) !== undefined;
+  }
+  private frozenError(): RetryLaterError {
+    return new RetryLaterError(`TRYAGAIN region ${this.id} is merging; try again`);
+  }
 
   // ---- RegionHandle --------------------------------------------------------------
 
   propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply> {
     if (!this.isLeader) return Promise.reject(new NotLeaderHereError(this.id, this.leaderPeerId));
+    if (this.frozen) return Promise.reject(this.frozenError());
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
@@ -186,6 +215,9 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     // After a stalled event loop, the ticks real time owes are counted
     // first: a lease must never be trusted on a stale tick count.
     this.host.catchUpTicks();
+    // Frozen: once the target commits the merge it serves these slots, so a
+    // lease here could answer with a value the target has since overwritten.
+    if (this.frozen) return Promise.reject(this.frozenError());
     if (UNSAFE_READS === 'lease' && this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
@@ -225,10 +257,22 @@ export class RegionPeer implements LoopGroup, RegionHandle {
    * (it carries the old epoch, which apply refuses once the first applied).
    */
   proposeSplit(split: pb.SplitRequest.$Properties): boolean {
+    if (this.frozen) return false;
+    return this.proposeAdmin({ split });
+  }
+
+  /** Proposes a merge step (merge.ts); like a split, fire and forget, a duplicate is refused in apply. */
+  proposeMerge(admin: pb.AdminCommand.$Properties): boolean {
+    // A frozen source takes a rollback only; a frozen target takes nothing.
+    if (this.frozen !== !!admin.rollbackMerge) return false;
+    return this.proposeAdmin(admin);
+  }
+
+  private proposeAdmin(admin: pb.AdminCommand.$Properties): boolean {
     if (!this.isLeader) return false;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId: 0 },
-      admin: { split },
+      admin,
     }).finish();
     try {
       this.node.propose(data);
@@ -251,15 +295,21 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   // ---- LoopGroup -----------------------------------------------------------------
 
   async apply(entries: raft.Entry[], batch: OverlayBatch): Promise<void> {
+    const all = this.held.length ? [...this.held, ...entries] : entries;
+    this.held = [];
     // Decoded once; the point reads of all their writes are made together first.
-    const cmds = entries.map((e) => (e.index > this.applied && e.type !== EntryType.ConfChange && e.data.length > 0 ? pb.RaftCommand.decode(e.data) : undefined));
+    const cmds = all.map((e) => (e.index > this.applied && e.type !== EntryType.ConfChange && e.data.length > 0 ? pb.RaftCommand.decode(e.data) : undefined));
     await prefetchReads(cmds.flatMap((c) => (c?.write ? [c.write as pb.WriteCommand] : [])), batch);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      if (e.index <= this.applied) continue;
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i];
+      if (e.index <= this.applied || this.retired) continue;
       const cmd = cmds[i];
       if (e.type === EntryType.ConfChange) this.applyConfChange(e, batch);
-      else if (cmd) await this.applyNormal(e, cmd, batch);
+      else if (cmd && (await this.applyNormal(e, cmd, batch)) === 'wait') {
+        this.held = all.slice(i);
+        this.log.info({ index: e.index }, 'merge commit waits for the local source replica to apply its prepare');
+        break;
+      }
       this.storage.applyState.appliedIndex = e.index;
     }
     this.storage.setApplied(this.applied, batch.batch);
@@ -277,15 +327,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     this.storage.compact(this.applied - Math.floor(threshold / 2), batch.batch);
   }
 
-  private async applyNormal(e: raft.Entry, cmd: pb.RaftCommand, batch: OverlayBatch): Promise<void> {
+  private async applyNormal(e: raft.Entry, cmd: pb.RaftCommand, batch: OverlayBatch): Promise<'applied' | 'wait'> {
     const header = cmd.header;
     const mine = Number(header?.proposerPeer) === this.peerId ? Number(header?.proposalId) : 0;
     // A command proposed before a split of this region may target keys it
     // no longer owns: refused, never applied, so the dispatcher routes it
     // again (to the new region) — a brief internal retry, not an error.
     if (isEpochStale(epochOf(header?.epoch), this.epoch, 'range')) {
-      if (mine) this.results.push([mine, new StaleEpochError('TRYAGAIN the region split while the command was in flight; it was not applied'), e.index]);
-      return;
+      if (mine) this.results.push([mine, new StaleEpochError('TRYAGAIN the region split or merged while the command was in flight; it was not applied'), e.index]);
+      return 'applied';
     }
     if (cmd.write) {
       const session = header?.session?.id ? header.session : undefined;
@@ -294,7 +344,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         const seen = this.sessions.check(session);
         if (seen.kind !== 'new') {
           if (mine) this.results.push([mine, seen.kind === 'duplicate' ? seen.reply : new ErrorReply('ERR duplicate of a write already answered'), e.index]);
-          return;
+          return 'applied';
         }
       }
       const reply = await applyCommand(cmd.write as pb.WriteCommand, e.index, batch);
@@ -302,9 +352,39 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       if (session && reply !== NOTHING_POPPED) this.sessions.record(session, reply, Number(cmd.write.proposedAtMs ?? 0), batch);
       if (mine) this.results.push([mine, reply, e.index]);
     } else if (cmd.admin?.split) {
-      this.applySplit(cmd.admin.split as pb.SplitRequest, batch);
+      if (this.frozen) this.log.warn('split refused in apply: the region is frozen for a merge');
+      else this.applySplit(cmd.admin.split as pb.SplitRequest, batch);
       if (mine) this.results.push([mine, 'OK', e.index]);
+    } else if (cmd.admin?.prepareMerge || cmd.admin?.commitMerge || cmd.admin?.rollbackMerge) {
+      return this.applyMerge(cmd.admin, e.index, batch);
     }
+    return 'applied';
+  }
+
+  /** A merge step (merge.ts): decided from the entry and the region, the same on every replica. */
+  private applyMerge(admin: pb.AdminCommand, index: number, batch: OverlayBatch): 'applied' | 'wait' {
+    const region = plainRegion(this.region);
+    const step = admin.prepareMerge ? 'prepare' : admin.commitMerge ? 'commit' : 'rollback';
+    const d = admin.prepareMerge
+      ? decidePrepareMerge(region, admin.prepareMerge, index)
+      : admin.commitMerge
+        ? decideCommitMerge(region, admin.commitMerge)
+        : decideRollbackMerge(region, admin.rollbackMerge!);
+    if ('refused' in d) {
+      this.log.warn({ step, index, why: d.refused }, 'merge step refused in apply');
+      return 'applied';
+    }
+    if (admin.commitMerge) {
+      // Retires the local source replica into this batch (its sessions carried
+      // over), or says it is not ready: then nothing is written, and the
+      // entry waits (held) until the source replica has applied its prepare.
+      if (!this.host.mergeCommitted?.(this, plainRegion(admin.commitMerge.source!), batch)) return 'wait';
+      this.mergeInBatch = true;
+    }
+    this.storage.setRegion(d.region, batch.batch);
+    this.host.regionChanged(this);
+    this.log.info({ step, index, slots: [d.region.startSlot, d.region.endSlot], version: Number(d.region.epoch?.version) }, `merge ${step} applied`);
+    return 'applied';
   }
 
   private applySplit(split: pb.SplitRequest, batch: OverlayBatch): void {
@@ -332,6 +412,11 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /** A membership change (conf-change.ts): the new region is in the batch; a removed replica is destroyed after it. */
   private applyConfChange(e: raft.Entry, batch: OverlayBatch): void {
+    if (this.frozen) {
+      // Refused on every replica alike (the frozen state is in the log); the Raft core is not told.
+      this.log.warn({ index: e.index }, 'membership change refused in apply: the region is frozen for a merge');
+      return;
+    }
     const done = applyConfChange(this, e, batch, plainRegion);
     if (!done.changed) return;
     this.host.regionChanged(this);
@@ -341,6 +426,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   async installSnapshot(snap: raft.Snapshot, batch: OverlayBatch): Promise<void> {
     // The region's data and sessions are replaced by the snapshot's, atomically with its apply state.
     const sessionPairs = await this.host.snapshots.install(this, snap, batch);
+    this.held = this.held.filter((e) => e.index > snap.meta.index);
     this.sessions = ClientSessions.fromPairs(this.id, sessionPairs);
     forgetExpiryHints(this.startSlot, this.endSlot); // new data: the expiry cycle looks at every slot again
     this.settleSkippedWrites(snap.meta.index);
@@ -424,6 +510,10 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       this.splitInBatch = false;
       this.host.splitDurable?.(this);
     }
+    if (this.mergeInBatch) {
+      this.mergeInBatch = false;
+      this.host.mergeDurable?.(this);
+    }
     this.settleReads();
     if (this.removed) this.host.peerRemoved(this);
   }
@@ -450,6 +540,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /** Called on every tick by the store: time out what waits too long. */
   onTick(): void {
+    if (this.held.length) this.host.reapply?.(this);
     if (this.pendingReads.size) this.settleReads();
     if (this.pendingWrites.size) {
       const now = Date.now();
@@ -465,6 +556,17 @@ export class RegionPeer implements LoopGroup, RegionHandle {
    * Fails every waiting client (peer destroyed or store stopping). A pending
    * write may still commit elsewhere: its outcome is unknown, never "not applied".
    */
+  /**
+   * A source replica retired by a merge: every write still waiting has its
+   * entry after the PrepareMerge (earlier ones are applied and answered),
+   * which apply refuses by its epoch: never applied, so retried elsewhere.
+   */
+  failAllRetired(why: string): void {
+    for (const w of this.pendingWrites.values()) w.reject(new RetryLaterError(`TRYAGAIN ${why}`));
+    this.pendingWrites.clear();
+    this.failAll(why);
+  }
+
   failAll(why: string): void {
     for (const w of this.pendingWrites.values()) w.reject(new OutcomeUnknownError(why));
     for (const r of this.pendingReads.values()) r.reject(new RetryLaterError(`TRYAGAIN ${why}`));
@@ -490,5 +592,7 @@ export function plainRegion(r: pb.Region.$Properties): pb.Region.$Properties {
     endSlot: Number(r.endSlot ?? 0),
     epoch: epochOf(r.epoch),
     peers: (r.peers ?? []).map((p) => ({ id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: p.role ?? pb.PeerRole.VOTER })),
+    // Only while frozen for a merge (merge.ts).
+    ...(r.merging && Number(r.merging.targetRegionId) ? { merging: { targetRegionId: Number(r.merging.targetRegionId), prepareIndex: Number(r.merging.prepareIndex ?? 0) } } : {}),
   };
 }

@@ -138,6 +138,26 @@ export class ClientSessions {
     return out;
   }
 
+  /**
+   * A merge: the source region's sessions join this (the target's), in the
+   * commit's batch, so a forwarded write that applied in the source and is
+   * resent to the target after the merge is answered once, never applied
+   * twice. A session both know keeps every kept reply and the higher marks.
+   */
+  absorb(source: ClientSessions, batch: OverlayBatch): void {
+    for (const [id, src] of source.sessions) {
+      const s = this.session(id);
+      s.lastActiveMs = Math.max(s.lastActiveMs, src.lastActiveMs);
+      s.ackedBelow = Math.max(s.ackedBelow, src.ackedBelow);
+      for (const [seq, bytes] of src.replies) {
+        if (seq < s.ackedBelow || s.replies.has(seq)) continue;
+        s.replies.set(seq, bytes);
+        batch.put(sessionReplyKey(this.regionId, id, seq), bytes);
+      }
+      batch.put(sessionKey(this.regionId, id), Buffer.from(pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish()));
+    }
+  }
+
   private expire(entryTimeMs: number, batch: OverlayBatch): void {
     for (const [id, s] of this.sessions) {
       if (s.lastActiveMs >= entryTimeMs - SESSION_TTL_MS) continue;

@@ -45,6 +45,7 @@ import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } fro
 import { transferLeaderStep } from './transfer-leader';
 import { confChangeStep, isConfChangeStep } from './conf-change';
 import { destroyReplicaData } from './destroy';
+import { localSourceReady, mergingOf } from './merge';
 
 /** A split step proposed this long ago and still asked for is proposed again. */
 const SPLIT_REPROPOSE_MS = 5000;
@@ -298,6 +299,7 @@ export class RaftStore implements LoopHost, PeerHost {
       const peers = st.region.peers ?? [];
       if (peers.length && !peers.some((p) => Number(p.id) === mine)) this.destroyPeer(peer, 'its region no longer lists it (removed before a restart)');
     }
+    for (const p of this.peers.values()) this.retireMergedSources(p);
   }
 
   private raftConfig(): Omit<raft.Config, 'id' | 'storage' | 'applied'> {
@@ -382,9 +384,10 @@ export class RaftStore implements LoopHost, PeerHost {
     this.loop.catchUpTicks();
   }
 
-  regionChanged(_peer: RegionPeer): void {
+  regionChanged(peer: RegionPeer): void {
     this.slotIndex = null; // routing follows at once
     this.heartbeatSoon(); // the meta learns a membership change or split without waiting an interval
+    this.retireMergedSources(peer);
   }
 
   peerRemoved(peer: RegionPeer): void {
@@ -417,6 +420,79 @@ export class RaftStore implements LoopHost, PeerHost {
           this.creating.delete(peer.id);
           for (const m of this.stash.take(peer.id)) this.onRaftMessage(m);
           this.loop.schedule();
+          this.heartbeatSoon();
+        });
+    });
+  }
+
+  // ---- merge (raftstore/merge.ts holds the rules; these are the store's hooks) -----------------
+
+  /** Source replicas retired by a merge commit in the apply batch being built. */
+  private retiring: RegionPeer[] = [];
+
+  /**
+   * In the target's apply batch: this store's source replica, if it has
+   * applied the prepare, is tombstoned (its data stays: the target owns it
+   * now) and its client sessions join the target's. False when it is not
+   * ready (missing, or behind its prepare): the target holds the entry.
+   */
+  mergeCommitted(target: RegionPeer, source: pb.Region.$Properties, batch: OverlayBatch): boolean {
+    const local = this.peers.get(Number(source.id));
+    if (!local || local.retired || !localSourceReady(local.region, source)) return false;
+    local.retired = true;
+    local.storage.setRegion(local.region, batch.batch, pb.PeerState.TOMBSTONE);
+    target.sessions.absorb(local.sessions, batch);
+    this.retiring.push(local);
+    return true;
+  }
+
+  mergeDurable(_target: RegionPeer): void {
+    const retired = this.retiring;
+    this.retiring = [];
+    for (const p of retired) this.retireMerged(p, 'merged into its neighbour');
+  }
+
+  reapply(peer: RegionPeer): void {
+    this.loop.reapply(peer);
+  }
+
+  /**
+   * A frozen source replica whose target here already covers its slots at a
+   * newer version (the target caught up by a snapshot past the commit, or a
+   * restart came between): retired like one the commit retired.
+   */
+  private retireMergedSources(target: RegionPeer): void {
+    for (const p of this.peers.values()) {
+      const m = mergingOf(p.region);
+      if (!m || p === target || m.targetRegionId !== target.id || p.retired) continue;
+      if (target.startSlot <= p.startSlot && p.endSlot <= target.endSlot && target.epoch.version > p.epoch.version) {
+        p.retired = true;
+        this.retireMerged(p, 'its merge target here covers its slots');
+      }
+    }
+  }
+
+  /**
+   * Out of the loop at once; at a quiet point its Raft state goes and its
+   * local state is (again) a tombstone. Its data is never deleted here: the
+   * target region owns those keys now.
+   */
+  private retireMerged(peer: RegionPeer, why: string): void {
+    if (this.peers.get(peer.id) !== peer) return;
+    this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'retiring the merged source replica');
+    this.loop.remove(peer.id);
+    this.peers.delete(peer.id);
+    this.slotIndex = null;
+    this.creating.add(peer.id);
+    this.localStates.set(peer.id, { peerId: peer.peerId, tombstone: true });
+    peer.failAllRetired(`region ${peer.id} merged into its neighbour; try again`);
+    this.loop.atQuietPoint(() => {
+      destroyReplicaData(this.engine, peer, [], { keepData: true })
+        .then(() => this.log.info({ regionId: peer.id, peerId: peer.peerId }, 'merged source replica retired: Raft state deleted, data kept'))
+        .catch((e) => this.fatal(e as Error))
+        .finally(() => {
+          this.creating.delete(peer.id);
+          this.stash.take(peer.id);
           this.heartbeatSoon();
         });
     });
@@ -726,6 +802,12 @@ export class RaftStore implements LoopHost, PeerHost {
       if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
     } else if (ins.transferLeaderTo) {
       transferLeaderStep(peer, Number(ins.transferLeaderTo));
+    } else if (ins.prepareMerge || ins.commitMerge || ins.rollbackMerge) {
+      // Like a split: proposed again only after a while; a duplicate is refused in apply by its epoch.
+      const last = this.splitsProposed.get(regionId);
+      if (!nudged && last && last.operatorId === Number(ins.operatorId) && Date.now() - last.at < SPLIT_REPROPOSE_MS) return;
+      const admin = ins.prepareMerge ? { prepareMerge: ins.prepareMerge } : ins.commitMerge ? { commitMerge: ins.commitMerge } : { rollbackMerge: ins.rollbackMerge };
+      if (peer.proposeMerge(admin)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
     }
     this.loop.schedule();
   }
