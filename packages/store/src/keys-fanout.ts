@@ -4,7 +4,7 @@
 // store leads it, else over the 'store.regionKeys' RPC). Pages are named by
 // slot and metadata row, never by region id, so a split or a leader move
 // between two pages changes nothing: the next page is routed anew.
-import { SLOT_COUNT, keySlot, pb } from '@redraft/common';
+import { NotLeaderError, SLOT_COUNT, keySlot, pb } from '@redraft/common';
 import type { Engine } from '@redraft/common';
 import { Keyspace } from './data/keyspace';
 import type { KeyType } from './data/meta';
@@ -78,13 +78,13 @@ export class KeysFanout {
     const req = pb.RegionKeysRequest.decode(body);
     const fromSlot = Number(req.fromSlot);
     const route = this.raft.routeOf(fromSlot);
-    if (!route?.peer?.isLeader) throw new Error(`NOT_LEADER slot ${fromSlot}`);
+    if (!route?.peer?.isLeader) throw new NotLeaderError(route?.peer?.id ?? 0, '', route?.leaderStoreId ?? 0, `NOT_LEADER slot ${fromSlot}`);
     let at: number;
     try {
       at = await route.peer.readBarrier();
     } catch (e) {
       // Leadership lost or an election under way: the asking store routes again.
-      if (e instanceof RetryLaterError) throw new Error(`NOT_LEADER slot ${fromSlot}: ${e.message}`);
+      if (e instanceof RetryLaterError) throw new NotLeaderError(route.peer.id, '', 0, `NOT_LEADER slot ${fromSlot}: ${e.message}`);
       throw e;
     }
     const page = await readPage(new Keyspace(this.engine, at), route.endSlot, {
@@ -118,7 +118,7 @@ export class KeysFanout {
         if (leader) return await this.remotePage(String(leader.peerAddr), req);
       } catch (e) {
         // Not the leader any more, or no leader yet: route again (a read is safe to repeat).
-        const retry = e instanceof RetryLaterError || neverSent(e) || String((e as Error).message).startsWith('NOT_LEADER');
+        const retry = e instanceof RetryLaterError || e instanceof NotLeaderError || neverSent(e);
         if (!retry) throw e;
       }
       if (Date.now() >= deadline) throw new RetryLaterError(`TRYAGAIN the region of slot ${req.fromSlot} has no reachable leader; try again`);
@@ -137,7 +137,7 @@ export class KeysFanout {
     const res = pb.RegionKeysResponse.decode(await this.raft.pool.request(peerAddr, RPC, body, { timeoutMs: PAGE_RPC_TIMEOUT_MS }));
     const endSlot = Number(res.endSlot);
     // A reply that does not move forward would loop for ever.
-    if (endSlot <= req.fromSlot || endSlot > SLOT_COUNT) throw new Error(`NOT_LEADER bad page end ${endSlot} for slot ${req.fromSlot}`);
+    if (endSlot <= req.fromSlot || endSlot > SLOT_COUNT) throw new NotLeaderError(0, '', 0, `bad page end ${endSlot} for slot ${req.fromSlot}: route again`);
     return {
       keys: res.keys.map((k) => {
         const key = Buffer.from(k.key ?? []);

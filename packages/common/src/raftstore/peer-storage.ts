@@ -86,7 +86,15 @@ export class PeerStorage implements Storage {
     s.ents.forEach((e, i) => {
       if (e.index !== as.truncatedIndex + 1 + i) throw new Error(`region ${regionId}: raft log gap at ${e.index}`);
     });
-    if (hs.commit < as.truncatedIndex) throw new Error(`region ${regionId}: commit ${hs.commit} behind truncated ${as.truncatedIndex}`);
+    // The loop applies an entry once it is committed and in the local log,
+    // and the apply write may land before the hard state that carries the new
+    // commit index (a crash between the two). Only committed entries are ever
+    // applied, so the commit index is at least the applied one (TiKV does the
+    // same at start-up).
+    const lastIndex = as.truncatedIndex + s.ents.length;
+    if (as.appliedIndex > lastIndex) throw new Error(`region ${regionId}: applied ${as.appliedIndex} beyond the last log entry ${lastIndex}`);
+    if (hs.commit < as.appliedIndex) s.hardState.commit = as.appliedIndex;
+    if (s.hardState.commit < as.truncatedIndex) throw new Error(`region ${regionId}: commit ${hs.commit} behind truncated ${as.truncatedIndex}`);
     return s;
   }
 

@@ -141,6 +141,30 @@ test('peer storage: bootstrap state, append with conflict truncation, compaction
   assert.equal(s.entries(8, 9, Infinity).length, 1);
 });
 
+test('peer storage: an apply write that landed before the hard state with its commit index (a crash between them) reloads with commit = applied', async (t) => {
+  const { engine } = await withEngine(t);
+  const boot = new WriteBatch();
+  PeerStorage.bootstrap(boot, region);
+  await engine.write(boot, true);
+  let s = await PeerStorage.load(engine, 42, region);
+  let w = new WriteBatch();
+  s.append([6, 7, 8].map((i) => entry(i, 6)), w);
+  s.setHardState({ term: 6, vote: 1, commit: 6 }, w);
+  await engine.write(w, true);
+  // Entries 7 and 8 committed (the leader said so) and applied; the process
+  // died before the next hard state write.
+  w = new WriteBatch();
+  s.setApplied(8, w);
+  await engine.write(w, true);
+  s = await PeerStorage.load(engine, 42, region);
+  assert.deepEqual(s.initialState().hardState, { term: 6, vote: 1, commit: 8 });
+  // Applied beyond the local log is corruption, never repaired.
+  w = new WriteBatch();
+  s.setApplied(9, w);
+  await engine.write(w, true);
+  await assert.rejects(PeerStorage.load(engine, 42, region), /applied 9 beyond the last log entry 8/);
+});
+
 test('peer storage: a replica created by a message is persisted with its first hard state, peer id included (its vote survives a restart)', async (t) => {
   const { engine } = await withEngine(t);
   const uninitialized = { id: 43, startSlot: 0, endSlot: 100, epoch: { version: 0, confVer: 0 }, peers: [] };
