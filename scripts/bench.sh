@@ -2,7 +2,10 @@
 # Benchmarks redraft against Debian's redis-server with appendfsync always,
 # one after the other in one run, with redis-benchmark
 # (-t set,get,hset,incr -c 50 -n 100000, without and with -P 16), and prints
-# ops/s of each and the ratio redraft/redis. Every server is started here on
+# ops/s of each and the ratio redraft/redis, then the CPU seconds each server
+# spent per 100k requests of each test (for the playground: the three store
+# processes summed; utime + stime from /proc, which moves less than ops/s on
+# a shared machine). Every server is started here on
 # free ports with a temp data dir and stopped by pid (also on Ctrl-C/error).
 #
 # Usage: scripts/bench.sh [options]
@@ -34,7 +37,10 @@ tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
 targets=${BENCH_TARGETS:-redis redraft-standalone redraft redraft-cluster}
 csv_out=""
-# Three regions, so that leaders (and redis-benchmark --cluster masters) spread over the stores.
+# Three regions, so that leaders (and redis-benchmark --cluster masters) spread
+# over the stores: the bench turns on the meta's leader-balance scheduler and
+# waits until each store leads one (the initial elections often leave one
+# store leading nothing, and --cluster then finds two masters).
 default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --initial-regions 3 --data-dir {dir}"
 redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
 redraft_ports=${REDRAFT_BENCH_PORTS:-8} # the playground: 3 stores, meta admin + raft, 3 store peer ports
@@ -74,8 +80,39 @@ trap 'echo "bench: interrupted" >&2; cleanup 130' INT
 trap 'echo "bench: terminated" >&2; cleanup 143' TERM
 
 # Results: results[target|pipeline|TEST]=rps, p50[...]=ms
-declare -A results=() p50=()
+declare -A results=() p50=() cpu=()
 ran_targets=()
+
+# server_cpu_ticks PID: clock ticks of CPU (utime + stime) of the server: the
+# store processes among PID's children if it has any (a playground), else PID.
+server_cpu_ticks() {
+  local pid=$1 total=0 c stat rest
+  local pids=()
+  for c in $(pgrep -P "$pid" 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q ' store ' && pids+=("$c")
+  done
+  ((${#pids[@]})) || pids=("$pid")
+  for c in "${pids[@]}"; do
+    stat=$(cat "/proc/$c/stat" 2>/dev/null) || continue
+    rest=${stat##*) } # fields after the command name, from field 3 (state)
+    read -r -a f <<<"$rest"
+    total=$((total + f[11] + f[12])) # utime, stime: fields 14 and 15
+  done
+  echo "$total"
+}
+
+# spread_leaders PORT: on a playground (meta admin on PORT+3), turns on the
+# leader-balance scheduler and waits (up to 60 s) until three stores lead slots.
+spread_leaders() {
+  local port=$1 i masters=0
+  redis-cli -p $((port + 3)) scheduler enable leader-balance >/dev/null 2>&1 || true
+  for ((i = 0; i < 600; i++)); do
+    masters=$(redis-cli -p "$port" cluster nodes 2>/dev/null | awk '$3 ~ /master/ && NF > 8 {print $2}' | sort -u | wc -l)
+    ((masters >= 3)) && return 0
+    sleep 0.1
+  done
+  echo "bench: leaders still on $masters stores after 60 s" >&2
+}
 
 # run_target NAME CMD_TEMPLATE NPORTS NWAIT [extra redis-benchmark flags...]
 # Reserves NPORTS consecutive ports from {port}, starts the server, waits
@@ -101,11 +138,17 @@ run_target() {
       redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
       sleep 0.1
     done
+    [[ -z "${REDRAFT_BENCH_CMD:-}" ]] && spread_leaders "$port"
   fi
+  local test cpu0 cpu1 hz
+  hz=$(getconf CLK_TCK)
   for pl in $pipelines; do
-    echo "bench: [$name] redis-benchmark -t $tests -c $clients -n $n -P $pl $*" >&2
+  # One redis-benchmark per test, so that the server's CPU is known per test.
+  for test in ${tests//,/ }; do
+    echo "bench: [$name] redis-benchmark -t $test -c $clients -n $n -P $pl $*" >&2
+    cpu0=$(server_cpu_ticks "$server_pid")
     # In the background + wait, so that a signal is handled at once.
-    redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
+    redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
       >"$tmp/$name.$pl.csv" 2>>"$tmp/$name.bench.err" &
     bench_pid=$!
     local brc=0
@@ -116,6 +159,7 @@ run_target() {
       cat "$tmp/$name.bench.err" >&2
       return 1
     fi
+    cpu1=$(server_cpu_ticks "$server_pid")
     out=$(cat "$tmp/$name.$pl.csv")
     # "TEST","rps","avg","min","p50",...
     while IFS=, read -r t rps _avg _min med _rest; do
@@ -123,7 +167,9 @@ run_target() {
       [[ "$t" == test || -z "$t" ]] && continue
       results["$name|$pl|$t"]=${rps//\"/}
       p50["$name|$pl|$t"]=${med//\"/}
+      cpu["$name|$pl|$t"]=$(awk -v d=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 100000 / n }')
     done <<<"$out"
+  done
   done
   stop_pid "$server_pid" 15
   server_pid=""
@@ -155,14 +201,14 @@ if [[ -n "$base" ]]; then
   for t in "${ran_targets[@]}"; do [[ "$t" != redis ]] && header+=$(printf ' %16s' "$t/redis"); done
 fi
 echo "$header"
-[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms" >"$csv_out"
+[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms,cpu_s_per_100k" >"$csv_out"
 for pl in $pipelines; do
   for test in $upper_tests; do
     row=$(printf '%-6s %-3s' "$test" "$pl")
     for t in "${ran_targets[@]}"; do
       k="$t|$pl|$test"
       row+=$(printf ' %22s' "${results[$k]:-n/a} (${p50[$k]:-?})")
-      [[ -n "$csv_out" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-}" >>"$csv_out"
+      [[ -n "$csv_out" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-},${cpu[$k]:-}" >>"$csv_out"
     done
     if [[ -n "$base" ]]; then
       for t in "${ran_targets[@]}"; do
@@ -176,6 +222,20 @@ for pl in $pipelines; do
         fi
       done
     fi
+    echo "$row"
+  done
+done
+
+# --- CPU seconds of each server per 100k requests (playground: 3 stores summed) ---
+echo
+echo "server CPU seconds per 100k requests (utime + stime; playground: its three stores summed)"
+header=$(printf '%-6s %-3s' test -P)
+for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
+echo "$header"
+for pl in $pipelines; do
+  for test in $upper_tests; do
+    row=$(printf '%-6s %-3s' "$test" "$pl")
+    for t in "${ran_targets[@]}"; do row+=$(printf ' %22s' "${cpu["$t|$pl|$test"]:-n/a}"); done
     echo "$row"
   done
 done
