@@ -13,8 +13,7 @@ interface RocksDb {
   close(cb: (err?: Error | null) => void): void;
   get(key: Buffer, opts: object, cb: (err: (Error & { notFound?: boolean }) | null, value?: Buffer) => void): void;
   getMany(keys: Buffer[], opts: object, cb: (err: Error | null, values?: Array<Buffer | undefined>) => void): void;
-  /** The binding's batch without abstract-leveldown's per-op copy and checks (see write). */
-  _batch(ops: unknown[], opts: object, cb: (err?: Error | null) => void): void;
+  batch(ops: unknown[], opts: object, cb: (err?: Error | null) => void): void;
   iterator(opts: object): RocksIterator;
   approximateSize(start: Buffer, end: Buffer, cb: (err: Error | null, size?: number) => void): void;
   compactRange(start: Buffer, end: Buffer, cb: (err?: Error | null) => void): void;
@@ -77,15 +76,7 @@ export class RocksEngine implements Engine {
 
   write(batch: WriteBatch, sync: boolean): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
-    // Straight to the binding: abstract-leveldown's batch() copies every op
-    // into a new object to check and serialize it, a per-op cost on the JS
-    // thread for every round and apply write. WriteBatch holds only put/del
-    // ops with Buffer keys and values; the one check left is the binding's
-    // refusal of an empty key, kept here so such a write still fails whole.
-    for (const op of batch.ops) {
-      if (op.key.length === 0) return Promise.reject(new Error('key cannot be an empty Buffer'));
-    }
-    return new Promise((resolve, reject) => this.db._batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => this.db.batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
   }
 
   async *scan(opts: ScanOptions): AsyncIterable<[Buffer, Buffer]> {
