@@ -12,10 +12,7 @@
 //
 // Apply runs beside the rounds, as TiKV's apply pool does: it takes the
 // committed entries of every group, applies them in order into one batch
-// (applied indexes included) and writes it, then answers the clients. While
-// a round's write is in flight the apply batch rides in the batch the rounds
-// gather (one RocksDB write instead of two: each costs tens of µs of CPU on
-// the JS thread); else it is written alone at once. A long
+// (applied indexes included) and writes it, then answers the clients. A long
 // apply (FLUSHDB of a big region) thus never holds back heartbeats and
 // elections. The same loop runs the store's many regions and the meta's
 // single group.
@@ -66,21 +63,12 @@ export interface LoopStats {
   bytesWritten: number;
 }
 
-/** A batch the rounds gather while a write is in flight. */
-interface OpenBatch {
-  batch: WriteBatch;
-  work: Array<[LoopGroup, Ready]>;
-  sync: boolean;
-  /** Apply batches riding in this one: told when it lands (or fails). */
-  riders: Array<{ resolve: () => void; reject: (e: Error) => void }>;
-}
-
 export class RaftLoop {
   private readonly groups = new Map<number, LoopGroup>();
   /** A snapshot round is under way: no other round runs until it is written. */
   private running = false;
   /** The batch the rounds gather into while a write is in flight (null: nothing gathered). */
-  private open: OpenBatch | null = null;
+  private open: { batch: WriteBatch; work: Array<[LoopGroup, Ready]>; sync: boolean } | null = null;
   /** A write is in flight. */
   private writing = false;
   /** A write failed: nothing more is written. */
@@ -226,10 +214,11 @@ export class RaftLoop {
         }
         const groups = new Set(items.map(([g]) => g));
         for (const g of groups) g.appliedInBatch?.();
-        // No sync needed: committed entries are durable in the log (on a
-        // majority), and the applied index rides in this batch, so a crash
-        // re-applies whatever this write lost.
-        await this.writeApplied(batch.batch);
+        this.stats.bytesWritten += batch.batch.byteSize;
+        // No sync: committed entries are durable in the log (on a majority),
+        // and the applied index rides in this batch, so a crash re-applies
+        // whatever this write lost.
+        await this.engine.write(batch.batch, false);
         for (const g of groups) g.afterApply();
         // The write landed and the next batch is not begun: a quiet point.
         this.runQuietTasks();
@@ -237,27 +226,6 @@ export class RaftLoop {
     } catch (e) {
       this.fail(e as Error);
     }
-  }
-
-  /**
-   * Writes an apply batch. With a round's write in flight it joins the batch
-   * the rounds gather (written, atomically, as soon as the one in flight
-   * lands); else it goes alone at once, unsynced. Riding is safe: the
-   * entries it applies are already on disk here (a follower applies only
-   * after its Ready's write, a leader only what its log holds durably), the
-   * round's ops (log entries, hard states) and apply's (data, applied and
-   * truncated index, log compaction of applied entries) touch different
-   * keys, and apply builds its next batch only after this one landed.
-   */
-  private writeApplied(batch: WriteBatch): Promise<void> {
-    if (batch.length === 0) return Promise.resolve();
-    if (!this.writing || this.failed) {
-      this.stats.bytesWritten += batch.byteSize;
-      return this.engine.write(batch, false);
-    }
-    const open = (this.open ??= newOpenBatch());
-    open.batch.append(batch);
-    return new Promise((resolve, reject) => open.riders.push({ resolve, reject }));
   }
 
   /** Resolves once every committed entry handed over so far is applied. */
@@ -293,7 +261,7 @@ export class RaftLoop {
       void this.snapshotRound(work);
       return;
     }
-    const open = (this.open ??= newOpenBatch());
+    const open = (this.open ??= { batch: new WriteBatch(), work: [], sync: false });
     for (const [g, rd] of work) {
       if (rd.entries.length) {
         g.storage.append(rd.entries, open.batch);
@@ -335,7 +303,6 @@ export class RaftLoop {
     this.engine.write(w.batch, w.sync).then(
       () => {
         this.writing = false;
-        for (const r of w.riders) r.resolve();
         // The next batch goes to disk at once; this one's followers-up run meanwhile.
         this.kickWrite();
         this.afterWrite(w.work);
@@ -343,10 +310,7 @@ export class RaftLoop {
         // (one pass over the groups, not one here and one there).
         this.schedule();
       },
-      (e: Error) => {
-        for (const r of w.riders) r.reject(e);
-        this.fail(e);
-      },
+      (e: Error) => this.fail(e),
     );
   }
 
@@ -433,8 +397,4 @@ export class RaftLoop {
     for (const [group, rd] of work) for (const message of pick(rd)) out.push({ group, message });
     if (out.length) this.host.send(out);
   }
-}
-
-function newOpenBatch(): OpenBatch {
-  return { batch: new WriteBatch(), work: [], sync: false, riders: [] };
 }
