@@ -28,7 +28,6 @@ import {
   SlotMap,
   epochOf,
   isEpochStale,
-  sameEpoch,
   NotLeaderError,
   EpochNotMatchError,
   RegionNotFoundError,
@@ -42,13 +41,10 @@ import { CommandError } from '../data/errors';
 import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
-import { transferLeaderStep } from './transfer-leader';
-import { confChangeStep, isConfChangeStep } from './conf-change';
+import { OperatorSteps } from './operator-steps';
 import { destroyReplicaData } from './destroy';
 import { localSourceReady, mergingOf } from './merge';
 
-/** A split step proposed this long ago and still asked for is proposed again. */
-const SPLIT_REPROPOSE_MS = 5000;
 
 /** The meta's RPC carrying one operator step (its nudge); the meta names it the same. */
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
@@ -546,6 +542,15 @@ export class RaftStore implements LoopHost, PeerHost {
   /** Messages for a region this store will create shortly (a split not yet applied here). */
   private readonly stash = new MessageStash();
 
+  /** The meta's operator steps (operator-steps.ts). */
+  private readonly steps = new OperatorSteps({
+    peer: (regionId) => this.peers.get(regionId),
+    bootstrapPeer: (region) => this.bootstrapPeer(region),
+    destroyPeer: (peer, why) => this.destroyPeer(peer, why),
+    schedule: () => this.loop.schedule(),
+    log: () => this.log,
+  });
+
   /** A heartbeat now (or right after the one in flight): the meta learns a split without waiting an interval. */
   private heartbeatSoon(): void {
     if (this.stopped) return;
@@ -659,7 +664,7 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     if (type === STORE_INSTRUCTION_RPC) {
       // An operator step nudged by the meta: carried out now, or refused with the reason.
-      await this.execute(pb.Instruction.decode(body), true);
+      await this.steps.execute(pb.Instruction.decode(body), true);
       return new Uint8Array(0);
     }
     if (type === 'raft.snapshot_chunk') {
@@ -744,7 +749,7 @@ export class RaftStore implements LoopHost, PeerHost {
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
       if (res.view) this.setView(res.view as pb.ClusterView);
       for (const ins of res.instructions) {
-        await this.execute(ins as pb.Instruction, false).catch((e) => this.log.info({ err: (e as Error).message, regionId: Number(ins.regionId) }, 'operator step refused'));
+        await this.steps.execute(ins as pb.Instruction, false).catch((e) => this.log.info({ err: (e as Error).message, regionId: Number(ins.regionId) }, 'operator step refused'));
       }
     } catch (e) {
       if (!this.stopped) this.log.debug({ err: (e as Error).message }, 'heartbeat failed');
@@ -762,58 +767,6 @@ export class RaftStore implements LoopHost, PeerHost {
     this.stores.clear();
     for (const s of view.stores) this.stores.set(Number(s.id), s);
   }
-
-  /**
-   * Carries out one step the meta asked for. A step this store cannot take
-   * now (not the leader, another epoch) is skipped: the meta hands it to
-   * whichever store leads. Throws (REFUSED / NOT_CAUGHT_UP ...) when the step
-   * can never succeed as asked, so a nudge can report why.
-   */
-  private async execute(ins: pb.Instruction, nudged: boolean): Promise<void> {
-    const regionId = Number(ins.regionId);
-    if (ins.createPeer) {
-      await this.bootstrapPeer(ins.createPeer);
-      return;
-    }
-    const peer = this.peers.get(regionId);
-    if (ins.destroyPeer) {
-      // The meta's map shows this replica removed at a newer epoch than it knows (it missed its removal).
-      const behind = peer && Number(ins.regionEpoch?.confVer ?? 0) > peer.epoch.confVer;
-      if (peer && behind && peer.peerId === Number(ins.destroyPeer.id) && !peer.isLeader) this.destroyPeer(peer, `the meta's map shows it removed at conf_ver ${Number(ins.regionEpoch?.confVer ?? 0)}`);
-      return;
-    }
-    if (!peer || !peer.isLeader) return;
-    if (isConfChangeStep(ins)) {
-      // Checked against the region itself (a step already done does nothing), not the operator's epoch.
-      confChangeStep(peer, ins);
-      this.loop.schedule();
-      return;
-    }
-    if (ins.regionEpoch && !sameEpoch(peer.epoch, epochOf(ins.regionEpoch))) {
-      if (nudged) this.log.info({ regionId, have: peer.epoch, step: ins.regionEpoch }, 'operator step for another epoch of the region skipped');
-      return;
-    }
-    if (ins.split) {
-      // Proposed a moment ago: wait for it to apply. Later (the proposal may
-      // have been lost to a leader change) it is proposed again; a duplicate
-      // carries the old epoch, which apply refuses.
-      const last = this.splitsProposed.get(regionId);
-      if (!nudged && last && last.operatorId === Number(ins.operatorId) && Date.now() - last.at < SPLIT_REPROPOSE_MS) return;
-      if (peer.proposeSplit(ins.split)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
-    } else if (ins.transferLeaderTo) {
-      transferLeaderStep(peer, Number(ins.transferLeaderTo));
-    } else if (ins.prepareMerge || ins.commitMerge || ins.rollbackMerge) {
-      // Like a split: proposed again only after a while; a duplicate is refused in apply by its epoch.
-      const last = this.splitsProposed.get(regionId);
-      if (!nudged && last && last.operatorId === Number(ins.operatorId) && Date.now() - last.at < SPLIT_REPROPOSE_MS) return;
-      const admin = ins.prepareMerge ? { prepareMerge: ins.prepareMerge } : ins.commitMerge ? { commitMerge: ins.commitMerge } : { rollbackMerge: ins.rollbackMerge };
-      if (peer.proposeMerge(admin)) this.splitsProposed.set(regionId, { operatorId: Number(ins.operatorId), at: Date.now() });
-    }
-    this.loop.schedule();
-  }
-
-  /** The split each region's leader last proposed, and when (no need to propose it on every heartbeat). */
-  private readonly splitsProposed = new Map<number, { operatorId: number; at: number }>();
 
   /**
    * Creates the first replica of a new region (the meta's bootstrap). No
