@@ -10,7 +10,7 @@
 // their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
 // INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
-import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
+import { CommandTable, MapReply, OK, PONG, ReplyModeChange, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
@@ -282,6 +282,8 @@ const CLIENT_HELP = [
   '    Return information about client connections. Options:',
   '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value>',
@@ -893,6 +895,21 @@ export const SERVER_COMMANDS: Spec[] = [
       { ...CONN, name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Unblocks a client blocked by a blocking command from a different connection.', complexity: 'O(log N) where N is the number of client connections', handler: clientUnblock },
       { ...CONN, name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Terminates open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientKill },
       { ...CONN, name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], since: '7.2.0', summary: 'Sets information specific to the client or connection.', complexity: 'O(1)', handler: clientSetinfo },
+      {
+        ...CONN,
+        name: 'reply',
+        arity: 3,
+        flags: ['noscript', 'loading', 'stale'],
+        since: '3.2.0',
+        summary: 'Instructs the server whether to reply to commands.',
+        complexity: 'O(1)',
+        // The connection applies the mode at this reply's place in the reply order (common/resp/server.ts).
+        handler: (_ctx, args) => {
+          const v = lower(args[2]);
+          if (v !== 'on' && v !== 'off' && v !== 'skip') throw new CommandError(SYNTAX);
+          return new ReplyModeChange(v);
+        },
+      },
       {
         ...CONN,
         name: 'no-evict',
