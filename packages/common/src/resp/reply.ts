@@ -103,7 +103,11 @@ export class RawPushReply extends RawReply {}
  * commands are still sent). Only ON answers (+OK), as in Redis.
  */
 export class ReplyModeChange extends RawReply {
-  constructor(readonly mode: 'on' | 'off' | 'skip') {
-    super(mode === 'on' ? Buffer.from('+OK\r\n') : Buffer.alloc(0));
+  constructor(
+    readonly mode: 'on' | 'off' | 'skip',
+    /** What 'on' answers: +OK (CLIENT REPLY ON), +RESET (RESET). */
+    answer = 'OK',
+  ) {
+    super(mode === 'on' ? Buffer.from(`+${answer}\r\n`) : Buffer.alloc(0));
   }
 }
