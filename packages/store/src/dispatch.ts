@@ -178,7 +178,7 @@ export class Dispatcher {
       try {
         const ctx = this.context(client, isWrite, cmd);
         const notifier = isWrite ? this.server.notifier : undefined;
-        const absent = notifier?.wantsNewKeys ? await notifier.absentKeys(this.router.engineReader(), this.keysOf(args), ctx.now) : undefined;
+        const absent = notifier?.wantsAbsentKeys(args) ? await notifier.absentKeys(this.router.engineReader(), this.keysOf(args), ctx.now) : undefined;
         const reply = await handler(ctx, args);
         // Keyspace notifications come from the store where the write ran (not a forwarder, not apply).
         notifier?.afterWrite(args, reply, ctx.now, absent);

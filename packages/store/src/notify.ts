@@ -103,9 +103,17 @@ export class KeyspaceNotifier {
     this.notify(NOTIFY.expired, 'expired', key);
   }
 
-  /** Are `new` events asked for? Then a write first looks which of its keys are absent (absentKeys). */
-  get wantsNewKeys(): boolean {
-    return this.enabled && (this.flags & NOTIFY.newKey) !== 0;
+  /**
+   * Must the write `args` first look which of its keys are absent
+   * (absentKeys)? For `new` events, and for a DEL/UNLINK of several keys
+   * (its count alone does not say which existed).
+   */
+  wantsAbsentKeys(args: Buffer[]): boolean {
+    if (!this.enabled) return false;
+    if (this.flags & NOTIFY.newKey) return true;
+    if (!(this.flags & NOTIFY.generic) || args.length < 3) return false;
+    const name = args[0].toString('latin1').toLowerCase();
+    return name === 'del' || name === 'unlink';
   }
 
   /**
@@ -131,8 +139,8 @@ export class KeyspaceNotifier {
   afterWrite(args: Buffer[], reply: Reply, now: number, absentBefore?: Buffer[]): void {
     if (!this.enabled) return;
     const r = reply instanceof RawReply ? decodeRawSafely(reply.bytes) : reply;
-    const events = writeEvents(args, r, now);
-    if (absentBefore && absentBefore.length > 0) {
+    const events = writeEvents(args, r, now, absentBefore);
+    if (absentBefore && absentBefore.length > 0 && this.flags & NOTIFY.newKey) {
       const created = new Set(events.filter(([, e]) => e !== 'del' && e !== 'rename_from').map(([, , k]) => k.toString('latin1')));
       for (const key of absentBefore) if (created.has(key.toString('latin1'))) this.notify(NOTIFY.newKey, 'new', key);
     }

@@ -2,8 +2,9 @@
 // reply apply gave (Redis 7.0's notifyKeyspaceEvent calls, command by
 // command). Judged from the reply alone, so a few cases where the reply does
 // not tell are left out (docs/pubsub.md lists them): the `del` of a list,
-// set or zset emptied by a pop or trim, a DEL of several keys of which only
-// some existed, a ZADD that only changed scores without CH.
+// set or zset emptied by a pop or trim, a ZADD that only changed scores
+// without CH. A DEL of several keys of which only some existed uses the
+// keys found absent just before it ran (KeyspaceNotifier.absentKeys).
 import { ErrorReply, NullArray, SimpleString } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 
@@ -70,7 +71,7 @@ const ZSET_STORE: Record<string, string> = { zunionstore: 'zunionstore', zinters
 const ZREM_RANGE: Record<string, string> = { zremrangebyscore: 'zrembyscore', zremrangebyrank: 'zrembyrank', zremrangebylex: 'zrembylex' };
 
 /** The events of one write command that answered `r` (not an error). */
-export function writeEvents(args: Buffer[], r: Reply, now: number): KeyspaceEvent[] {
+export function writeEvents(args: Buffer[], r: Reply, now: number, absentBefore?: Buffer[]): KeyspaceEvent[] {
   if (r instanceof ErrorReply) return [];
   const name = lower(args[0]);
   const k = args[1];
@@ -125,7 +126,11 @@ export function writeEvents(args: Buffer[], r: Reply, now: number): KeyspaceEven
     case 'del':
     case 'unlink': {
       const keys = unique(args.slice(1));
-      return r === keys.length ? keys.map((key) => [G, 'del', key]) : [];
+      if (r === keys.length) return keys.map((key) => [G, 'del', key]);
+      // Some existed: those that were there just before (when the caller looked), if that agrees with the count.
+      const absent = new Set((absentBefore ?? []).map((k) => k.toString('latin1')));
+      const present = keys.filter((key) => !absent.has(key.toString('latin1')));
+      return absentBefore && present.length === r ? present.map((key) => [G, 'del', key]) : [];
     }
     case 'expire':
     case 'pexpire':
