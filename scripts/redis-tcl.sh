@@ -110,6 +110,19 @@ if [[ -z "$host" ]]; then
     exit 1
   fi
   echo "redis-tcl: server pid $server_pid answers on $host:$port" >&2
+  if [[ "$server_cmd" == "$default_cmd" ]]; then
+    # The playground's stores learn of each other with their heartbeats: wait
+    # until each lists all three (CLUSTER NODES), so that a test's PUBLISH or
+    # CONFIG SET notify-keyspace-events on one store reaches the others.
+    for i in $(seq 1 100); do
+      known=0
+      for p in "$port" $((port + 1)) $((port + 2)); do
+        [[ $(redis-cli -h "$host" -p "$p" cluster nodes 2>/dev/null | grep -c .) -ge 3 ]] && known=$((known + 1))
+      done
+      [[ $known -eq 3 ]] && break
+      sleep 0.1
+    done
+  fi
 fi
 
 # Tags denied: features a server that is not Redis does not have (see

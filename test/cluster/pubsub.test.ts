@@ -114,4 +114,42 @@ test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 
     assert.equal(Number(await b.call('PUBLISH', 'orders', 'plain')), 0);
     assert.deepEqual(await b.call('PUBSUB', 'SHARDNUMSUB', 'orders'), ['orders', 1]);
   });
+  await t.test('keyspace notifications: CONFIG SET on one store holds everywhere; a write through store B reaches a subscriber on store A', async () => {
+    // A and B do not lead the region (asked at the start): the write runs on a third store, its leader.
+    assert.equal(await b.call('CONFIG', 'SET', 'notify-keyspace-events', 'KEA'), 'OK');
+    for (const s of c.stores) assert.deepEqual(await s.call('CONFIG', 'GET', 'notify-keyspace-events'), ['notify-keyspace-events', 'AKE'], s.name);
+    const sub = ioredis(a);
+    const writer = ioredis(b);
+    t.after(() => {
+      sub.disconnect();
+      writer.disconnect();
+    });
+    await sub.connect();
+    await writer.connect();
+    const got: string[] = [];
+    sub.on('pmessage', (_p: string, ch: string, msg: string) => got.push(`${ch} ${msg}`));
+    await sub.psubscribe('__key*__:*');
+    await writer.set('user:1', 'x');
+    await writer.lpush('queue', 'job');
+    await writer.del('user:1');
+    await waitFor(async () => got.length === 6, { what: 'the six events of three writes on store A' });
+    assert.deepEqual(got, [
+      '__keyspace@0__:user:1 set',
+      '__keyevent@0__:set user:1',
+      '__keyspace@0__:queue lpush',
+      '__keyevent@0__:lpush queue',
+      '__keyspace@0__:user:1 del',
+      '__keyevent@0__:del user:1',
+    ]);
+    assert.equal(await a.call('CONFIG', 'SET', 'notify-keyspace-events', ''), 'OK');
+    await writer.set('user:2', 'y');
+    // A marker published by the store that ran the write travels behind any event it made (one connection per pair).
+    let marked = false;
+    sub.on('message', () => (marked = true));
+    await sub.subscribe('marker');
+    const ran = await c.leaderStore();
+    await ran.call('PUBLISH', 'marker', 'm');
+    await waitFor(async () => marked, { what: 'the marker on store A' });
+    assert.equal(got.length, 6, 'notifications off everywhere: nothing more');
+  });
 });

@@ -176,7 +176,13 @@ export class Dispatcher {
     const deadline = started + this.opts.retryDeadlineMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await handler(this.context(client, isWrite, cmd), args);
+        const ctx = this.context(client, isWrite, cmd);
+        const notifier = isWrite ? this.server.notifier : undefined;
+        const absent = notifier?.wantsAbsentKeys(args) ? await notifier.absentKeys(this.router.engineReader(), this.keysOf(args), ctx.now) : undefined;
+        const reply = await handler(ctx, args);
+        // Keyspace notifications come from the store where the write ran (not a forwarder, not apply).
+        notifier?.afterWrite(args, reply, ctx.now, absent);
+        return reply;
       } catch (e) {
         if (e instanceof RedirectError) {
           // A forwarded command is never forwarded again: the forwarder routes it anew.
@@ -226,6 +232,12 @@ export class Dispatcher {
       }
       return undefined;
     }
+  }
+
+  /** The keys of a command (its table key positions). */
+  private keysOf(args: Buffer[]): Buffer[] {
+    const found = this.table.lookup(args);
+    return found.ok ? CommandTable.keyPositions(found.spec, args).map((i) => args[i]) : [];
   }
 
   private context(client: ClientState, isWrite: boolean, cmd: CommandRun): CommandContext {

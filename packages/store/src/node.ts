@@ -31,6 +31,7 @@ import { ExpiryCycle, registerExpiryMetrics } from './raftstore/expiry';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
+import { KeyspaceNotifier } from './notify';
 import { KeysFanout } from './keys-fanout';
 
 export interface StoreOptions {
@@ -82,6 +83,8 @@ export class StoreNode {
   readonly blocking = new BlockingRegistry();
   /** Pub/Sub subscribers here; messages reach the other stores over the peer transport. */
   readonly pubsub = new PubSubHub();
+  /** Keyspace notifications, published through the hub (notify.ts); its flags are CONFIG SET notify-keyspace-events. */
+  readonly notifier = new KeyspaceNotifier(this.pubsub);
   private stopPubsubPeers: (() => void) | undefined;
 
   constructor(readonly opts: StoreOptions) {}
@@ -328,6 +331,7 @@ export class StoreNode {
       cluster: this.clusterFacade(),
       blocking: this.blocking,
       pubsub: this.pubsub,
+      notifier: this.notifier,
     };
   }
 
@@ -513,6 +517,7 @@ export class StoreNode {
         raft
           ? raft.peers.values()
           : [{ id: local!.id, startSlot: local!.startSlot, endSlot: local!.endSlot, isLeader: true, applied: local!.applied, propose: (c) => local!.propose(c) }],
+      onExpired: (key) => this.notifier.notifyExpired(key),
       atQuietMoment: (task) => (raft ? raft.atQuietMoment(task) : local!.quiet().then(task)),
     });
     cycle.start();

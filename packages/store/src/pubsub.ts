@@ -67,6 +67,8 @@ export interface PubSubRemote {
   publish(channel: Buffer, message: Buffer, sharded: boolean, slot: number): Promise<number>;
   /** The local views of the other up stores, for PUBSUB introspection. */
   query(q: PubsubQuery): Promise<PubsubView[]>;
+  /** Runs a CONFIG SET (`args`) on every other up store, as a forwarded command; resolves when all answered or timed out. */
+  configure(args: Buffer[]): Promise<void>;
 }
 
 export interface PubsubQuery {
@@ -321,6 +323,10 @@ export function remoteOverPeers(raft: RaftStore, checkSlot: PubSubRemote['checkS
       const body = pb.PublishRequest.encode({ channel, message, sharded }).finish();
       const answers = await Promise.all((sharded ? regionStores(slot) : otherUpStores()).map((a) => ask(a, 'store.publish', body)));
       return answers.reduce((n, r) => n + (r ? pb.PublishResponse.decode(r).receivers : 0), 0);
+    },
+    async configure(args) {
+      const body = pb.ForwardRequest.encode({ args, protocol: 2 } as pb.ForwardRequest.$Properties).finish();
+      await Promise.all(otherUpStores().map((a) => ask(a, 'store.forward', body)));
     },
     async query(q) {
       const body = pb.PubsubQueryRequest.encode({ sharded: q.sharded, pattern: q.pattern, hasPattern: q.pattern !== undefined, names: q.names }).finish();

@@ -10,6 +10,8 @@ import { LocalRegion } from '../src/region/local';
 import type { ClientState, NodeInfo, ServerFacade } from '../src/commands/context';
 import { Keyspace } from '../src/data/keyspace';
 import { BlockingRegistry } from '../src/blocking';
+import { PubSubHub } from '../src/pubsub';
+import { KeyspaceNotifier } from '../src/notify';
 
 export function testClient(id = 1): TestClient {
   return {
@@ -47,6 +49,9 @@ export interface TestStore {
   node: NodeInfo;
   /** The live settings Map behind CONFIG GET/SET. */
   config: Map<string, string>;
+  /** This store's Pub/Sub subscribers, and the keyspace notifications published through them. */
+  pubsub: PubSubHub;
+  notifier: KeyspaceNotifier;
   /** Runs one command as `client` (default: the store's own test client). */
   exec(...args: Array<string | Buffer | number>): Promise<Reply>;
   execAs(client: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply>;
@@ -77,6 +82,8 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
     ['bind', '127.0.0.1'],
     ['dir', '/tmp/redraft-test'],
   ]);
+  const pubsub = new PubSubHub();
+  const notifier = new KeyspaceNotifier(pubsub);
   const facade: ServerFacade = {
     commands: table,
     regions: () => [{ id: region.id, startSlot: region.startSlot, endSlot: region.endSlot }],
@@ -94,13 +101,15 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
     readRegion: async () => new Keyspace(engine, Date.now()),
     writeRegion: (_id, op) => region.propose({ ...op, proposedAtMs: Date.now() }),
     blocking: new BlockingRegistry(),
+    pubsub,
+    notifier,
   };
   const dispatcher = new Dispatcher(table, { regionFor: () => region, engineReader: () => engine }, facade, log);
   const client = testClient();
   clients.push(client);
   const toBuf = (a: string | Buffer | number): Buffer => (Buffer.isBuffer(a) ? a : Buffer.from(String(a)));
   const execAs = (c: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply> => dispatcher.execute(c, args.map(toBuf));
-  return { engine, region, client, clients, node, config, exec: (...args) => execAs(client, ...args), execAs };
+  return { engine, region, client, clients, node, config, pubsub, notifier, exec: (...args) => execAs(client, ...args), execAs };
 }
 
 /** Replies with Buffers turned into strings, for readable assertions. */

@@ -93,3 +93,21 @@ export class BigNumberReply {
 export class RawReply {
   constructor(readonly bytes: Buffer) {}
 }
+
+/** Several pushes already encoded in a row (one command's pub/sub confirmations): CLIENT REPLY OFF does not silence them. */
+export class RawPushReply extends RawReply {}
+
+/**
+ * CLIENT REPLY's answer: the connection switches its reply mode when this
+ * reaches its place in the reply order (so replies of earlier pipelined
+ * commands are still sent). Only ON answers (+OK), as in Redis.
+ */
+export class ReplyModeChange extends RawReply {
+  constructor(
+    readonly mode: 'on' | 'off' | 'skip',
+    /** What 'on' answers: +OK (CLIENT REPLY ON), +RESET (RESET). */
+    answer = 'OK',
+  ) {
+    super(mode === 'on' ? Buffer.from(`+${answer}\r\n`) : Buffer.alloc(0));
+  }
+}

@@ -19,7 +19,7 @@ import * as net from 'node:net';
 import pino, { type Logger } from 'pino';
 import { DecoderOptions, ProtocolError, RequestDecoder } from './decoder';
 import { Protocol, ReplyEncoder } from './encoder';
-import { ErrorReply, Reply } from './reply';
+import { ErrorReply, PushReply, RawPushReply, Reply, ReplyModeChange } from './reply';
 
 export type CommandHandler = (conn: Connection, args: Buffer[]) => Reply | Promise<Reply>;
 
@@ -75,6 +75,8 @@ interface Slot {
   done: boolean;
   reply: Reply;
   protocol: Protocol;
+  /** An out-of-band push (a pub/sub message): CLIENT REPLY neither silences nor counts it. */
+  oob?: boolean;
 }
 
 const FLAG_LETTERS: Array<[string, string]> = [
@@ -145,6 +147,8 @@ export class Connection extends EventEmitter {
   private slotsHead = 0;
   private blockers = 0;
   private closing = false; // closeAfterReply or protocol error: dispatch nothing more
+  /** CLIENT REPLY: 'off' silences command replies, 'skip' the next one; pushes always go out. */
+  private replyMode: 'on' | 'off' | 'skip' = 'on';
   private ending = false; // socket.end() called
   private inputEnded = false;
   private protoError: ProtocolError | null = null;
@@ -252,7 +256,7 @@ export class Connection extends EventEmitter {
    */
   push(reply: Reply): void {
     if (this.dead) return;
-    this.complete(reply, this.protocol);
+    this.complete(reply, this.protocol, true);
   }
 
   /**
@@ -398,9 +402,9 @@ export class Connection extends EventEmitter {
   }
 
   /** A reply is ready now: encode it if nothing is ahead of it, else queue it. */
-  private complete(reply: Reply, protocol: Protocol): void {
-    if (this.slotsHead === this.slots.length) this.encode(reply, protocol);
-    else this.slots.push({ done: true, reply, protocol });
+  private complete(reply: Reply, protocol: Protocol, oob = false): void {
+    if (this.slotsHead === this.slots.length) this.encode(reply, protocol, oob);
+    else this.slots.push({ done: true, reply, protocol, oob });
     this.scheduleFlush();
   }
 
@@ -412,7 +416,7 @@ export class Connection extends EventEmitter {
     while (this.slotsHead < slots.length && slots[this.slotsHead].done) {
       const s = slots[this.slotsHead];
       slots[this.slotsHead++] = undefined as unknown as Slot;
-      this.encode(s.reply, s.protocol);
+      this.encode(s.reply, s.protocol, s.oob);
     }
     if (this.slotsHead === slots.length) {
       this.slots = [];
@@ -422,7 +426,8 @@ export class Connection extends EventEmitter {
     this.scheduleFlush();
   }
 
-  private encode(reply: Reply, protocol: Protocol): void {
+  private encode(reply: Reply, protocol: Protocol, oob = false): void {
+    if (!oob && (this.replyMode !== 'on' || reply instanceof ReplyModeChange) && !this.replyWanted(reply)) return;
     const m = this.encoder.mark();
     try {
       this.encoder.encode(reply, protocol);
@@ -432,6 +437,20 @@ export class Connection extends EventEmitter {
       this.server.log.error({ err: e, client: this.id, cmd: this.lastCommand }, 'cannot encode reply');
       this.encoder.encode(new ErrorReply(`ERR internal error: ${(e as Error).message ?? e}`), protocol);
     }
+  }
+
+  /**
+   * CLIENT REPLY, judged in reply order: a mode change takes effect at its
+   * own reply (SKIP while OFF stays OFF, as in Redis); a silenced command
+   * still sends its pub/sub confirmations (Redis 7 pushes them regardless).
+   */
+  private replyWanted(reply: Reply): boolean {
+    if (reply instanceof ReplyModeChange) {
+      if (reply.mode !== 'skip' || this.replyMode !== 'off') this.replyMode = reply.mode;
+      return reply.mode === 'on';
+    }
+    if (this.replyMode === 'skip') this.replyMode = 'on';
+    return reply instanceof PushReply || reply instanceof RawPushReply;
   }
 
   // ---------------------------------------------------------------- output

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Connection, RespServer, type RespServerOptions } from '../../src/resp/server';
-import { err, MapReply, OK, PONG, PushReply, type Reply } from '../../src/resp/reply';
+import { err, MapReply, OK, PONG, PushReply, ReplyModeChange, type Reply } from '../../src/resp/reply';
 import { deferred, mb, RawClient, until } from './helpers';
 
 /** A server with a small test command set, listening on a free port. */
@@ -94,6 +94,10 @@ class Harness {
       case 'push':
         conn.push(new PushReply([Buffer.from('message'), args[1]]));
         return OK;
+      case 'reply':
+        return new ReplyModeChange(a[1] as 'on' | 'off' | 'skip');
+      case 'confirm':
+        return new PushReply([Buffer.from('subscribe'), args[1], 1]);
       case 'whoami':
         return [conn.id, conn.remoteAddress, conn.localAddress, conn.lastCommand];
       default:
@@ -613,6 +617,23 @@ describe('RespServer limits and hostile input', () => {
     try {
       const other = new RespServer({ host: '127.0.0.1', port: h.port, handler: () => OK });
       await assert.rejects(other.listen(), /EADDRINUSE/);
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
+describe('RespServer: CLIENT REPLY modes', () => {
+  it('OFF silences replies but not pushes, SKIP while OFF stays OFF, ON answers +OK, SKIP drops one reply', async () => {
+    const h = new Harness();
+    await h.server.listen();
+    try {
+      const c = await h.connect();
+      c.send(Buffer.concat([mb('reply', 'off'), mb('echo', 'a'), mb('push', 'x'), mb('confirm', 'ch'), mb('reply', 'skip'), mb('echo', 'b')]));
+      c.send(Buffer.concat([mb('reply', 'on'), mb('reply', 'skip'), mb('echo', 'c'), mb('echo', 'd')]));
+      const expected = '*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n' + '*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n' + '+OK\r\n' + '$1\r\nd\r\n';
+      assert.equal(await c.readString(expected), expected);
+      c.close();
     } finally {
       await h.server.close();
     }

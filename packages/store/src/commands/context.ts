@@ -6,6 +6,7 @@ import type { Keyspace } from '../data/keyspace';
 import type { ClusterFacade } from './cluster';
 import type { BlockingRegistry } from '../blocking';
 import type { PubSubHub } from '../pubsub';
+import type { KeyspaceNotifier } from '../notify';
 import type { KeysPage, KeysPageRequest } from '../keys-fanout';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
@@ -131,6 +132,8 @@ export interface ServerFacade {
   readonly blocking?: BlockingRegistry;
   /** Channel, pattern and shard-channel subscribers on this store (pubsub.ts). */
   readonly pubsub?: PubSubHub;
+  /** Keyspace notifications (notify.ts): told of every write this store ran. */
+  readonly notifier?: KeyspaceNotifier;
 }
 
 export type Spec = CommandSpec<CommandContext>;

@@ -2,7 +2,7 @@
 // PUBLISH, SPUBLISH and PUBSUB, over the store's PubSubHub (../pubsub.ts),
 // plus the RESP2 subscribed-mode rule that dispatch applies before queueing
 // or running anything (`subscribedModeReply`). docs/pubsub.md has the decisions.
-import { ErrorReply, RawReply, encodeReply, keySlot } from '@redraft/common';
+import { ErrorReply, RawPushReply, encodeReply, keySlot } from '@redraft/common';
 import type { Lookup, Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, Spec } from './context';
 import type { PubSubHub, SubscriptionKind } from '../pubsub';
@@ -43,7 +43,7 @@ export function subscribedModeReply(client: ClientState, found: Lookup<CommandCo
 /** Several confirmations answer one command: they go out as one run of bytes, in the client's protocol. */
 function confirmations(ctx: CommandContext, replies: Reply[]): Reply {
   if (replies.length === 1) return replies[0];
-  return new RawReply(Buffer.concat(replies.map((r) => encodeReply(r, ctx.client.protocol))));
+  return new RawPushReply(Buffer.concat(replies.map((r) => encodeReply(r, ctx.client.protocol))));
 }
 
 /**

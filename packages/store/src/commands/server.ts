@@ -10,7 +10,7 @@
 // their current value; CLIENT SETINFO and lib-name/lib-ver come from 7.2;
 // INFO prints the fields that have a meaning here, with mem_allocator:libc.
 import * as os from 'node:os';
-import { CommandTable, MapReply, OK, PONG, SimpleString, VerbatimReply } from '@redraft/common';
+import { CommandTable, MapReply, OK, PONG, ReplyModeChange, SimpleString, VerbatimReply } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { ClientState, CommandContext, CommandHandler, ServerFacade, Spec } from './context';
 import { CommandError, NOT_INTEGER, SYNTAX } from '../data/errors';
@@ -20,6 +20,7 @@ import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
 import { commandStatsFields } from './command-stats';
 import { keyspaceStats as clusterKeyspaceStats } from './keyspace';
+import { NOTIFY_FLAGS_ERROR, formatNotifyFlags, parseNotifyFlags } from '../notify';
 
 /** The Redis version redraft answers as (HELLO, INFO redis_version). */
 export const REDIS_VERSION = '7.0.15';
@@ -282,6 +283,8 @@ const CLIENT_HELP = [
   '    Return information about client connections. Options:',
   '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value>',
@@ -662,7 +665,7 @@ interface Setting {
   name: string;
   alias?: string;
   default: string;
-  set?: 'int' | 'mem' | { oneOf: string[] };
+  set?: 'int' | 'mem' | 'notify' | { oneOf: string[] };
 }
 
 const SETTINGS: Setting[] = [
@@ -692,7 +695,7 @@ const SETTINGS: Setting[] = [
   { name: 'hz', default: '10' },
   { name: 'io-threads', default: '1' },
   { name: 'replica-read-only', alias: 'slave-read-only', default: 'yes' },
-  { name: 'notify-keyspace-events', default: '' },
+  { name: 'notify-keyspace-events', default: '', set: 'notify' },
   { name: 'lazyfree-lazy-eviction', default: 'no', set: { oneOf: ['yes', 'no'] } },
   { name: 'lazyfree-lazy-expire', default: 'no', set: { oneOf: ['yes', 'no'] } },
   { name: 'lazyfree-lazy-server-del', default: 'no', set: { oneOf: ['yes', 'no'] } },
@@ -750,6 +753,7 @@ const configGet: CommandHandler = (ctx, args) => {
 
 function validSettingValue(s: Setting, value: string): string | null {
   if (s.set === 'int') return /^-?\d+$/.test(value) ? null : 'argument couldn\'t be parsed into an integer';
+  if (s.set === 'notify') return parseNotifyFlags(value) === null ? NOTIFY_FLAGS_ERROR : null;
   if (s.set === 'mem') return /^\d+(k|kb|m|mb|g|gb)?$/i.test(value) ? null : 'argument must be a memory value';
   if (s.set && typeof s.set === 'object') {
     return s.set.oneOf.includes(value.toLowerCase()) ? null : 'argument(s) must be one of the following: ' + s.set.oneOf.join(', ');
@@ -758,7 +762,7 @@ function validSettingValue(s: Setting, value: string): string | null {
 }
 
 /** CONFIG SET parameter value [parameter value ...]: all or nothing, Redis's messages. */
-const configSet: CommandHandler = (ctx, args) => {
+const configSet: CommandHandler = async (ctx, args) => {
   if (args.length % 2 !== 0) throw new CommandError(SYNTAX);
   const changes: Array<[string, string]> = [];
   const seen = new Set<string>();
@@ -776,12 +780,27 @@ const configSet: CommandHandler = (ctx, args) => {
     }
     const problem = validSettingValue(s, value);
     if (problem) throw new CommandError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${problem}`);
-    changes.push([s.name, s.set === 'int' ? value : value.toLowerCase()]);
+    changes.push([s.name, s.set === 'int' ? value : s.set === 'notify' ? formatNotifyFlags(parseNotifyFlags(value)!) : value.toLowerCase()]);
   }
   const live = ctx.server.config();
   for (const [k, v] of changes) live.set(k, v);
+  const notify = changes.find(([k]) => k === 'notify-keyspace-events');
+  if (notify) await setNotifyFlags(ctx, notify[1]);
   return OK;
 };
+
+/**
+ * notify-keyspace-events holds for the whole cluster: a write's events are
+ * made on the store that runs it (its region's leader), whichever store the
+ * client sent it to. So the store that gets CONFIG SET sends it on to every
+ * other up store (as a forwarded command, which they do not send on again)
+ * and answers once they did or 1 s passed. docs/pubsub.md has why.
+ */
+async function setNotifyFlags(ctx: CommandContext, value: string): Promise<void> {
+  if (ctx.server.notifier) ctx.server.notifier.flags = parseNotifyFlags(value)!;
+  if ((ctx.client as { forwarded?: boolean }).forwarded === true) return;
+  await ctx.server.pubsub?.remote?.configure([Buffer.from('config'), Buffer.from('set'), Buffer.from('notify-keyspace-events'), Buffer.from(value)]);
+}
 
 const CONFIG_HELP = [
   'GET <pattern>',
@@ -893,6 +912,21 @@ export const SERVER_COMMANDS: Spec[] = [
       { ...CONN, name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '5.0.0', summary: 'Unblocks a client blocked by a blocking command from a different connection.', complexity: 'O(log N) where N is the number of client connections', handler: clientUnblock },
       { ...CONN, name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], since: '2.4.0', summary: 'Terminates open connections.', complexity: 'O(N) where N is the number of client connections', handler: clientKill },
       { ...CONN, name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], since: '7.2.0', summary: 'Sets information specific to the client or connection.', complexity: 'O(1)', handler: clientSetinfo },
+      {
+        ...CONN,
+        name: 'reply',
+        arity: 3,
+        flags: ['noscript', 'loading', 'stale'],
+        since: '3.2.0',
+        summary: 'Instructs the server whether to reply to commands.',
+        complexity: 'O(1)',
+        // The connection applies the mode at this reply's place in the reply order (common/resp/server.ts).
+        handler: (_ctx, args) => {
+          const v = lower(args[2]);
+          if (v !== 'on' && v !== 'off' && v !== 'skip') throw new CommandError(SYNTAX);
+          return new ReplyModeChange(v);
+        },
+      },
       {
         ...CONN,
         name: 'no-evict',

@@ -14,6 +14,7 @@ import { CLUSTER_COMMANDS } from './cluster';
 import { ZSET_COMMANDS } from './zsets';
 import { TRANSACTION_COMMANDS } from './transactions';
 import { PUBSUB_COMMANDS } from './pubsub';
+import { RESET_COMMANDS } from './reset';
 
 export function storeCommandTable(): CommandTable<CommandContext> {
   return new CommandTable<CommandContext>([
@@ -29,5 +30,6 @@ export function storeCommandTable(): CommandTable<CommandContext> {
     ...ZSET_COMMANDS,
     ...TRANSACTION_COMMANDS,
     ...PUBSUB_COMMANDS,
+    ...RESET_COMMANDS,
   ]);
 }

@@ -42,6 +42,14 @@ function stateOf(client: ClientState): TransactionState {
   return s;
 }
 
+/** RESET: out of MULTI, nothing watched. */
+export function resetTransaction(client: ClientState): void {
+  const st = states.get(client);
+  if (!st) return;
+  endMulti(client, st);
+  st.watched.clear();
+}
+
 /** Shows the state in CLIENT LIST (flags x and e, multi=) when the client is a RESP connection. */
 function mirror(client: ClientState, st: TransactionState): void {
   const c = client as { flags?: Set<string>; multiQueued?: number };
@@ -104,7 +112,10 @@ export function interceptTransaction(client: ClientState, args: Buffer[], found:
       return { handler: (ctx) => exec(ctx, queued.commands, queued.aborted), args };
     }
     case 'quit':
+      return undefined;
     case 'reset':
+      // Leaves MULTI at arrival, so that commands pipelined after RESET are not queued.
+      endMulti(client, st);
       return undefined;
     default:
       st.queue.push(args);
@@ -126,6 +137,11 @@ function internalForm(client: ClientState, args: Buffer[]): CommandHandler | und
   if (name === 'exec' && args.length === 3) return execInternal;
   if (name === 'watch') return watchInternal;
   return undefined;
+}
+
+function isWriteCommand(ctx: CommandContext, args: Buffer[]): boolean {
+  const found = ctx.server.commands.lookup(args);
+  return found.ok && found.spec.flags.includes('write');
 }
 
 /** The routing keys of one queued command (its table key positions). */
@@ -163,6 +179,8 @@ async function exec(ctx: CommandContext, queue: Buffer[][], aborted: boolean): P
     // nil: a watched key changed; an error (CROSSSLOT...): nothing ran.
     if (!parts) return r;
     keyed.forEach((q, j) => (replies[q] = parts[j] ?? null));
+    // The queued writes ran inside one entry: their keyspace events go out here, in queue order.
+    for (const q of keyed) if (isWriteCommand(ctx, queue[q])) ctx.server.notifier?.afterWrite(queue[q], replies[q], ctx.now);
   }
   for (const i of keyless) replies[i] = await ctx.runCommand(queue[i]);
   return replies;

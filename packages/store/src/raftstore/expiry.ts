@@ -66,6 +66,8 @@ export interface ExpiryHost {
   regions(): Iterable<ExpiryRegion>;
   /** Runs `task` when the disk holds every applied write (RaftStore.atQuietMoment). */
   atQuietMoment<T>(task: () => T): Promise<T>;
+  /** Told of each key an ExpireKeys entry removed, once applied (keyspace notifications' `expired`). */
+  onExpired?(key: Buffer): void;
 }
 
 interface RegionState {
@@ -179,6 +181,18 @@ export class ExpiryCycle {
     if (r.isLeader && this.sweepBudget > 0) await this.sweepOnce(r);
   }
 
+  /**
+   * The keys an applied ExpireKeys entry removed: all of them when the count
+   * says so, else those whose metadata row is gone now (apply answers only
+   * a count; a key re-created since may be missed, an event is best effort).
+   */
+  private async tellExpired(keys: Buffer[], removed: number): Promise<void> {
+    for (const key of keys) {
+      if (removed < keys.length && (await this.host.engine.get(metaKey(keySlot(key), key))) !== undefined) continue;
+      this.host.onExpired!(key);
+    }
+  }
+
   /** One expiry round: scans due slots, proposes one ExpireKeys entry. True when more may be due (entry full, or slots left unread). */
   async expireOnce(r: ExpiryRegion): Promise<boolean> {
     const st = this.state(r);
@@ -236,6 +250,7 @@ export class ExpiryCycle {
       this.entriesProposed++;
       const removed = await r.propose({ proposedAtMs: Date.now(), expireKeys: { keys, expireAtMs } });
       if (typeof removed === 'number') this.expiredKeys += removed;
+      if (typeof removed === 'number' && removed > 0 && this.host.onExpired) await this.tellExpired(keys, removed);
     } catch (e) {
       // Not applied (or unknown): the keys stay due; their slots are looked at again.
       for (const k of keys) lowerHint(keySlot(k), 0);
