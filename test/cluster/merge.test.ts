@@ -8,23 +8,7 @@
 // stuck in its prepare is rolled back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { RespError, repoRoot, respMany, startWriters, waitFor, withCluster, type Cluster } from '../support';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ctl(meta: number, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot(), 'bin', 'redraft.js'), 'ctl', ...args, '--meta', `127.0.0.1:${meta}`], { timeout: 240_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { RespError, respMany, startWriters, waitFor, withCluster, type Cluster, ctl } from '../support';
 
 async function metaRegions(c: Cluster): Promise<{ id: number; start: number; end: number; leader: number }[]> {
   const text = await c.admin(c.metas[0], 'REGION', 'LIST');

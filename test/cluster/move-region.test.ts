@@ -6,24 +6,9 @@
 // (no data or Raft state left in its RocksDB, not back after a restart).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { RocksEngine, dataRange, pb, regionLocalRange, regionStateKey } from '@redraft/common';
-import { RespError, repoRoot, startWriters, waitFor, withCluster } from '../support';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ctl(meta: number, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot(), 'bin', 'redraft.js'), 'ctl', ...args, '--meta', `127.0.0.1:${meta}`], { timeout: 240_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { RespError, startWriters, waitFor, withCluster, ctl } from '../support';
 
 async function countKeys(engine: RocksEngine, [gte, lt]: [Buffer, Buffer]): Promise<number> {
   let n = 0;

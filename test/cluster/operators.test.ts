@@ -3,23 +3,7 @@
 // and messages, and the meta's OPERATOR LIST/SHOW/CANCEL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { RespError, repoRoot, waitFor, withCluster } from '../support';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ctl(meta: number, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot(), 'bin', 'redraft.js'), 'ctl', ...args, '--meta', `127.0.0.1:${meta}`], { timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { RespError, waitFor, withCluster, ctl } from '../support';
 
 test('redraft ctl: split-region, transfer-leader, cluster-status; OPERATOR commands', { timeout: 180_000 }, async (t) => {
   const c = await withCluster(t);

@@ -7,17 +7,7 @@
 //    are even; `redraft ctl drain-store` then empties it and it is removed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot, startWriters, waitFor, withCluster, type Cluster, type Node } from '../support';
-
-function ctl(meta: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot(), 'bin', 'redraft.js'), 'ctl', ...args, '--meta', `127.0.0.1:${meta}`], { timeout: 240_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { startWriters, waitFor, withCluster, type Cluster, type Node, ctl } from '../support';
 
 /** `k=v` fields of each line of a meta text reply. */
 async function lines(c: Cluster, ...args: string[]): Promise<Array<Record<string, string>>> {

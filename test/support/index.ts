@@ -19,3 +19,5 @@ export { withCluster, Cluster, Node, StuckBootstrap } from './cluster';
 export type { ClusterOptions, SlotRange } from './cluster';
 export { startWriters } from './writers';
 export type { Ack } from './writers';
+export { ctl } from './ctl';
+export type { CtlRun } from './ctl';
