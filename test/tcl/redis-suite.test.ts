@@ -20,7 +20,7 @@ const skip =
     ? 'Redis Tcl suite source not cached: run `sudo bash scripts/fetch-redis-tests.sh` (or .ci/run) once, then `npm run test:tcl`'
     : false;
 
-test('Redis Tcl suite (string, incr, hash, list, set, zset, keyspace, expire, multi, pubsub) against redraft: 0 failed', { skip, timeout: 30 * 60_000 }, async (t) => {
+test('Redis Tcl suite (string, incr, hash, list, set, zset, keyspace, expire, multi, info-command, protocol, scan, pubsub) against redraft: 0 failed', { skip, timeout: 30 * 60_000 }, async (t) => {
   const dir = tempDir(t);
   const logFile = join(dir, 'redis-tcl.log');
   const fd = openSync(logFile, 'w');
