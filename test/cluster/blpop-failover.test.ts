@@ -9,25 +9,11 @@
 // dropped connection after an element was taken for it.
 //
 // Also: BZPOPMIN/BZMPOP forwarded to the leader block there like BLPOP.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Redis from 'ioredis';
-import { respMany, waitFor, withCluster, type Node } from '../support';
+import { respMany, waitFor, withCluster, blockedClients, ioredisClients } from '../support';
 
-const clients: Redis[] = [];
-after(() => clients.forEach((r) => r.disconnect()));
-
-function client(port: number): Redis {
-  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, retryStrategy: () => 50 });
-  r.on('error', () => {});
-  clients.push(r);
-  return r;
-}
-
-async function blockedClients(s: Node): Promise<number> {
-  const [info] = await respMany(s.port, [['INFO', 'clients']]);
-  return Number(/blocked_clients:(\d+)/.exec(String(info))?.[1] ?? 0);
-}
+const client = ioredisClients();
 
 test('blocked BLPOPs across a kill -9 of the leader store: each element popped once or still queued, clean errors only', { timeout: 180_000 }, async (t) => {
   const c = await withCluster(t);

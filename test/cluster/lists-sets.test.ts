@@ -5,10 +5,9 @@
 //    the leader (forwarded) and gets the element pushed through another store;
 //  - a consumer blocked in BLPOP while the leader's store is killed gets
 //    every element once: nothing pushed and acknowledged is lost or popped twice.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Redis from 'ioredis';
-import { respMany, RespError, waitFor, withCluster, type Node } from '../support';
+import { respMany, RespError, waitFor, withCluster, type Node, blockedClients, ioredisClients } from '../support';
 
 async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Promise<void> {
   for (let i = 0; i < cmds.length; i += chunk) {
@@ -19,21 +18,7 @@ async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Prom
   }
 }
 
-/** Every client of this file: disconnected at its end whatever happened (one left reconnecting would keep the file from exiting). */
-const clients: Redis[] = [];
-after(() => clients.forEach((r) => r.disconnect()));
-
-function client(port: number): Redis {
-  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, retryStrategy: () => 50 });
-  r.on('error', () => {});
-  clients.push(r);
-  return r;
-}
-
-async function blockedClients(s: Node): Promise<number> {
-  const [info] = await respMany(s.port, [['INFO', 'clients']]);
-  return Number(/blocked_clients:(\d+)/.exec(String(info))?.[1] ?? 0);
-}
+const client = ioredisClients();
 
 test('lists and sets: replicas equal after a mixed workload with SPOP/SRANDMEMBER; a forwarded BLPOP is served', { timeout: 150_000 }, async (t) => {
   const c = await withCluster(t);

@@ -21,3 +21,4 @@ export { startWriters } from './writers';
 export type { Ack } from './writers';
 export { ctl } from './ctl';
 export type { CtlRun } from './ctl';
+export { ioredisClients, blockedClients } from './clients';
