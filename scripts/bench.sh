@@ -2,11 +2,13 @@
 # Benchmarks redraft against Debian's redis-server with appendfsync always,
 # one after the other in one run, with redis-benchmark
 # (-t set,get,hset,incr -c 50 -n 100000, without and with -P 16), and prints
-# ops/s of each and the ratio redraft/redis, then the CPU seconds each server
-# spent per 100k requests of each test (for the playground: the three store
-# processes summed; utime + stime from /proc, which moves less than ops/s on
-# a shared machine). Every server is started here on
-# free ports with a temp data dir and stopped by pid (also on Ctrl-C/error).
+# ops/s of each and the ratio redraft/redis; p99 latency; the CPU seconds each
+# server spent per 100k requests of each test (for the playground: the three
+# store processes summed; utime + stime from /proc, which moves less than
+# ops/s on a shared machine); SET latency with one client (-c 1); RSS per
+# server process after loading 1M keys of 100 bytes; and where each of issue
+# 11's targets stands. Every server is started here on free ports with a temp
+# data dir and stopped by pid (also on Ctrl-C/error).
 #
 # Usage: scripts/bench.sh [options]
 #   -n N                requests per test (default $BENCH_N, else 100000)
@@ -14,14 +16,17 @@
 #   -t TESTS            redis-benchmark tests (default $BENCH_TESTS, else set,get,hset,incr)
 #   --pipelines "1 16"  pipeline depths to run (default $BENCH_PIPELINES, else "1 16")
 #   --targets "..."     which targets, in order (default $BENCH_TARGETS, else
-#                       "redis redraft-standalone redraft redraft-cluster"):
+#                       "redis redis-mem redraft-standalone redraft redraft-cluster"):
 #                         redis              redis-server --appendonly yes --appendfsync always --save ''
+#                         redis-mem          redis-server without persistence (GET only: the GET target)
 #                         redraft-standalone one store, no replication (redraft store)
 #                         redraft            the 3-store playground, all clients on its first store
 #                                            (commands for regions led elsewhere are forwarded)
 #                         redraft-cluster    the playground through redis-benchmark --cluster
 #                                            (each key sent straight to its region's leader)
 #   --cluster           shorthand: append redraft-cluster to the targets
+#   --latency-n N       requests of the -c 1 SET latency run (default $BENCH_LATENCY_N, else 2000; 0 skips)
+#   --rss-keys N        keys loaded before RSS is read (default $BENCH_RSS_KEYS, else 1000000; 0 skips)
 #   --csv FILE          also write all results as CSV to FILE
 # Environment: REDRAFT_BENCH_CMD overrides how redraft starts ({port}, {dir}
 # are replaced), REDRAFT_BENCH_PORTS the ports it reserves (default 3).
@@ -35,7 +40,9 @@ n=${BENCH_N:-100000}
 clients=${BENCH_CLIENTS:-50}
 tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
-targets=${BENCH_TARGETS:-redis redraft-standalone redraft redraft-cluster}
+targets=${BENCH_TARGETS:-redis redis-mem redraft-standalone redraft redraft-cluster}
+latency_n=${BENCH_LATENCY_N:-2000}
+rss_keys=${BENCH_RSS_KEYS:-1000000}
 csv_out=""
 # Three regions, so that leaders (and redis-benchmark --cluster masters) spread
 # over the stores: the bench turns on the meta's leader-balance scheduler and
@@ -46,6 +53,7 @@ redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
 redraft_ports=${REDRAFT_BENCH_PORTS:-8} # the playground: 3 stores, meta admin + raft, 3 store peer ports
 standalone_cmd="node $ROOT/bin/redraft.js store --port {port} --data-dir {dir}"
 redis_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly yes --appendfsync always --save '' --daemonize no"
+redis_mem_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly no --save '' --daemonize no"
 
 while (($#)); do
   case "$1" in
@@ -55,6 +63,8 @@ while (($#)); do
     --pipelines) pipelines=$2; shift 2 ;;
     --targets) targets=$2; shift 2 ;;
     --cluster) targets="$targets redraft-cluster"; shift ;;
+    --latency-n) latency_n=$2; shift 2 ;;
+    --rss-keys) rss_keys=$2; shift 2 ;;
     --csv) csv_out=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -79,27 +89,10 @@ trap 'cleanup $?' EXIT
 trap 'echo "bench: interrupted" >&2; cleanup 130' INT
 trap 'echo "bench: terminated" >&2; cleanup 143' TERM
 
-# Results: results[target|pipeline|TEST]=rps, p50[...]=ms
-declare -A results=() p50=() cpu=()
+# Results: results[target|pipeline|TEST]=rps, p50[...]/p99[...]=ms, cpu[...]=s per 100k;
+# lat50[target]/lat99[target]: SET at -c 1 (ms); rss[target]: MB per server process.
+declare -A results=() p50=() p99=() cpu=() lat50=() lat99=() rss=()
 ran_targets=()
-
-# server_cpu_ticks PID: clock ticks of CPU (utime + stime) of the server: the
-# store processes among PID's children if it has any (a playground), else PID.
-server_cpu_ticks() {
-  local pid=$1 total=0 c stat rest
-  local pids=()
-  for c in $(pgrep -P "$pid" 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q ' store ' && pids+=("$c")
-  done
-  ((${#pids[@]})) || pids=("$pid")
-  for c in "${pids[@]}"; do
-    stat=$(cat "/proc/$c/stat" 2>/dev/null) || continue
-    rest=${stat##*) } # fields after the command name, from field 3 (state)
-    read -r -a f <<<"$rest"
-    total=$((total + f[11] + f[12])) # utime, stime: fields 14 and 15
-  done
-  echo "$total"
-}
 
 # spread_leaders PORT: on a playground (meta admin on PORT+3), turns on the
 # leader-balance scheduler and waits (up to 60 s) until three stores lead slots.
@@ -114,12 +107,13 @@ spread_leaders() {
   echo "bench: leaders still on $masters stores after 60 s" >&2
 }
 
-# run_target NAME CMD_TEMPLATE NPORTS NWAIT [extra redis-benchmark flags...]
+# run_target NAME CMD_TEMPLATE NPORTS NWAIT TESTS [extra redis-benchmark flags...]
 # Reserves NPORTS consecutive ports from {port}, starts the server, waits
-# until the first NWAIT of them answer PING, runs every pipeline depth, stops it.
+# until the first NWAIT of them answer PING, runs TESTS at every pipeline
+# depth, the -c 1 SET latency run and the key load for RSS, stops it.
 run_target() {
-  local name=$1 template=$2 nports=$3 nwait=$4
-  shift 4
+  local name=$1 template=$2 nports=$3 nwait=$4 target_tests=$5
+  shift 5
   local port dir cmd log pl out
   port=$(free_ports "$nports")
   dir="$tmp/$name-data"
@@ -144,9 +138,9 @@ run_target() {
   hz=$(getconf CLK_TCK)
   for pl in $pipelines; do
   # One redis-benchmark per test, so that the server's CPU is known per test.
-  for test in ${tests//,/ }; do
+  for test in ${target_tests//,/ }; do
     echo "bench: [$name] redis-benchmark -t $test -c $clients -n $n -P $pl $*" >&2
-    cpu0=$(server_cpu_ticks "$server_pid")
+    cpu0=$(cpu_ticks $(store_pids "$server_pid"))
     # In the background + wait, so that a signal is handled at once.
     redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
       >"$tmp/$name.$pl.csv" 2>>"$tmp/$name.bench.err" &
@@ -159,18 +153,39 @@ run_target() {
       cat "$tmp/$name.bench.err" >&2
       return 1
     fi
-    cpu1=$(server_cpu_ticks "$server_pid")
+    cpu1=$(cpu_ticks $(store_pids "$server_pid"))
     out=$(cat "$tmp/$name.$pl.csv")
-    # "TEST","rps","avg","min","p50",...
-    while IFS=, read -r t rps _avg _min med _rest; do
+    # "test","rps","avg","min","p50","p95","p99","max"
+    while IFS=, read -r t rps _avg _min med _p95 tail99 _rest; do
       t=${t//\"/}
       [[ "$t" == test || -z "$t" ]] && continue
       results["$name|$pl|$t"]=${rps//\"/}
       p50["$name|$pl|$t"]=${med//\"/}
+      p99["$name|$pl|$t"]=${tail99//\"/}
       cpu["$name|$pl|$t"]=$(awk -v d=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 100000 / n }')
     done <<<"$out"
   done
   done
+  if ((latency_n > 0)) && [[ ",$target_tests," == *,set,* ]]; then
+    echo "bench: [$name] redis-benchmark -t set -c 1 -n $latency_n $*" >&2
+    redis-benchmark -h 127.0.0.1 -p "$port" -t set -c 1 -n "$latency_n" --csv "$@" >"$tmp/$name.lat.csv" 2>>"$tmp/$name.bench.err" &
+    bench_pid=$!
+    wait "$bench_pid" || { echo "bench: [$name] latency run failed" >&2; cat "$tmp/$name.bench.err" >&2; return 1; }
+    bench_pid=""
+    while IFS=, read -r t _rps _avg _min med _p95 tail99 _rest; do
+      [[ "${t//\"/}" == SET ]] || continue
+      lat50["$name"]=${med//\"/}
+      lat99["$name"]=${tail99//\"/}
+    done <"$tmp/$name.lat.csv"
+  fi
+  if ((rss_keys > 0)) && [[ "$name" != redis-mem ]]; then
+    local cluster_flag=()
+    [[ " $* " == *" --cluster "* ]] && cluster_flag=(--cluster)
+    echo "bench: [$name] loading $rss_keys keys of 100 bytes for RSS" >&2
+    node "$ROOT/scripts/load-keys.mjs" --port "$port" --keys "$rss_keys" --value-bytes 100 "${cluster_flag[@]}" >&2 || return 1
+    # shellcheck disable=SC2046
+    rss["$name"]=$(awk '/VmRSS/ { s += $2; n++ } END { printf "%.0f", s / n / 1024 }' $(printf '/proc/%s/status ' $(store_pids "$server_pid")))
+  fi
   stop_pid "$server_pid" 15
   server_pid=""
   ran_targets+=("$name")
@@ -178,13 +193,14 @@ run_target() {
 
 for target in $targets; do
   case "$target" in
-    redraft-standalone) run_target redraft-standalone "$standalone_cmd" 1 1 ;;
-    redraft) run_target redraft "$redraft_cmd" "$redraft_ports" 1 ;;
-    redis) run_target redis "$redis_cmd" 1 1 ;;
-    # Issue 4 hook: the 3-store playground through cluster-aware
-    # redis-benchmark (needs CLUSTER NODES; it routes each key to the
-    # leader's store).
-    redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" 3 --cluster ;;
+    redraft-standalone) run_target redraft-standalone "$standalone_cmd" 1 1 "$tests" ;;
+    redraft) run_target redraft "$redraft_cmd" "$redraft_ports" 1 "$tests" ;;
+    redis) run_target redis "$redis_cmd" 1 1 "$tests" ;;
+    # Only GET: the issue's GET target compares with redis-server without persistence.
+    redis-mem) [[ ",$tests," == *,get,* ]] && run_target redis-mem "$redis_mem_cmd" 1 1 get ;;
+    # The 3-store playground through cluster-aware redis-benchmark (it reads
+    # CLUSTER NODES and sends each key to its region's leader's store).
+    redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" 3 "$tests" --cluster ;;
     *) echo "bench: unknown target $target" >&2; exit 2 ;;
   esac
 done
@@ -198,21 +214,21 @@ echo "redis-benchmark -c $clients -n $n; ops/s (p50 ms); redis = redis-server $(
 header=$(printf '%-6s %-3s' test -P)
 for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
 if [[ -n "$base" ]]; then
-  for t in "${ran_targets[@]}"; do [[ "$t" != redis ]] && header+=$(printf ' %16s' "$t/redis"); done
+  for t in "${ran_targets[@]}"; do [[ "$t" != redis* ]] && header+=$(printf ' %16s' "$t/redis"); done
 fi
 echo "$header"
-[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms,cpu_s_per_100k" >"$csv_out"
+[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms,p99_ms,cpu_s_per_100k" >"$csv_out"
 for pl in $pipelines; do
   for test in $upper_tests; do
     row=$(printf '%-6s %-3s' "$test" "$pl")
     for t in "${ran_targets[@]}"; do
       k="$t|$pl|$test"
       row+=$(printf ' %22s' "${results[$k]:-n/a} (${p50[$k]:-?})")
-      [[ -n "$csv_out" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-},${cpu[$k]:-}" >>"$csv_out"
+      [[ -n "$csv_out" && -n "${results[$k]:-}" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-},${p99[$k]:-},${cpu[$k]:-}" >>"$csv_out"
     done
     if [[ -n "$base" ]]; then
       for t in "${ran_targets[@]}"; do
-        [[ "$t" == redis ]] && continue
+        [[ "$t" == redis* ]] && continue
         a=${results["$t|$pl|$test"]:-}
         b=${results["redis|$pl|$test"]:-}
         if [[ -n "$a" && -n "$b" ]]; then
@@ -239,3 +255,61 @@ for pl in $pipelines; do
     echo "$row"
   done
 done
+
+# --- p99 latency at -c $clients ---
+echo
+echo "p99 latency, ms (-c $clients)"
+header=$(printf '%-6s %-3s' test -P)
+for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
+echo "$header"
+for pl in $pipelines; do
+  for test in $upper_tests; do
+    row=$(printf '%-6s %-3s' "$test" "$pl")
+    for t in "${ran_targets[@]}"; do row+=$(printf ' %22s' "${p99["$t|$pl|$test"]:-n/a}"); done
+    echo "$row"
+  done
+done
+
+# --- one client, and memory ---
+echo
+echo "SET with one client (-c 1 -n $latency_n): p50 / p99 ms; RSS per server process after loading $rss_keys keys of 100 bytes (playground: mean of its stores)"
+printf '%-20s %-16s %s\n' target 'p50 / p99 ms' 'RSS MB'
+for t in "${ran_targets[@]}"; do
+  [[ "$t" == redis-mem ]] && continue
+  printf '%-20s %-16s %s\n' "$t" "${lat50[$t]:-n/a} / ${lat99[$t]:-n/a}" "${rss[$t]:-n/a}"
+done
+
+# --- issue 11's targets: measured ratio, the target, met or not ---
+# ratio A_KEY B_KEY: results[A] / results[B], or empty if either is missing.
+ratio() {
+  local a=${results[$1]:-} b=${results[$2]:-}
+  [[ -n "$a" && -n "$b" ]] && awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+}
+# target_line WHAT VALUE OP GOAL: one line, "met" when VALUE OP GOAL holds.
+target_line() {
+  local what=$1 v=$2 op=$3 goal=$4 verdict
+  if [[ -z "$v" ]]; then verdict="not measured"
+  elif awk -v v="$v" -v g="$goal" -v op="$op" 'BEGIN { exit !((op == ">=") ? v >= g : v <= g) }'; then verdict=met
+  else verdict="not yet"; fi
+  printf '  %-58s %8s  (target %s %s)  %s\n' "$what" "${v:-n/a}" "$op" "$goal" "$verdict"
+}
+echo
+echo "issue 11 targets (ratios within this run)"
+for test in SET INCR HSET; do
+  [[ -n "${results["redraft-cluster|1|$test"]:-}" ]] || continue
+  target_line "--cluster $test / redis appendfsync always" "$(ratio "redraft-cluster|1|$test" "redis|1|$test")" '>=' 1.0
+done
+[[ -n "${results["redraft-cluster|1|GET"]:-}" ]] &&
+  target_line "--cluster GET / redis without persistence" "$(ratio "redraft-cluster|1|GET" "redis-mem|1|GET")" '>=' 0.8
+for pl in $pipelines; do
+  for test in $upper_tests; do
+    [[ -n "${results["redraft|$pl|$test"]:-}" ]] || continue
+    target_line "through one store / --cluster, $test -P $pl" "$(ratio "redraft|$pl|$test" "redraft-cluster|$pl|$test")" '>=' 0.6
+  done
+done
+if [[ " $pipelines " == *" 16 "* ]]; then
+  target_line "--cluster SET -P 16 / redis -P 16" "$(ratio "redraft-cluster|16|SET" "redis|16|SET")" '>=' 0.5
+  target_line "--cluster GET -P 16 / redis -P 16" "$(ratio "redraft-cluster|16|GET" "redis|16|GET")" '>=' 0.3
+fi
+target_line "standalone SET / redis appendfsync always" "$(ratio "redraft-standalone|1|SET" "redis|1|SET")" '>=' 1.0
+target_line "playground SET p50 at -c 1, ms (--cluster)" "${lat50[redraft-cluster]:-}" '<=' 1.0

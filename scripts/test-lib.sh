@@ -75,3 +75,28 @@ expand_cmd() {
   t=${t//\{dir\}/$3}
   printf '%s' "$t"
 }
+
+# store_pids PID: the store processes among PID's children (a playground), or
+# PID itself if it has none (a standalone server).
+store_pids() {
+  local pid=$1 c found=0
+  for c in $(pgrep -P "$pid" 2>/dev/null); do
+    if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q ' store '; then
+      echo "$c"
+      found=1
+    fi
+  done
+  ((found)) || echo "$pid"
+}
+
+# cpu_ticks PID...: clock ticks of CPU (utime + stime) the processes used so far.
+cpu_ticks() {
+  local total=0 c stat rest
+  for c in "$@"; do
+    stat=$(cat "/proc/$c/stat" 2>/dev/null) || continue
+    rest=${stat##*) } # fields after the command name, from field 3 (state)
+    read -r -a f <<<"$rest"
+    total=$((total + f[11] + f[12])) # utime, stime: fields 14 and 15
+  done
+  echo "$total"
+}

@@ -30,6 +30,7 @@ export function main(argv: string[]): void {
     .option('--peer-port <port>', 'first store peer port (Raft traffic between stores)', '7200')
     .option('--initial-regions <n>', 'regions the first bootstrap splits the slots into', '1')
     .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
+    .option('--metrics-port <port>', 'serve each store\'s Prometheus text on http://127.0.0.1:PORT/metrics (store i: metrics-port+i-1; default: not served)')
     .option('--log-level <level>', 'playground log level', 'info')
     .option('--no-restart', 'leave a child process that died down (default: restart it, 0.5 s backoff doubling to 10 s)')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
@@ -41,9 +42,10 @@ export function main(argv: string[]): void {
       const metaPort = checkOption(() => parsePort('--meta-port', o.metaPort));
       const metaPeerPort = checkOption(() => parsePort('--meta-peer-port', o.metaPeerPort));
       const peerPort = checkOption(() => parsePort('--peer-port', o.peerPort));
-      const initialRegions = checkOption(() => parseCount('--initial-regions', o.initialRegions, 1, 1024));
+      const initialRegions = checkOption(() => parseCount('--initial-regions', o.initialRegions, 1, 16384));
       const redirect = checkOption(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
       checkOption(() => parseBytes('--max-bulk-len', o.maxBulkLen));
+      const metricsPort = o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined;
       await runPlayground({
         port,
         metaPort,
@@ -53,6 +55,7 @@ export function main(argv: string[]): void {
         stores,
         metas,
         initialRegions,
+        metricsPort,
         log,
         storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
         restart: o.restart !== false,

@@ -21,6 +21,8 @@ export interface PlaygroundOptions {
   stores: number;
   metas: number;
   initialRegions: number;
+  /** Store i serves Prometheus metrics on metricsPort+i (none if unset). */
+  metricsPort?: number;
   log: Logger;
   /** Extra flags passed to every store (e.g. --max-bulk-len, --redirect). */
   storeArgs: string[];
@@ -87,6 +89,7 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   for (let i = 0; i < opts.stores; i++) {
     const args = ['store', '--port', String(opts.port + i), '--data-dir', join(dataDir, `store-${i + 1}`), ...opts.storeArgs];
     if (replicated) args.push('--meta', metaAddrs, '--peer-port', String(opts.peerPort + i));
+    if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort + i));
     stores.push(start(`store-${i + 1}`, opts.port + i, args));
   }
   // A child that dies meanwhile is restarted and the wait goes on, up to the bound.
@@ -115,6 +118,7 @@ function plannedPorts(opts: PlaygroundOptions): { port: number; use: string }[] 
   for (let i = 0; i < opts.stores; i++) {
     out.push({ port: opts.port + i, use: `store-${i + 1} RESP` });
     if (opts.stores > 1) out.push({ port: opts.peerPort + i, use: `store-${i + 1} peer` });
+    if (opts.metricsPort !== undefined) out.push({ port: opts.metricsPort + i, use: `store-${i + 1} metrics` });
   }
   if (opts.stores > 1) {
     for (let i = 0; i < opts.metas; i++) {

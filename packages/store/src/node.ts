@@ -503,6 +503,7 @@ export class StoreNode {
       counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);
       counterOf(r, 'redraft_store_raft_bytes_written_total', 'Bytes written by the loop (log and apply).', () => raft.loop.stats.bytesWritten);
       counterOf(r, 'redraft_store_peer_frames_sent_total', 'Frames sent to other stores and the meta.', () => raft.pool.stats().framesOut);
+      counterOf(r, 'redraft_store_peer_bytes_sent_total', 'Bytes sent to other stores and the meta (frame headers included): heartbeats, entries, forwards.', () => raft.pool.stats().bytesOut);
       counterOf(r, 'redraft_store_peer_frames_dropped_total', 'Frames dropped while a peer was unreachable.', () => raft.pool.stats().dropped);
     }
     return r;

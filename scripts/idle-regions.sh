@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# What idle regions cost: for each region count, starts the 3-store
+# playground with --initial-regions N, waits until every region has a leader
+# and the cluster has settled (idle regions hibernate after about one
+# election timeout), then measures each store over a window with no client
+# traffic: CPU (utime + stime from /proc, % of one core) and the bytes it
+# sent to other stores and the meta (its Prometheus counter
+# redraft_store_peer_bytes_sent_total: Raft heartbeats, store heartbeats,
+# meta heartbeats). Prints a table, writes a CSV and, with gnuplot, a PNG.
+#
+# Usage: scripts/idle-regions.sh [options]
+#   --regions "100 1000"  region counts, one playground each (default $IDLE_REGIONS, else "10 100 1000")
+#   --seconds S           measuring window per count (default 20)
+#   --settle S            wait after every region has a leader (default 15)
+#   --csv FILE            CSV output (default: none)
+#   --plot FILE.png       plot of CPU and peer bytes against region count (needs gnuplot)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/test-lib.sh
+. "$ROOT/scripts/test-lib.sh"
+
+counts=${IDLE_REGIONS:-10 100 1000}
+seconds=20
+settle=15
+csv_out=""
+plot_out=""
+while (($#)); do
+  case "$1" in
+    --regions) counts=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
+    --csv) csv_out=$2; shift 2 ;;
+    --plot) plot_out=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "idle-regions: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+command -v redis-cli >/dev/null || { echo "idle-regions: redis-cli not found (apt-get install redis-tools)" >&2; exit 1; }
+if [[ -n "$plot_out" ]] && ! command -v gnuplot >/dev/null; then
+  echo "idle-regions: --plot needs gnuplot (apt-get install gnuplot-nox)" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-idle.XXXXXX")
+server_pid=""
+cleanup() {
+  local rc=$1
+  trap - EXIT INT TERM
+  set +e
+  if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 30; fi
+  if ((rc != 0)); then echo "idle-regions: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+trap 'cleanup $?' EXIT
+trap 'echo "idle-regions: interrupted" >&2; cleanup 130' INT
+trap 'echo "idle-regions: terminated" >&2; cleanup 143' TERM
+
+# metric PORT NAME: the value of an unlabelled Prometheus sample (0 if absent).
+metric() {
+  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'
+}
+
+# leaders_total MPORT: regions led, summed over the three stores.
+leaders_total() {
+  local i sum=0 v
+  for i in 0 1 2; do
+    v=$(metric $(($1 + i)) redraft_store_leaders)
+    sum=$((sum + ${v%.*}))
+  done
+  echo "$sum"
+}
+
+rows=()
+hz=$(getconf CLK_TCK)
+for n in $counts; do
+  # 3 RESP, meta admin, meta peer, 3 store peer, 3 metrics ports.
+  port=$(free_ports 11)
+  dir="$tmp/data-$n"
+  log="$tmp/playground-$n.log"
+  mport=$((port + 8))
+  echo "idle-regions: [$n regions] starting the playground on port $port" >&2
+  start_bg "$log" node "$ROOT/bin/redraft.js" playground --port "$port" --meta-port $((port + 3)) \
+    --meta-peer-port $((port + 4)) --peer-port $((port + 5)) --metrics-port "$mport" \
+    --initial-regions "$n" --data-dir "$dir" --log-level warn
+  server_pid=$STARTED_PID
+  t0=$(date +%s)
+  wait_ping "$port" "$server_pid" "$log" 600
+  until [[ "$(leaders_total "$mport")" -ge "$n" ]]; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "idle-regions: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
+    (($(date +%s) - t0 < 900)) || { echo "idle-regions: $n regions still without leaders after 900 s" >&2; exit 1; }
+    sleep 1
+  done
+  echo "idle-regions: [$n regions] every region has a leader after $(($(date +%s) - t0)) s; settling ${settle} s" >&2
+  sleep "$settle"
+  mapfile -t pids < <(store_pids "$server_pid")
+  declare -a c0=() b0=()
+  for i in 0 1 2; do
+    c0[i]=$(cpu_ticks "${pids[i]}")
+    b0[i]=$(metric $((mport + i)) redraft_store_peer_bytes_sent_total)
+  done
+  sleep "$seconds"
+  cpu_sum=0
+  bytes_sum=0
+  per_store=""
+  hib=0
+  for i in 0 1 2; do
+    c1=$(cpu_ticks "${pids[i]}")
+    b1=$(metric $((mport + i)) redraft_store_peer_bytes_sent_total)
+    pct=$(awk -v d=$((c1 - c0[i])) -v hz="$hz" -v s="$seconds" 'BEGIN { printf "%.1f", d / hz / s * 100 }')
+    bps=$(awk -v a="${b0[i]}" -v b="$b1" -v s="$seconds" 'BEGIN { printf "%.0f", (b - a) / s }')
+    per_store+=" $pct%"
+    cpu_sum=$(awk -v a="$cpu_sum" -v b="$pct" 'BEGIN { print a + b }')
+    bytes_sum=$((bytes_sum + bps))
+    h=$(metric $((mport + i)) redraft_store_hibernating_regions)
+    hib=$((hib + ${h%.*}))
+  done
+  cpu_avg=$(awk -v a="$cpu_sum" 'BEGIN { printf "%.1f", a / 3 }')
+  kbps_avg=$(awk -v a="$bytes_sum" 'BEGIN { printf "%.1f", a / 3 / 1024 }')
+  rss=$(awk '/VmRSS/ { s += $2 } END { printf "%.0f", s / 3 / 1024 }' $(printf '/proc/%s/status ' "${pids[@]}"))
+  rows+=("$n $cpu_avg $kbps_avg $rss $hib")
+  echo "idle-regions: [$n regions] CPU per store:$per_store; peer bytes ${kbps_avg} KB/s per store; RSS ${rss} MB per store; replicas hibernating $hib of $((n * 3))" >&2
+  stop_pid "$server_pid" 60
+  server_pid=""
+  rm -rf "$dir"
+done
+
+echo
+echo "idle regions: 3-store playground, no client traffic, ${seconds} s window after ${settle} s settle; per store (mean of three)"
+printf '%-8s %-18s %-18s %-10s %s\n' regions 'CPU % of a core' 'peer KB/s sent' 'RSS MB' 'replicas hibernating'
+for r in "${rows[@]}"; do
+  read -r n c k m h <<<"$r"
+  printf '%-8s %-18s %-18s %-10s %s\n' "$n" "$c" "$k" "$m" "$h of $((n * 3))"
+done
+if [[ -n "$csv_out" ]]; then
+  echo "regions,cpu_pct_per_store,peer_kb_per_s_per_store,rss_mb_per_store,replicas_hibernating" >"$csv_out"
+  for r in "${rows[@]}"; do tr ' ' ',' <<<"$r" >>"$csv_out"; done
+fi
+if [[ -n "$plot_out" ]]; then
+  data="$tmp/plot.dat"
+  printf '%s\n' "${rows[@]}" >"$data"
+  gnuplot <<EOF
+set terminal pngcairo size 900,540 font ",11"
+set output "$plot_out"
+set title "redraft: idle regions per store (3-store playground, no client traffic)"
+set logscale x
+set xlabel "regions (each store holds a replica of every region)"
+set ylabel "CPU, % of one core per store"
+set y2label "peer bytes sent, KB/s per store"
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+set key top left
+set grid
+plot "$data" using 1:2 with linespoints lw 2 pt 7 title "CPU % per store", \
+     "$data" using 1:3 axes x1y2 with linespoints lw 2 pt 5 title "peer KB/s per store", \
+     5 with lines dt 2 lc rgb "gray" title "target: 5 % at 1,000 regions"
+EOF
+  echo "idle-regions: plot written to $plot_out" >&2
+fi
