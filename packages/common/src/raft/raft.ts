@@ -964,7 +964,7 @@ export class Raft {
   /** Nothing in flight: every entry committed, applied, persisted and on every peer; no read, transfer or conf change pending. */
   private quietNow(): boolean {
     const last = this.log.lastIndex();
-    if (this.leadTransferee !== NONE || this.timeoutNowSent) return false;
+    if (this.leadTransferee !== NONE) return false;
     if (this.log.committed !== last || this.log.applied !== last || this.log.stableLastIndex() !== last) return false;
     if (!this.committedEntryInCurrentTerm() || this.pendingConfIndex > this.log.applied) return false;
     if (this.readOnly.pendingCount() > 0 || this.pendingReadIndexMessages.length > 0) return false;
