@@ -51,6 +51,7 @@ const children = (pid) =>
 async function allLed() {
   for (let i = 0; i < 3; i++) {
     const c = new Redis({ port: port + i, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    c.on('error', () => {});
     try {
       await c.connect();
       const slots = await c.call('CLUSTER', 'SLOTS');
@@ -77,10 +78,18 @@ try {
   const t0 = performance.now();
   await sleep(Number(o.seconds) * 1000);
   const secs = (performance.now() - t0) / 1000;
+  // Hibernating replicas per store, where the build reports them (INFO cluster regions_hibernating).
+  const asleep = [];
+  for (let i = 0; i < 3; i++) {
+    const c = new Redis({ port: port + i, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    asleep.push((/regions_hibernating:(\d+)/.exec(await c.info('cluster').catch(() => '')) ?? [])[1] ?? '-');
+    c.disconnect();
+  }
   const pct = stores.map((p, i) => ((ticks(p) - before[i]) / 100 / secs) * 100);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`regions=${regions} hibernate=${o.hibernate ?? 'default'} window=${secs.toFixed(1)} s load=${load}`);
-  pct.forEach((v, i) => console.log(`store ${i + 1}: ${v.toFixed(1)} % of one core`));
+  pct.forEach((v, i) => console.log(`store ${i + 1}: ${v.toFixed(1)} % of one core (hibernating replicas: ${asleep[i]})`));
   console.log(`mean: ${(pct.reduce((a, b) => a + b, 0) / pct.length).toFixed(1)} %`);
 } finally {
   pg.kill('SIGINT');
