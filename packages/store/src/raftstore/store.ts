@@ -414,6 +414,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private destroyPeer(peer: RegionPeer, why: string): void {
     if (this.peers.get(peer.id) !== peer) return;
     this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'destroying the replica');
+    this.quietReports.delete(peer.id);
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
@@ -489,6 +490,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private retireMerged(peer: RegionPeer, why: string): void {
     if (this.peers.get(peer.id) !== peer) return;
     this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'retiring the merged source replica');
+    this.quietReports.delete(peer.id);
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
