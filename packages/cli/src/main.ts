@@ -32,6 +32,7 @@ export function main(argv: string[]): void {
     .option('--redirect <mode>', "stores forward commands to leaders ('forward') or answer 'moved'", 'forward')
     .option('--metrics-port <port>', 'serve each store\'s Prometheus text on http://127.0.0.1:PORT/metrics (store i: metrics-port+i-1; default: not served)')
     .option('--log-level <level>', 'playground log level', 'info')
+    .option('--hibernate-regions <bool>', "stores' idle regions hibernate (true or false)", 'true')
     .option('--no-restart', 'leave a child process that died down (default: restart it, 0.5 s backoff doubling to 10 s)')
     .addOption(new Option('--max-bulk-len <size>', 'largest bulk string a client may send').default(DEFAULT_MAX_BULK))
     .action(async (o) => {
@@ -46,6 +47,7 @@ export function main(argv: string[]): void {
       const redirect = checkOption(() => parseChoice('--redirect', o.redirect, ['forward', 'moved'] as const));
       checkOption(() => parseBytes('--max-bulk-len', o.maxBulkLen));
       const metricsPort = o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined;
+      const hibernate = checkOption(() => parseChoice('--hibernate-regions', o.hibernateRegions, ['true', 'false'] as const));
       await runPlayground({
         port,
         metaPort,
@@ -57,7 +59,7 @@ export function main(argv: string[]): void {
         initialRegions,
         metricsPort,
         log,
-        storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect],
+        storeArgs: ['--max-bulk-len', o.maxBulkLen, '--redirect', redirect, '--hibernate-regions', hibernate],
         restart: o.restart !== false,
       });
     });
@@ -78,6 +80,7 @@ export function main(argv: string[]): void {
     .option('--heartbeat-ms <ms>', 'interval of the batched heartbeat to the meta', '1000')
     .option('--raft-log-gc-threshold <n>', 'applied entries a replica keeps in its Raft log before compacting it (lagging replicas then catch up by snapshot)', '10000')
     .option('--metrics-port <port>', 'serve Prometheus text on http://HOST:PORT/metrics (default: not served)')
+    .option('--hibernate-regions <bool>', 'idle regions stop ticking and heartbeating until a write, a read or a message wakes them (true or false)', 'true')
     .option('--split-check-ms <ms>', 'how often this store measures the regions it leads (keys, bytes) for the meta\'s automatic split; 0: never', '10000')
     .option('--log-level <level>', 'log level: trace, debug, info, warn, error', 'info')
     .action(async (o) => {
@@ -101,6 +104,7 @@ export function main(argv: string[]): void {
           raftLogGcThreshold: checkOption(() => parseCount('--raft-log-gc-threshold', o.raftLogGcThreshold, 10, 10_000_000)),
           metricsPort: o.metricsPort !== undefined ? checkOption(() => parsePort('--metrics-port', o.metricsPort)) : undefined,
           splitCheckMs: checkOption(() => parseCount('--split-check-ms', o.splitCheckMs, 0, 86_400_000)),
+          hibernateRegions: checkOption(() => parseChoice('--hibernate-regions', o.hibernateRegions, ['true', 'false'] as const)) === 'true',
         }),
       );
     });

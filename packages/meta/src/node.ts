@@ -598,7 +598,8 @@ export class MetaNode implements LoopGroup, LoopHost {
     const logged: pb.StoreHeartbeatRequest.$Properties = { store: req.store, regions: req.regions };
     const res = expect(await this.propose({ storeHeartbeat: logged }), 'heartbeat');
     if (req.regions.some((r) => r.region?.merging)) this.nudgeMergeCommits();
-    const reported = req.regions.map((r) => Number(r.region?.id ?? 0));
+    // Hibernating replicas left out of the report are still hosted there.
+    const reported = [...req.regions.map((r) => Number(r.region?.id ?? 0)), ...(req.quietRegionIds ?? []).map(Number)];
     const instructions = this.sm.createPeerInstructions(res.storeId, reported);
     instructions.push(...this.sm.operatorSteps(res.storeId));
     instructions.push(...this.sm.stalePeerInstructions(res.storeId, req.regions));

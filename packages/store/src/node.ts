@@ -57,6 +57,8 @@ export interface StoreOptions {
   splitCheckMs?: number;
   /** Peer transport (default TCP); the in-process harness passes an in-memory one. */
   network?: PeerNetwork;
+  /** Idle regions hibernate (default true). */
+  hibernateRegions?: boolean;
 }
 
 /** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
@@ -131,6 +133,7 @@ export class StoreNode {
         logGcThreshold: this.opts.raftLogGcThreshold,
         splitCheckMs: this.opts.splitCheckMs,
         network: this.opts.network,
+        hibernate: this.opts.hibernateRegions,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
       this.keysFanout = new KeysFanout(this.raft, this.engine);
@@ -399,6 +402,9 @@ export class StoreNode {
       totalNetOutputBytes: st.netOutputBytes,
       expiredKeys: this.expiry?.expiredKeys ?? 0,
       totalErrorReplies: st.handlerErrors,
+      regions: this.raft
+        ? { hosted: this.raft.peers.size, leading: [...this.raft.peers.values()].filter((p) => p.isLeader).length, hibernating: this.raft.hibernatingCount() }
+        : undefined,
     };
   }
 
@@ -498,6 +504,8 @@ export class StoreNode {
     if (raft) {
       gaugeOf(r, 'redraft_store_regions', 'Region replicas hosted here.', () => raft.peers.size);
       gaugeOf(r, 'redraft_store_leaders', 'Region replicas here that lead their region.', () => [...raft.peers.values()].filter((p) => p.isLeader).length);
+      gaugeOf(r, 'redraft_store_hibernating_regions', 'Region replicas here that hibernate (idle: no ticks, no heartbeats).', () => raft.hibernatingCount());
+      counterOf(r, 'redraft_store_raft_group_ticks_total', 'Raft ticks delivered to region replicas (hibernating ones take none).', () => raft.loop.stats.groupTicks);
       counterOf(r, 'redraft_store_raft_rounds_total', 'Rounds of the multi-raft loop (rounds gathered during a write share the next one).', () => raft.loop.stats.rounds);
       counterOf(r, 'redraft_store_raft_entries_persisted_total', 'Raft entries written to the log.', () => raft.loop.stats.entriesPersisted);
       counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);

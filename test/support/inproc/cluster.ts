@@ -27,6 +27,8 @@ export interface InprocOptions {
   raftLogGcThreshold?: number;
   /** Store → meta heartbeat interval (default 300 ms: the map follows quickly). */
   heartbeatMs?: number;
+  /** Regions the bootstrap splits the slots into (default 1). */
+  initialRegions?: number;
 }
 
 /** What a test context offers: cleanup and reporting. */
@@ -102,6 +104,7 @@ export class InprocCluster {
           dataDir: join(this.dir, `meta${id}`),
           log: this.log.child({ node: `meta${id}` }),
           network: this.net.endpoint(`meta${id}`),
+          initialRegions: this.opts.initialRegions,
           onFatal: (err) => this.t.diagnostic(`meta${id} stopped: ${err.message}`),
         }),
       ),

@@ -24,6 +24,8 @@ export interface Mutations {
   leaseWithoutCheckQuorum?: boolean;
   /** Follower keeps entries that conflict with the leader's instead of truncating. */
   noTruncateOnConflict?: boolean;
+  /** A leader keeps its lease while hibernating and after waking (no clock jump). */
+  leaseAcrossHibernation?: boolean;
 }
 
 export interface Config {
@@ -64,6 +66,18 @@ export interface Config {
   initialTerm?: number;
   /** Coalesce MsgApp for all proposals made between two Readys (default true). */
   batchAppends?: boolean;
+  /**
+   * Hibernation (docs/decisions.md, "Hibernate idle regions"): a leader idle
+   * for this many ticks asks its followers to stop ticking, and stops itself
+   * once every voter agreed. 0 or unset: never (followers then also refuse
+   * the hint).
+   */
+  hibernateTicks?: number;
+  /**
+   * The host's say on hibernation (a region frozen for a merge, an operator
+   * step under way): asked on a quiet leader's tick and on a follower's hint.
+   */
+  canHibernate?: () => boolean;
   /** Test hook, off by default. */
   testMutations?: Mutations;
 }
@@ -90,6 +104,7 @@ export function validateConfig(c: Config): void {
   if (c.maxUncommittedEntriesSize !== undefined) positiveInt('maxUncommittedEntriesSize', c.maxUncommittedEntriesSize, 0);
   if (c.maxCommittedSizePerReady !== undefined) positiveInt('maxCommittedSizePerReady', c.maxCommittedSizePerReady);
   if (c.applied !== undefined) positiveInt('applied', c.applied, 0);
+  if (c.hibernateTicks !== undefined) positiveInt('hibernateTicks', c.hibernateTicks, 0);
   if (typeof c.random !== 'function') throw new ConfigError('raft config: random must be a seeded function returning [0, 1)');
   if (c.readOnlyOption !== ReadOnlyOption.Safe && c.readOnlyOption !== ReadOnlyOption.LeaseBased) {
     throw new ConfigError(`raft config: readOnlyOption must be 'safe' or 'lease', got ${String(c.readOnlyOption)}`);

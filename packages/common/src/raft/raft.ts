@@ -23,6 +23,7 @@ import {
   StateRole,
   checkIndex,
   decodeConfChange,
+  isResponseMsg,
   isEmptyHardState,
   message,
   payloadSize,
@@ -89,6 +90,20 @@ export class Raft {
   /** TimeoutNow arrived while conf changes were unapplied: campaign once they are. */
   private transferCampaignPending = false;
 
+  /**
+   * Not ticking (see "hibernation" below): a leader whose every voter took
+   * the hint, or a follower that took it. Any news wakes it.
+   */
+  hibernating = false;
+  /** Leader: ticks in a row with nothing to do. */
+  private quietTicks = 0;
+  /** Leader: hints are out, waiting for every voter to take one. */
+  private askingHibernate = false;
+  /** Leader: peers that took the hint in this quiet spell. */
+  private readonly hibernateAcks = new Set<number>();
+  private readonly hibernateTicks: number;
+  private readonly canHibernate: (() => boolean) | undefined;
+
   readonly electionTimeout: number;
   readonly heartbeatTimeout: number;
   readonly checkQuorum: boolean;
@@ -125,6 +140,8 @@ export class Raft {
     this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? 0;
     this.leaseMargin = c.leaseMarginTicks ?? 2;
     this.batchAppends = c.batchAppends ?? true;
+    this.hibernateTicks = c.hibernateTicks ?? 0;
+    this.canHibernate = c.canHibernate;
     this.random = c.random;
     this.logger = c.logger;
     this.mut = c.testMutations ?? {};
@@ -306,6 +323,10 @@ export class Raft {
     this.transferCampaignPending = false;
     this.leaseClock = 0;
     this.timeoutNowSent = false;
+    this.hibernating = false;
+    this.quietTicks = 0;
+    this.askingHibernate = false;
+    this.hibernateAcks.clear();
   }
 
   private resetRandomizedElectionTimeout(): void {
@@ -364,6 +385,8 @@ export class Raft {
   // ---- ticks -----------------------------------------------------------
 
   tick(): void {
+    // Asleep, no time passes for this peer: no election, no lease (see leaseValid).
+    if (this.hibernating) return;
     this.tickFn();
   }
 
@@ -389,6 +412,7 @@ export class Raft {
       }
     }
     if (this.state !== StateRole.Leader) return;
+    this.tickQuiet();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
       this.step(message({ type: MessageType.Beat, from: this.id }));
@@ -398,6 +422,7 @@ export class Raft {
   // ---- step: term checks, then dispatch ----------------------------------
 
   step(m: Message): void {
+    if (this.hibernating || this.askingHibernate) this.wakeOn(m);
     if (m.term === 0) {
       // local message (or a forwarded Prop/ReadIndex)
     } else if (m.term > this.term) {
@@ -414,7 +439,7 @@ export class Raft {
       } else if (m.type === MessageType.PreVoteResp && !m.reject) {
         // The term in the response is the one we would campaign in; we bump
         // it only when we get a quorum.
-      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap || m.type === MessageType.Hibernate) {
         this.becomeFollower(m.term, m.from);
       } else {
         // A vote request we may refuse does not restart our election timer
@@ -425,7 +450,7 @@ export class Raft {
         if (m.type === MessageType.Vote) this.electionElapsed = Math.min(elapsed, this.electionTimeout);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App || m.type === MessageType.Hibernate)) {
         // A leader cut off from the group: tell it about our term so it steps down.
         this.send(message({ type: MessageType.AppResp, to: m.from }));
       } else if (m.type === MessageType.PreVote) {
@@ -587,6 +612,8 @@ export class Raft {
 
   leaseValid(): boolean {
     if (this.state !== StateRole.Leader) return false;
+    // Asleep, the lease clock stands still while real time runs: no lease.
+    if (this.hibernating && !this.mut.leaseAcrossHibernation) return false;
     if (this.mut.leaseWithoutCheckQuorum) return true;
     if (!this.checkQuorum || this.leadTransferee !== NONE || this.timeoutNowSent || !this.prs.has(this.id)) return false;
     // Until an entry of this term commits, the commit index may lag writes
@@ -601,7 +628,8 @@ export class Raft {
   private quorumActive(): boolean {
     let active = 0;
     for (const id of this.voters) {
-      if (id === this.id || this.prs.get(id)!.recentActive) active++;
+      // A peer that took the hibernation hint sleeps: it answers nothing until woken.
+      if (id === this.id || this.prs.get(id)!.recentActive || this.hibernateAcks.has(id)) active++;
     }
     return active >= majority(this.voters.length);
   }
@@ -631,7 +659,9 @@ export class Raft {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.Beat:
-        this.bcastHeartbeat(this.readOnly.lastPendingContext());
+        // While asking, a heartbeat would wake the peers that took the hint: the hint goes again to the others instead.
+        if (this.askingHibernate) this.sendHibernateHints();
+        else this.bcastHeartbeat(this.readOnly.lastPendingContext());
         return;
       case MessageType.CheckQuorum:
         if (!this.quorumActive()) {
@@ -724,6 +754,12 @@ export class Raft {
         for (const rs of this.readOnly.advance(m.context)) this.respondReadIndex(rs.req, rs.index);
         return;
       }
+      case MessageType.HibernateResp:
+        pr.recentActive = true;
+        if (!this.askingHibernate || m.reject || m.index !== this.log.lastIndex()) return;
+        this.hibernateAcks.add(m.from);
+        this.maybeFinishHibernate();
+        return;
       case MessageType.SnapStatus:
         if (pr.state !== ProgressState.Snapshot) return;
         if (m.reject) pr.pendingSnapshot = 0;
@@ -779,6 +815,9 @@ export class Raft {
       case MessageType.Snap:
         this.becomeFollower(m.term, m.from);
         return this.handleSnapshot(m);
+      case MessageType.Hibernate:
+        this.becomeFollower(m.term, m.from);
+        return this.handleHibernate(m);
       case myResp: {
         const res = this.poll(m.from, !m.reject);
         if (res === VoteResult.Won) {
@@ -812,6 +851,10 @@ export class Raft {
         this.electionElapsed = 0;
         this.lead = m.from;
         return this.handleSnapshot(m);
+      case MessageType.Hibernate:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        return this.handleHibernate(m);
       case MessageType.TransferLeader:
         if (this.lead === NONE) return;
         m.to = this.lead;
@@ -851,6 +894,19 @@ export class Raft {
     this.send(message({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context }));
   }
 
+  /**
+   * The leader's hint: sleep if our log is the leader's (same last entry,
+   * same commit). The commit index is taken only up to an entry known to
+   * match (Log Matching), as a heartbeat's is.
+   */
+  private handleHibernate(m: Message): void {
+    const matches = this.log.matchTerm(m.index, m.logTerm);
+    if (matches) this.log.commitTo(Math.min(m.commit, m.index));
+    const ok = this.hibernateTicks > 0 && matches && this.log.lastIndex() === m.index && this.log.committed === m.commit && (this.canHibernate?.() ?? true);
+    if (ok) this.hibernating = true;
+    this.send(message({ type: MessageType.HibernateResp, to: m.from, index: m.index, reject: !ok }));
+  }
+
   private handleSnapshot(m: Message): void {
     const s = m.snapshot;
     if (!s) return;
@@ -877,6 +933,95 @@ export class Raft {
     this.applyConfState(cs);
     this.logger?.info({ id: this.id, index: s.meta.index, term: s.meta.term }, 'raft: restored snapshot');
     return true;
+  }
+
+  // ---- hibernation ---------------------------------------------------------
+  //
+  // An idle group stops ticking (TiKV's hibernate regions, dragonboat's
+  // quiesce). A leader with nothing to do for hibernateTicks ticks sends
+  // every peer a hint; a follower whose log is the leader's takes it, answers,
+  // and stops ticking; the leader stops once every voter took it (a voter
+  // that never got the hint would campaign). Any news wakes a peer: a
+  // proposal, a read, any message but the hint and its answer, or the host
+  // (wake()). Hibernation is never persisted: a restart wakes everything.
+
+  /** Leader, on each tick: count quiet ticks, ask once there were enough. */
+  private tickQuiet(): void {
+    if (this.hibernateTicks === 0) return;
+    if (!this.quietNow()) {
+      if (this.quietTicks > 0 || this.askingHibernate) this.wake();
+      return;
+    }
+    this.quietTicks++;
+    if (this.askingHibernate || this.quietTicks < this.hibernateTicks) return;
+    this.askingHibernate = true;
+    this.hibernateAcks.clear();
+    this.heartbeatElapsed = 0;
+    this.sendHibernateHints();
+    this.maybeFinishHibernate();
+  }
+
+  /** Nothing in flight: every entry committed, applied, persisted and on every peer; no read, transfer or conf change pending. */
+  private quietNow(): boolean {
+    const last = this.log.lastIndex();
+    if (this.leadTransferee !== NONE) return false;
+    if (this.log.committed !== last || this.log.applied !== last || this.log.stableLastIndex() !== last) return false;
+    if (!this.committedEntryInCurrentTerm() || this.pendingConfIndex > this.log.applied) return false;
+    if (this.readOnly.pendingCount() > 0 || this.pendingReadIndexMessages.length > 0) return false;
+    for (const pr of this.prs.values()) if (pr.match !== last) return false;
+    return this.canHibernate?.() ?? true;
+  }
+
+  private sendHibernateHints(): void {
+    const last = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.prs.keys()) {
+      if (id === this.id || this.hibernateAcks.has(id)) continue;
+      this.send(message({ type: MessageType.Hibernate, to: id, index: last, logTerm: lastTerm, commit: this.log.committed }));
+    }
+  }
+
+  /** Every voter took the hint: the leader sleeps too (learners need not: they never campaign). */
+  private maybeFinishHibernate(): void {
+    if (!this.voters.every((id) => id === this.id || this.hibernateAcks.has(id))) return;
+    this.askingHibernate = false;
+    this.hibernating = true;
+    this.logger?.debug?.({ id: this.id, term: this.term }, 'raft: hibernating');
+  }
+
+  /** What wakes a peer that sleeps or asks: anything but the hint and its answer (and, while only asking, answers and its own ticks). */
+  private wakeOn(m: Message): void {
+    const t = m.type;
+    if (t === MessageType.Hibernate || t === MessageType.HibernateResp) return;
+    if (!this.hibernating && (t === MessageType.Beat || t === MessageType.CheckQuorum || isResponseMsg(t))) return;
+    this.wake();
+  }
+
+  /** Leaves hibernation, or stops asking for it. The host calls it for news the core cannot see. */
+  wake(): void {
+    this.quietTicks = 0;
+    if (!this.hibernating && !this.askingHibernate) return;
+    const slept = this.hibernating;
+    this.hibernating = false;
+    this.askingHibernate = false;
+    this.hibernateAcks.clear();
+    if (this.state !== StateRole.Leader) {
+      // The election timer starts over: the leader has simply been silent.
+      this.electionElapsed = 0;
+      this.resetRandomizedElectionTimeout();
+      return;
+    }
+    if (slept && !this.mut.leaseAcrossHibernation) {
+      // No tick counted while asleep, so every ack the lease rests on is
+      // older than the lease clock says: move the clock past all of them.
+      // The lease holds again once a quorum acks a heartbeat sent from now.
+      this.leaseClock += this.electionTimeout;
+      this.electionElapsed = 0;
+      this.heartbeatElapsed = 0;
+      for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
+    }
+    // The peers that took the hint sleep until they hear from us.
+    this.bcastHeartbeat(this.readOnly.lastPendingContext());
   }
 
   // ---- membership --------------------------------------------------------

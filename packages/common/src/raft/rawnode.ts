@@ -33,6 +33,8 @@ export interface Status {
   leadTransferee: number;
   /** Leader only: a read at the commit index is safe now without a round trip. */
   leaseValid: boolean;
+  /** Not ticking (hibernation). */
+  hibernating: boolean;
   confState: ConfState;
   /** Leader only. */
   progress?: Map<number, ProgressStatus>;
@@ -57,6 +59,16 @@ export class RawNode {
 
   tick(): void {
     this.raft.tick();
+  }
+
+  /** Asleep (hibernation): ticks are no-ops, a host need not deliver them. */
+  get hibernating(): boolean {
+    return this.raft.hibernating;
+  }
+
+  /** News the core cannot see (a read, an operator step, a silent leader's store): leave hibernation. */
+  wake(): void {
+    this.raft.wake();
   }
 
   /** Campaigns now (pre-vote first if enabled). Breaks other leaders' leases: for tests and bootstrap. */
@@ -222,6 +234,7 @@ export class RawNode {
       firstIndex: r.log.firstIndex(),
       leadTransferee: r.leadTransferee,
       leaseValid: r.leaseValid(),
+      hibernating: r.hibernating,
       confState: r.confState(),
     };
     if (r.state === StateRole.Leader) s.progress = r.progressStatus();

@@ -66,6 +66,13 @@ export enum MessageType {
   ReadIndex = 21,
   ReadIndexResp = 22,
   TransferLeader = 23,
+  /**
+   * Hibernation hint (leader → follower): the group is idle, stop ticking if
+   * your log matches (index = last index, logTerm = its term, commit). The
+   * answer's reject says whether it did. Neither wakes a hibernating peer.
+   */
+  Hibernate = 24,
+  HibernateResp = 25,
 }
 
 export function isLocalMsg(t: MessageType): boolean {
@@ -79,6 +86,7 @@ export function isResponseMsg(t: MessageType): boolean {
     t === MessageType.PreVoteResp ||
     t === MessageType.HeartbeatResp ||
     t === MessageType.ReadIndexResp ||
+    t === MessageType.HibernateResp ||
     t === MessageType.Unreachable
   );
 }

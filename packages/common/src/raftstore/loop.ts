@@ -61,6 +61,8 @@ export interface LoopStats {
   entriesPersisted: number;
   entriesApplied: number;
   bytesWritten: number;
+  /** Ticks delivered to groups (a hibernating group takes none). */
+  groupTicks: number;
 }
 
 export class RaftLoop {
@@ -91,7 +93,7 @@ export class RaftLoop {
    * point until the write lands.
    */
   private installing = false;
-  readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0 };
+  readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0, groupTicks: 0 };
 
   constructor(
     private readonly engine: Engine,
@@ -140,8 +142,17 @@ export class RaftLoop {
     const ticks = Math.floor((now - this.lastTickAt) / this.tickMs);
     if (ticks <= 0) return;
     this.lastTickAt += ticks * this.tickMs;
-    for (let i = 0; i < ticks; i++) for (const g of this.groups.values()) g.node.tick();
-    this.schedule();
+    let ticked = 0;
+    for (let i = 0; i < ticks; i++) {
+      for (const g of this.groups.values()) {
+        // A hibernating group counts no time (raft.ts, hibernation): no tick, and no round for it.
+        if (g.node.hibernating) continue;
+        g.node.tick();
+        ticked++;
+      }
+    }
+    this.stats.groupTicks += ticked;
+    if (ticked > 0) this.schedule();
   }
 
   /** Something changed (a step, a proposal, a tick): run a round soon. */

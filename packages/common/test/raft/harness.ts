@@ -59,6 +59,12 @@ export function fmt(m: Message): string {
     case MessageType.ReadIndexResp:
       s += ` index=${m.index}`;
       break;
+    case MessageType.Hibernate:
+      s += ` last=${m.index}/${m.logTerm} commit=${m.commit}`;
+      break;
+    case MessageType.HibernateResp:
+      s += ` index=${m.index}${m.reject ? ' reject' : ''}`;
+      break;
   }
   if (m.context && m.context.length > 0 && m.type !== MessageType.Vote) s += ` ctx=${dec(m.context)}`;
   return s;

@@ -14,6 +14,16 @@ test('standard seeds: 3 and 5 nodes, no violations, liveness after healing', () 
   }
 });
 
+test('standard seeds with hibernation: no violations, liveness after healing', () => {
+  for (let seed = 1; seed <= 16; seed++) {
+    for (const nodes of [3, 5]) {
+      const r = runSeed({ seed, steps: 1500, nodes, hibernate: true });
+      assert.deepEqual(r.violations, [], `seed ${seed} nodes ${nodes}: npm run sim -- --seed ${seed} --nodes ${nodes} --steps 1500 --hibernate`);
+      assert.ok(r.livenessTicks !== undefined);
+    }
+  }
+});
+
 // Seeds that found real bugs, kept forever (npm run sim -- --seed S --steps 3000).
 const STALL = 'stalled replication: a lost MsgApp with the inflight window full was never resent';
 const REGRESSIONS: { seed: number; bug: string }[] = [
@@ -32,7 +42,7 @@ test('regression seeds replay clean', () => {
 for (const name of Object.keys(MUTATIONS)) {
   test(`mutation ${name} is caught by the simulator`, () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const r = runSeed({ seed, steps: 3000, mutation: name });
+      const r = runSeed({ seed, steps: 3000, mutation: name, hibernate: name === 'lease-across-hibernation' });
       if (r.violations.length > 0) return;
     }
     assert.fail(`mutation ${name} was not caught in seeds 1..300`);

@@ -86,6 +86,8 @@ export interface NodeInfo {
   /** Keys removed because they expired (0 until the expiry cycle exists). */
   readonly expiredKeys: number;
   readonly totalErrorReplies: number;
+  /** Replicated mode: region replicas here, those that lead, those that hibernate (INFO cluster). */
+  readonly regions?: { hosted: number; leading: number; hibernating: number };
 }
 
 /** What server/connection commands need from the node; implemented by the store node. */

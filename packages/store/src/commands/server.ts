@@ -462,8 +462,11 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
     case 'errorstats':
     case 'latencystats':
       return [];
-    case 'cluster':
-      return [['cluster_enabled', node.mode === 'cluster' ? 1 : 0]];
+    case 'cluster': {
+      const out: Array<[string, string | number]> = [['cluster_enabled', node.mode === 'cluster' ? 1 : 0]];
+      if (node.regions) out.push(['regions', node.regions.hosted], ['regions_leading', node.regions.leading], ['regions_hibernating', node.regions.hibernating]);
+      return out;
+    }
     case 'keyspace': {
       // The whole cluster's keys, as DBSIZE counts them (at each region's leader).
       const { keys, expires } = server.keysPage ? await clusterKeyspaceStats(ctx) : await keyspaceStats(server);

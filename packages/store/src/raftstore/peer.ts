@@ -143,7 +143,13 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     raftConfig: Omit<raft.Config, 'id' | 'storage' | 'applied'>,
     sessions?: ClientSessions,
   ) {
-    this.node = new raft.RawNode({ ...raftConfig, id: peerId, storage, applied: storage.applyState.appliedIndex });
+    this.node = new raft.RawNode({
+      ...raftConfig,
+      id: peerId,
+      storage,
+      applied: storage.applyState.appliedIndex,
+      canHibernate: raftConfig.hibernateTicks ? () => this.mayHibernate() : undefined,
+    });
     storage.setSnapshotSource(() => host.snapshots.forFollower(this));
     this.durableApplied = storage.applyState.appliedIndex;
     this.sessions = sessions ?? new ClientSessions(storage.regionId);
@@ -573,6 +579,14 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     this.pendingWrites.clear();
     this.pendingReads.clear();
     this.leaderTimes.clear();
+  }
+
+  /**
+   * The region's say on hibernation, beside the Raft core's own checks: not
+   * while frozen for a merge, while clients wait, or while entries are held.
+   */
+  private mayHibernate(): boolean {
+    return !this.frozen && !this.removed && !this.retired && this.held.length === 0 && this.pendingWrites.size === 0 && this.pendingReads.size === 0;
   }
 
   /** Writes still waiting for their entries to apply. */

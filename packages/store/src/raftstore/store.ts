@@ -48,6 +48,8 @@ import { localSourceReady, mergingOf } from './merge';
 
 /** The meta's RPC carrying one operator step (its nudge); the meta names it the same. */
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
+/** The store-to-store liveness message (StoreAlive). */
+const STORE_ALIVE = 'store.alive';
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -68,6 +70,8 @@ export interface RaftStoreOptions {
   splitCheckMs?: number;
   /** How this store reaches other stores and the meta: TCP by default, in memory in the in-process harness. */
   network?: PeerNetwork;
+  /** Idle regions stop ticking and heartbeating (default true; docs/decisions.md, "Hibernate idle regions"). */
+  hibernate?: boolean;
 }
 
 /**
@@ -83,6 +87,8 @@ export const RAFT_TIMING = {
 };
 
 const META_RPC_TIMEOUT = 3000;
+/** A hibernating replica whose report did not change is sent to the meta in full every this many heartbeats. */
+const QUIET_REPORT_EVERY = 10;
 /** On SIGTERM, how long writes already proposed may take to commit and answer. */
 const SHUTDOWN_GRACE_MS = 2000;
 
@@ -109,6 +115,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readTimeoutTimer: NodeJS.Timeout | undefined;
   private splitCheckTimer: NodeJS.Timeout | undefined;
+  private aliveTimer: NodeJS.Timeout | undefined;
   /** Sizes of the regions this store leads, for the meta's split checker. */
   readonly splitChecker: SplitChecker;
   /** Snapshots made for followers and received from leaders (snapshot.ts). */
@@ -201,6 +208,9 @@ export class RaftStore implements LoopHost, PeerHost {
       await this.engine.write(b, true);
     }
     this.loop.startTicking(this.opts.tickMs);
+    // Store liveness, for hibernating followers: one message per peer store per Raft heartbeat interval.
+    this.aliveSince = performance.now();
+    this.aliveTimer = setInterval(() => this.aliveRound(), this.opts.tickMs * RAFT_TIMING.heartbeatTick);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
     // Reads waiting for a ReadIndex answer that will never come time out here.
     this.readTimeoutTimer = setInterval(() => {
@@ -226,6 +236,7 @@ export class RaftStore implements LoopHost, PeerHost {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.splitCheckTimer) clearInterval(this.splitCheckTimer);
+    if (this.aliveTimer) clearInterval(this.aliveTimer);
     const until = Date.now() + SHUTDOWN_GRACE_MS;
     while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
       await new Promise((r) => setTimeout(r, 10));
@@ -311,6 +322,8 @@ export class RaftStore implements LoopHost, PeerHost {
       random: Math.random,
       // A replica still at its initial term never heard from a leader: no lease to respect after a start.
       initialTerm: RAFT_INIT_TERM,
+      // Quiet for one election timeout, a leader asks its followers to hibernate.
+      hibernateTicks: this.opts.hibernate === false ? 0 : RAFT_TIMING.electionTick,
     };
   }
 
@@ -401,6 +414,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private destroyPeer(peer: RegionPeer, why: string): void {
     if (this.peers.get(peer.id) !== peer) return;
     this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'destroying the replica');
+    this.quietReports.delete(peer.id);
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
@@ -476,6 +490,7 @@ export class RaftStore implements LoopHost, PeerHost {
   private retireMerged(peer: RegionPeer, why: string): void {
     if (this.peers.get(peer.id) !== peer) return;
     this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'retiring the merged source replica');
+    this.quietReports.delete(peer.id);
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
@@ -559,6 +574,9 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   private heartbeatAgain = false;
+  private heartbeatNo = 0;
+  /** Hibernating replicas: what their last full report said, and at which heartbeat. */
+  private readonly quietReports = new Map<number, { sig: string; beat: number }>();
   /** Load per region between heartbeats: each replica's `served` count at the last one. */
   private readonly servedAtHeartbeat = new Map<number, number>();
   private lastHeartbeatAt = Date.now();
@@ -566,7 +584,9 @@ export class RaftStore implements LoopHost, PeerHost {
   // ---- incoming peer traffic --------------------------------------------------------------
 
   private onPeerMessage(type: string, body: Uint8Array, _from: PeerInfo): void {
-    if (type === 'raft') {
+    if (type === STORE_ALIVE) {
+      this.onStoreAlive(pb.StoreAlive.decode(body));
+    } else if (type === 'raft') {
       const batch = pb.RaftMessageBatch.decode(body);
       for (const m of batch.messages) {
         // A MsgSnap is only taken after its data, from the last chunk of its stream.
@@ -703,6 +723,70 @@ export class RaftStore implements LoopHost, PeerHost {
     throw new Error(`unknown request type ${type}`);
   }
 
+  // ---- store liveness (hibernation) -------------------------------------------------------
+  //
+  // A hibernating follower hears nothing from its leader. Instead, every
+  // store sends each store it shares a region with one small StoreAlive per
+  // Raft heartbeat interval; a hibernating follower whose leader's store has
+  // been silent longer than an election timeout (or restarted) wakes, and
+  // elects a new leader the usual way if the old one is gone.
+
+  /** Peer stores: when each was last heard from (monotonic ms) and its start time. */
+  private readonly storeHeard = new Map<number, { at: number; startedAt: number }>();
+  private aliveSince = 0;
+
+  private aliveRound(): void {
+    if (this.stopped) return;
+    const targets = new Set<number>();
+    for (const p of this.peers.values()) {
+      for (const x of p.region.peers ?? []) {
+        const s = Number(x.storeId);
+        if (s !== this.storeId) targets.add(s);
+      }
+    }
+    const body = pb.StoreAlive.encode({ storeId: this.storeId, startedAtMs: this.startedAt }).finish();
+    for (const s of targets) {
+      const addr = this.stores.get(s)?.peerAddr;
+      if (addr) this.pool.send(addr, STORE_ALIVE, body);
+    }
+    const now = performance.now();
+    const silentAfter = this.opts.tickMs * RAFT_TIMING.electionTick;
+    const silent = new Set<number>();
+    for (const s of targets) if (now - (this.storeHeard.get(s)?.at ?? this.aliveSince) > silentAfter) silent.add(s);
+    if (silent.size) this.wakeFollowersOf(silent, 'its leader\'s store is silent');
+  }
+
+  private onStoreAlive(m: pb.StoreAlive): void {
+    const storeId = Number(m.storeId);
+    const startedAt = Number(m.startedAtMs);
+    const prev = this.storeHeard.get(storeId);
+    this.storeHeard.set(storeId, { at: performance.now(), startedAt });
+    // Restarted: the leaders it had are gone, even if it was silent for less than an election timeout.
+    if (prev && prev.startedAt !== startedAt) this.wakeFollowersOf(new Set([storeId]), 'its leader\'s store restarted');
+  }
+
+  /** Wakes every hibernating follower whose leader is on one of these stores. */
+  private wakeFollowersOf(stores: Set<number>, why: string): void {
+    let woken = 0;
+    for (const p of this.peers.values()) {
+      if (!p.node.hibernating || p.isLeader) continue;
+      const lead = (p.region.peers ?? []).find((x) => Number(x.id) === p.leaderPeerId);
+      if (lead && !stores.has(Number(lead.storeId))) continue;
+      p.node.wake();
+      woken++;
+    }
+    if (!woken) return;
+    this.log.info({ stores: [...stores], woken, why }, 'woke hibernating followers');
+    this.loop.schedule();
+  }
+
+  /** Replicas that are not ticking (Prometheus, INFO). */
+  hibernatingCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.node.hibernating) n++;
+    return n;
+  }
+
   // ---- heartbeats and the cluster view ----------------------------------------------------
 
   private async heartbeat(): Promise<void> {
@@ -710,12 +794,26 @@ export class RaftStore implements LoopHost, PeerHost {
     this.heartbeatInFlight = true;
     try {
       const regions: pb.RegionStats.$Properties[] = [];
+      const quietRegionIds: number[] = [];
       let leaders = 0;
       const now = Date.now();
       const secs = Math.max(0.001, (now - this.lastHeartbeatAt) / 1000);
       this.lastHeartbeatAt = now;
+      const beat = ++this.heartbeatNo;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
+        // A hibernating replica whose report has not changed goes in full only every QUIET_REPORT_EVERY heartbeats.
+        if (p.node.hibernating) {
+          const sig = `${p.node.raft.term}/${p.applied}/${p.leaderPeerId}/${p.isLeader}/${p.epoch.version}/${p.epoch.confVer}`;
+          const last = this.quietReports.get(p.id);
+          if (last && last.sig === sig && beat - last.beat < QUIET_REPORT_EVERY) {
+            quietRegionIds.push(p.id);
+            continue;
+          }
+          this.quietReports.set(p.id, { sig, beat });
+        } else {
+          this.quietReports.delete(p.id);
+        }
         const [gte, lt] = dataRange(p.startSlot, p.endSlot);
         // RocksDB's estimate from its files (not the memtable), or the split check's count when it has one.
         const fileBytes = await this.engine.approximateSize(gte, lt).catch(() => 0);
@@ -744,6 +842,7 @@ export class RaftStore implements LoopHost, PeerHost {
           startedAtMs: this.startedAt,
         },
         regions,
+        quietRegionIds,
         knownViewVersion: this.view ? Number(this.view.version) : 0,
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));

@@ -26,6 +26,7 @@ export const MUTATIONS: Record<string, Mutations> = {
   'commit-old-term': { commitOldTermByCount: true },
   'lease-no-check-quorum': { leaseWithoutCheckQuorum: true },
   'no-truncate': { noTruncateOnConflict: true },
+  'lease-across-hibernation': { leaseAcrossHibernation: true },
 };
 
 export interface SimOptions {
@@ -34,6 +35,12 @@ export interface SimOptions {
   /** 3 or 5; default: chosen by the seed. */
   nodes?: number;
   mutation?: string;
+  /**
+   * Idle groups hibernate (hibernateTicks = electionTick). A liveness oracle
+   * stands in for the stores' heartbeats: a sleeping follower whose leader is
+   * down or cut off from it wakes on the next tick.
+   */
+  hibernate?: boolean;
   /** Keep the last events and return them with a violation. */
   trace?: boolean;
 }
@@ -151,6 +158,8 @@ export class Sim {
     committed: 0,
     reads: 0,
     leaseReads: 0,
+    woken: 0,
+    asleepTicks: 0,
     elections: 0,
     snapshotsSent: 0,
     confChanges: 0,
@@ -213,7 +222,8 @@ export class Sim {
     this.params =
       `nodes=${this.nodeCount} preVote=${this.preVote} checkQuorum=${this.checkQuorum} readOnly=${this.readOnly} batch=${this.batch} ` +
       `forwarding=${this.forwarding} maxSizePerMsg=${this.maxSizePerMsg} maxInflight=${this.maxInflight} drop=${this.dropP} dup=${this.dupP} delay=${this.maxDelay} crash=${this.crashP}` +
-      (opts.mutation ? ` mutation=${opts.mutation}` : '');
+      (opts.mutation ? ` mutation=${opts.mutation}` : '') +
+      (opts.hibernate ? ' hibernate' : '');
     const voters: number[] = [];
     for (let id = 1; id <= this.nodeCount; id++) voters.push(id);
     const sm0: SmState = { applied: 1, hash: 0, confState: { voters, learners: [] } };
@@ -261,6 +271,7 @@ export class Sim {
       random: () => n.rng.next(),
       applied: n.sm.applied,
       batchAppends: this.batch,
+      hibernateTicks: this.opts.hibernate ? this.electionTick : 0,
       testMutations: this.mutation,
     };
   }
@@ -533,8 +544,26 @@ export class Sim {
     this.now++;
     this.stats.ticks++;
     for (const n of this.alive()) n.raw!.tick();
+    if (this.opts.hibernate) {
+      for (const n of this.alive()) if (n.raw!.raft.hibernating) this.stats.asleepTicks++;
+      this.wakeOrphans();
+    }
     for (const [id, at] of this.destroyAt) {
       if (at <= this.now) this.destroy(id);
+    }
+  }
+
+  /** The stores' liveness heartbeats, as an oracle: a sleeping follower whose leader it cannot hear wakes. */
+  private wakeOrphans(): void {
+    for (const n of this.alive()) {
+      const r = n.raw!.raft;
+      if (!r.hibernating || r.state === StateRole.Leader) continue;
+      const l = this.nodes.get(r.lead);
+      if (!l || !l.raw || l.destroyed || l.group !== n.group || this.cutLinks.has(`${l.id}-${n.id}`)) {
+        this.stats.woken++;
+        this.trace(`n${n.id} woken: its leader ${r.lead} is silent`);
+        n.raw!.wake();
+      }
     }
   }
 
@@ -670,6 +699,10 @@ export class Sim {
 
   step(): void {
     this.stepNo++;
+    if (this.opts.hibernate && this.rng.chance(0.01)) {
+      this.idleSpell();
+      return;
+    }
     const x = this.rng.next();
     const alive = this.alive();
     if (x < 0.36) {
@@ -721,6 +754,30 @@ export class Sim {
       }
     }
     this.checkStep();
+  }
+
+  /**
+   * With hibernation: some ticks with no proposal, so groups go quiet and
+   * sleep, with lease reads tried by every peer that believes it leads.
+   */
+  private idleSpell(): void {
+    const ticks = 12 + this.rng.int(30);
+    // Sometimes the network splits while the groups sleep.
+    const cutAt = this.rng.chance(0.3) ? this.rng.int(ticks) : -1;
+    this.trace(`idle for ${ticks} ticks`);
+    for (let t = 0; t < ticks; t++) {
+      if (t === cutAt) this.repartition();
+      for (let round = 0; round < 50; round++) {
+        let work = false;
+        while (this.deliverOne()) work = true;
+        for (const n of this.alive()) if (this.processReady(n, true)) work = true;
+        this.checkStep();
+        if (!work) break;
+      }
+      this.tickAll();
+      for (const n of this.alive()) if (n.raw!.raft.state === StateRole.Leader) this.leaseRead(n);
+      this.checkStep();
+    }
   }
 
   /** Heals everything and measures ticks until a new proposal is committed and applied. */

@@ -18,11 +18,12 @@ const program = new Command()
   .option('--steps <k>', 'chaos steps per seed before healing', int, 3000)
   .option('--nodes <n>', '3 or 5 (default: chosen by the seed)', int)
   .option('--mutation <name>', `run a known-wrong core: ${Object.keys(MUTATIONS).join(', ')}`)
+  .option('--hibernate', 'idle groups hibernate (a liveness oracle wakes followers of a silent leader)')
   .option('--verbose', 'print the last events of a failing seed')
   .option('--stop', 'stop at the first failing seed')
   .parse();
 
-const o = program.opts<{ seeds: number; seed?: number; from: number; steps: number; nodes?: number; mutation?: string; verbose?: boolean; stop?: boolean }>();
+const o = program.opts<{ seeds: number; seed?: number; from: number; steps: number; nodes?: number; mutation?: string; hibernate?: boolean; verbose?: boolean; stop?: boolean }>();
 if (o.mutation && !MUTATIONS[o.mutation]) {
   console.error(`unknown mutation ${o.mutation}; known: ${Object.keys(MUTATIONS).join(', ')}`);
   process.exit(2);
@@ -41,7 +42,7 @@ let worstSeed = 0;
 let steps = 0;
 const totals: Record<string, number> = {};
 for (const seed of seeds) {
-  const r = runSeed({ seed, steps: o.steps, nodes: o.nodes, mutation: o.mutation, trace: o.verbose });
+  const r = runSeed({ seed, steps: o.steps, nodes: o.nodes, mutation: o.mutation, hibernate: o.hibernate, trace: o.verbose });
   steps += r.steps;
   for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
   if (r.livenessTicks !== undefined && r.livenessTicks > worst) {
@@ -51,7 +52,7 @@ for (const seed of seeds) {
   if (r.violations.length > 0) {
     violations += r.violations.length;
     failedSeeds++;
-    const replay = `npm run sim -- --seed ${seed} --steps ${o.steps}${o.nodes ? ` --nodes ${o.nodes}` : ''}${o.mutation ? ` --mutation ${o.mutation}` : ''}`;
+    const replay = `npm run sim -- --seed ${seed} --steps ${o.steps}${o.nodes ? ` --nodes ${o.nodes}` : ''}${o.mutation ? ` --mutation ${o.mutation}` : ''}${o.hibernate ? ' --hibernate' : ''}`;
     console.log(`FAIL seed=${seed} (${r.params})`);
     for (const v of r.violations) console.log(`  ${v}`);
     console.log(`  replay: ${replay}`);
