@@ -11,9 +11,12 @@
 # Usage: scripts/idle-regions.sh [options]
 #   --regions "100 1000"  region counts, one playground each (default $IDLE_REGIONS, else "10 100 1000")
 #   --seconds S           measuring window per count (default 20)
-#   --settle S            wait after every region has a leader (default 15)
+#   --settle S            wait after every region has a leader (and, with
+#                         hibernation, 99 % of the replicas sleep) (default 15)
+#   --settle-max S        longest wait for the replicas to sleep (default 300)
 #   --csv FILE            CSV output (default: none)
 #   --plot FILE.png       plot of CPU and peer bytes against region count (needs gnuplot)
+#   --hibernate BOOL      the stores' --hibernate-regions (default true)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,15 +26,19 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 counts=${IDLE_REGIONS:-10 100 1000}
 seconds=20
 settle=15
+settle_max=300
 csv_out=""
 plot_out=""
+hibernate=true
 while (($#)); do
   case "$1" in
     --regions) counts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
+    --settle-max) settle_max=$2; shift 2 ;;
     --csv) csv_out=$2; shift 2 ;;
     --plot) plot_out=$2; shift 2 ;;
+    --hibernate) hibernate=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "idle-regions: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -71,6 +78,16 @@ leaders_total() {
   echo "$sum"
 }
 
+# hibernating_total MPORT: hibernating replicas, summed over the three stores.
+hibernating_total() {
+  local i sum=0 v
+  for i in 0 1 2; do
+    v=$(metric $(($1 + i)) redraft_store_hibernating_regions)
+    sum=$((sum + ${v%.*}))
+  done
+  echo "$sum"
+}
+
 rows=()
 hz=$(getconf CLK_TCK)
 for n in $counts; do
@@ -82,7 +99,7 @@ for n in $counts; do
   echo "idle-regions: [$n regions] starting the playground on port $port" >&2
   start_bg "$log" node "$ROOT/bin/redraft.js" playground --port "$port" --meta-port $((port + 3)) \
     --meta-peer-port $((port + 4)) --peer-port $((port + 5)) --metrics-port "$mport" \
-    --initial-regions "$n" --data-dir "$dir" --log-level warn
+    --initial-regions "$n" --hibernate-regions "$hibernate" --data-dir "$dir" --log-level warn
   server_pid=$STARTED_PID
   t0=$(date +%s)
   wait_ping "$port" "$server_pid" "$log" 600
@@ -91,7 +108,14 @@ for n in $counts; do
     (($(date +%s) - t0 < 900)) || { echo "idle-regions: $n regions still without leaders after 900 s" >&2; exit 1; }
     sleep 1
   done
-  echo "idle-regions: [$n regions] every region has a leader after $(($(date +%s) - t0)) s; settling ${settle} s" >&2
+  echo "idle-regions: [$n regions] every region has a leader after $(($(date +%s) - t0)) s; settling" >&2
+  # With hibernation: until 99 % of the replicas sleep (late replicas catch up
+  # by snapshot first), at most --settle-max; then --settle more seconds.
+  if [[ "$hibernate" == true ]]; then
+    t1=$(date +%s)
+    while (($(hibernating_total "$mport") * 100 < n * 3 * 99)) && (($(date +%s) - t1 < settle_max)); do sleep 1; done
+    echo "idle-regions: [$n regions] $(hibernating_total "$mport") of $((n * 3)) replicas hibernate after $(($(date +%s) - t1)) s" >&2
+  fi
   sleep "$settle"
   mapfile -t pids < <(store_pids "$server_pid")
   declare -a c0=() b0=()
@@ -112,9 +136,8 @@ for n in $counts; do
     per_store+=" $pct%"
     cpu_sum=$(awk -v a="$cpu_sum" -v b="$pct" 'BEGIN { print a + b }')
     bytes_sum=$((bytes_sum + bps))
-    h=$(metric $((mport + i)) redraft_store_hibernating_regions)
-    hib=$((hib + ${h%.*}))
   done
+  hib=$(hibernating_total "$mport")
   cpu_avg=$(awk -v a="$cpu_sum" 'BEGIN { printf "%.1f", a / 3 }')
   kbps_avg=$(awk -v a="$bytes_sum" 'BEGIN { printf "%.1f", a / 3 / 1024 }')
   rss=$(awk '/VmRSS/ { s += $2 } END { printf "%.0f", s / 3 / 1024 }' $(printf '/proc/%s/status ' "${pids[@]}"))
@@ -126,7 +149,7 @@ for n in $counts; do
 done
 
 echo
-echo "idle regions: 3-store playground, no client traffic, ${seconds} s window after ${settle} s settle; per store (mean of three)"
+echo "idle regions: 3-store playground (--hibernate-regions $hibernate), no client traffic, ${seconds} s window after ${settle} s settle; per store (mean of three)"
 printf '%-8s %-18s %-18s %-10s %s\n' regions 'CPU % of a core' 'peer KB/s sent' 'RSS MB' 'replicas hibernating'
 for r in "${rows[@]}"; do
   read -r n c k m h <<<"$r"
