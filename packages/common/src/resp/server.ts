@@ -7,8 +7,7 @@
 //   → a queue of reply slots; finished slots at its head are encoded (in the
 //     protocol the connection had when its command ran) into the connection's
 //     ReplyEncoder
-//   → one socket write (writev of the encoded chunks) per event-loop turn
-//     (setImmediate: after every I/O callback of the turn).
+//   → one socket write (writev of the encoded chunks) per event-loop turn.
 //
 // Commands are dispatched as soon as they are decoded, without waiting for
 // earlier ones to finish (pipelining). A handler that needs the commands after
@@ -456,15 +455,10 @@ export class Connection extends EventEmitter {
 
   // ---------------------------------------------------------------- output
 
-  /**
-   * One socket write per connection per event-loop turn: replies that settle
-   * in different callbacks of one turn (apply here, forward batches from two
-   * other stores) leave together, after the turn's I/O callbacks.
-   */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.dead) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    process.nextTick(() => this.flush());
   }
 
   private flush(): void {
