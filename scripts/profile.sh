@@ -40,6 +40,14 @@ for ((i = 0; i < 600; i++)); do
   redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
   sleep 0.1
 done
+# Leaders on every store (as scripts/bench.sh does), so that through one store
+# two thirds of the keys are forwarded and --cluster finds three masters.
+redis-cli -p $((port + 3)) scheduler enable leader-balance >/dev/null 2>&1 || true
+for ((i = 0; i < 600; i++)); do
+  masters=$(redis-cli -p "$port" cluster nodes 2>/dev/null | awk '$3 ~ /master/ && NF > 8 {print $2}' | sort -u | wc -l)
+  ((masters >= 3)) && break
+  sleep 0.1
+done
 redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -n "$n" -c "$clients" -P "$pipeline" $cluster -q
 stop_pid "$pid" 30
 pid=""

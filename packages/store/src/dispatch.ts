@@ -26,7 +26,11 @@ export interface Router {
   engineReader(): KvReader;
 }
 
-/** The keys' region is led by another store: forward the command there, or answer MOVED. */
+/**
+ * The keys' region is led by another store: forward the command there, or
+ * answer MOVED. Thrown for every forwarded command, so it captures no stack
+ * trace (capturing one was 3 % of a forwarding store's CPU at -P 16).
+ */
 export class RedirectError extends Error {
   constructor(
     readonly slot: number,
@@ -35,7 +39,10 @@ export class RedirectError extends Error {
     /** host:port of its peer transport (for forwarding). */
     readonly peerAddr: string,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`MOVED ${slot} ${clientAddr}`);
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -33,6 +33,7 @@ import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
 import { KeyspaceNotifier } from './notify';
 import { KeysFanout } from './keys-fanout';
+import { ForwardBatcher, serveForwardBatch } from './forward-batch';
 
 export interface StoreOptions {
   host: string;
@@ -136,6 +137,18 @@ export class StoreNode {
         hibernate: this.opts.hibernateRegions,
       });
       this.raft.onForward = (req) => this.serveForwarded(req);
+      this.raft.onForwardBatch = (body) => serveForwardBatch(body, (req) => this.serveForwarded(req));
+      const raft = this.raft;
+      this.forwards = new ForwardBatcher({
+        send: (addr, body, timeoutMs) => raft.pool.request(addr, 'store.forwardBatch', body, { timeoutMs, writeNow: true }),
+        timeoutMs: FORWARD_RPC_TIMEOUT_MS,
+        leaderOf: (slot) => {
+          const route = raft.routeOf(slot);
+          if (!route?.leaderStoreId) return undefined;
+          return route.leaderStoreId === raft.storeId ? raft.opts.peerAddr : raft.storeInfo(route.leaderStoreId)?.peerAddr ?? undefined;
+        },
+        watchMs: LEADER_WATCH_MS,
+      });
       this.keysFanout = new KeysFanout(this.raft, this.engine);
       this.raft.onRegionKeys = (body) => this.keysFanout!.serve(body);
       this.raft.onUnblock = (req) => this.blocking.unblockSession(req.session ?? {}, req.error ? UNBLOCKED_ERROR : NullArray.instance);
@@ -190,16 +203,20 @@ export class StoreNode {
   }
 
   private readonly sessions = new ForwardingSession();
+  /** Forwarded commands, one frame per target store and turn (forward-batch.ts). */
+  private forwards: ForwardBatcher | undefined;
   /** KEYS, SCAN, DBSIZE, RANDOMKEY across regions led by other stores. */
   private keysFanout: KeysFanout | undefined;
 
   /**
-   * Sends a command to the store believed to lead its slot. If this store
+   * Sends a command to the store believed to lead its slot, in the batch of
+   * this turn's commands for that store (forward-batch.ts). If this store
    * learns of another leader meanwhile (the old one died or stalled), the
    * forward is given up at once, as an answer lost: a read is simply routed
    * again, a write resent in its session, so failover costs an election,
-   * not the RPC timeout. A blocking command may wait its own timeout there
-   * (0: forever); its waiter follows a leader move on the leader's side.
+   * not the RPC timeout. A blocking command goes alone and may wait its own
+   * timeout there (0: forever); its waiter follows a leader move on the
+   * leader's side.
    */
   private async forward(
     peerAddr: string,
@@ -211,29 +228,16 @@ export class StoreNode {
     client?: ClientState,
   ): Promise<Buffer> {
     const raft = this.raft!;
-    const body = pb.ForwardRequest.encode({ args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties).finish();
+    const req = { args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties;
     const block = blockingTimeoutOf(args);
     if (block !== undefined) {
+      const body = pb.ForwardRequest.encode(req).finish();
       const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
       const request = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
       return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, session)).reply);
     }
-    const rpc = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs: FORWARD_RPC_TIMEOUT_MS });
-    let watch: NodeJS.Timeout | undefined;
-    const leaderMoved = new Promise<never>((_, reject) => {
-      watch = setInterval(() => {
-        const route = raft.routeOf(slot);
-        const leader = route?.leaderStoreId ? (route.leaderStoreId === raft.storeId ? raft.opts.peerAddr : raft.storeInfo(route.leaderStoreId)?.peerAddr) : undefined;
-        if (leader && leader !== peerAddr) reject(new Error(`the leader of slot ${slot} moved from ${peerAddr} to ${leader} while the forward was in flight`));
-      }, LEADER_WATCH_MS);
-    });
-    rpc.catch(() => {}); // a late failure after the leader moved is not news
-    try {
-      const res = pb.ForwardResponse.decode(await Promise.race([rpc, leaderMoved]));
-      return Buffer.from(res.reply);
-    } finally {
-      clearInterval(watch);
-    }
+    // Only writes carry a session (dispatch.ts): they batch apart from reads.
+    return this.forwards!.forward(peerAddr, req, slot, session !== undefined);
   }
 
   /** A command another store forwarded: run it here, never forward it again. */

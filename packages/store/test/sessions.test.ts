@@ -71,3 +71,26 @@ test('client sessions: duplicates answer the kept reply, acked replies are dropp
   assert.equal(after.size, 1);
   assert.equal(after.check({ id: 5, seq: 3, ackedBelow: 1 }).kind, 'new');
 });
+
+test('client sessions: a rising ackedBelow drops exactly the kept replies below it, by a short step or a long jump', async () => {
+  const engine = new MemoryEngine();
+  const s = new ClientSessions(3);
+  const t0 = 2_000_000;
+  let batch = new OverlayBatch(engine);
+  for (const seq of [1, 2, 3, 5, 8]) s.record({ id: 7, seq, ackedBelow: 1 }, seq * 10, t0, batch);
+  await engine.write(batch.batch);
+  // A short step (looked up seq by seq): 1 and 2 go.
+  batch = new OverlayBatch(engine);
+  s.record({ id: 7, seq: 9, ackedBelow: 3 }, 90, t0, batch);
+  await engine.write(batch.batch);
+  const kinds = (c: ClientSessions) => [1, 2, 3, 5, 8, 9].map((seq) => c.check({ id: 7, seq, ackedBelow: 3 }).kind);
+  assert.deepEqual(kinds(s), ['stale', 'stale', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+  assert.deepEqual(kinds(await ClientSessions.load(engine, 3)), kinds(s));
+  // A long jump (past more seqs than are kept): 3, 5 and 8 go, 9 stays.
+  batch = new OverlayBatch(engine);
+  s.record({ id: 7, seq: 100, ackedBelow: 9 }, 1000, t0, batch);
+  await engine.write(batch.batch);
+  const later = (c: ClientSessions) => [3, 5, 8, 9, 100].map((seq) => c.check({ id: 7, seq, ackedBelow: 9 }).kind);
+  assert.deepEqual(later(s), ['stale', 'stale', 'stale', 'duplicate', 'duplicate']);
+  assert.deepEqual(later(await ClientSessions.load(engine, 3)), later(s));
+});

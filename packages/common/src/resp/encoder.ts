@@ -285,9 +285,20 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+// encodeReply's encoder, shared: a new encoder per call allocated a slab of
+// its own (allocUnsafeSlow) for every forwarded command and every kept
+// session reply. What it hands out are views of its slab that later calls
+// never write over (a full slab is replaced, not reused).
+const sharedEncoder = new ReplyEncoder(16 * 1024);
+
 /** Encodes one reply into one Buffer. */
 export function encodeReply(reply: Reply, protocol: Protocol = 2): Buffer {
-  const enc = new ReplyEncoder(1024);
-  enc.encode(reply, protocol);
-  return enc.takeBuffer();
+  const m = sharedEncoder.mark();
+  try {
+    sharedEncoder.encode(reply, protocol);
+  } catch (e) {
+    sharedEncoder.rollback(m);
+    throw e;
+  }
+  return sharedEncoder.takeBuffer();
 }

@@ -56,6 +56,12 @@ export interface SendOptions {
 export interface RequestOptions extends SendOptions {
   /** reject with TIMEOUT after this long; default the client's requestTimeoutMs */
   timeoutMs?: number;
+  /**
+   * write the frame (and any queued before it) at once rather than at the end
+   * of the turn: for a caller that already gathered a turn's work (a batch
+   * sent from setImmediate would otherwise wait one more loop iteration)
+   */
+  writeNow?: boolean;
 }
 
 /**
@@ -204,6 +210,7 @@ export class PeerClient extends EventEmitter {
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
       conn.enqueue(frame);
+      if (opts.writeNow) conn.flush();
     });
   }
 

@@ -103,13 +103,24 @@ export class ClientSessions {
     s.lastActiveMs = Math.max(s.lastActiveMs, entryTimeMs);
     const ackedBelow = Number(fs.ackedBelow);
     if (ackedBelow > s.ackedBelow) {
-      s.ackedBelow = ackedBelow;
-      for (const seq of s.replies.keys()) {
-        if (seq < ackedBelow) {
-          s.replies.delete(seq);
-          batch.del(sessionReplyKey(this.regionId, id, seq));
+      // Every kept reply is at or above the old mark (kept only from there,
+      // all below dropped when it rose), so the ones to drop lie in
+      // [old mark, new mark): look them up there, or walk the kept replies
+      // when that range is longer. Same deletions either way; a scan of
+      // every kept reply per write cost 6 % of a leader's CPU at -P 16.
+      if (ackedBelow - s.ackedBelow <= s.replies.size) {
+        for (let seq = s.ackedBelow; seq < ackedBelow; seq++) {
+          if (s.replies.delete(seq)) batch.del(sessionReplyKey(this.regionId, id, seq));
+        }
+      } else {
+        for (const seq of s.replies.keys()) {
+          if (seq < ackedBelow) {
+            s.replies.delete(seq);
+            batch.del(sessionReplyKey(this.regionId, id, seq));
+          }
         }
       }
+      s.ackedBelow = ackedBelow;
     }
     const seq = Number(fs.seq);
     if (reply !== undefined && seq >= s.ackedBelow) {

@@ -669,6 +669,8 @@ export class RaftStore implements LoopHost, PeerHost {
 
   /** Requests from other stores; forwarded client commands are answered by the node. */
   onForward?: (req: pb.ForwardRequest) => Promise<Uint8Array>;
+  /** A batch of forwarded commands (an encoded ForwardBatchRequest; store/src/forward-batch.ts). */
+  onForwardBatch?: (body: Uint8Array) => Promise<Uint8Array>;
   /** CLIENT UNBLOCK of a blocked command forwarded here (blocking.ts). */
   onUnblock?: (req: pb.UnblockRequest) => Promise<boolean>;
   /** PUBLISH/SPUBLISH and PUBSUB questions from another store (pubsub.ts): answered from this store's subscribers. */
@@ -678,6 +680,7 @@ export class RaftStore implements LoopHost, PeerHost {
   onRegionKeys?: (body: Uint8Array) => Promise<Uint8Array>;
 
   private async onPeerRequest(type: string, body: Uint8Array, _from: PeerInfo): Promise<Uint8Array> {
+    if (type === 'store.forwardBatch' && this.onForwardBatch) return this.onForwardBatch(body);
     if (type === 'store.forward' && this.onForward) {
       const res = await this.onForward(pb.ForwardRequest.decode(body));
       return pb.ForwardResponse.encode({ reply: res }).finish();

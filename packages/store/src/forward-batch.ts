@@ -1,0 +1,210 @@
+// Forwarded commands, batched per target store: the commands this store
+// forwards to one store during one event-loop turn travel in one request
+// frame ('store.forwardBatch') and come back in one response frame, instead
+// of one request (frame, envelope, pending entry, timer) per command.
+//
+// What stays per command:
+//  - its order: commands join a batch in the order they were forwarded, and
+//    the receiver starts them in that order (as it did one frame after the
+//    other), so one client's pipelined writes keep their log order;
+//  - its session: a write carries its own (session, seq), so a resend after
+//    a lost answer is applied at most once (raftstore/sessions.ts);
+//  - its result: a reply, or its own error (typed errors stay typed:
+//    NOT_LEADER routes that command again, OUTCOME_UNKNOWN resends it);
+//  - a leader move: a command whose slot's leader moved away from the target
+//    while it was in flight is given up alone, as an answer lost.
+// A failure of the whole frame (disconnected, timed out, never sent) is
+// every command's own failure, judged by each as before.
+//
+// Reads and writes go in separate batches: a batch is answered when all its
+// commands are, and a read should not wait for a write's fsync.
+import { TransportError, decodeRpcError, encodeRpcError, pb } from '@redraft/common';
+
+/** Sends one encoded ForwardBatchRequest to a store and resolves with its encoded ForwardBatchResponse. */
+export type BatchSender = (peerAddr: string, body: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
+
+export interface ForwardBatcherOptions {
+  send: BatchSender;
+  /** A batch without an answer within this long fails as an answer lost. */
+  timeoutMs: number;
+  /** The peer address of the store leading a slot now, if known (the leader watch). */
+  leaderOf?(slot: number): string | undefined;
+  /** How often commands in flight check their slot's leader; default 100 ms. */
+  watchMs?: number;
+  /** At most this many commands per batch; default 512. */
+  maxCommands?: number;
+  /** At most about this many argument bytes per batch; a larger command travels alone. Default 1 MiB. */
+  maxBytes?: number;
+}
+
+/** One command waiting in a batch or in flight. */
+interface Waiter {
+  req: pb.ForwardRequest.$Properties;
+  bytes: number;
+  peerAddr: string;
+  slot: number;
+  done: boolean;
+  resolve(reply: Buffer): void;
+  reject(err: Error): void;
+}
+
+interface OpenBatch {
+  peerAddr: string;
+  waiters: Waiter[];
+  bytes: number;
+}
+
+export class ForwardBatcher {
+  private readonly open = new Map<string, OpenBatch>();
+  private readonly inFlight = new Set<Waiter>();
+  private flushScheduled = false;
+  private watch: NodeJS.Timeout | undefined;
+  private readonly maxCommands: number;
+  private readonly maxBytes: number;
+  /** Batches and commands sent (for tests and the metrics). */
+  readonly stats = { batches: 0, commands: 0 };
+
+  constructor(private readonly opts: ForwardBatcherOptions) {
+    this.maxCommands = opts.maxCommands ?? 512;
+    this.maxBytes = opts.maxBytes ?? 1024 * 1024;
+  }
+
+  /**
+   * Forwards one command; resolves with its reply bytes, or rejects with its
+   * own error (a typed RpcError, or the frame's TransportError).
+   */
+  forward(peerAddr: string, req: pb.ForwardRequest.$Properties, slot: number, write: boolean): Promise<Buffer> {
+    let bytes = 16;
+    for (const a of req.args ?? []) bytes += a.length + 4;
+    return new Promise<Buffer>((resolve, reject) => {
+      const w: Waiter = { req, bytes, peerAddr, slot, done: false, resolve, reject };
+      if (bytes >= this.maxBytes) {
+        // Alone: a frame too large then fails this command only (TOO_LARGE, nothing sent).
+        this.sendBatch({ peerAddr, waiters: [w], bytes });
+        return;
+      }
+      const key = write ? `w ${peerAddr}` : `r ${peerAddr}`;
+      let b = this.open.get(key);
+      if (b && (b.waiters.length >= this.maxCommands || b.bytes + bytes > this.maxBytes)) {
+        this.open.delete(key);
+        this.sendBatch(b);
+        b = undefined;
+      }
+      if (!b) this.open.set(key, (b = { peerAddr, waiters: [], bytes: 0 }));
+      b.waiters.push(w);
+      b.bytes += bytes;
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After every socket read of this turn has dispatched its commands.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Sends every open batch now. */
+  flush(): void {
+    this.flushScheduled = false;
+    const batches = [...this.open.values()];
+    this.open.clear();
+    for (const b of batches) this.sendBatch(b);
+  }
+
+  /** Commands sent and not yet answered. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  private sendBatch(b: OpenBatch): void {
+    const { peerAddr, waiters } = b;
+    let body: Uint8Array;
+    try {
+      body = pb.ForwardBatchRequest.encode({ commands: waiters.map((w) => w.req) }).finish();
+    } catch (e) {
+      for (const w of waiters) w.reject(e as Error);
+      return;
+    }
+    this.stats.batches++;
+    this.stats.commands += waiters.length;
+    for (const w of waiters) this.inFlight.add(w);
+    this.startWatch();
+    let sent: Promise<Uint8Array>;
+    try {
+      sent = this.opts.send(peerAddr, body, this.opts.timeoutMs);
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent.then(
+      (resBody) => {
+        let res: pb.ForwardBatchResponse;
+        try {
+          res = pb.ForwardBatchResponse.decode(resBody);
+        } catch (e) {
+          // The commands ran there, but their answers are unreadable: answers lost.
+          const err = new TransportError('REMOTE', `undecodable forward batch answer from ${peerAddr}: ${(e as Error).message}`, peerAddr);
+          for (const w of waiters) this.settle(w, err);
+          return;
+        }
+        for (let i = 0; i < waiters.length; i++) {
+          const r = res.results[i];
+          if (!r) this.settle(waiters[i], new TransportError('REMOTE', `no answer for command ${i} of a forward batch from ${peerAddr}`, peerAddr));
+          else if (r.error) this.settle(waiters[i], decodeRpcError(r.error, r.typedError ?? new Uint8Array(0), peerAddr));
+          else this.settle(waiters[i], undefined, r.reply ? Buffer.from(r.reply.buffer, r.reply.byteOffset, r.reply.byteLength) : Buffer.alloc(0));
+        }
+      },
+      (err: Error) => {
+        for (const w of waiters) this.settle(w, err);
+      },
+    );
+  }
+
+  private settle(w: Waiter, err: Error | undefined, reply?: Buffer): void {
+    if (w.done) return;
+    w.done = true;
+    this.inFlight.delete(w);
+    if (this.inFlight.size === 0) this.stopWatch();
+    if (err) w.reject(err);
+    else w.resolve(reply!);
+  }
+
+  /**
+   * One timer for every command in flight: a command whose slot's leader
+   * moved to another store is given up at once, as an answer lost (a read
+   * is routed again, a write resent in its session), so a failover costs
+   * an election, not the batch's timeout.
+   */
+  private startWatch(): void {
+    const leaderOf = this.opts.leaderOf;
+    if (this.watch || !leaderOf) return;
+    this.watch = setInterval(() => {
+      for (const w of [...this.inFlight]) {
+        const leader = leaderOf(w.slot);
+        if (leader && leader !== w.peerAddr) this.settle(w, new Error(`the leader of slot ${w.slot} moved from ${w.peerAddr} to ${leader} while the forward was in flight`));
+      }
+    }, this.opts.watchMs ?? 100);
+  }
+
+  private stopWatch(): void {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = undefined;
+  }
+}
+
+/** The receiving side: runs each command of a batch (in order) and answers each with its reply or its own error. */
+export async function serveForwardBatch(body: Uint8Array, run: (req: pb.ForwardRequest) => Promise<Uint8Array>): Promise<Uint8Array> {
+  const req = pb.ForwardBatchRequest.decode(body);
+  // Started one after the other, in the forwarder's order, then awaited together.
+  const running = req.commands.map((c) => {
+    try {
+      return run(c as pb.ForwardRequest);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  });
+  const settled = await Promise.allSettled(running);
+  const results: pb.ForwardResult.$Properties[] = settled.map((s) => {
+    if (s.status === 'fulfilled') return { reply: s.value };
+    const e = s.reason as Error;
+    return { error: (e instanceof Error ? e.message : String(e)) || 'error', typedError: encodeRpcError(e) ?? undefined };
+  });
+  return pb.ForwardBatchResponse.encode({ results }).finish();
+}
