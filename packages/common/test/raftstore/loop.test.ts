@@ -161,3 +161,122 @@ test('no quiet point while a round writes a received snapshot: the applied index
   assert.deepEqual(seen, { inMemory: 10, onDisk: 10 });
   await loop.stop();
 });
+
+/**
+ * A MemoryEngine whose writes take a while (so rounds and apply batches
+ * gather while one is in flight) and which records every call made after
+ * close: the RocksDB binding crashes on a write after close.
+ */
+class SlowClosingEngine extends MemoryEngine {
+  closed = false;
+  readonly afterClose: string[] = [];
+  writeDelayMs = 2;
+  private note(call: string): void {
+    if (this.closed) this.afterClose.push(call);
+  }
+  override async write(b: WriteBatch): Promise<void> {
+    this.note('write');
+    await new Promise((r) => setTimeout(r, this.writeDelayMs));
+    this.note('write (landing)');
+    return super.write(b);
+  }
+  override async get(key: Buffer): Promise<Buffer | undefined> {
+    this.note('get');
+    return super.get(key);
+  }
+  override async getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>> {
+    this.note('getMany');
+    return super.getMany(keys);
+  }
+  override async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+async function leaders(engine: MemoryEngine, loop: RaftLoop, ids: number[]): Promise<Group[]> {
+  const groups: Group[] = [];
+  for (const id of ids) {
+    const region = { id, startSlot: 0, endSlot: 1, epoch: { version: 1, confVer: 1 }, peers: [{ id: 1, storeId: 1 }] };
+    const b = new WriteBatch();
+    PeerStorage.bootstrap(b, region);
+    await engine.write(b);
+    const g = new Group(id, await PeerStorage.load(engine, id, region));
+    groups.push(g);
+    loop.add(g);
+    g.node.campaign();
+  }
+  loop.schedule();
+  await until(() => groups.every((g) => g.node.raft.state === StateRole.Leader), 'leaders');
+  return groups;
+}
+
+test('stop drains rounds, the open batch, riding apply batches and the apply pipeline, also work arriving meanwhile: no engine call after it', async () => {
+  for (let run = 0; run < 5; run++) {
+    const engine = new SlowClosingEngine();
+    const loop = new RaftLoop(engine, { send: () => undefined, fatal: (e) => assert.fail(e) });
+    const groups = await leaders(engine, loop, [1, 2, 3]);
+    // Load: every group proposes on every turn, so a write is nearly always
+    // in flight and apply batches ride in the rounds' writes.
+    let proposing = true;
+    const proposer = (async () => {
+      while (proposing) {
+        for (const g of groups) g.node.propose(Buffer.from('x'));
+        loop.schedule();
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await until(() => loop.stats.applyRides >= 5 + run, 'apply batches riding in round writes');
+    // Stop at a different moment in each run; proposals go on during the drain.
+    await new Promise((r) => setTimeout(r, run));
+    await loop.stop();
+    await engine.close();
+    // Proposals and ticks keep arriving after stop (messages from peers, clients): no engine call.
+    for (let i = 0; i < 20; i++) {
+      for (const g of groups) g.node.tick();
+      loop.schedule();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    proposing = false;
+    await proposer;
+    assert.deepEqual(engine.afterClose, [], 'no engine call after stop and close');
+    // What stop drained is on disk: every group's applied index, as in memory.
+    for (const g of groups) {
+      const onDisk = decodeApplyState((await MemoryEngine.prototype.get.call(engine, applyStateKey(g.id)))!).appliedIndex;
+      assert.equal(onDisk, g.storage.applyState.appliedIndex, `group ${g.id}: the applied index in memory is on disk`);
+    }
+  }
+});
+
+test('a failed round write fails the apply batches riding in it and the loop still stops', { timeout: 20_000 }, async () => {
+  const engine = new SlowClosingEngine();
+  let failWrites = false;
+  const failing = Object.assign(Object.create(engine) as SlowClosingEngine, {
+    write: async (b: WriteBatch) => {
+      if (failWrites) {
+        // Slow to fail: apply batches made meanwhile ride in the gathered batch, which is never written.
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('disk gone');
+      }
+      return engine.write(b);
+    },
+  });
+  const fatal: Error[] = [];
+  const loop = new RaftLoop(failing, { send: () => undefined, fatal: (e) => fatal.push(e) });
+  const groups = await leaders(engine, loop, [1, 2]);
+  let proposing = true;
+  const proposer = (async () => {
+    while (proposing) {
+      for (const g of groups) g.node.propose(Buffer.from('x'));
+      loop.schedule();
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await until(() => loop.stats.applyRides >= 3, 'apply batches riding');
+  failWrites = true;
+  await until(() => fatal.length > 0, 'the failure to reach the host');
+  await loop.stop(); // resolves: no rider waits for a write that will never happen
+  proposing = false;
+  await proposer;
+  assert.equal(fatal.length, 1);
+  assert.match(fatal[0].message, /disk gone/);
+});
