@@ -66,7 +66,7 @@ export interface LoopStats {
   bytesWritten: number;
   /** Apply batches that rode in a round's write instead of a write of their own. */
   applyRides: number;
-  /** Engine writes issued (round writes, lone apply writes, snapshot installs). */
+  /** Engine writes issued (round writes, lone apply writes, snapshot installs; empty batches not counted). */
   writes: number;
 }
 
@@ -325,7 +325,12 @@ export class RaftLoop {
         g.storage.append(rd.entries, open.batch);
         this.stats.entriesPersisted += rd.entries.length;
       }
-      if (rd.hardState) g.storage.setHardState(rd.hardState, open.batch);
+      // A Ready that moves only the commit index writes nothing (see
+      // PeerStorage.setCommit): its round then costs no RocksDB call unless
+      // another group or an apply batch puts something in the batch.
+      if (rd.hardState && (rd.entries.length || rd.mustSync)) g.storage.setHardState(rd.hardState, open.batch);
+      else if (rd.hardState) g.storage.setCommit(rd.hardState, open.batch);
+      else if (rd.entries.length && g.storage.commitUnsaved) g.storage.setHardState(g.storage.hardState, open.batch);
       open.sync ||= rd.mustSync;
       open.work.push([g, rd]);
       this.applyEarly(g, rd);
@@ -358,8 +363,11 @@ export class RaftLoop {
     this.open = null;
     this.writing = true;
     this.stats.bytesWritten += w.batch.byteSize;
-    this.stats.writes++;
-    this.writeSettled = this.engine.write(w.batch, w.sync).then(
+    if (w.batch.length) this.stats.writes++; // an empty batch makes no engine call
+    // A batch with nothing in it (Readys that only moved a commit index or
+    // carried messages) makes no engine call; it still lands in order.
+    const written = w.batch.length ? this.engine.write(w.batch, w.sync) : Promise.resolve();
+    this.writeSettled = written.then(
       () => {
         this.writing = false;
         this.writeSettled = null;
