@@ -363,9 +363,9 @@ export class RaftLoop {
     this.open = null;
     this.writing = true;
     this.stats.bytesWritten += w.batch.byteSize;
-    if (w.batch.length) this.stats.writes++; // an empty batch makes no engine call
     // A batch with nothing in it (Readys that only moved a commit index or
     // carried messages) makes no engine call; it still lands in order.
+    if (w.batch.length) this.stats.writes++;
     const written = w.batch.length ? this.engine.write(w.batch, w.sync) : Promise.resolve();
     this.writeSettled = written.then(
       () => {
