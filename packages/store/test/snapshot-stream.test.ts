@@ -291,16 +291,21 @@ test('a proposal over the largest replicated entry is refused before it is propo
   });
   const peer = new RegionPeer(1, await PeerStorage.load(engine, REGION_ID, single), { ...peerHost(engine, () => snaps), schedule: () => loop.schedule() }, log, raftConfig);
   loop.add(peer);
-  t.after(() => loop.stop());
-  peer.node.campaign();
-  loop.schedule();
-  await until(() => peer.isLeader, 'leadership');
-  const lastBefore = peer.node.raft.log.lastIndex();
-  await assert.rejects(peer.propose({ set: { key: Buffer.from('big'), value: Buffer.alloc(MAX_ENTRY_BYTES + 1) } }), (e: Error) => e.message === ENTRY_TOO_LARGE);
-  assert.match(ENTRY_TOO_LARGE, new RegExp(`^ERR .*\\(${MAX_ENTRY_BYTES} bytes\\)$`));
-  assert.equal(peer.node.raft.log.lastIndex(), lastBefore, 'nothing was proposed');
-  const ok = (r: unknown): string => String((r as { value?: string }).value ?? r);
-  assert.equal(ok(await peer.propose({ set: { key: Buffer.from('small'), value: Buffer.from('ok') } })), 'OK');
-  // Just under the limit goes through (and fits a frame).
-  assert.equal(ok(await peer.propose({ set: { key: Buffer.from('near'), value: Buffer.alloc(MAX_ENTRY_BYTES - 1024) } })), 'OK');
+  try {
+    peer.node.campaign();
+    loop.schedule();
+    await until(() => peer.isLeader, 'leadership');
+    const lastBefore = peer.node.raft.log.lastIndex();
+    await assert.rejects(peer.propose({ set: { key: Buffer.from('big'), value: Buffer.alloc(MAX_ENTRY_BYTES + 1) } }), (e: Error) => e.message === ENTRY_TOO_LARGE);
+    assert.match(ENTRY_TOO_LARGE, new RegExp(`^ERR .*\\(${MAX_ENTRY_BYTES} bytes\\)$`));
+    assert.equal(peer.node.raft.log.lastIndex(), lastBefore, 'nothing was proposed');
+    const ok = (r: unknown): string => String((r as { value?: string }).value ?? r);
+    assert.equal(ok(await peer.propose({ set: { key: Buffer.from('small'), value: Buffer.from('ok') } })), 'OK');
+    // Just under the limit goes through (and fits a frame).
+    assert.equal(ok(await peer.propose({ set: { key: Buffer.from('near'), value: Buffer.alloc(MAX_ENTRY_BYTES - 1024) } })), 'OK');
+  } finally {
+    // The loop stops before the engine closes: after-hooks run in the order
+    // they were registered, and openEngine's close came first.
+    await loop.stop();
+  }
 });

@@ -179,7 +179,30 @@ export class PeerStorage implements Storage {
   setHardState(hs: HardState, batch: WriteBatch): void {
     this.saveRegionStateWith(batch);
     this.hardState = { ...hs };
+    this.commitUnsaved = false;
     batch.put(hardStateKey(this.regionId), Buffer.from(encodeHardState(hs)));
+  }
+
+  /** The in-memory commit index is newer than the one on disk (see setCommit). */
+  commitUnsaved = false;
+
+  /**
+   * A hard state that may differ from the last one only in its commit index.
+   * Raft's commit index is volatile (the Raft paper's figure 2): a restarted
+   * replica learns it again from its leader, and start-up takes commit =
+   * max(stored commit, applied index) (see load). So a round that only moves
+   * the commit index (a follower told of a new commit, a leader that heard
+   * a quorum) keeps it in memory instead of writing it alone (a RocksDB call);
+   * it goes to disk with the next hard state or entries written anyway.
+   * Term and vote always go to disk, as does an unsaved replica's first state.
+   */
+  setCommit(hs: HardState, batch: WriteBatch): void {
+    if (this.regionStateUnsaved || hs.term !== this.hardState.term || hs.vote !== this.hardState.vote) {
+      this.setHardState(hs, batch);
+      return;
+    }
+    this.hardState = { ...hs };
+    this.commitUnsaved = true;
   }
 
   /** Records the applied index (the caller writes it in the same batch as the applied data). */

@@ -27,7 +27,11 @@ export interface RocksOptions {
   writeBufferSize?: number;
 }
 
+/** A call after close(): the binding would reach freed native state (a crash), so it is refused here. */
+export const ENGINE_CLOSED = 'the storage engine is closed';
+
 export class RocksEngine implements Engine {
+  /** Set when close() begins: from then on no call reaches the binding (it does not check for writes). */
   private closed = false;
   private constructor(private readonly db: RocksDb, readonly location: string) {}
 
@@ -68,6 +72,7 @@ export class RocksEngine implements Engine {
   }
 
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>> {
+    if (this.closed) return closedError();
     if (keys.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) =>
       this.db.getMany(keys, { asBuffer: true }, (err, values) => (err ? reject(err) : resolve(values ?? []))),
@@ -75,11 +80,13 @@ export class RocksEngine implements Engine {
   }
 
   write(batch: WriteBatch, sync: boolean): Promise<void> {
+    if (this.closed) return closedError();
     if (batch.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.db.batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
   }
 
   async *scan(opts: ScanOptions): AsyncIterable<[Buffer, Buffer]> {
+    if (this.closed) throw new Error(ENGINE_CLOSED);
     if (Buffer.compare(opts.gte, opts.lt) >= 0) return;
     const it = this.db.iterator({
       gte: opts.gte,
@@ -110,6 +117,7 @@ export class RocksEngine implements Engine {
   }
 
   approximateSize(gte: Buffer, lt: Buffer): Promise<number> {
+    if (this.closed) return closedError();
     return new Promise((resolve, reject) =>
       this.db.approximateSize(gte, lt, (err, size) => (err ? reject(err) : resolve(size ?? 0))),
     );
@@ -128,3 +136,7 @@ export class RocksEngine implements Engine {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function closedError<T>(): Promise<T> {
+  return Promise.reject(new Error(ENGINE_CLOSED));
+}

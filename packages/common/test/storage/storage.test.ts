@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RocksEngine } from '../../src/storage/rocks';
+import { ENGINE_CLOSED, RocksEngine } from '../../src/storage/rocks';
 import { WriteBatch } from '../../src/storage/engine';
 import { OverlayBatch } from '../../src/storage/overlay';
 import { PeerStorage, RAFT_INIT_INDEX, RAFT_INIT_TERM } from '../../src/raftstore/peer-storage';
@@ -38,6 +38,37 @@ test('engine: synced batch, point reads (coalesced), ordered scans with limit an
   assert.deepEqual(await keys({ reverse: true, limit: 2 }), ['c', 'b']);
   await engine.write(new WriteBatch().del(b('b')), false);
   assert.deepEqual(await keys({}), ['a', 'c']);
+});
+
+test('engine: after close every call is an error, never a call into the binding (it does not check, and a write there crashes the process)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'redraft-storage-'));
+  try {
+    const engine = await RocksEngine.open(join(dir, 'db'));
+    await engine.write(new WriteBatch().put(b('a'), b('1')), true);
+    // A write issued just before close lands: the binding's close waits for it.
+    const inFlight = engine.write(new WriteBatch().put(b('b'), b('2')), true);
+    const closed = (e: Error) => e.message === ENGINE_CLOSED;
+    // Coalesced: sent to the binding after this turn, i.e. after close began.
+    const pendingGet = assert.rejects(engine.get(b('a')), closed);
+    await engine.close();
+    await inFlight;
+    await pendingGet;
+    await assert.rejects(engine.write(new WriteBatch().put(b('c'), b('3')), true), closed);
+    await assert.rejects(engine.write(new WriteBatch().put(b('c'), b('3')), false), closed);
+    await assert.rejects(engine.get(b('a')), closed);
+    await assert.rejects(engine.getMany([b('a')]), closed);
+    await assert.rejects(engine.approximateSize(b('a'), b('z')), closed);
+    await assert.rejects(async () => {
+      for await (const _ of engine.scan({ gte: b('a'), lt: b('z') })) assert.fail('no entry after close');
+    }, closed);
+    await engine.close(); // twice is fine
+    const reopened = await RocksEngine.open(join(dir, 'db'));
+    assert.equal((await reopened.get(b('b')))?.toString(), '2', 'the write in flight at close landed');
+    assert.equal(await reopened.get(b('c')), undefined);
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('overlay: reads see earlier writes of the batch, scans merge them, rollback undoes one entry', async (t) => {
