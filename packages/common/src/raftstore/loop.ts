@@ -26,7 +26,7 @@
 // is built — or at once when apply is idle. Rounds never wait for it.
 import { WriteBatch, type Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
-import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
+import { StateRole, type Entry, type Message, type RawNode, type Ready, type Snapshot } from '../raft';
 import type { PeerStorage } from './peer-storage';
 
 export interface LoopGroup {
@@ -136,9 +136,14 @@ export class RaftLoop {
   }
 
   /**
-   * One timer ticks every group. Ticks follow the monotonic clock: a timer
-   * that fires late (a busy event loop) delivers every tick it missed, so a
-   * leader's lease, counted in ticks, never outlasts real time.
+   * One timer ticks every group. A leader's ticks follow the monotonic
+   * clock: a timer that fires late (a busy event loop) delivers every tick
+   * it missed, so its lease, counted in ticks, never outlasts real time.
+   * Other replicas take at most one tick per firing (their election clocks
+   * only run slow, which is safe: they wait longer before voting anew). Were
+   * they caught up too, every group of an overloaded store would time out
+   * at once after each stall and campaign together; those campaigns add
+   * load, and with thousands of regions at start-up nothing got elected.
    */
   startTicking(tickMs: number): void {
     this.tickMs = tickMs;
@@ -161,13 +166,12 @@ export class RaftLoop {
     if (ticks <= 0) return;
     this.lastTickAt += ticks * this.tickMs;
     let ticked = 0;
-    for (let i = 0; i < ticks; i++) {
-      for (const g of this.groups.values()) {
-        // A hibernating group counts no time (raft.ts, hibernation): no tick, and no round for it.
-        if (g.node.hibernating) continue;
-        g.node.tick();
-        ticked++;
-      }
+    for (const g of this.groups.values()) {
+      // A hibernating group counts no time (raft.ts, hibernation): no tick, and no round for it.
+      if (g.node.hibernating) continue;
+      g.node.tick();
+      ticked++;
+      for (let i = 1; i < ticks && g.node.raft.state === StateRole.Leader; i++, ticked++) g.node.tick();
     }
     this.stats.groupTicks += ticked;
     if (ticked > 0) this.schedule();
