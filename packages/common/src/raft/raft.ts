@@ -399,6 +399,17 @@ export class Raft {
     }
   }
 
+  /**
+   * Ticks a stalled host missed, for the lease only: a leader's lease must
+   * never outlast real time, but its election clock (check-quorum, transfer
+   * time-out, heartbeats, hibernation) may run slow. Stepping down because
+   * answers still unread in the socket "did not arrive" during a stall made
+   * overloaded stores drop their leaderships by the thousand.
+   */
+  elapseLease(ticks: number): void {
+    if (this.state === StateRole.Leader && !this.hibernating && ticks > 0) this.leaseClock += ticks;
+  }
+
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;

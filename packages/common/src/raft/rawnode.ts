@@ -61,6 +61,11 @@ export class RawNode {
     this.raft.tick();
   }
 
+  /** A leader's lease clock runs `ticks` more (real time its host could not tick for); see Raft.elapseLease. */
+  elapseLease(ticks: number): void {
+    this.raft.elapseLease(ticks);
+  }
+
   /** Asleep (hibernation): ticks are no-ops, a host need not deliver them. */
   get hibernating(): boolean {
     return this.raft.hibernating;

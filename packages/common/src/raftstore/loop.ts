@@ -26,7 +26,7 @@
 // is built — or at once when apply is idle. Rounds never wait for it.
 import { WriteBatch, type Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
-import { StateRole, type Entry, type Message, type RawNode, type Ready, type Snapshot } from '../raft';
+import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
 import type { PeerStorage } from './peer-storage';
 
 export interface LoopGroup {
@@ -136,14 +136,16 @@ export class RaftLoop {
   }
 
   /**
-   * One timer ticks every group. A leader's ticks follow the monotonic
-   * clock: a timer that fires late (a busy event loop) delivers every tick
-   * it missed, so its lease, counted in ticks, never outlasts real time.
-   * Other replicas take at most one tick per firing (their election clocks
-   * only run slow, which is safe: they wait longer before voting anew). Were
-   * they caught up too, every group of an overloaded store would time out
-   * at once after each stall and campaign together; those campaigns add
-   * load, and with thousands of regions at start-up nothing got elected.
+   * One timer ticks every group, one tick per firing. A leader's lease
+   * follows the monotonic clock: when the timer fires late (a busy event
+   * loop), the ticks it missed go to the leader's lease clock, so a lease
+   * never outlasts real time. Election clocks only run slow, which is safe
+   * (a follower waits longer before voting anew; a leader steps down later,
+   * and its lease does not depend on that). Were they caught up, every group
+   * of an overloaded store would time out at once after each stall: followers
+   * campaigned together, leaders stepped down before reading the answers
+   * waiting in their sockets, and with thousands of regions at start-up
+   * nothing stayed elected.
    */
   startTicking(tickMs: number): void {
     this.tickMs = tickMs;
@@ -171,7 +173,7 @@ export class RaftLoop {
       if (g.node.hibernating) continue;
       g.node.tick();
       ticked++;
-      for (let i = 1; i < ticks && g.node.raft.state === StateRole.Leader; i++, ticked++) g.node.tick();
+      if (ticks > 1) g.node.elapseLease(ticks - 1);
     }
     this.stats.groupTicks += ticked;
     if (ticked > 0) this.schedule();

@@ -77,6 +77,31 @@ test('lease: valid after a quorum acks heartbeats, expires without acks before a
   assert.equal(env.raft(2).electionElapsed, 0);
 });
 
+test('lease: ticks a stalled host missed (elapseLease) end the lease, but do not make the leader step down', () => {
+  const env = Env.create(3, { checkQuorum: true });
+  env.campaign(1);
+  env.tick(1);
+  env.stabilize();
+  assert.equal(env.node(1).raw.leaseValid(), true);
+  // A stall of 7 ticks: the lease (8 ticks) still holds; one more and it is gone.
+  env.node(1).raw.elapseLease(7);
+  assert.equal(env.node(1).raw.leaseValid(), true);
+  env.node(1).raw.elapseLease(1);
+  assert.equal(env.node(1).raw.leaseValid(), false);
+  // The election clock did not move: no check-quorum step-down for answers still unread.
+  assert.equal(env.raft(1).state, 'leader');
+  assert.equal(env.raft(1).electionElapsed, 1);
+  // Followers have no lease clock: nothing happens.
+  env.node(2).raw.elapseLease(100);
+  assert.equal(env.raft(2).state, 'follower');
+  // A fresh heartbeat round brings the lease back.
+  env.tick(1);
+  env.tick(1);
+  env.tick(1);
+  env.stabilize();
+  assert.equal(env.node(1).raw.leaseValid(), true);
+});
+
 test('lease: LeaseBased reads are answered at once while the lease holds, else by a heartbeat round', () => {
   const env = Env.create(3, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
   env.campaign(1);
