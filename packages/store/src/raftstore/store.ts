@@ -50,6 +50,8 @@ import { localSourceReady, mergingOf } from './merge';
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
 /** The store-to-store liveness message (StoreAlive). */
 const STORE_ALIVE = 'store.alive';
+/** Alive rounds between two walks over every replica for the stores to send StoreAlive to (a new one waits at most a second). */
+const ALIVE_TARGETS_EVERY = 10;
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -209,7 +211,6 @@ export class RaftStore implements LoopHost, PeerHost {
     }
     this.loop.startTicking(this.opts.tickMs);
     // Store liveness, for hibernating followers: one message per peer store per Raft heartbeat interval.
-    this.aliveSince = performance.now();
     this.aliveTimer = setInterval(() => this.aliveRound(), this.opts.tickMs * RAFT_TIMING.heartbeatTick);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
     // Reads waiting for a ReadIndex answer that will never come time out here.
@@ -734,28 +735,44 @@ export class RaftStore implements LoopHost, PeerHost {
   // been silent longer than an election timeout (or restarted) wakes, and
   // elects a new leader the usual way if the old one is gone.
 
-  /** Peer stores: when each was last heard from (monotonic ms) and its start time. */
+  /** Peer stores: when each was last heard from (on aliveClock) and its start time. */
   private readonly storeHeard = new Map<number, { at: number; startedAt: number }>();
-  private aliveSince = 0;
+  /**
+   * Milliseconds for judging silence: real time, but at most two intervals
+   * per alive round. After a stall of this store, timers run before the
+   * frames waiting in its sockets are read, so the others only look silent;
+   * like the election clocks (loop.ts, catchUpTicks), this one runs slow then.
+   */
+  private aliveClock = 0;
+  private lastAliveRoundAt = 0;
+  /** The stores sharing a region with this one, recomputed every ALIVE_TARGETS_EVERY rounds (a walk over every replica). */
+  private aliveTargets: number[] = [];
+  private aliveRounds = 0;
 
   private aliveRound(): void {
     if (this.stopped) return;
-    const targets = new Set<number>();
-    for (const p of this.peers.values()) {
-      for (const x of p.region.peers ?? []) {
-        const s = Number(x.storeId);
-        if (s !== this.storeId) targets.add(s);
+    if (this.aliveRounds++ % ALIVE_TARGETS_EVERY === 0) {
+      const targets = new Set<number>();
+      for (const p of this.peers.values()) {
+        for (const x of p.region.peers ?? []) {
+          const s = Number(x.storeId);
+          if (s !== this.storeId) targets.add(s);
+        }
       }
+      this.aliveTargets = [...targets];
     }
     const body = pb.StoreAlive.encode({ storeId: this.storeId, startedAtMs: this.startedAt }).finish();
-    for (const s of targets) {
+    for (const s of this.aliveTargets) {
       const addr = this.stores.get(s)?.peerAddr;
       if (addr) this.pool.send(addr, STORE_ALIVE, body);
     }
     const now = performance.now();
+    const interval = this.opts.tickMs * RAFT_TIMING.heartbeatTick;
+    if (this.lastAliveRoundAt > 0) this.aliveClock += Math.min(now - this.lastAliveRoundAt, 2 * interval);
+    this.lastAliveRoundAt = now;
     const silentAfter = this.opts.tickMs * RAFT_TIMING.electionTick;
     const silent = new Set<number>();
-    for (const s of targets) if (now - (this.storeHeard.get(s)?.at ?? this.aliveSince) > silentAfter) silent.add(s);
+    for (const s of this.aliveTargets) if (this.aliveClock - (this.storeHeard.get(s)?.at ?? 0) > silentAfter) silent.add(s);
     if (silent.size) this.wakeFollowersOf(silent, 'its leader\'s store is silent');
   }
 
@@ -763,7 +780,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const storeId = Number(m.storeId);
     const startedAt = Number(m.startedAtMs);
     const prev = this.storeHeard.get(storeId);
-    this.storeHeard.set(storeId, { at: performance.now(), startedAt });
+    this.storeHeard.set(storeId, { at: this.aliveClock, startedAt });
     // Restarted: the leaders it had are gone, even if it was silent for less than an election timeout.
     if (prev && prev.startedAt !== startedAt) this.wakeFollowersOf(new Set([storeId]), 'its leader\'s store restarted');
   }
