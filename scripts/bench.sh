@@ -242,33 +242,26 @@ for pl in $pipelines; do
   done
 done
 
-# --- CPU seconds of each server per 100k requests (playground: 3 stores summed) ---
-echo
-echo "server CPU seconds per 100k requests (utime + stime; playground: its three stores summed)"
-header=$(printf '%-6s %-3s' test -P)
-for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
-echo "$header"
-for pl in $pipelines; do
-  for test in $upper_tests; do
-    row=$(printf '%-6s %-3s' "$test" "$pl")
-    for t in "${ran_targets[@]}"; do row+=$(printf ' %22s' "${cpu["$t|$pl|$test"]:-n/a}"); done
-    echo "$row"
+# print_table TITLE ARRAY: one row per test and pipeline, one column per
+# target, the values of the associative array named ARRAY ([target|pl|TEST]).
+print_table() {
+  local -n values=$2
+  echo
+  echo "$1"
+  local header row pl test t
+  header=$(printf '%-6s %-3s' test -P)
+  for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
+  echo "$header"
+  for pl in $pipelines; do
+    for test in $upper_tests; do
+      row=$(printf '%-6s %-3s' "$test" "$pl")
+      for t in "${ran_targets[@]}"; do row+=$(printf ' %22s' "${values["$t|$pl|$test"]:-n/a}"); done
+      echo "$row"
+    done
   done
-done
-
-# --- p99 latency at -c $clients ---
-echo
-echo "p99 latency, ms (-c $clients)"
-header=$(printf '%-6s %-3s' test -P)
-for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
-echo "$header"
-for pl in $pipelines; do
-  for test in $upper_tests; do
-    row=$(printf '%-6s %-3s' "$test" "$pl")
-    for t in "${ran_targets[@]}"; do row+=$(printf ' %22s' "${p99["$t|$pl|$test"]:-n/a}"); done
-    echo "$row"
-  done
-done
+}
+print_table "server CPU seconds per 100k requests (utime + stime; playground: its three stores summed)" cpu
+print_table "p99 latency, ms (-c $clients)" p99
 
 # --- one client, and memory ---
 echo

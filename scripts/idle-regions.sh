@@ -68,21 +68,11 @@ metric() {
   curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'
 }
 
-# leaders_total MPORT: regions led, summed over the three stores.
-leaders_total() {
+# metric_sum MPORT NAME: an unlabelled Prometheus sample summed over the three stores.
+metric_sum() {
   local i sum=0 v
   for i in 0 1 2; do
-    v=$(metric $(($1 + i)) redraft_store_leaders)
-    sum=$((sum + ${v%.*}))
-  done
-  echo "$sum"
-}
-
-# hibernating_total MPORT: hibernating replicas, summed over the three stores.
-hibernating_total() {
-  local i sum=0 v
-  for i in 0 1 2; do
-    v=$(metric $(($1 + i)) redraft_store_hibernating_regions)
+    v=$(metric $(($1 + i)) "$2")
     sum=$((sum + ${v%.*}))
   done
   echo "$sum"
@@ -103,7 +93,7 @@ for n in $counts; do
   server_pid=$STARTED_PID
   t0=$(date +%s)
   wait_ping "$port" "$server_pid" "$log" 600
-  until [[ "$(leaders_total "$mport")" -ge "$n" ]]; do
+  until [[ "$(metric_sum "$mport" redraft_store_leaders)" -ge "$n" ]]; do
     kill -0 "$server_pid" 2>/dev/null || { echo "idle-regions: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
     (($(date +%s) - t0 < 900)) || { echo "idle-regions: $n regions still without leaders after 900 s" >&2; exit 1; }
     sleep 1
@@ -113,8 +103,8 @@ for n in $counts; do
   # by snapshot first), at most --settle-max; then --settle more seconds.
   if [[ "$hibernate" == true ]]; then
     t1=$(date +%s)
-    while (($(hibernating_total "$mport") * 100 < n * 3 * 99)) && (($(date +%s) - t1 < settle_max)); do sleep 1; done
-    echo "idle-regions: [$n regions] $(hibernating_total "$mport") of $((n * 3)) replicas hibernate after $(($(date +%s) - t1)) s" >&2
+    while (($(metric_sum "$mport" redraft_store_hibernating_regions) * 100 < n * 3 * 99)) && (($(date +%s) - t1 < settle_max)); do sleep 1; done
+    echo "idle-regions: [$n regions] $(metric_sum "$mport" redraft_store_hibernating_regions) of $((n * 3)) replicas hibernate after $(($(date +%s) - t1)) s" >&2
   fi
   sleep "$settle"
   mapfile -t pids < <(store_pids "$server_pid")
@@ -137,7 +127,7 @@ for n in $counts; do
     cpu_sum=$(awk -v a="$cpu_sum" -v b="$pct" 'BEGIN { print a + b }')
     bytes_sum=$((bytes_sum + bps))
   done
-  hib=$(hibernating_total "$mport")
+  hib=$(metric_sum "$mport" redraft_store_hibernating_regions)
   cpu_avg=$(awk -v a="$cpu_sum" 'BEGIN { printf "%.1f", a / 3 }')
   kbps_avg=$(awk -v a="$bytes_sum" 'BEGIN { printf "%.1f", a / 3 / 1024 }')
   rss=$(awk '/VmRSS/ { s += $2 } END { printf "%.0f", s / 3 / 1024 }' $(printf '/proc/%s/status ' "${pids[@]}"))
