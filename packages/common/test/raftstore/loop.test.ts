@@ -63,17 +63,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 test('a quiet task waits for the running apply write, and rounds of other groups go on meanwhile', async () => {
   const engine = new MemoryEngine();
   const loop = new RaftLoop(engine, { send: (_: Array<{ message: Message }>) => undefined, fatal: (e) => assert.fail(e) });
-  const groups: Group[] = [];
-  for (const id of [1, 2]) {
-    const region = { id, startSlot: 0, endSlot: 1, epoch: { version: 1, confVer: 1 }, peers: [{ id: 1, storeId: 1 }] };
-    const b = new WriteBatch();
-    PeerStorage.bootstrap(b, region);
-    await engine.write(b);
-    const g = new Group(id, await PeerStorage.load(engine, id, region));
-    groups.push(g);
-    loop.add(g);
-    g.node.campaign();
-  }
+  const groups = await leaders(engine, loop, [1, 2]);
   const [slow, other] = groups;
   await until(() => groups.every((g) => g.node.raft.state === StateRole.Leader && g.storage.applyState.appliedIndex === g.node.raft.log.committed), 'two leaders');
 
