@@ -50,7 +50,7 @@ import { localSourceReady, mergingOf } from './merge';
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
 /** The store-to-store liveness message (StoreAlive). */
 const STORE_ALIVE = 'store.alive';
-/** Alive rounds between two walks over every replica for the stores to send StoreAlive to (a new one waits at most a second). */
+/** Alive rounds between two walks over every replica for the stores to send StoreAlive to (besides every change in the number of replicas). */
 const ALIVE_TARGETS_EVERY = 10;
 
 export interface RaftStoreOptions {
@@ -745,13 +745,20 @@ export class RaftStore implements LoopHost, PeerHost {
    */
   private aliveClock = 0;
   private lastAliveRoundAt = 0;
-  /** The stores sharing a region with this one, recomputed every ALIVE_TARGETS_EVERY rounds (a walk over every replica). */
+  /**
+   * The stores sharing a region with this one: a walk over every replica,
+   * redone every ALIVE_TARGETS_EVERY rounds and whenever the number of
+   * replicas here changed (a store that starts sending late looks silent to
+   * the others and wakes their followers).
+   */
   private aliveTargets: number[] = [];
+  private aliveTargetsFor = -1;
   private aliveRounds = 0;
 
   private aliveRound(): void {
     if (this.stopped) return;
-    if (this.aliveRounds++ % ALIVE_TARGETS_EVERY === 0) {
+    if (this.aliveRounds++ % ALIVE_TARGETS_EVERY === 0 || this.peers.size !== this.aliveTargetsFor) {
+      this.aliveTargetsFor = this.peers.size;
       const targets = new Set<number>();
       for (const p of this.peers.values()) {
         for (const x of p.region.peers ?? []) {
@@ -867,7 +874,10 @@ export class RaftStore implements LoopHost, PeerHost {
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
       if (res.view) this.setView(res.view as pb.ClusterView);
+      const creates = res.instructions.filter((ins) => ins.createPeer).map((ins) => ins.createPeer as pb.Region.$Properties);
+      if (creates.length) await this.bootstrapPeers(creates).catch((e) => this.log.warn({ err: (e as Error).message, regions: creates.length }, 'bootstrapping replicas failed'));
       for (const ins of res.instructions) {
+        if (ins.createPeer) continue;
         await this.steps.execute(ins as pb.Instruction, false).catch((e) => this.log.info({ err: (e as Error).message, regionId: Number(ins.regionId) }, 'operator step refused'));
       }
     } catch (e) {
@@ -892,29 +902,46 @@ export class RaftStore implements LoopHost, PeerHost {
    * message can create a second one meanwhile (`creating`), and a region this
    * store has any record of (live or tombstone) is never bootstrapped again.
    */
-  private async bootstrapPeer(region: pb.Region.$Properties): Promise<void> {
-    const regionId = Number(region.id);
-    if (this.peers.has(regionId) || this.creating.has(regionId) || this.localStates.has(regionId)) return;
-    const mine = (region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
-    if (!mine) return;
-    this.creating.add(regionId);
+  private bootstrapPeer(region: pb.Region.$Properties): Promise<void> {
+    return this.bootstrapPeers([region]);
+  }
+
+  /**
+   * Creates the first replicas of many new regions with one synced write
+   * (a heartbeat's answer names every initial region at once: with
+   * thousands, a write each took minutes and held the heartbeats back).
+   */
+  private async bootstrapPeers(regions: pb.Region.$Properties[]): Promise<void> {
+    const todo: Array<{ region: pb.Region.$Properties; regionId: number; peerId: number }> = [];
+    for (const region of regions) {
+      const regionId = Number(region.id);
+      if (this.peers.has(regionId) || this.creating.has(regionId) || this.localStates.has(regionId)) continue;
+      const mine = (region.peers ?? []).find((p) => Number(p.storeId) === this.storeId);
+      if (!mine) continue;
+      this.creating.add(regionId);
+      todo.push({ region, regionId, peerId: Number(mine.id) });
+    }
+    if (todo.length === 0) return;
     try {
       const batch = new WriteBatch();
-      PeerStorage.bootstrap(batch, region, Number(mine.id));
+      for (const t of todo) PeerStorage.bootstrap(batch, t.region, t.peerId);
       await this.engine.write(batch, true);
-      this.localStates.set(regionId, { peerId: Number(mine.id), tombstone: false });
-      const storage = await PeerStorage.load(this.engine, regionId, region, Number(mine.id));
-      const peer = this.addPeer(Number(mine.id), storage);
-      // One replica campaigns at once so a new cluster serves quickly; which
-      // one rotates with the region id, so first leaders spread over stores.
-      const peers = region.peers ?? [];
-      if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
-      this.creating.delete(regionId);
-      for (const m of this.stash.take(regionId)) this.onRaftMessage(m);
+      for (const { region, regionId, peerId } of todo) {
+        this.localStates.set(regionId, { peerId, tombstone: false });
+        const storage = await PeerStorage.load(this.engine, regionId, region, peerId);
+        const peer = this.addPeer(peerId, storage);
+        // One replica campaigns at once so a new cluster serves quickly; which
+        // one rotates with the region id, so first leaders spread over stores.
+        const peers = region.peers ?? [];
+        if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
+        this.creating.delete(regionId);
+        for (const m of this.stash.take(regionId)) this.onRaftMessage(m);
+      }
       this.loop.schedule();
-      this.log.info({ regionId, slots: [region.startSlot, region.endSlot] }, 'bootstrapped a replica');
+      if (todo.length === 1) this.log.info({ regionId: todo[0].regionId, slots: [todo[0].region.startSlot, todo[0].region.endSlot] }, 'bootstrapped a replica');
+      else this.log.info({ regions: todo.length, first: todo[0].regionId, last: todo[todo.length - 1].regionId }, 'bootstrapped replicas');
     } finally {
-      this.creating.delete(regionId);
+      for (const t of todo) this.creating.delete(t.regionId);
     }
   }
 
