@@ -28,7 +28,7 @@ export interface PlaygroundOptions {
   storeArgs: string[];
   /** Start a child that died again (default true); false leaves it down. */
   restart?: boolean;
-  /** Bound on the start-up wait (every port answers PING, cluster_state:ok); default 120 s, or 0.1 s per initial region if longer. */
+  /** Bound on the start-up wait (every port answers PING, cluster_state:ok); default 120 s, or 0.3 s per initial region if longer. */
   startTimeoutMs?: number;
 }
 
@@ -94,7 +94,7 @@ export async function runPlayground(opts: PlaygroundOptions): Promise<void> {
   }
   // A child that dies meanwhile is restarted and the wait goes on, up to the bound.
   // Thousands of initial regions take minutes to elect on a busy machine.
-  const deadline = Date.now() + (opts.startTimeoutMs ?? Math.max(120_000, opts.initialRegions * 100));
+  const deadline = Date.now() + (opts.startTimeoutMs ?? Math.max(120_000, opts.initialRegions * 300));
   try {
     await Promise.all([...metas, ...stores].map((c) => waitUntilServing(c, deadline, () => supervisor.isStopping)));
     if (replicated) await waitForClusterOk(opts.port, deadline, () => supervisor.isStopping);
