@@ -183,6 +183,22 @@ class SlowClosingEngine extends MemoryEngine {
   }
 }
 
+/** Load: every group proposes on every turn until the returned stop is awaited. */
+function proposeEveryTurn(loop: RaftLoop, groups: Group[]): () => Promise<void> {
+  let proposing = true;
+  const proposer = (async () => {
+    while (proposing) {
+      for (const g of groups) g.node.propose(Buffer.from('x'));
+      loop.schedule();
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  return () => {
+    proposing = false;
+    return proposer;
+  };
+}
+
 async function leaders(engine: MemoryEngine, loop: RaftLoop, ids: number[]): Promise<Group[]> {
   const groups: Group[] = [];
   for (const id of ids) {
@@ -207,14 +223,7 @@ test('stop drains rounds, the open batch, riding apply batches and the apply pip
     const groups = await leaders(engine, loop, [1, 2, 3]);
     // Load: every group proposes on every turn, so a write is nearly always
     // in flight and apply batches ride in the rounds' writes.
-    let proposing = true;
-    const proposer = (async () => {
-      while (proposing) {
-        for (const g of groups) g.node.propose(Buffer.from('x'));
-        loop.schedule();
-        await new Promise((r) => setImmediate(r));
-      }
-    })();
+    const stopProposing = proposeEveryTurn(loop, groups);
     await until(() => loop.stats.applyRides >= 5 + run, 'apply batches riding in round writes');
     // Stop at a different moment in each run; proposals go on during the drain.
     await new Promise((r) => setTimeout(r, run));
@@ -226,8 +235,7 @@ test('stop drains rounds, the open batch, riding apply batches and the apply pip
       loop.schedule();
       await new Promise((r) => setTimeout(r, 1));
     }
-    proposing = false;
-    await proposer;
+    await stopProposing();
     assert.deepEqual(engine.afterClose, [], 'no engine call after stop and close');
     // What stop drained is on disk: every group's applied index, as in memory.
     for (const g of groups) {
@@ -253,20 +261,12 @@ test('a failed round write fails the apply batches riding in it and the loop sti
   const fatal: Error[] = [];
   const loop = new RaftLoop(failing, { send: () => undefined, fatal: (e) => fatal.push(e) });
   const groups = await leaders(engine, loop, [1, 2]);
-  let proposing = true;
-  const proposer = (async () => {
-    while (proposing) {
-      for (const g of groups) g.node.propose(Buffer.from('x'));
-      loop.schedule();
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
+  const stopProposing = proposeEveryTurn(loop, groups);
   await until(() => loop.stats.applyRides >= 3, 'apply batches riding');
   failWrites = true;
   await until(() => fatal.length > 0, 'the failure to reach the host');
   await loop.stop(); // resolves: no rider waits for a write that will never happen
-  proposing = false;
-  await proposer;
+  await stopProposing();
   assert.equal(fatal.length, 1);
   assert.match(fatal[0].message, /disk gone/);
 });
