@@ -58,6 +58,8 @@ export class Inflights {
 
 export class Progress {
   match = 0;
+  /** The commit index carried by the last MsgApp sent (flush skips followers that have it). */
+  sentCommit = 0;
   next: number;
   state = ProgressState.Probe;
   /** In Snapshot state: the index of the snapshot being sent. */

@@ -247,6 +247,7 @@ export class Raft {
     let bytes = 0;
     for (const e of ents) bytes += payloadSize(e);
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed }));
+    pr.sentCommit = this.log.committed;
     pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1].index : prevIndex, bytes);
     return true;
   }
@@ -290,9 +291,18 @@ export class Raft {
     }
   }
 
-  /** Sends the MsgApp deferred by proposal batching (RawNode calls it before a Ready). */
+  /**
+   * Sends the MsgApps deferred by batching (RawNode calls it before a Ready):
+   * one per follower carrying both the turn's new entries and the newest
+   * commit index. Sending the commit as soon as it moved cost every follower a
+   * second, commit-only MsgApp (and its answer) in nearly every busy round.
+   */
   flush(): void {
-    if (this.needBcast && this.state === StateRole.Leader) this.bcastAppend();
+    if (this.needBcast && this.state === StateRole.Leader) {
+      for (const [id, pr] of this.prs) {
+        if (id !== this.id) this.maybeSendAppend(id, pr.sentCommit < this.log.committed);
+      }
+    }
     this.needBcast = false;
   }
 
@@ -598,7 +608,8 @@ export class Raft {
       this.pendingReadIndexMessages = [];
       for (const m of msgs) this.sendReadIndexResponse(m);
     }
-    this.bcastAppend();
+    if (this.batchAppends) this.needBcast = true;
+    else this.bcastAppend();
   }
 
   /** Called by RawNode.advance once the host has written entries up to stableIndex. */

@@ -131,6 +131,55 @@ test('proposal batching: proposals between two Readys go out in one MsgApp', () 
   assert.deepEqual(batched.data(3), unbatched.data(3));
 });
 
+test('batching: a commit that moves in the same turn as new proposals rides their MsgApp (no commit-only MsgApp)', () => {
+  for (const batchAppends of [true, false]) {
+    const env = Env.create(3, { batchAppends });
+    env.campaign(1);
+    env.stabilize();
+    env.propose(1, 'a');
+    env.processReadies();
+    // The followers' acks of 'a' reach the leader, and before its next Ready
+    // a new proposal arrives: one busy round of a loaded leader.
+    env.deliver((m) => m.to !== 1);
+    env.processReadies();
+    for (const m of env.queue.filter((q) => q.to === 1)) env.node(1).raw.step({ ...m });
+    env.queue = env.queue.filter((q) => q.to !== 1);
+    env.propose(1, 'b');
+    env.processReadies();
+    const apps = env.queue.filter((m) => m.type === MessageType.App && m.to === 2);
+    const committedA = env.commit(1);
+    if (batchAppends) {
+      assert.equal(apps.length, 1, 'one MsgApp: the new entry and the new commit');
+      assert.equal(apps[0].entries.length, 1);
+      assert.equal(apps[0].commit, committedA);
+    } else {
+      assert.equal(apps.length, 2, 'unbatched: a commit-only MsgApp, then the entry');
+      assert.equal(apps[0].entries.length, 0);
+    }
+    env.stabilize();
+    assert.deepEqual(env.data(2), ['a', 'b']);
+    assert.equal(env.commit(2), env.commit(1));
+  }
+});
+
+test('batching: a commit with no new proposal still reaches the followers in the same Ready', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  env.stabilize();
+  env.propose(1, 'a');
+  env.processReadies();
+  env.deliver((m) => m.to !== 1);
+  env.processReadies();
+  env.deliver((m) => m.to === 1);
+  env.processReadies();
+  const apps = env.queue.filter((m) => m.type === MessageType.App && m.to !== 1);
+  assert.equal(apps.length, 2);
+  for (const m of apps) {
+    assert.equal(m.entries.length, 0);
+    assert.equal(m.commit, env.commit(1));
+  }
+});
+
 test('proposeBatch: many entries in one proposal message', () => {
   const env = Env.create(3);
   env.campaign(1);
