@@ -26,7 +26,7 @@
 // is built — or at once when apply is idle. Rounds never wait for it.
 import { WriteBatch, type Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
-import type { Entry, Message, RawNode, Ready, Snapshot } from '../raft';
+import { MessageType, type Entry, type Message, type RawNode, type Ready, type Snapshot } from '../raft';
 import type { PeerStorage } from './peer-storage';
 
 export interface LoopGroup {
@@ -70,6 +70,10 @@ export interface LoopStats {
   applyRides: number;
   /** Engine writes issued (round writes, lone apply writes, snapshot installs; empty batches not counted). */
   writes: number;
+  /** Raft messages handed to the transport. */
+  messagesSent: number;
+  /** Of those, MsgApps without entries (they carry only a commit index, or probe). */
+  emptyAppendsSent: number;
 }
 
 /** A batch the rounds gather while a write is in flight. */
@@ -111,7 +115,7 @@ export class RaftLoop {
   private installing = false;
   /** The write in flight settles (resolved either way): what stop() waits on. */
   private writeSettled: Promise<void> | null = null;
-  readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0, groupTicks: 0, applyRides: 0, writes: 0 };
+  readonly stats: LoopStats = { rounds: 0, readies: 0, entriesPersisted: 0, entriesApplied: 0, bytesWritten: 0, groupTicks: 0, applyRides: 0, writes: 0, messagesSent: 0, emptyAppendsSent: 0 };
 
   constructor(
     private readonly engine: Engine,
@@ -489,7 +493,13 @@ export class RaftLoop {
 
   private sendAll(work: Array<[LoopGroup, Ready]>, pick: (rd: Ready) => Message[]): void {
     const out: Array<{ group: LoopGroup; message: Message }> = [];
-    for (const [group, rd] of work) for (const message of pick(rd)) out.push({ group, message });
+    for (const [group, rd] of work) {
+      for (const message of pick(rd)) {
+        out.push({ group, message });
+        if (message.type === MessageType.App && message.entries.length === 0) this.stats.emptyAppendsSent++;
+      }
+    }
+    this.stats.messagesSent += out.length;
     if (out.length) this.host.send(out);
   }
 }
