@@ -67,6 +67,14 @@ export interface Config {
   /** Coalesce MsgApp for all proposals made between two Readys (default true). */
   batchAppends?: boolean;
   /**
+   * With batchAppends: a commit index that moved is not sent on its own at
+   * once but rides the next MsgApp with entries, or goes out at the next tick
+   * (commits of conf changes still go at once). Followers then apply up to a
+   * tick late; under load it saves a commit-only MsgApp and its answer per
+   * follower and round. Default false.
+   */
+  deferCommit?: boolean;
+  /**
    * Hibernation (docs/decisions.md, "Hibernate idle regions"): a leader idle
    * for this many ticks asks its followers to stop ticking, and stops itself
    * once every voter agreed. 0 or unset: never (followers then also refuse

@@ -87,6 +87,11 @@ export class Raft {
   /** Restarted with a term: ignore votes for one election timeout (we may have acked a lease). */
   private startupQuiet: boolean;
   private needBcast = false;
+  /** A commit every follower must hear at the next Ready (deferCommit: one that holds a conf change). */
+  private needCommitBcast = false;
+  /** The commit index before the last maybeCommit moved it. */
+  private committedBefore = 0;
+  private readonly deferCommit: boolean;
   /** TimeoutNow arrived while conf changes were unapplied: campaign once they are. */
   private transferCampaignPending = false;
 
@@ -140,6 +145,7 @@ export class Raft {
     this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? 0;
     this.leaseMargin = c.leaseMarginTicks ?? 2;
     this.batchAppends = c.batchAppends ?? true;
+    this.deferCommit = this.batchAppends && (c.deferCommit ?? false);
     this.hibernateTicks = c.hibernateTicks ?? 0;
     this.canHibernate = c.canHibernate;
     this.random = c.random;
@@ -280,6 +286,7 @@ export class Raft {
 
   private bcastAppend(): void {
     this.needBcast = false;
+    this.needCommitBcast = false;
     for (const id of this.prs.keys()) {
       if (id !== this.id) this.sendAppend(id);
     }
@@ -298,12 +305,25 @@ export class Raft {
    * second, commit-only MsgApp (and its answer) in nearly every busy round.
    */
   flush(): void {
-    if (this.needBcast && this.state === StateRole.Leader) {
+    if ((this.needBcast || this.needCommitBcast) && this.state === StateRole.Leader) {
+      const commitOnly = this.needCommitBcast || !this.deferCommit;
       for (const [id, pr] of this.prs) {
-        if (id !== this.id) this.maybeSendAppend(id, pr.sentCommit < this.log.committed);
+        if (id !== this.id) this.maybeSendAppend(id, commitOnly && pr.sentCommit < this.log.committed);
       }
     }
     this.needBcast = false;
+    this.needCommitBcast = false;
+  }
+
+  /**
+   * deferCommit, on each leader tick: a commit no MsgApp carried since it
+   * moved goes out now, alone. Followers apply at most a tick late; the
+   * leader answers clients from its own apply, so no reply waits for it.
+   */
+  private sendDeferredCommits(): void {
+    for (const [id, pr] of this.prs) {
+      if (id !== this.id && pr.sentCommit < this.log.committed) this.maybeSendAppend(id, true);
+    }
   }
 
   // ---- role changes ----------------------------------------------------
@@ -330,6 +350,7 @@ export class Raft {
     this.readOnly = new ReadOnly(this.readOnlyOption);
     this.pendingReadIndexMessages = [];
     this.needBcast = false;
+    this.needCommitBcast = false;
     this.transferCampaignPending = false;
     this.leaseClock = 0;
     this.timeoutNowSent = false;
@@ -433,6 +454,7 @@ export class Raft {
       }
     }
     if (this.state !== StateRole.Leader) return;
+    if (this.deferCommit) this.sendDeferredCommits();
     this.tickQuiet();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
@@ -595,6 +617,7 @@ export class Raft {
     const matches = this.voters.map((id) => this.prs.get(id)!.match);
     if (matches.length === 0) return false;
     const mci = quorumValue(matches, majority(matches.length));
+    this.committedBefore = this.log.committed;
     return this.log.maybeCommit(mci, this.term, this.mut.commitOldTermByCount);
   }
 
@@ -608,8 +631,18 @@ export class Raft {
       this.pendingReadIndexMessages = [];
       for (const m of msgs) this.sendReadIndexResponse(m);
     }
-    if (this.batchAppends) this.needBcast = true;
-    else this.bcastAppend();
+    if (!this.batchAppends) this.bcastAppend();
+    else if (!this.deferCommit || this.commitsConfChange()) this.needCommitBcast = true;
+    // else deferred: it rides the next MsgApp with entries, or the next tick's (sendDeferredCommits).
+  }
+
+  /**
+   * The last commit took in a conf change (or the term's first entry:
+   * pendingConfIndex starts at the new leader's last index). Every peer hears
+   * such a commit at once: a removed replica learns its removal from it.
+   */
+  private commitsConfChange(): boolean {
+    return this.pendingConfIndex > this.committedBefore && this.pendingConfIndex <= this.log.committed;
   }
 
   /** Called by RawNode.advance once the host has written entries up to stableIndex. */

@@ -1,7 +1,7 @@
 // Log replication (§5.3), flow control, batching, the commit rule (§5.4.2).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessageType, ProgressState, StateRole } from '../../src/raft';
+import { ConfChangeType, MessageType, ProgressState, StateRole } from '../../src/raft';
 import { Env, enc } from './harness';
 
 test('a proposal is replicated, committed by a majority and applied everywhere', () => {
@@ -178,6 +178,40 @@ test('batching: a commit with no new proposal still reaches the followers in the
     assert.equal(m.entries.length, 0);
     assert.equal(m.commit, env.commit(1));
   }
+});
+
+test('deferCommit: a moved commit waits for the next MsgApp with entries, or the next tick; a conf change commit goes at once', () => {
+  const env = Env.create(3, { deferCommit: true });
+  env.campaign(1);
+  env.stabilize();
+  assert.equal(env.commit(2), env.commit(1), 'the new term\'s first entry: commit sent at once');
+  env.propose(1, 'a');
+  env.processReadies();
+  env.deliver((m) => m.to !== 1);
+  env.processReadies();
+  env.deliver((m) => m.to === 1);
+  env.processReadies();
+  const committedA = env.commit(1);
+  assert.equal(env.queue.filter((m) => m.type === MessageType.App).length, 0, 'no commit-only MsgApp');
+  assert.ok(env.commit(2) < committedA);
+  // The next proposal's MsgApp carries it.
+  env.propose(1, 'b');
+  env.processReadies();
+  const apps = env.queue.filter((m) => m.type === MessageType.App && m.to === 2);
+  assert.equal(apps.length, 1);
+  assert.equal(apps[0].commit, committedA);
+  env.stabilize();
+  // 'b' is committed on the leader; the followers hear it at the next tick.
+  assert.ok(env.commit(2) < env.commit(1));
+  env.tick(1);
+  env.stabilize();
+  assert.equal(env.commit(2), env.commit(1));
+  assert.equal(env.commit(3), env.commit(1));
+  assert.deepEqual(env.data(3), ['a', 'b']);
+  // A conf change's commit is not deferred: a removed replica hears it.
+  env.proposeConfChange(1, { type: ConfChangeType.RemoveNode, nodeId: 3 });
+  env.stabilize();
+  assert.equal(env.commit(3), env.commit(1));
 });
 
 test('proposeBatch: many entries in one proposal message', () => {
