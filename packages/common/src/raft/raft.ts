@@ -693,6 +693,9 @@ export class Raft {
     if (m.from === NONE || m.from === this.id) {
       this.readStates.push({ index, context: m.context ?? new Uint8Array(0) });
     } else {
+      // A follower's read waits until it applied `index`: with deferCommit it may not know that commit yet.
+      const pr = this.prs.get(m.from);
+      if (this.deferCommit && pr && pr.sentCommit < index) this.maybeSendAppend(m.from, true);
       this.send(message({ type: MessageType.ReadIndexResp, to: m.from, index, context: m.context }));
     }
   }

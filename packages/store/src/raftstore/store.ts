@@ -325,6 +325,8 @@ export class RaftStore implements LoopHost, PeerHost {
       initialTerm: RAFT_INIT_TERM,
       // Quiet for one election timeout, a leader asks its followers to hibernate.
       hibernateTicks: this.opts.hibernate === false ? 0 : RAFT_TIMING.electionTick,
+      // Followers learn a commit from the next MsgApp or tick: clients are answered from the leader's apply.
+      deferCommit: true,
     };
   }
 
