@@ -104,6 +104,17 @@ test('malformed frames on peer and admin ports are refused without a crash', { t
         if (a.mustClose) assert.ok(r.closed, `${s.name} kept the connection open after ${a.name}`);
       }
     }
+    // Requests of every store RPC type with garbage bodies are answered (an error) or closed, never crash.
+    const storeRpcs = ['store.forward', 'store.forwardBatch', 'store.propose', 'store.publish', 'store.pubsub_query', 'store.regionKeys', 'store.unblock', 'store.instruction', 'store.alive'];
+    for (const s of c.stores) {
+      for (const type of storeRpcs) {
+        for (const body of [randomBytes(100), Buffer.alloc(64, 0xff), Buffer.alloc(0)]) {
+          const r = await sendRaw(s.peerPort, [frame(envelope(1, type, body))], 1000);
+          assertAlive(s, `a ${type} request with a garbage body`);
+          assert.ok(r.closed || r.reply.length > 0, `${s.name} neither answered nor closed a ${type} request with a garbage body`);
+        }
+      }
+    }
     // Every store still replicates and serves: write through each, read through each (its own replica, READONLY).
     for (const s of c.stores) assert.equal(await s.call('SET', `after-peer-garbage:${s.name}`, s.name), 'OK');
     for (const r of c.stores) {

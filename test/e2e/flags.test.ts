@@ -52,6 +52,12 @@ test('bad flags exit non-zero with a message naming the flag', redraftOnly, asyn
     [['store', '--no-such-flag'], /no-such-flag/],
     [['playground', '--port', '99999'], /--port\b.*99999/],
     [['playground', '--max-bulk-len', 'lots'], /--max-bulk-len\b.*lots/],
+    [['store', '--hibernate-regions', 'maybe'], /--hibernate-regions\b.*maybe/],
+    [['store', '--metrics-port', '70000'], /--metrics-port\b.*70000/],
+    [['playground', '--hibernate-regions', 'maybe'], /--hibernate-regions\b.*maybe/],
+    [['playground', '--metrics-port', 'abc'], /--metrics-port\b.*abc/],
+    [['playground', '--initial-regions', '20000'], /--initial-regions\b.*20000/],
+    [['playground', '--initial-regions', '0'], /--initial-regions\b/],
   ];
   const wrong: string[] = [];
   const runs = await Promise.all(cases.map(([args]) => redraft([...args, '--data-dir', data])));
