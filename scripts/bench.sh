@@ -76,18 +76,12 @@ command -v redis-server >/dev/null || { echo "bench: redis-server not found (apt
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-bench.XXXXXX")
 server_pid=""
 bench_pid=""
-cleanup() {
-  local rc=$1
-  trap - EXIT INT TERM
-  set +e
+stop_all() {
   if [[ -n "$bench_pid" ]]; then kill "$bench_pid" 2>/dev/null; wait "$bench_pid" 2>/dev/null; fi
   if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 15; fi
-  if ((rc != 0)); then echo "bench: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
-  exit "$rc"
+  if (($1 != 0)); then echo "bench: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
-trap 'cleanup $?' EXIT
-trap 'echo "bench: interrupted" >&2; cleanup 130' INT
-trap 'echo "bench: terminated" >&2; cleanup 143' TERM
+install_cleanup bench stop_all
 
 # Results: results[target|pipeline|TEST]=rps, p50[...]/p99[...]=ms, cpu[...]=s per 100k;
 # lat50[target]/lat99[target]: SET at -c 1 (ms); rss[target]: MB per server process.

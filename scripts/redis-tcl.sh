@@ -68,10 +68,8 @@ server_pid=""
 runtest_pid=""
 tail_pid=""
 # Stops everything this script started (by pid), also on Ctrl-C / SIGTERM.
-cleanup() {
+stop_all() {
   local rc=$1
-  trap - EXIT INT TERM
-  set +e
   if [[ -n "$runtest_pid" ]]; then
     kill -KILL -- "-$runtest_pid" 2>/dev/null
     for ((i = 0; i < 100; i++)); do kill -0 -- "-$runtest_pid" 2>/dev/null || break; sleep 0.05; done
@@ -83,11 +81,8 @@ cleanup() {
   else
     rm -rf "$tmp"
   fi
-  exit "$rc"
 }
-trap 'cleanup $?' EXIT
-trap 'echo "redis-tcl: interrupted" >&2; cleanup 130' INT
-trap 'echo "redis-tcl: terminated" >&2; cleanup 143' TERM
+install_cleanup redis-tcl stop_all
 
 # runtest works in its own tree: a private copy of runtest + tests/ (2.7 MB)
 # keeps parallel runs apart and the cache clean.

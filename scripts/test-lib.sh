@@ -49,6 +49,22 @@ stop_pid() {
 
 # wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
 # PONG; fails early (printing the log's tail) if PID dies.
+# install_cleanup NAME FN: on exit, Ctrl-C or SIGTERM, runs `FN RC` once
+# (RC: the exit status; 130 after Ctrl-C, 143 after SIGTERM; errors ignored)
+# and exits with RC. FN stops what the script started, by pid, and keeps or
+# removes its logs.
+install_cleanup() {
+  trap "_run_cleanup $2 \$?" EXIT
+  trap "echo '$1: interrupted' >&2; _run_cleanup $2 130" INT
+  trap "echo '$1: terminated' >&2; _run_cleanup $2 143" TERM
+}
+_run_cleanup() {
+  trap - EXIT INT TERM
+  set +e
+  "$1" "$2"
+  exit "$2"
+}
+
 wait_ping() {
   local port=$1 pid=$2 log=$3 timeout=${4:-60} i
   for ((i = 0; i < timeout * 10; i++)); do
