@@ -229,6 +229,14 @@ export class Raft {
     // Answers that promise persisted state (our log, our vote) and our own
     // vote requests (our vote for ourselves) wait for the write.
     if (m.type === MessageType.AppResp || m.type === MessageType.VoteResp || m.type === MessageType.Vote) {
+      // Several MsgApps handled before one write need one acceptance: the
+      // highest index says all the lower ones (match, inflights), so it
+      // replaces an acceptance just before it. Rejections all go.
+      const last = this.msgsAfterAppend[this.msgsAfterAppend.length - 1];
+      if (m.type === MessageType.AppResp && !m.reject && last?.type === MessageType.AppResp && !last.reject && last.to === m.to && last.term === m.term && last.index <= m.index) {
+        this.msgsAfterAppend[this.msgsAfterAppend.length - 1] = m;
+        return;
+      }
       this.msgsAfterAppend.push(m);
     } else {
       this.msgs.push(m);

@@ -214,6 +214,27 @@ test('deferCommit: a moved commit waits for the next MsgApp with entries, or the
   assert.equal(env.commit(3), env.commit(1));
 });
 
+test('a follower that takes several MsgApps before one write accepts them with one AppResp (the highest index)', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  env.stabilize();
+  for (const v of ['a', 'b', 'c']) {
+    env.propose(1, v);
+    env.processReadies();
+  }
+  // Three MsgApps to 2 are queued; 2 steps them all before its next Ready.
+  const toTwo = env.queue.filter((m) => m.to === 2 && m.type === MessageType.App);
+  assert.equal(toTwo.length, 3);
+  env.queue = env.queue.filter((m) => !toTwo.includes(m));
+  for (const m of toTwo) env.node(2).raw.step({ ...m });
+  env.processReadies();
+  const resps = env.queue.filter((m) => m.from === 2 && m.type === MessageType.AppResp);
+  assert.equal(resps.length, 1);
+  assert.equal(resps[0].index, toTwo[2].index + toTwo[2].entries.length);
+  env.stabilize();
+  assert.deepEqual(env.data(2), ['a', 'b', 'c']);
+});
+
 test('proposeBatch: many entries in one proposal message', () => {
   const env = Env.create(3);
   env.campaign(1);
