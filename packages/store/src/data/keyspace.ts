@@ -53,6 +53,15 @@ export class Keyspace {
     return this.reader.get(subKey(found.slot, found.key, found.version, member));
   }
 
+  /** The row of one member, for a read and a write of it that encode it once (getRow, putRow). */
+  memberRow(found: FoundKey, member: Buffer): Buffer {
+    return subKey(found.slot, found.key, found.version, member);
+  }
+
+  async getRow(row: Buffer): Promise<Buffer | undefined> {
+    return this.reader.get(row);
+  }
+
   /** Every member of a collection in member order: [member, value]. */
   async *members(found: FoundKey, opts: { after?: Buffer; limit?: number } = {}): AsyncIterable<[Buffer, Buffer]> {
     const [gte, lt] = subKeyRange(found.slot, found.key, found.version);
@@ -116,6 +125,11 @@ export class MutableKeyspace extends Keyspace {
    */
   deleteKey(key: Buffer): void {
     this.batch.del(metaKey(keySlot(key), key));
+  }
+
+  /** Writes a member row made by memberRow. */
+  putRow(row: Buffer, value: Buffer): void {
+    this.batch.put(row, value);
   }
 
   putMember(found: FoundKey, member: Buffer, value: Buffer): void {
