@@ -103,3 +103,36 @@ test('LocalRegion: a failed write refuses its round and the open one, and the re
   await assert.rejects(region.propose({ set: { key, value: Buffer.from('3') } }), /disk on fire/);
   await region.quiet();
 });
+
+test('LocalRegion: a write that fails while the next round still reads refuses that round too, and writes nothing more', async () => {
+  class Engine extends MemoryEngine {
+    writes = 0;
+    failWrite: (e: Error) => void = () => {};
+    readGate: Promise<void> | null = null;
+    override async write(): Promise<void> {
+      this.writes++;
+      await new Promise<void>((_, reject) => (this.failWrite = reject));
+    }
+    override async get(key: Buffer): Promise<Buffer | undefined> {
+      if (this.readGate) await this.readGate;
+      return super.get(key);
+    }
+  }
+  const engine = new Engine();
+  const region = await LocalRegion.open(engine, log);
+  const first = region.propose({ set: { key: Buffer.from('a'), value: Buffer.from('1') } });
+  await turn();
+  await turn();
+  assert.equal(engine.writes, 1);
+  let openReads!: () => void;
+  engine.readGate = new Promise((r) => (openReads = r));
+  const second = region.propose({ incrBy: { key, delta: '1' } });
+  await turn();
+  await turn();
+  engine.failWrite(new Error('disk on fire'));
+  await assert.rejects(first, /disk on fire/);
+  openReads();
+  await assert.rejects(second, /disk on fire/);
+  await turn();
+  assert.equal(engine.writes, 1);
+});

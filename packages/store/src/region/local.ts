@@ -172,6 +172,11 @@ export class LocalRegion implements RegionHandle {
       return;
     }
     this.applying = false;
+    if (this.failed) {
+      // The write in flight failed meanwhile: this round is never written.
+      for (const p of items) p.reject(this.failed);
+      return;
+    }
     if (!this.writing) this.write(round);
     if (this.queue.length) this.schedule();
   }
