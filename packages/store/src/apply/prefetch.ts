@@ -28,8 +28,9 @@ function keysRead(cmd: pb.WriteCommand): Uint8Array[] {
 
 /** Hash fields apply reads (HSET, HDEL, HINCRBY...), once the metadata is known. */
 function fieldsRead(cmd: pb.WriteCommand): { key: Uint8Array; fields: Uint8Array[] } | undefined {
-  if (cmd.op !== 'hset' && cmd.op !== 'hdel' && cmd.op !== 'hincrBy' && cmd.op !== 'hincrByFloat') return undefined;
-  const op = cmd[cmd.op] as { key?: Uint8Array | null; fields?: Uint8Array[] | null; field?: Uint8Array | null };
+  const name = cmd.op; // a getter that walks the message's fields: read once
+  if (name !== 'hset' && name !== 'hdel' && name !== 'hincrBy' && name !== 'hincrByFloat') return undefined;
+  const op = cmd[name] as { key?: Uint8Array | null; fields?: Uint8Array[] | null; field?: Uint8Array | null };
   if (!op.key) return undefined;
   return { key: op.key, fields: op.fields ?? (op.field ? [op.field] : []) };
 }
