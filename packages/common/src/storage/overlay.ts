@@ -45,14 +45,16 @@ export class OverlayBatch implements KvReader {
   }
 
   put(key: Buffer, value: Buffer): void {
-    this.remember(key);
-    this.pending.set(key.toString('latin1'), value);
+    const k = key.toString('latin1');
+    this.remember(k);
+    this.pending.set(k, value);
     this.batch.put(key, value);
   }
 
   del(key: Buffer): void {
-    this.remember(key);
-    this.pending.set(key.toString('latin1'), DELETED);
+    const k = key.toString('latin1');
+    this.remember(k);
+    this.pending.set(k, DELETED);
     this.batch.del(key);
   }
 
@@ -73,8 +75,7 @@ export class OverlayBatch implements KvReader {
     truncateBatch(this.batch, this.markOps);
   }
 
-  private remember(key: Buffer): void {
-    const k = key.toString('latin1');
+  private remember(k: string): void {
     this.undo.push([k, this.pending.get(k)]);
   }
 

@@ -41,11 +41,11 @@ async function hset(op: pb.HSetOp, ks: MutableKeyspace): Promise<Reply> {
   const hash = await openOrCreate(ks, key);
   let added = 0;
   for (let i = 0; i < op.fields.length; i++) {
-    const field = Buffer.from(op.fields[i]);
-    const exists = (await ks.getMember(hash, field)) !== undefined;
+    const row = ks.memberRow(hash, Buffer.from(op.fields[i]));
+    const exists = (await ks.getRow(row)) !== undefined;
     if (exists && op.nx) continue;
     if (!exists) added++;
-    ks.putMember(hash, field, Buffer.from(op.values[i]));
+    ks.putRow(row, Buffer.from(op.values[i]));
   }
   hash.size += added;
   // Values of existing fields live in member rows; the metadata changes only with the size.

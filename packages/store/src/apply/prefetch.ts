@@ -28,33 +28,48 @@ function keysRead(cmd: pb.WriteCommand): Uint8Array[] {
 
 /** Hash fields apply reads (HSET, HDEL, HINCRBY...), once the metadata is known. */
 function fieldsRead(cmd: pb.WriteCommand): { key: Uint8Array; fields: Uint8Array[] } | undefined {
-  if (cmd.op !== 'hset' && cmd.op !== 'hdel' && cmd.op !== 'hincrBy' && cmd.op !== 'hincrByFloat') return undefined;
-  const op = cmd[cmd.op] as { key?: Uint8Array | null; fields?: Uint8Array[] | null; field?: Uint8Array | null };
+  const name = cmd.op; // a getter that walks the message's fields: read once
+  if (name !== 'hset' && name !== 'hdel' && name !== 'hincrBy' && name !== 'hincrByFloat') return undefined;
+  const op = cmd[name] as { key?: Uint8Array | null; fields?: Uint8Array[] | null; field?: Uint8Array | null };
   if (!op.key) return undefined;
   return { key: op.key, fields: op.fields ?? (op.field ? [op.field] : []) };
 }
 
-function metaKeyOf(key: Uint8Array): Buffer {
-  const k = Buffer.from(key.buffer, key.byteOffset, key.length);
-  return metaKey(keySlot(k), k);
-}
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
 
-/** Reads, in two trips, the metadata and the hash fields that these commands' apply will read. */
+/**
+ * Reads, in two trips, the metadata and the hash fields that these commands'
+ * apply will read. Each distinct key is encoded and looked at once: a round
+ * of writes to one hot key costs one read, not one per write.
+ */
 export async function prefetchReads(cmds: pb.WriteCommand[], batch: OverlayBatch): Promise<void> {
-  const metas = cmds.flatMap((c) => keysRead(c).map(metaKeyOf));
-  if (metas.length === 0) return;
-  await batch.prefetch(metas);
-  const members: Buffer[] = [];
+  const metas = new Map<string, { key: Buffer; slot: number; row: Buffer; fields: Uint8Array[] }>();
   for (const c of cmds) {
+    const keys = keysRead(c);
+    if (keys.length === 0) continue;
     const f = fieldsRead(c);
-    if (!f || f.fields.length === 0) continue;
-    const key = Buffer.from(f.key.buffer, f.key.byteOffset, f.key.length);
-    const slot = keySlot(key);
-    const raw = await batch.get(metaKey(slot, key));
+    for (const k of keys) {
+      const key = asBuffer(k);
+      const id = key.toString('latin1');
+      let m = metas.get(id);
+      if (!m) {
+        const slot = keySlot(key);
+        m = { key, slot, row: metaKey(slot, key), fields: [] };
+        metas.set(id, m);
+      }
+      if (f && f.key === k) for (const field of f.fields) m.fields.push(field);
+    }
+  }
+  if (metas.size === 0) return;
+  await batch.prefetch([...metas.values()].map((m) => m.row));
+  const members: Buffer[] = [];
+  for (const m of metas.values()) {
+    if (m.fields.length === 0) continue;
+    const raw = await batch.get(m.row);
     if (!raw) continue;
     const meta = decodeMeta(raw);
     if (meta.type !== KeyType.Hash) continue;
-    for (const field of f.fields) members.push(subKey(slot, key, meta.version, Buffer.from(field.buffer, field.byteOffset, field.length)));
+    for (const field of m.fields) members.push(subKey(m.slot, m.key, meta.version, asBuffer(field)));
   }
   if (members.length) await batch.prefetch(members);
 }
