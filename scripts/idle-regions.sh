@@ -75,12 +75,14 @@ metric() {
   curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'
 }
 
-# metric_sum MPORT NAME: an unlabelled Prometheus sample summed over the three stores.
-metric_sum() {
+# info_sum PORT FIELD: a field of INFO cluster summed over the three stores
+# (cheaper than /metrics, which renders a series per region: at 10,000
+# regions a scrape stalled a store long enough to look silent to the others).
+info_sum() {
   local i sum=0 v
   for i in 0 1 2; do
-    v=$(metric $(($1 + i)) "$2")
-    sum=$((sum + ${v%.*}))
+    v=$(redis-cli -p $(($1 + i)) info cluster 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }')
+    sum=$((sum + ${v:-0}))
   done
   echo "$sum"
 }
@@ -101,7 +103,7 @@ for n in $counts; do
   t0=$(date +%s)
   wait_ping "$port" "$server_pid" "$log" 600
   # Started: every region has a leader and every store holds its replica of every region.
-  until [[ "$(metric_sum "$mport" redraft_store_leaders)" -ge "$n" && "$(metric_sum "$mport" redraft_store_regions)" -ge $((n * 3)) ]]; do
+  until [[ "$(info_sum "$port" regions_leading)" -ge "$n" && "$(info_sum "$port" regions)" -ge $((n * 3)) ]]; do
     kill -0 "$server_pid" 2>/dev/null || { echo "idle-regions: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
     (($(date +%s) - t0 < 900)) || { echo "idle-regions: $n regions still without leaders or replicas after 900 s" >&2; exit 1; }
     sleep 1
@@ -112,32 +114,35 @@ for n in $counts; do
   # by snapshot first), at most --settle-max; then --settle more seconds.
   if [[ "$hibernate" == true ]]; then
     t1=$(date +%s)
-    while (($(metric_sum "$mport" redraft_store_hibernating_regions) * 100 < n * 3 * 99)) && (($(date +%s) - t1 < settle_max)); do sleep 1; done
-    echo "idle-regions: [$n regions] $(metric_sum "$mport" redraft_store_hibernating_regions) of $((n * 3)) replicas hibernate after $(($(date +%s) - t1)) s" >&2
+    while (($(info_sum "$port" regions_hibernating) * 100 < n * 3 * 99)) && (($(date +%s) - t1 < settle_max)); do sleep 1; done
+    echo "idle-regions: [$n regions] $(info_sum "$port" regions_hibernating) of $((n * 3)) replicas hibernate after $(($(date +%s) - t1)) s" >&2
   fi
   sleep "$settle"
   mapfile -t pids < <(store_pids "$server_pid")
-  declare -a c0=() b0=()
-  # The scrapes stay out of the CPU window (at 10,000 regions one costs a store about 0.1 s: a series per region).
-  for i in 0 1 2; do
-    b0[i]=$(metric $((mport + i)) redraft_store_peer_bytes_sent_total)
-    c0[i]=$(cpu_ticks "${pids[i]}")
-  done
+  declare -a c0=() b0=() c1s=()
+  # The scrapes stay out of the CPU window, which starts 5 s after the first
+  # (at 10,000 regions one costs a store a tenth of a second or more: a series per region).
+  for i in 0 1 2; do b0[i]=$(metric $((mport + i)) redraft_store_peer_bytes_sent_total); done
+  bt0=$(date +%s.%N)
+  sleep 5
+  for i in 0 1 2; do c0[i]=$(cpu_ticks "${pids[i]}"); done
   sleep "$seconds"
+  for i in 0 1 2; do c1s[i]=$(cpu_ticks "${pids[i]}"); done
   cpu_sum=0
   bytes_sum=0
   per_store=""
   hib=0
   for i in 0 1 2; do
-    c1=$(cpu_ticks "${pids[i]}")
+    c1=${c1s[i]}
     b1=$(metric $((mport + i)) redraft_store_peer_bytes_sent_total)
+    [[ $i == 0 ]] && bsecs=$(awk -v a="$bt0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     pct=$(awk -v d=$((c1 - c0[i])) -v hz="$hz" -v s="$seconds" 'BEGIN { printf "%.1f", d / hz / s * 100 }')
-    bps=$(awk -v a="${b0[i]}" -v b="$b1" -v s="$seconds" 'BEGIN { printf "%.0f", (b - a) / s }')
+    bps=$(awk -v a="${b0[i]}" -v b="$b1" -v s="$bsecs" 'BEGIN { printf "%.0f", (b - a) / s }')
     per_store+=" $pct%"
     cpu_sum=$(awk -v a="$cpu_sum" -v b="$pct" 'BEGIN { print a + b }')
     bytes_sum=$((bytes_sum + bps))
   done
-  hib=$(metric_sum "$mport" redraft_store_hibernating_regions)
+  hib=$(info_sum "$port" regions_hibernating)
   cpu_avg=$(awk -v a="$cpu_sum" 'BEGIN { printf "%.1f", a / 3 }')
   kbps_avg=$(awk -v a="$bytes_sum" 'BEGIN { printf "%.1f", a / 3 / 1024 }')
   rss=$(awk '/VmRSS/ { s += $2 } END { printf "%.0f", s / 3 / 1024 }' $(printf '/proc/%s/status ' "${pids[@]}"))

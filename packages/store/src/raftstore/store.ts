@@ -95,8 +95,14 @@ export const RAFT_TIMING = {
 const META_RPC_TIMEOUT = 3000;
 /** Newly bootstrapped replicas that start their election in one tick (campaignInWaves). */
 const CAMPAIGN_WAVE = 500;
-/** A hibernating replica whose report did not change is sent to the meta in full every this many heartbeats. */
-const QUIET_REPORT_EVERY = 10;
+/**
+ * A hibernating replica whose report did not change is sent to the meta in
+ * full every this many heartbeats, and every one of them after a heartbeat
+ * gap of REPORT_ALL_AFTER_MS (the meta may have marked this store down and
+ * forgotten the leaders here meanwhile).
+ */
+const QUIET_REPORT_EVERY = 60;
+const REPORT_ALL_AFTER_MS = 5000;
 /** RocksDB size estimates asked for at once by a heartbeat. */
 const FILE_SIZES_AT_ONCE = 256;
 /** Heartbeats between two that name every quiet replica (the meta creates no initial replica from a report that does not). */
@@ -595,6 +601,8 @@ export class RaftStore implements LoopHost, PeerHost {
   /** Load per region between heartbeats: each replica's `served` count at the last one. */
   private readonly servedAtHeartbeat = new Map<number, number>();
   private lastHeartbeatAt = Date.now();
+  /** When the meta last answered a heartbeat. */
+  private lastHeartbeatAnswered = Date.now();
 
   // ---- incoming peer traffic --------------------------------------------------------------
 
@@ -860,6 +868,7 @@ export class RaftStore implements LoopHost, PeerHost {
       // QUIET_IDS_EVERY heartbeats, and whenever the set of replicas here
       // changed): 10,000 ids a second were most of an idle store's bytes.
       const complete = beat % QUIET_IDS_EVERY === 1 || this.peers.size !== this.reportedReplicas || this.replicasAdded;
+      if (now - this.lastHeartbeatAnswered > REPORT_ALL_AFTER_MS) this.quietReports.clear();
       this.reportedReplicas = this.peers.size;
       this.replicasAdded = false;
       for (const p of this.peers.values()) {
@@ -907,6 +916,7 @@ export class RaftStore implements LoopHost, PeerHost {
         knownViewVersion: this.view ? Number(this.view.version) : 0,
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
+      this.lastHeartbeatAnswered = Date.now();
       if (res.view) this.setView(res.view as pb.ClusterView);
       const creates = res.instructions.filter((ins) => ins.createPeer).map((ins) => ins.createPeer as pb.Region.$Properties);
       if (creates.length) await this.bootstrapPeers(creates).catch((e) => this.log.warn({ err: (e as Error).message, regions: creates.length }, 'bootstrapping replicas failed'));
