@@ -15,6 +15,8 @@
 #                         store holds its replicas (start-up s in the table; and, with
 #                         hibernation, 99 % of the replicas sleep) (default 15)
 #   --settle-max S        longest wait for the replicas to sleep (default 300)
+#   --start-max S         longest wait for the start-up; a count that takes
+#                         longer is reported as "did not start" (default 900)
 #   --csv FILE            CSV output (default: none)
 #   --plot FILE.png       plot of CPU and peer bytes against region count (needs gnuplot)
 #   --hibernate BOOL      the stores' --hibernate-regions (default true)
@@ -30,6 +32,7 @@ counts=${IDLE_REGIONS:-10 100 1000}
 seconds=20
 settle=15
 settle_max=300
+start_max=900
 csv_out=""
 plot_out=""
 hibernate=true
@@ -41,6 +44,7 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
     --settle-max) settle_max=$2; shift 2 ;;
+    --start-max) start_max=$2; shift 2 ;;
     --csv) csv_out=$2; shift 2 ;;
     --plot) plot_out=$2; shift 2 ;;
     --hibernate) hibernate=$2; shift 2 ;;
@@ -103,11 +107,20 @@ for n in $counts; do
   t0=$(date +%s)
   wait_ping "$port" "$server_pid" "$log" 600
   # Started: every region has a leader and every store holds its replica of every region.
+  started=true
   until [[ "$(info_sum "$port" regions_leading)" -ge "$n" && "$(info_sum "$port" regions)" -ge $((n * 3)) ]]; do
     kill -0 "$server_pid" 2>/dev/null || { echo "idle-regions: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
-    (($(date +%s) - t0 < 900)) || { echo "idle-regions: $n regions still without leaders or replicas after 900 s" >&2; exit 1; }
+    if (($(date +%s) - t0 >= start_max)); then started=false; break; fi
     sleep 1
   done
+  if [[ $started == false ]]; then
+    echo "idle-regions: [$n regions] did not start: $(info_sum "$port" regions_leading) leaders, $(info_sum "$port" regions) of $((n * 3)) replicas after $start_max s" >&2
+    rows+=("$n NaN NaN NaN 0 >$start_max")
+    stop_pid "$server_pid" 60
+    server_pid=""
+    rm -rf "$dir"
+    continue
+  fi
   startup=$(($(date +%s) - t0))
   echo "idle-regions: [$n regions] every region has a leader and every store its replicas after $startup s; settling" >&2
   # With hibernation: until 99 % of the replicas sleep (late replicas catch up

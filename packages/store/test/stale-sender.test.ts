@@ -16,9 +16,9 @@ test('intake: a message from a replica the region no longer names, with an older
   assert.equal(staleSender({ ...region, peers: [] }, msg(13, 0, 0)), false);
 });
 
-test('store liveness: a store is silent after an election timeout, or three of its recent longest gaps, at most eight timeouts', () => {
-  assert.equal(silentAfter(0, 500), 500);
-  assert.equal(silentAfter(100, 500), 500, 'regular 100 ms messages: one election timeout');
-  assert.equal(silentAfter(600, 500), 1800, 'after a 600 ms stall: three such stalls');
+test('store liveness: a store is silent after four election timeouts, or three of its recent longest gaps, at most eight timeouts', () => {
+  assert.equal(silentAfter(0, 500), 2000);
+  assert.equal(silentAfter(100, 500), 2000, 'regular 100 ms messages: four election timeouts');
+  assert.equal(silentAfter(1000, 500), 3000, 'after a one-second stall: three such stalls');
   assert.equal(silentAfter(60_000, 500), 4000, 'never longer than eight election timeouts');
 });

@@ -54,7 +54,8 @@ const STORE_ALIVE = 'store.alive';
 const ALIVE_TARGETS_EVERY = 10;
 /** Per StoreAlive received, how much of a store's longest recent gap is kept (silentAfter). */
 const ALIVE_GAP_FADE = 0.99;
-/** The longest wait, in election timeouts, before a silent store's followers wake (silentAfter). */
+/** The shortest and longest wait, in election timeouts, before a silent store's followers wake (silentAfter). */
+const ALIVE_SILENT_MIN = 4;
 const ALIVE_SILENT_MAX = 8;
 
 export interface RaftStoreOptions {
@@ -1178,15 +1179,17 @@ function sameQuietReport(r: QuietReport, p: RegionPeer): boolean {
 
 /**
  * How long a store may stay silent before the followers of its hibernating
- * leaders wake: an election timeout, or three of its longest recent gaps if
- * longer (at most ALIVE_SILENT_MAX election timeouts). A store whose event
- * loop stalls now and then (GC, a round over thousands of regions on a busy
- * machine) otherwise looked dead after each stall: thousands of followers
- * woke and campaigned, which made the stalls longer (10,000 regions never
- * settled). A store that is really gone is still noticed within seconds.
+ * leaders wake: ALIVE_SILENT_MIN election timeouts, or three of its longest
+ * recent gaps if longer (at most ALIVE_SILENT_MAX election timeouts). With
+ * one election timeout, a store that did not run for half a second (GC, a
+ * round over thousands of regions, a machine loaded by other work) looked
+ * dead: thousands of followers woke and campaigned, which made the next
+ * stall longer (10,000 regions never settled, and 3,000 woke now and then
+ * while idle). Only sleeping regions wait longer for a new leader; awake
+ * ones elect after an election timeout as always.
  */
 export function silentAfter(worstGapMs: number, electionMs: number): number {
-  return Math.min(ALIVE_SILENT_MAX * electionMs, Math.max(electionMs, 3 * worstGapMs));
+  return Math.min(ALIVE_SILENT_MAX * electionMs, Math.max(ALIVE_SILENT_MIN * electionMs, 3 * worstGapMs));
 }
 
 /** The epoch of a region as the meta's bootstrap made it (packages/meta, BOOTSTRAP_EPOCH): no split, no membership change yet. */
