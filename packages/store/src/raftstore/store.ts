@@ -349,7 +349,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig(), sessions);
     this.peers.set(storage.regionId, peer);
     this.slotIndex = null;
-    this.replicasAdded = true;
+    this.completeReportDue = true;
     this.loop.add(peer);
     return peer;
   }
@@ -596,9 +596,9 @@ export class RaftStore implements LoopHost, PeerHost {
   private heartbeatNo = 0;
   /** Hibernating replicas: what their last full report said, and at which heartbeat. */
   private readonly quietReports = new Map<number, QuietReport>();
-  /** Replicas here at the last heartbeat, and whether one was added since (a complete report is due). */
+  /** Replicas here at the last heartbeat, and whether the next report must name them all (one was added, or one is missing). */
   private reportedReplicas = -1;
-  private replicasAdded = false;
+  private completeReportDue = false;
   /** Load per region between heartbeats: each replica's `served` count at the last one. */
   private readonly servedAtHeartbeat = new Map<number, number>();
   private lastHeartbeatAt = Date.now();
@@ -656,6 +656,7 @@ export class RaftStore implements LoopHost, PeerHost {
       // snapshot (at 10,000 regions, minutes of them).
       if (isBootstrapEpoch(m.epoch)) {
         this.stash.put(regionId, m);
+        this.completeReportDue = true;
         this.heartbeatSoon();
         return;
       }
@@ -868,10 +869,10 @@ export class RaftStore implements LoopHost, PeerHost {
       // The ids of the quiet replicas go only in a complete report (every
       // QUIET_IDS_EVERY heartbeats, and whenever the set of replicas here
       // changed): 10,000 ids a second were most of an idle store's bytes.
-      const complete = beat % QUIET_IDS_EVERY === 1 || this.peers.size !== this.reportedReplicas || this.replicasAdded;
+      const complete = beat % QUIET_IDS_EVERY === 1 || this.peers.size !== this.reportedReplicas || this.completeReportDue;
       if (now - this.lastHeartbeatAnswered > REPORT_ALL_AFTER_MS) this.quietReports.clear();
       this.reportedReplicas = this.peers.size;
-      this.replicasAdded = false;
+      this.completeReportDue = false;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
         // A hibernating replica whose report has not changed goes in full only every QUIET_REPORT_EVERY heartbeats.
