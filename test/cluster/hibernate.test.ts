@@ -10,7 +10,7 @@ import { keySlot } from '@redraft/common';
 import { freePorts, ioredisClients, waitFor, withCluster, type Node, type SlotRange } from '../support';
 
 const REGIONS = 50;
-/** kill -9 → a leader on a running store for every region (detection 0.5 s + election 0.5-1 s, on a loaded machine). */
+/** kill -9 → a leader on a running store for every region (detection 2 s + election 0.5-1 s, on a loaded machine). */
 const FAILOVER_BOUND_MS = 15_000;
 
 async function gauge(metricsPort: number, name: string): Promise<number> {

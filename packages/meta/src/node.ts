@@ -598,9 +598,12 @@ export class MetaNode implements LoopGroup, LoopHost {
     const logged: pb.StoreHeartbeatRequest.$Properties = { store: req.store, regions: req.regions };
     const res = expect(await this.propose({ storeHeartbeat: logged }), 'heartbeat');
     if (req.regions.some((r) => r.region?.merging)) this.nudgeMergeCommits();
-    // Hibernating replicas left out of the report are still hosted there.
+    // Hibernating replicas left out of the report are still hosted there. A
+    // report that names fewer replicas than the store holds (the store lists
+    // its quiet ones only now and then) cannot tell what it lacks.
     const reported = [...req.regions.map((r) => Number(r.region?.id ?? 0)), ...(req.quietRegionIds ?? []).map(Number)];
-    const instructions = this.sm.createPeerInstructions(res.storeId, reported);
+    const complete = reported.length >= Number(req.store?.regionCount ?? 0);
+    const instructions = complete ? this.sm.createPeerInstructions(res.storeId, reported) : [];
     instructions.push(...this.sm.operatorSteps(res.storeId));
     instructions.push(...this.sm.stalePeerInstructions(res.storeId, req.regions));
     if (this.instructionSource) instructions.push(...this.instructionSource(res.storeId, req));

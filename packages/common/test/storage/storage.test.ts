@@ -172,6 +172,25 @@ test('peer storage: bootstrap state, append with conflict truncation, compaction
   assert.equal(s.entries(8, 9, Infinity).length, 1);
 });
 
+test('peer storage: a bootstrapped replica made in memory is what loading it back from disk gives', async (t) => {
+  const { engine } = await withEngine(t);
+  const boot = new WriteBatch();
+  PeerStorage.bootstrap(boot, region, 2);
+  await engine.write(boot, true);
+  const loaded = await PeerStorage.load(engine, 42, region, 2);
+  const made = PeerStorage.bootstrapped(region, 2);
+  const view = (s: PeerStorage) => ({
+    regionId: s.regionId,
+    peerId: s.peerId,
+    initial: s.initialState(),
+    applyState: s.applyState,
+    first: s.firstIndex(),
+    last: s.lastIndex(),
+    term: s.term(RAFT_INIT_INDEX),
+  });
+  assert.deepEqual(view(made), view(loaded));
+});
+
 test('peer storage: an apply write that landed before the hard state with its commit index (a crash between them) reloads with commit = applied', async (t) => {
   const { engine } = await withEngine(t);
   const boot = new WriteBatch();

@@ -51,7 +51,8 @@ export function writeSplitChild(ctx: SplitContext, parent: RegionPeer, child: pb
 
 /** Most messages kept per region, most regions, and how long they stay useful. */
 const STASH_PER_REGION = 64;
-const STASH_REGIONS = 1024;
+// Above the most initial regions (16,384): a bootstrap stashes the first messages of every one.
+const STASH_REGIONS = 20_000;
 const STASH_TTL_MS = 10_000;
 
 /**

@@ -52,6 +52,11 @@ export const STORE_INSTRUCTION_RPC = 'store.instruction';
 const STORE_ALIVE = 'store.alive';
 /** Alive rounds between two walks over every replica for the stores to send StoreAlive to (besides every change in the number of replicas). */
 const ALIVE_TARGETS_EVERY = 10;
+/** Per StoreAlive received, how much of a store's longest recent gap is kept (silentAfter). */
+const ALIVE_GAP_FADE = 0.99;
+/** The shortest and longest wait, in election timeouts, before a silent store's followers wake (silentAfter). */
+const ALIVE_SILENT_MIN = 4;
+const ALIVE_SILENT_MAX = 8;
 
 export interface RaftStoreOptions {
   engine: Engine;
@@ -89,8 +94,20 @@ export const RAFT_TIMING = {
 };
 
 const META_RPC_TIMEOUT = 3000;
-/** A hibernating replica whose report did not change is sent to the meta in full every this many heartbeats. */
-const QUIET_REPORT_EVERY = 10;
+/** Newly bootstrapped replicas that start their election in one tick (campaignInWaves). */
+const CAMPAIGN_WAVE = 500;
+/**
+ * A hibernating replica whose report did not change is sent to the meta in
+ * full every this many heartbeats, and every one of them after a heartbeat
+ * gap of REPORT_ALL_AFTER_MS (the meta may have marked this store down and
+ * forgotten the leaders here meanwhile).
+ */
+const QUIET_REPORT_EVERY = 60;
+const REPORT_ALL_AFTER_MS = 5000;
+/** RocksDB size estimates asked for at once by a heartbeat. */
+const FILE_SIZES_AT_ONCE = 256;
+/** Heartbeats between two that name every quiet replica (the meta creates no initial replica from a report that does not). */
+const QUIET_IDS_EVERY = 10;
 /** On SIGTERM, how long writes already proposed may take to commit and answer. */
 const SHUTDOWN_GRACE_MS = 2000;
 
@@ -334,6 +351,7 @@ export class RaftStore implements LoopHost, PeerHost {
     const peer = new RegionPeer(peerId, storage, this, this.log.child({ regionId: storage.regionId, peerId }), this.raftConfig(), sessions);
     this.peers.set(storage.regionId, peer);
     this.slotIndex = null;
+    this.completeReportDue = true;
     this.loop.add(peer);
     return peer;
   }
@@ -579,10 +597,15 @@ export class RaftStore implements LoopHost, PeerHost {
   private heartbeatAgain = false;
   private heartbeatNo = 0;
   /** Hibernating replicas: what their last full report said, and at which heartbeat. */
-  private readonly quietReports = new Map<number, { sig: string; beat: number }>();
+  private readonly quietReports = new Map<number, QuietReport>();
+  /** Replicas here at the last heartbeat, and whether the next report must name them all (one was added, or one is missing). */
+  private reportedReplicas = -1;
+  private completeReportDue = false;
   /** Load per region between heartbeats: each replica's `served` count at the last one. */
   private readonly servedAtHeartbeat = new Map<number, number>();
   private lastHeartbeatAt = Date.now();
+  /** When the meta last answered a heartbeat. */
+  private lastHeartbeatAnswered = Date.now();
 
   // ---- incoming peer traffic --------------------------------------------------------------
 
@@ -629,6 +652,16 @@ export class RaftStore implements LoopHost, PeerHost {
       // A replica removed from here never comes back from a stale message.
       const known = this.localStates.get(regionId);
       if (known && (known.tombstone ? toPeer <= known.peerId : true)) return;
+      // A region of the meta's bootstrap that this store has not created yet:
+      // the meta's answer to the next heartbeat creates it, initialized, and
+      // hands it these messages. An empty replica made now would wait for a
+      // snapshot (at 10,000 regions, minutes of them).
+      if (isBootstrapEpoch(m.epoch)) {
+        this.stash.put(regionId, m);
+        this.completeReportDue = true;
+        this.heartbeatSoon();
+        return;
+      }
       // The new half of a split that this store's replica of the parent has
       // not applied yet: it will create the replica itself, with the data in
       // place. An empty replica made now would wait for a snapshot instead.
@@ -738,7 +771,7 @@ export class RaftStore implements LoopHost, PeerHost {
   // elects a new leader the usual way if the old one is gone.
 
   /** Peer stores: when each was last heard from (on aliveClock) and its start time. */
-  private readonly storeHeard = new Map<number, { at: number; startedAt: number }>();
+  private readonly storeHeard = new Map<number, { at: number; startedAt: number; worstGap: number }>();
   /**
    * Milliseconds for judging silence: real time, but at most two intervals
    * per alive round. After a stall of this store, timers run before the
@@ -779,9 +812,12 @@ export class RaftStore implements LoopHost, PeerHost {
     const interval = this.opts.tickMs * RAFT_TIMING.heartbeatTick;
     if (this.lastAliveRoundAt > 0) this.aliveClock += Math.min(now - this.lastAliveRoundAt, 2 * interval);
     this.lastAliveRoundAt = now;
-    const silentAfter = this.opts.tickMs * RAFT_TIMING.electionTick;
+    const electionMs = this.opts.tickMs * RAFT_TIMING.electionTick;
     const silent = new Set<number>();
-    for (const s of this.aliveTargets) if (this.aliveClock - (this.storeHeard.get(s)?.at ?? 0) > silentAfter) silent.add(s);
+    for (const s of this.aliveTargets) {
+      const heard = this.storeHeard.get(s);
+      if (this.aliveClock - (heard?.at ?? 0) > silentAfter(heard?.worstGap ?? 0, electionMs)) silent.add(s);
+    }
     if (silent.size) this.wakeFollowersOf(silent, 'its leader\'s store is silent');
   }
 
@@ -789,7 +825,9 @@ export class RaftStore implements LoopHost, PeerHost {
     const storeId = Number(m.storeId);
     const startedAt = Number(m.startedAtMs);
     const prev = this.storeHeard.get(storeId);
-    this.storeHeard.set(storeId, { at: this.aliveClock, startedAt });
+    // The longest recent gap between its messages, fading by half in about 7 s (70 messages).
+    const worstGap = prev ? Math.max(this.aliveClock - prev.at, prev.worstGap * ALIVE_GAP_FADE) : 0;
+    this.storeHeard.set(storeId, { at: this.aliveClock, startedAt, worstGap });
     // Restarted: the leaders it had are gone, even if it was silent for less than an election timeout.
     if (prev && prev.startedAt !== startedAt) this.wakeFollowersOf(new Set([storeId]), 'its leader\'s store restarted');
   }
@@ -824,43 +862,50 @@ export class RaftStore implements LoopHost, PeerHost {
     try {
       const regions: pb.RegionStats.$Properties[] = [];
       const quietRegionIds: number[] = [];
+      const leaderStats: Array<[RegionPeer, pb.RegionStats.$Properties]> = [];
       let leaders = 0;
       const now = Date.now();
       const secs = Math.max(0.001, (now - this.lastHeartbeatAt) / 1000);
       this.lastHeartbeatAt = now;
       const beat = ++this.heartbeatNo;
+      // The ids of the quiet replicas go only in a complete report (every
+      // QUIET_IDS_EVERY heartbeats, and whenever the set of replicas here
+      // changed): 10,000 ids a second were most of an idle store's bytes.
+      const complete = beat % QUIET_IDS_EVERY === 1 || this.peers.size !== this.reportedReplicas || this.completeReportDue;
+      if (now - this.lastHeartbeatAnswered > REPORT_ALL_AFTER_MS) this.quietReports.clear();
+      this.reportedReplicas = this.peers.size;
+      this.completeReportDue = false;
       for (const p of this.peers.values()) {
         if (p.isLeader) leaders++;
         // A hibernating replica whose report has not changed goes in full only every QUIET_REPORT_EVERY heartbeats.
         if (p.node.hibernating) {
-          const sig = `${p.node.raft.term}/${p.applied}/${p.leaderPeerId}/${p.isLeader}/${p.epoch.version}/${p.epoch.confVer}`;
           const last = this.quietReports.get(p.id);
-          if (last && last.sig === sig && beat - last.beat < QUIET_REPORT_EVERY) {
-            quietRegionIds.push(p.id);
+          if (last && beat - last.beat < QUIET_REPORT_EVERY && sameQuietReport(last, p)) {
+            if (complete) quietRegionIds.push(p.id);
             continue;
           }
-          this.quietReports.set(p.id, { sig, beat });
+          this.quietReports.set(p.id, quietReportOf(p, beat));
         } else {
           this.quietReports.delete(p.id);
         }
-        const [gte, lt] = dataRange(p.startSlot, p.endSlot);
-        // RocksDB's estimate from its files (not the memtable), or the split check's count when it has one.
-        const fileBytes = await this.engine.approximateSize(gte, lt).catch(() => 0);
         const size = p.isLeader ? this.splitChecker.sizeOf(p) : undefined;
-        regions.push({
+        const stats: pb.RegionStats.$Properties = {
           region: p.region,
           leaderPeerId: p.leaderPeerId,
           term: p.node.raft.term,
           appliedIndex: p.applied,
           isLeader: p.isLeader,
-          approximateBytes: Math.max(fileBytes, size?.bytes ?? 0),
+          approximateBytes: size?.bytes ?? 0,
           approximateKeys: size?.keys ?? 0,
           splitSlotHint: size?.splitSlot ?? 0,
           qps: Math.round((p.served - (this.servedAtHeartbeat.get(p.id) ?? p.served)) / secs),
           peerId: p.peerId,
-        });
+        };
+        regions.push(stats);
         this.servedAtHeartbeat.set(p.id, p.served);
+        if (p.isLeader) leaderStats.push([p, stats]);
       }
+      await this.addFileSizes(leaderStats);
       const req: pb.StoreHeartbeatRequest.$Properties = {
         store: {
           id: this.storeId,
@@ -875,6 +920,7 @@ export class RaftStore implements LoopHost, PeerHost {
         knownViewVersion: this.view ? Number(this.view.version) : 0,
       } as pb.StoreHeartbeatRequest.$Properties;
       const res = pb.StoreHeartbeatResponse.decode(await this.metaRequest('meta.heartbeat', pb.StoreHeartbeatRequest.encode(req).finish()));
+      this.lastHeartbeatAnswered = Date.now();
       if (res.view) this.setView(res.view as pb.ClusterView);
       const creates = res.instructions.filter((ins) => ins.createPeer).map((ins) => ins.createPeer as pb.Region.$Properties);
       if (creates.length) await this.bootstrapPeers(creates).catch((e) => this.log.warn({ err: (e as Error).message, regions: creates.length }, 'bootstrapping replicas failed'));
@@ -891,6 +937,32 @@ export class RaftStore implements LoopHost, PeerHost {
         this.heartbeatSoon();
       }
     }
+  }
+
+  /** RocksDB's estimate of each led region's file bytes, as of an applied index. */
+  private readonly fileSizes = new Map<number, { applied: number; bytes: number }>();
+
+  /**
+   * Sizes matter to the meta only from leaders (state.ts, applyRegionReport):
+   * the split check's measure, or RocksDB's estimate from its files if more.
+   * The estimate is taken again only for a region that applied something
+   * since, and all of them at once: thousands of them one after another
+   * held a heartbeat past the meta's down-after time at start-up.
+   */
+  private async addFileSizes(leaders: Array<[RegionPeer, pb.RegionStats.$Properties]>): Promise<void> {
+    const todo = leaders.filter(([p]) => this.fileSizes.get(p.id)?.applied !== p.applied);
+    for (let i = 0; i < todo.length; i += FILE_SIZES_AT_ONCE) {
+      await Promise.all(
+        todo.slice(i, i + FILE_SIZES_AT_ONCE).map(async ([p]) => {
+          const applied = p.applied;
+          const [gte, lt] = dataRange(p.startSlot, p.endSlot);
+          const bytes = await this.engine.approximateSize(gte, lt).catch(() => 0);
+          this.fileSizes.set(p.id, { applied, bytes });
+        }),
+      );
+    }
+    for (const [p, stats] of leaders) stats.approximateBytes = Math.max(Number(stats.approximateBytes ?? 0), this.fileSizes.get(p.id)?.bytes ?? 0);
+    if (this.fileSizes.size > 2 * this.peers.size + 1000) for (const id of this.fileSizes.keys()) if (!this.peers.has(id)) this.fileSizes.delete(id);
   }
 
   private setView(view: pb.ClusterView): void {
@@ -928,23 +1000,39 @@ export class RaftStore implements LoopHost, PeerHost {
       const batch = new WriteBatch();
       for (const t of todo) PeerStorage.bootstrap(batch, t.region, t.peerId);
       await this.engine.write(batch, true);
+      // Their state is what the batch wrote: made in memory, not read back
+      // (10,000 reads one after another held the heartbeat for minutes, and
+      // the meta marked the store down meanwhile).
+      const campaigners: RegionPeer[] = [];
       for (const { region, regionId, peerId } of todo) {
         this.localStates.set(regionId, { peerId, tombstone: false });
-        const storage = await PeerStorage.load(this.engine, regionId, region, peerId);
-        const peer = this.addPeer(peerId, storage);
+        const peer = this.addPeer(peerId, PeerStorage.bootstrapped(region, peerId));
         // One replica campaigns at once so a new cluster serves quickly; which
         // one rotates with the region id, so first leaders spread over stores.
         const peers = region.peers ?? [];
-        if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) peer.node.campaign();
+        if (peers.length && Number(peers[regionId % peers.length].id) === peer.peerId) campaigners.push(peer);
         this.creating.delete(regionId);
         for (const m of this.stash.take(regionId)) this.onRaftMessage(m);
       }
+      this.campaignInWaves(campaigners);
       this.loop.schedule();
       if (todo.length === 1) this.log.info({ regionId: todo[0].regionId, slots: [todo[0].region.startSlot, todo[0].region.endSlot] }, 'bootstrapped a replica');
       else this.log.info({ regions: todo.length, first: todo[0].regionId, last: todo[todo.length - 1].regionId }, 'bootstrapped replicas');
     } finally {
       for (const t of todo) this.creating.delete(t.regionId);
     }
+  }
+
+  /**
+   * Starts the elections of newly bootstrapped replicas CAMPAIGN_WAVE at a
+   * time, one wave per tick: thousands at once made rounds of thousands of
+   * Readys whose answers came back after the election timeout.
+   */
+  private campaignInWaves(peers: RegionPeer[]): void {
+    const wave = peers.splice(0, CAMPAIGN_WAVE);
+    for (const p of wave) if (this.peers.get(p.id) === p && !p.isLeader && p.leaderPeerId === 0) p.node.campaign();
+    if (wave.length) this.loop.schedule();
+    if (peers.length && !this.stopped) setTimeout(() => this.campaignInWaves(peers), this.opts.tickMs);
   }
 
   /** Refused: this replica does not lead; the hint names the store it believes does. */
@@ -1071,6 +1159,45 @@ export function staleSender(region: pb.Region.$Properties, m: pb.RaftMessage.$Pr
   if (!peers.length || !m.epoch || !m.fromPeer) return false;
   if (peers.some((p) => Number(p.id) === Number(m.fromPeer!.id))) return false;
   return isEpochStale(epochOf(m.epoch), epochOf(region.epoch), 'conf');
+}
+
+/** What a hibernating replica's last full report to the meta said. */
+interface QuietReport {
+  beat: number;
+  term: number;
+  applied: number;
+  leader: number;
+  isLeader: boolean;
+  version: number;
+  confVer: number;
+}
+
+function quietReportOf(p: RegionPeer, beat: number): QuietReport {
+  return { beat, term: p.node.raft.term, applied: p.applied, leader: p.leaderPeerId, isLeader: p.isLeader, version: p.epoch.version, confVer: p.epoch.confVer };
+}
+
+function sameQuietReport(r: QuietReport, p: RegionPeer): boolean {
+  return r.term === p.node.raft.term && r.applied === p.applied && r.leader === p.leaderPeerId && r.isLeader === p.isLeader && r.version === p.epoch.version && r.confVer === p.epoch.confVer;
+}
+
+/**
+ * How long a store may stay silent before the followers of its hibernating
+ * leaders wake: ALIVE_SILENT_MIN election timeouts, or three of its longest
+ * recent gaps if longer (at most ALIVE_SILENT_MAX election timeouts). With
+ * one election timeout, a store that did not run for half a second (GC, a
+ * round over thousands of regions, a machine loaded by other work) looked
+ * dead: thousands of followers woke and campaigned, which made the next
+ * stall longer (10,000 regions never settled, and 3,000 woke now and then
+ * while idle). Only sleeping regions wait longer for a new leader; awake
+ * ones elect after an election timeout as always.
+ */
+export function silentAfter(worstGapMs: number, electionMs: number): number {
+  return Math.min(ALIVE_SILENT_MAX * electionMs, Math.max(ALIVE_SILENT_MIN * electionMs, 3 * worstGapMs));
+}
+
+/** The epoch of a region as the meta's bootstrap made it (packages/meta, BOOTSTRAP_EPOCH): no split, no membership change yet. */
+function isBootstrapEpoch(e: pb.RegionEpoch.$Properties | null | undefined): boolean {
+  return Number(e?.version ?? 0) === 1 && Number(e?.confVer ?? 0) === 1;
 }
 
 /** A RaftMessageBatch from messages encoded one by one (field 1, repeated): the bytes protobufjs would write. */
