@@ -62,17 +62,11 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-idle.XXXXXX")
 server_pid=""
-cleanup() {
-  local rc=$1
-  trap - EXIT INT TERM
-  set +e
+stop_all() {
   if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 30; fi
-  if ((rc != 0)); then echo "idle-regions: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
-  exit "$rc"
+  if (($1 != 0)); then echo "idle-regions: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
-trap 'cleanup $?' EXIT
-trap 'echo "idle-regions: interrupted" >&2; cleanup 130' INT
-trap 'echo "idle-regions: terminated" >&2; cleanup 143' TERM
+install_cleanup idle-regions stop_all
 
 # metric PORT NAME: the value of an unlabelled Prometheus sample (0 if absent).
 metric() {
