@@ -520,6 +520,7 @@ export class StoreNode {
       counterOf(r, 'redraft_store_raft_entries_persisted_total', 'Raft entries written to the log.', () => raft.loop.stats.entriesPersisted);
       counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);
       counterOf(r, 'redraft_store_raft_bytes_written_total', 'Bytes written by the loop (log and apply).', () => raft.loop.stats.bytesWritten);
+      counterOf(r, 'redraft_store_raft_late_readies_total', 'Readys found only by the loop\'s periodic walk over every region (a missed activity hook; should stay 0).', () => raft.loop.stats.lateReadies);
       counterOf(r, 'redraft_store_raft_messages_sent_total', 'Raft messages sent to other replicas.', () => raft.loop.stats.messagesSent);
       counterOf(r, 'redraft_store_raft_empty_appends_sent_total', 'MsgApps sent without entries (commit index only, or a probe).', () => raft.loop.stats.emptyAppendsSent);
       counterOf(r, 'redraft_store_peer_frames_sent_total', 'Frames sent to other stores and the meta.', () => raft.pool.stats().framesOut);

@@ -47,6 +47,12 @@ export class RawNode {
   /** Readys handed out and not yet advanced, oldest first. */
   private inFlight: Ready[] = [];
 
+  /**
+   * Called on every call that may give this node a Ready (a step, a tick, a
+   * proposal, an advance...): a host with many nodes asks only those for one.
+   */
+  onActivity: (() => void) | undefined;
+
   constructor(config: Config) {
     this.raft = new Raft(config);
     this.prevSoft = this.raft.softState();
@@ -58,6 +64,7 @@ export class RawNode {
   }
 
   tick(): void {
+    this.onActivity?.();
     this.raft.tick();
   }
 
@@ -73,11 +80,13 @@ export class RawNode {
 
   /** News the core cannot see (a read, an operator step, a silent leader's store): leave hibernation. */
   wake(): void {
+    this.onActivity?.();
     this.raft.wake();
   }
 
   /** Campaigns now (pre-vote first if enabled). Breaks other leaders' leases: for tests and bootstrap. */
   campaign(): void {
+    this.onActivity?.();
     this.raft.step(message({ type: MessageType.Hup, from: this.raft.id }));
   }
 
@@ -89,6 +98,7 @@ export class RawNode {
   /** Several proposals in one message (one append, one MsgApp). */
   proposeBatch(datas: Uint8Array[]): void {
     if (datas.length === 0) return;
+    this.onActivity?.();
     this.raft.step(
       message({
         type: MessageType.Prop,
@@ -99,6 +109,7 @@ export class RawNode {
   }
 
   proposeConfChange(cc: ConfChange): void {
+    this.onActivity?.();
     this.raft.step(
       message({
         type: MessageType.Prop,
@@ -110,6 +121,7 @@ export class RawNode {
 
   /** Call when a committed conf change entry is applied; returns the new configuration. */
   applyConfChange(cc: ConfChange): ConfState {
+    this.onActivity?.();
     return this.raft.applyConfChange(cc);
   }
 
@@ -122,6 +134,7 @@ export class RawNode {
     checkIndex('logTerm', m.logTerm);
     checkIndex('commit', m.commit);
     if (isResponseMsg(m.type) && !this.raft.prs.has(m.from) && this.raft.state === StateRole.Leader) return;
+    this.onActivity?.();
     try {
       this.raft.step(m);
     } catch (e) {
@@ -133,19 +146,23 @@ export class RawNode {
   }
 
   transferLeader(to: number): void {
+    this.onActivity?.();
     this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
   }
 
   /** Requests a linearizable read; the answer is a ReadState with this context in a later Ready. */
   readIndex(context: Uint8Array): void {
+    this.onActivity?.();
     this.raft.step(message({ type: MessageType.ReadIndex, from: NONE, context }));
   }
 
   reportUnreachable(id: number): void {
+    this.onActivity?.();
     this.raft.step(message({ type: MessageType.Unreachable, from: id }));
   }
 
   reportSnapshot(id: number, ok: boolean): void {
+    this.onActivity?.();
     this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
 
@@ -208,6 +225,7 @@ export class RawNode {
   /** The host has done everything the Ready asked. */
   advance(rd: Ready): void {
     if (rd !== this.inFlight[0]) throw new UsageError('raft: advance() must take the Readys in the order ready() returned them');
+    this.onActivity?.();
     this.inFlight.shift();
     const r = this.raft;
     if (rd.snapshot) {
