@@ -169,7 +169,18 @@ export class Dispatcher {
       if (refused !== undefined) return Promise.resolve(refused);
       return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
     };
-    const result = myRun === runs[0] ? start() : new Promise<Reply>((resolve) => myRun.held.push(() => resolve(start())));
+    const result =
+      myRun === runs[0]
+        ? start()
+        : new Promise<Reply>((resolve, reject) =>
+            myRun.held.push(() => {
+              try {
+                resolve(start());
+              } catch (e) {
+                reject(e); // as a rejection, never out of the loop that starts the held commands
+              }
+            }),
+          );
     // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
     if (spec?.flags.includes('blocking')) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);
     const finished = (): void => {
