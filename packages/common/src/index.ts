@@ -9,6 +9,7 @@ export * from './command/table';
 export * from './keys';
 export * from './storage/engine';
 export * from './storage/rocks';
+export * from './storage/row-cache';
 export * from './storage/memory';
 export * from './storage/overlay';
 export { redraft as pb } from './gen/proto';

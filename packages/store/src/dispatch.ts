@@ -102,13 +102,28 @@ interface CommandRun {
 
 /**
  * Commands of one client run in order: a command waits for the ones before
- * it, except that consecutive writes go out together (the log keeps their
- * order), which is what makes pipelined writes fast.
+ * it, except that consecutive commands of one kind start together — writes
+ * (the log keeps their order), which makes pipelined writes fast, and reads
+ * (none of them changes anything), which makes pipelined reads fast. A read
+ * after a write waits for the write (it must see it), a write after a read
+ * waits for the read, and any other command (PING, HELLO, READONLY, MULTI,
+ * EXEC, SUBSCRIBE...) runs alone. Replies go out in order either way (the
+ * RESP server keeps a slot per command).
  */
-interface Gate {
-  tail: Promise<unknown>;
+type Kind = 'write' | 'read' | 'other';
+
+/** Consecutive commands of one client that start together. */
+interface Run {
+  kind: Kind;
+  /** Commands of the run not finished yet. */
   pending: number;
-  onlyWrites: boolean;
+  /** Starts of the run's commands, held until every earlier run is finished. */
+  held: Array<() => void>;
+}
+
+/** A client's runs, oldest first: the first one's commands are running, the others wait. */
+interface Gate {
+  runs: Run[];
 }
 
 const DEFAULTS: DispatchOptions = { redirect: 'forward', retryDeadlineMs: 5000 };
@@ -140,25 +155,46 @@ export class Dispatcher {
     // QUIT takes effect when it is read, as in Redis: nothing pipelined after it runs.
     if (fullName === 'quit') client.closeAfterReply();
     const isWrite = !tx && !!spec?.flags.includes('write');
+    const kind: Kind = isWrite ? 'write' : !tx && spec?.flags.includes('readonly') && !spec.flags.includes('blocking') ? 'read' : 'other';
     let gate = this.gates.get(client);
-    if (!gate) this.gates.set(client, (gate = { tail: Promise.resolve(), pending: 0, onlyWrites: true }));
-    const g = gate;
-    const runNow = g.pending === 0 || (isWrite && g.onlyWrites);
-    g.onlyWrites = (g.pending === 0 || g.onlyWrites) && isWrite;
-    g.pending++;
-    const run = (): Promise<Reply> => {
+    if (!gate) this.gates.set(client, (gate = { runs: [] }));
+    const runs = gate.runs;
+    let joined = runs[runs.length - 1];
+    if (!joined || kind === 'other' || joined.kind !== kind) runs.push((joined = { kind, pending: 0, held: [] }));
+    const myRun = joined;
+    myRun.pending++;
+    const start = (): Promise<Reply> => {
       // A RESP2 client in subscribed mode may only (un)subscribe and PING: judged when the command's turn comes.
       const refused = subscribedModeReply(client, found, args, this.server.pubsub);
       if (refused !== undefined) return Promise.resolve(refused);
       return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
     };
-    const result = runNow ? run() : g.tail.then(run);
+    const result =
+      myRun === runs[0]
+        ? start()
+        : new Promise<Reply>((resolve, reject) =>
+            myRun.held.push(() => {
+              try {
+                resolve(start());
+              } catch (e) {
+                reject(e); // as a rejection, never out of the loop that starts the held commands
+              }
+            }),
+          );
     // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
     if (spec?.flags.includes('blocking')) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);
-    g.tail = Promise.all([g.tail, result]).catch(() => undefined);
-    return result.finally(() => {
-      if (--g.pending === 0) g.onlyWrites = true;
-    });
+    const finished = (): void => {
+      if (--myRun.pending > 0 || myRun !== runs[0]) return;
+      // The oldest run is done: start the next one (every earlier command has finished).
+      runs.shift();
+      const next = runs[0];
+      if (!next) return;
+      const held = next.held;
+      next.held = [];
+      for (const go of held) go();
+    };
+    result.then(finished, finished);
+    return result;
   }
 
   private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean): Promise<Reply> {

@@ -5,7 +5,7 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isMetaKey, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, PeerNetwork, Registry, Reply } from '@redraft/common';
 import {
@@ -62,6 +62,8 @@ export interface StoreOptions {
   hibernateRegions?: boolean;
 }
 
+/** Memory for hot key metadata rows (RocksEngine's row cache). */
+const ROW_CACHE_BYTES = 32 * 1024 * 1024;
 /** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
 const FORWARD_RPC_TIMEOUT_MS = 10_000;
 /** How often a forward in flight checks whether its slot's leader moved. */
@@ -112,7 +114,9 @@ export class StoreNode {
 
   private async open(): Promise<void> {
     const { log } = this.opts;
-    this.engine = await RocksEngine.open(join(this.opts.dataDir, 'db'));
+    // Hot key metadata rows (a string's value is inline there) in memory: a
+    // GET of a hot key needs no trip to RocksDB's thread pool (row-cache.ts).
+    this.engine = await RocksEngine.open(join(this.opts.dataDir, 'db'), { rowCache: { cacheable: isMetaKey, maxBytes: ROW_CACHE_BYTES } });
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,

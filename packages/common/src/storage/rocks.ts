@@ -2,6 +2,7 @@
 // off the JS thread, so several synced batches in flight are grouped by RocksDB.
 import { mkdirSync } from 'node:fs';
 import type { Engine, ScanOptions, WriteBatch } from './engine';
+import { RowCache } from './row-cache';
 
 // The binding has no types of its own; this is the part of its API we use.
 interface RocksIterator {
@@ -25,6 +26,8 @@ export interface RocksOptions {
   /** Block cache and write buffer sizes; defaults suit a laptop-sized playground. */
   cacheSize?: number;
   writeBufferSize?: number;
+  /** Keep hot rows that `cacheable` accepts in memory, up to `maxBytes` (row-cache.ts). */
+  rowCache?: { cacheable: (key: Buffer) => boolean; maxBytes: number };
 }
 
 /** A call after close(): the binding would reach freed native state (a crash), so it is refused here. */
@@ -33,7 +36,11 @@ export const ENGINE_CLOSED = 'the storage engine is closed';
 export class RocksEngine implements Engine {
   /** Set when close() begins: from then on no call reaches the binding (it does not check for writes). */
   private closed = false;
-  private constructor(private readonly db: RocksDb, readonly location: string) {}
+  /** Hot rows, always equal to what the engine holds (row-cache.ts); undefined: no cache. */
+  readonly cache: RowCache | undefined;
+  private constructor(private readonly db: RocksDb, readonly location: string, options: RocksOptions) {
+    this.cache = options.rowCache ? new RowCache(options.rowCache.cacheable, options.rowCache.maxBytes) : undefined;
+  }
 
   static async open(location: string, options: RocksOptions = {}): Promise<RocksEngine> {
     mkdirSync(location, { recursive: true });
@@ -49,13 +56,15 @@ export class RocksEngine implements Engine {
         (err) => (err ? reject(err) : resolve()),
       ),
     );
-    return new RocksEngine(db, location);
+    return new RocksEngine(db, location, options);
   }
 
   /** Point reads of this event-loop turn, sent as one getMany (one trip to the thread pool). */
   private pendingGets: Array<{ key: Buffer; resolve: (v: Buffer | undefined) => void; reject: (e: Error) => void }> = [];
 
   get(key: Buffer): Promise<Buffer | undefined> {
+    const hit = this.closed ? undefined : this.cache?.lookup(key);
+    if (hit !== undefined) return Promise.resolve(hit ?? undefined);
     return new Promise((resolve, reject) => {
       this.pendingGets.push({ key, resolve, reject });
       if (this.pendingGets.length === 1) setImmediate(() => this.flushGets());
@@ -65,24 +74,56 @@ export class RocksEngine implements Engine {
   private flushGets(): void {
     const batch = this.pendingGets;
     this.pendingGets = [];
-    this.getMany(batch.map((g) => g.key)).then(
+    this.readMany(batch.map((g) => g.key)).then(
       (values) => batch.forEach((g, i) => g.resolve(values[i])),
       (e: Error) => batch.forEach((g) => g.reject(e)),
     );
   }
 
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>> {
+    const cache = this.cache;
+    if (!cache || this.closed) return this.readMany(keys);
+    const values: Array<Buffer | undefined> = new Array(keys.length);
+    const missing: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const hit = cache.lookup(keys[i]);
+      if (hit === undefined) missing.push(i);
+      else values[i] = hit ?? undefined;
+    }
+    if (missing.length === 0) return Promise.resolve(values);
+    return this.readMany(missing.map((i) => keys[i])).then((read) => {
+      for (let j = 0; j < missing.length; j++) values[missing[j]] = read[j];
+      return values;
+    });
+  }
+
+  /** Keys the cache did not have, read in one getMany (and filled into the cache when that is safe). */
+  private readMany(keys: Buffer[]): Promise<Array<Buffer | undefined>> {
     if (this.closed) return closedError();
     if (keys.length === 0) return Promise.resolve([]);
+    const cache = this.cache;
+    const token = cache ? cache.readStarted() : -1;
     return new Promise((resolve, reject) =>
-      this.db.getMany(keys, { asBuffer: true }, (err, values) => (err ? reject(err) : resolve(values ?? []))),
+      this.db.getMany(keys, { asBuffer: true }, (err, values) => {
+        if (err) return reject(err);
+        cache?.readDone(token, keys, values ?? []);
+        resolve(values ?? []);
+      }),
     );
   }
 
   write(batch: WriteBatch, sync: boolean): Promise<void> {
     if (this.closed) return closedError();
     if (batch.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.db.batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
+    const cache = this.cache;
+    const ticket = cache?.writeStarted(batch.ops);
+    return new Promise((resolve, reject) =>
+      this.db.batch(batch.ops, { sync }, (err) => {
+        cache?.writeDone(ticket, !err);
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
   }
 
   async *scan(opts: ScanOptions): AsyncIterable<[Buffer, Buffer]> {

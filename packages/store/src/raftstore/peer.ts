@@ -67,9 +67,15 @@ interface PendingWrite {
   deadline: number;
 }
 
-interface PendingRead {
+/** A read waiting for its barrier. */
+interface ReadWaiter {
   resolve(atMs: number): void;
   reject(e: Error): void;
+}
+
+/** Reads that wait for one read index: one ReadIndex request, or one lease read's applied index. */
+interface PendingRead {
+  waiters: ReadWaiter[];
   /** Set once the read index is known. */
   index?: number;
   /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
@@ -110,6 +116,15 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   private nextProposalId = randomInt(1, 2 ** 20) * 2 ** 32;
   private readonly pendingWrites = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<number, PendingRead>();
+  /**
+   * Reads of this turn that need a ReadIndex (no lease): they share one
+   * request, sent once the turn's reads have all arrived (requestReadIndex).
+   */
+  private unindexedReads: ReadWaiter[] = [];
+  /** The epoch when the first of unindexedReads began: a split meanwhile may have moved its keys away. */
+  private unindexedEpoch: Epoch | undefined;
+  /** A read was served since the last hibernation check: a region being read is not idle. */
+  private readSeen = false;
   private nextReadId = 1;
   /** Apply results of the round (proposal id, reply or refusal, entry index), answered in afterApply. */
   private results: Array<[number, Reply | RetryLaterError, number]> = [];
@@ -228,12 +243,31 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     const r = this.node.raft;
     const now = Date.now();
+    this.readSeen = true;
     if (this.isLeader) this.served++;
     if (this.isLeader && this.node.leaseValid() && r.log.term(r.log.committed) === r.term) {
       const target = r.log.committed;
       if (this.durableApplied >= target) return Promise.resolve(now);
       return this.waitApplied(target, now);
     }
+    // One ReadIndex request for every read of this turn (a quorum round
+    // each was a heartbeat broadcast per read). It is sent after they all
+    // arrived, so its index covers every write acknowledged before any of them.
+    if (this.unindexedReads.length === 0) {
+      this.unindexedEpoch = this.epoch;
+      setImmediate(() => this.requestReadIndex());
+    }
+    return new Promise((resolve, reject) => this.unindexedReads.push({ resolve, reject }));
+  }
+
+  /** Sends the ReadIndex request the reads of this turn wait on. */
+  private requestReadIndex(): void {
+    const waiters = this.unindexedReads;
+    const epoch = this.unindexedEpoch ?? this.epoch;
+    this.unindexedReads = [];
+    this.unindexedEpoch = undefined;
+    if (waiters.length === 0) return;
+    if (isEpochStale(epoch, this.epoch, 'range')) return rejectAll(waiters, new RetryLaterError('TRYAGAIN the region split while the read waited; try again'));
     const id = this.nextReadId++;
     const ctx = Buffer.alloc(8);
     // The leader keys pending reads by context: make it unique in the group
@@ -244,17 +278,17 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       this.node.readIndex(ctx);
     } catch (e) {
       // No leader known yet (an election is under way): the dispatcher retries.
-      return Promise.reject(new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
+      return rejectAll(waiters, new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    const epoch = this.epoch;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, epoch }));
+    const now = Date.now();
+    this.pendingReads.set(id, { waiters, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, epoch });
   }
 
   private waitApplied(index: number, atMs: number): Promise<number> {
     const id = this.nextReadId++;
     const epoch = this.epoch;
-    return new Promise((resolve, reject) => this.pendingReads.set(id, { resolve, reject, index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, epoch }));
+    return new Promise((resolve, reject) => this.pendingReads.set(id, { waiters: [{ resolve, reject }], index, atMs, deadline: Date.now() + READ_INDEX_TIMEOUT_MS, epoch }));
   }
 
   /**
@@ -532,14 +566,14 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         // The region split while the read waited: its keys may belong to the new region now.
         this.pendingReads.delete(id);
         this.leaderTimes.delete(id);
-        r.reject(new RetryLaterError('TRYAGAIN the region split while the read waited; try again'));
+        rejectAll(r.waiters, new RetryLaterError('TRYAGAIN the region split while the read waited; try again'));
       } else if (r.index !== undefined && this.durableApplied >= r.index) {
         this.pendingReads.delete(id);
-        r.resolve(r.atMs);
+        for (const w of r.waiters) w.resolve(r.atMs);
       } else if (now > r.deadline) {
         this.pendingReads.delete(id);
         this.leaderTimes.delete(id);
-        r.reject(new RetryLaterError('TRYAGAIN the read found no leader to confirm it; try again'));
+        rejectAll(r.waiters, new RetryLaterError('TRYAGAIN the read found no leader to confirm it; try again'));
       }
     }
   }
@@ -575,7 +609,10 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   failAll(why: string): void {
     for (const w of this.pendingWrites.values()) w.reject(new OutcomeUnknownError(why));
-    for (const r of this.pendingReads.values()) r.reject(new RetryLaterError(`TRYAGAIN ${why}`));
+    const err = new RetryLaterError(`TRYAGAIN ${why}`);
+    for (const r of this.pendingReads.values()) rejectAll(r.waiters, err);
+    rejectAll(this.unindexedReads, err);
+    this.unindexedReads = [];
     this.pendingWrites.clear();
     this.pendingReads.clear();
     this.leaderTimes.clear();
@@ -583,16 +620,25 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /**
    * The region's say on hibernation, beside the Raft core's own checks: not
-   * while frozen for a merge, while clients wait, or while entries are held.
+   * while frozen for a merge, while clients wait, while entries are held, or
+   * while it serves reads.
    */
   private mayHibernate(): boolean {
-    return !this.frozen && !this.removed && !this.retired && this.held.length === 0 && this.pendingWrites.size === 0 && this.pendingReads.size === 0;
+    // Lease reads leave nothing pending: without this a region under reads
+    // alone fell asleep, lost its lease and sent its reads through ReadIndex.
+    const reading = this.readSeen || this.unindexedReads.length > 0;
+    this.readSeen = false;
+    return !reading && !this.frozen && !this.removed && !this.retired && this.held.length === 0 && this.pendingWrites.size === 0 && this.pendingReads.size === 0;
   }
 
   /** Writes still waiting for their entries to apply. */
   get pendingWriteCount(): number {
     return this.pendingWrites.size;
   }
+}
+
+function rejectAll(waiters: ReadWaiter[], err: Error): void {
+  for (const w of waiters) w.reject(err);
 }
 
 /**
