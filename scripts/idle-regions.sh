@@ -68,11 +68,6 @@ stop_all() {
 }
 install_cleanup idle-regions stop_all
 
-# metric PORT NAME: the value of an unlabelled Prometheus sample (0 if absent).
-metric() {
-  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'
-}
-
 # info_sum PORT FIELD: a field of INFO cluster summed over the three stores
 # (cheaper than /metrics, which renders a series per region: at 10,000
 # regions a scrape stalled a store long enough to look silent to the others).

@@ -1,5 +1,6 @@
-# Shell helpers shared by scripts/redis-tcl.sh and scripts/bench.sh (source
-# it). Servers run in their own session/process group and are stopped by pid.
+# Shell helpers shared by the scripts that start servers (bench.sh,
+# redis-tcl.sh, idle-regions.sh, raft-messages.sh; source it). Servers run in
+# their own session/process group and are stopped by pid.
 
 # free_ports N: prints the first of N consecutive ports free on 127.0.0.1
 # (random base in 20000-32000, below the kernel's ephemeral range).
@@ -47,8 +48,6 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
-# PONG; fails early (printing the log's tail) if PID dies.
 # install_cleanup NAME FN: on exit, Ctrl-C or SIGTERM, runs `FN RC` once
 # (RC: the exit status; 130 after Ctrl-C, 143 after SIGTERM; errors ignored)
 # and exits with RC. FN stops what the script started, by pid, and keeps or
@@ -65,6 +64,8 @@ _run_cleanup() {
   exit "$2"
 }
 
+# wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
+# PONG; fails early (printing the log's tail) if PID dies.
 wait_ping() {
   local port=$1 pid=$2 log=$3 timeout=${4:-60} i
   for ((i = 0; i < timeout * 10; i++)); do
@@ -115,4 +116,10 @@ cpu_ticks() {
     total=$((total + f[11] + f[12])) # utime, stime: fields 14 and 15
   done
   echo "$total"
+}
+
+# metric PORT NAME: the value of an unlabelled Prometheus sample at
+# 127.0.0.1:PORT/metrics (0 if absent).
+metric() {
+  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'
 }
