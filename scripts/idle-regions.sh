@@ -62,11 +62,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-idle.XXXXXX")
 server_pid=""
-stop_all() {
-  if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 30; fi
-  if (($1 != 0)); then echo "idle-regions: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
-}
-install_cleanup idle-regions stop_all
+install_server_cleanup idle-regions
 
 # info_sum PORT FIELD: a field of INFO cluster summed over the three stores
 # (cheaper than /metrics, which renders a series per region: at 10,000

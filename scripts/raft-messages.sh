@@ -34,11 +34,7 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-msgs.XXXXXX")
 server_pid=""
-stop_all() {
-  if [[ -n "$server_pid" ]]; then stop_pid "$server_pid" 30; fi
-  if (($1 != 0)); then echo "raft-messages: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
-}
-install_cleanup raft-messages stop_all
+install_server_cleanup raft-messages
 
 # 3 RESP, meta admin, meta peer, 3 store peer, 3 metrics ports.
 port=$(free_ports 11)

@@ -64,6 +64,18 @@ _run_cleanup() {
   exit "$2"
 }
 
+# install_server_cleanup NAME: install_cleanup for scripts that run one
+# server at a time ($server_pid, logs in $tmp): stops it; removes $tmp, or
+# keeps it and says so when the script failed.
+install_server_cleanup() {
+  _server_script=$1
+  install_cleanup "$1" _stop_server
+}
+_stop_server() {
+  if [[ -n "${server_pid:-}" ]]; then stop_pid "$server_pid" 30; fi
+  if (($1 != 0)); then echo "$_server_script: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
+}
+
 # wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
 # PONG; fails early (printing the log's tail) if PID dies.
 wait_ping() {

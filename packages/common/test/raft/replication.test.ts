@@ -131,19 +131,26 @@ test('proposal batching: proposals between two Readys go out in one MsgApp', () 
   assert.deepEqual(batched.data(3), unbatched.data(3));
 });
 
+/**
+ * Leader 1 proposes `value`, the followers take it and their acceptances are
+ * stepped on the leader (its commit moves), before the leader's next Ready.
+ */
+function proposeAndAck(env: Env, value: string): void {
+  env.propose(1, value);
+  env.processReadies();
+  env.deliver((m) => m.to !== 1);
+  env.processReadies();
+  for (const m of env.queue.filter((q) => q.to === 1)) env.node(1).raw.step({ ...m });
+  env.queue = env.queue.filter((q) => q.to !== 1);
+}
+
 test('batching: a commit that moves in the same turn as new proposals rides their MsgApp (no commit-only MsgApp)', () => {
   for (const batchAppends of [true, false]) {
     const env = Env.create(3, { batchAppends });
     env.campaign(1);
     env.stabilize();
-    env.propose(1, 'a');
-    env.processReadies();
-    // The followers' acks of 'a' reach the leader, and before its next Ready
-    // a new proposal arrives: one busy round of a loaded leader.
-    env.deliver((m) => m.to !== 1);
-    env.processReadies();
-    for (const m of env.queue.filter((q) => q.to === 1)) env.node(1).raw.step({ ...m });
-    env.queue = env.queue.filter((q) => q.to !== 1);
+    // Then a new proposal arrives before the leader's next Ready: one busy round of a loaded leader.
+    proposeAndAck(env, 'a');
     env.propose(1, 'b');
     env.processReadies();
     const apps = env.queue.filter((m) => m.type === MessageType.App && m.to === 2);
@@ -166,11 +173,7 @@ test('batching: a commit with no new proposal still reaches the followers in the
   const env = Env.create(3);
   env.campaign(1);
   env.stabilize();
-  env.propose(1, 'a');
-  env.processReadies();
-  env.deliver((m) => m.to !== 1);
-  env.processReadies();
-  env.deliver((m) => m.to === 1);
+  proposeAndAck(env, 'a');
   env.processReadies();
   const apps = env.queue.filter((m) => m.type === MessageType.App && m.to !== 1);
   assert.equal(apps.length, 2);
@@ -185,11 +188,7 @@ test('deferCommit: a moved commit waits for the next MsgApp with entries, or the
   env.campaign(1);
   env.stabilize();
   assert.equal(env.commit(2), env.commit(1), 'the new term\'s first entry: commit sent at once');
-  env.propose(1, 'a');
-  env.processReadies();
-  env.deliver((m) => m.to !== 1);
-  env.processReadies();
-  env.deliver((m) => m.to === 1);
+  proposeAndAck(env, 'a');
   env.processReadies();
   const committedA = env.commit(1);
   assert.equal(env.queue.filter((m) => m.type === MessageType.App).length, 0, 'no commit-only MsgApp');
