@@ -645,9 +645,10 @@ export class Raft {
   }
 
   /**
-   * The last commit took in a conf change (or the term's first entry:
-   * pendingConfIndex starts at the new leader's last index). Every peer hears
-   * such a commit at once: a removed replica learns its removal from it.
+   * The last commit took in a conf change (or, after an election, entries up
+   * to the new leader's last index, where pendingConfIndex starts: one may
+   * be a conf change). Every peer hears such a commit at once: a removed
+   * replica learns its removal from it.
    */
   private commitsConfChange(): boolean {
     return this.pendingConfIndex > this.committedBefore && this.pendingConfIndex <= this.log.committed;
