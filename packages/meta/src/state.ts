@@ -7,7 +7,7 @@
 // regions (descriptor with the newest epoch seen, leader, stats), the id
 // allocator, whether the cluster is bootstrapped, and `version`, which rises
 // on every change a router cares about (see docs/meta.md).
-import { SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, mergeRefusal, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
+import { BOOTSTRAP_EPOCH, SLOT_COUNT, SlotMap, compareEpoch, epochOf, isEpochStale, mergeRefusal, pb, regionFromPb, regionToPb, regionsOverlap } from '@redraft/common';
 import type { Epoch, PeerDesc, RegionDesc } from '@redraft/common';
 import { MetaError } from './errors';
 import { SETTINGS, checkSetting } from './config';
@@ -50,8 +50,6 @@ export interface RegionRec {
   qps: number;
 }
 
-/** The epoch every region created by bootstrap starts with. */
-export const BOOTSTRAP_EPOCH: Readonly<Epoch> = Object.freeze({ version: 1, confVer: 1 });
 /** Most ids one alloc_ids command hands out. */
 export const MAX_ALLOC_COUNT = 100_000;
 /** Most regions a bootstrap may pre-split into. */

@@ -8,6 +8,9 @@ export interface Epoch {
   confVer: number;
 }
 
+/** The epoch every region created by the meta's bootstrap starts with (no split, no membership change yet). */
+export const BOOTSTRAP_EPOCH: Readonly<Epoch> = Object.freeze({ version: 1, confVer: 1 });
+
 /** A plain epoch from a decoded or partly filled protobuf one (absent fields are 0). */
 export function epochOf(e: pb.RegionEpoch.$Properties | null | undefined): Epoch {
   return { version: Number(e?.version ?? 0), confVer: Number(e?.confVer ?? 0) };

@@ -27,6 +27,8 @@ import {
   RAFT_INIT_TERM,
   SlotMap,
   epochOf,
+  compareEpoch,
+  BOOTSTRAP_EPOCH,
   isEpochStale,
   NotLeaderError,
   EpochNotMatchError,
@@ -656,7 +658,7 @@ export class RaftStore implements LoopHost, PeerHost {
       // the meta's answer to the next heartbeat creates it, initialized, and
       // hands it these messages. An empty replica made now would wait for a
       // snapshot (at 10,000 regions, minutes of them).
-      if (isBootstrapEpoch(m.epoch)) {
+      if (compareEpoch(epochOf(m.epoch), BOOTSTRAP_EPOCH) === 0) {
         this.stash.put(regionId, m);
         this.completeReportDue = true;
         this.heartbeatSoon();
@@ -1193,11 +1195,6 @@ function sameQuietReport(r: QuietReport, p: RegionPeer): boolean {
  */
 export function silentAfter(worstGapMs: number, electionMs: number): number {
   return Math.min(ALIVE_SILENT_MAX * electionMs, Math.max(ALIVE_SILENT_MIN * electionMs, 3 * worstGapMs));
-}
-
-/** The epoch of a region as the meta's bootstrap made it (packages/meta, BOOTSTRAP_EPOCH): no split, no membership change yet. */
-function isBootstrapEpoch(e: pb.RegionEpoch.$Properties | null | undefined): boolean {
-  return Number(e?.version ?? 0) === 1 && Number(e?.confVer ?? 0) === 1;
 }
 
 /** A RaftMessageBatch from messages encoded one by one (field 1, repeated): the bytes protobufjs would write. */
