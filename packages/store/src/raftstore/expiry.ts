@@ -185,13 +185,17 @@ export class ExpiryCycle {
     return s;
   }
 
-  /** Whether a cycle of this region could do anything: a slot due, or a sweep not resting (sweepOnce's own test). */
+  /** Whether a cycle of this region could do anything: a slot due, or a sweep not resting. */
   private mayHaveWork(r: ExpiryRegion): boolean {
     if (dueSlots(r.startSlot, r.endSlot, Date.now(), r.startSlot, 1).length > 0) return true;
     if (this.sweepBudget <= 0) return false;
+    return !this.sweepResting(r);
+  }
+
+  /** The sweep has nothing to do now: it found nothing new lately (or nothing was applied since) and every slot was read here. */
+  private sweepResting(r: ExpiryRegion): boolean {
     const st = this.state(r);
-    const resting = st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS;
-    return !resting || hasUnknownSlots(r.startSlot, r.endSlot);
+    return (st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) && !hasUnknownSlots(r.startSlot, r.endSlot);
   }
 
   private async cycleRegion(r: ExpiryRegion): Promise<void> {
@@ -289,8 +293,8 @@ export class ExpiryCycle {
    * the next one read more.
    */
   async sweepOnce(r: ExpiryRegion): Promise<void> {
+    if (this.sweepResting(r)) return;
     const st = this.state(r);
-    if ((st.restingApplied === r.applied || Date.now() - st.restingSince < SWEEP_REST_MS) && !hasUnknownSlots(r.startSlot, r.endSlot)) return;
     const [regionStart, regionEnd] = dataRange(r.startSlot, r.endSlot);
     const resume = st.sweepFrom && Buffer.compare(st.sweepFrom, regionStart) >= 0 && Buffer.compare(st.sweepFrom, regionEnd) < 0;
     const from = resume ? st.sweepFrom! : regionStart;
