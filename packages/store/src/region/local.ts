@@ -195,11 +195,7 @@ export class LocalRegion implements RegionHandle {
         // The open round's write starts now, unless writes are still being applied into it.
         if (this.open && !this.applying) this.write(this.open);
         for (let i = 0; i < round.items.length; i++) round.items[i].resolve(round.replies[i]);
-        if (this.isQuiet() && this.quietWaiters.length) {
-          const waiters = this.quietWaiters;
-          this.quietWaiters = [];
-          for (const w of waiters) w();
-        }
+        if (this.isQuiet()) this.releaseQuietWaiters();
         if (this.queue.length) this.schedule();
       },
       (e: Error) => {
@@ -221,6 +217,10 @@ export class LocalRegion implements RegionHandle {
     for (const r of refused) for (const p of Array.isArray(r) ? r : r.items) p.reject(e);
     for (const p of this.queue) p.reject(e);
     this.queue = [];
+    this.releaseQuietWaiters();
+  }
+
+  private releaseQuietWaiters(): void {
     const waiters = this.quietWaiters;
     this.quietWaiters = [];
     for (const w of waiters) w();
