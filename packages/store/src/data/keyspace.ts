@@ -49,8 +49,8 @@ export class Keyspace {
   }
 
   /** One member of a collection (hash field, set member...). */
-  async getMember(found: FoundKey, member: Buffer): Promise<Buffer | undefined> {
-    return this.reader.get(subKey(found.slot, found.key, found.version, member));
+  getMember(found: FoundKey, member: Buffer): Promise<Buffer | undefined> {
+    return this.getRow(this.memberRow(found, member));
   }
 
   /** The row of one member, for a read and a write of it that encode it once (getRow, putRow). */
@@ -58,7 +58,7 @@ export class Keyspace {
     return subKey(found.slot, found.key, found.version, member);
   }
 
-  async getRow(row: Buffer): Promise<Buffer | undefined> {
+  getRow(row: Buffer): Promise<Buffer | undefined> {
     return this.reader.get(row);
   }
 
@@ -133,7 +133,7 @@ export class MutableKeyspace extends Keyspace {
   }
 
   putMember(found: FoundKey, member: Buffer, value: Buffer): void {
-    this.batch.put(subKey(found.slot, found.key, found.version, member), value);
+    this.putRow(this.memberRow(found, member), value);
   }
 
   deleteMember(found: FoundKey, member: Buffer): void {
