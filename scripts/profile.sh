@@ -5,14 +5,21 @@
 # process writes its .cpuprofile on a clean exit) and prints the top
 # functions of each profile (scripts/cpuprofile-top.mjs).
 #
-# Usage: scripts/profile.sh [-t set] [-n 100000] [-c 50] [-P 1] [--cluster] [--out DIR]
-#   --out DIR   where the .cpuprofile files go (default: a temp dir, printed)
+# With --perf it uses Linux perf instead (native and kernel frames too: the
+# RocksDB binding's threads, syscalls, V8's compiler and GC, which
+# --cpu-prof does not see): children run with --perf-basic-prof, a first
+# redis-benchmark run warms the JIT up, and `perf record` samples the three
+# store processes (every thread) during a second one; scripts/perf-summary.mjs
+# prints where their CPU went.
+#
+# Usage: scripts/profile.sh [-t set] [-n 100000] [-c 50] [-P 1] [--cluster] [--perf] [--out DIR]
+#   --out DIR   where the .cpuprofile files (or perf.data) go (default: a temp dir, printed)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/test-lib.sh
 . "$ROOT/scripts/test-lib.sh"
 
-tests=set n=100000 clients=50 pipeline=1 cluster="" out=""
+tests=set n=100000 clients=50 pipeline=1 cluster="" out="" use_perf=""
 while (($#)); do
   case "$1" in
     -t) tests=$2; shift 2 ;;
@@ -20,6 +27,7 @@ while (($#)); do
     -c) clients=$2; shift 2 ;;
     -P) pipeline=$2; shift 2 ;;
     --cluster) cluster=--cluster; shift ;;
+    --perf) use_perf=1; shift ;;
     --out) out=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -28,10 +36,16 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/redraft-profile.XXXXXX")
 out=${out:-$tmp/profiles}
 mkdir -p "$out"
+if [[ -n "$use_perf" ]]; then
+  command -v perf >/dev/null || { echo "profile: perf not found (apt-get install linux-perf)" >&2; exit 1; }
+  node_flags="--perf-basic-prof"
+else
+  node_flags="--cpu-prof --cpu-prof-dir=$out"
+fi
 port=$(free_ports 8)
 pid=""
 trap '[[ -n "$pid" ]] && stop_pid "$pid" 30; rm -rf "$tmp/data"' EXIT
-start_bg "$tmp/playground.log" env REDRAFT_CHILD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$out" \
+start_bg "$tmp/playground.log" env REDRAFT_CHILD_NODE_FLAGS="$node_flags" \
   node "$ROOT/bin/redraft.js" playground --port "$port" --meta-port $((port + 3)) --meta-peer-port $((port + 4)) \
   --peer-port $((port + 5)) --initial-regions 3 --data-dir "$tmp/data"
 pid=$STARTED_PID
@@ -48,7 +62,22 @@ for ((i = 0; i < 600; i++)); do
   ((masters >= 3)) && break
   sleep 0.1
 done
-redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -n "$n" -c "$clients" -P "$pipeline" $cluster -q
+bench() { redis-benchmark -h 127.0.0.1 -p "$port" -t "$tests" -n "$n" -c "$clients" -P "$pipeline" $cluster -q; }
+if [[ -n "$use_perf" ]]; then
+  bench >/dev/null # the JIT's first optimizations are not the steady state
+  stores=$(pgrep -d, -s "$pid" -f "redraft.js store")
+  perf record -F 999 -g -p "$stores" -o "$out/perf.data" >"$tmp/perf.log" 2>&1 &
+  perf_pid=$!
+  sleep 1
+  bench
+  kill -INT "$perf_pid"
+  wait "$perf_pid" || true
+  node "$ROOT/scripts/perf-summary.mjs" "$out/perf.data"
+  stop_pid "$pid" 30
+  echo "perf.data in $out" >&2
+  exit 0
+fi
+bench
 stop_pid "$pid" 30
 pid=""
 echo "profiles in $out" >&2
