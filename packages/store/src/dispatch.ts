@@ -197,7 +197,12 @@ export class Dispatcher {
     };
     let result: Reply | Promise<Reply>;
     if (myRun === runs[0]) {
-      result = start();
+      try {
+        result = start();
+      } catch (e) {
+        finished(); // the commands after it must still run
+        throw e;
+      }
       // Nothing can be held behind a command that ran to its end right now.
       if (!isPromiseLike(result)) finished();
     } else {
