@@ -172,7 +172,7 @@ export class StoreNode {
       maxBulkLen: this.opts.maxBulkLen,
       maxMultibulkLen: this.opts.maxMultibulkLen,
       logger: log.child({ component: 'resp' }),
-      handler: (conn, args) => this.dispatcher.execute(conn, args),
+      handler: (conn, args) => this.dispatcher.dispatch(conn, args),
     });
     await this.server.listen();
     this.expiry = this.startExpiry();
@@ -185,6 +185,7 @@ export class StoreNode {
   private router() {
     return {
       regionFor: (slots: number[], intent: Intent): RegionHandle => this.regionFor(slots, intent),
+      onlyRegion: (): RegionHandle | undefined => this.local,
       engineReader: (): KvReader => this.engine,
     };
   }

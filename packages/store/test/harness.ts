@@ -5,6 +5,7 @@ import { MemoryEngine } from '@redraft/common';
 import type { Engine, Reply } from '@redraft/common';
 import pino from 'pino';
 import { Dispatcher } from '../src/dispatch';
+import type { Router } from '../src/dispatch';
 import { storeCommandTable } from '../src/commands/table';
 import { LocalRegion } from '../src/region/local';
 import type { ClientState, NodeInfo, ServerFacade } from '../src/commands/context';
@@ -55,9 +56,11 @@ export interface TestStore {
   /** Runs one command as `client` (default: the store's own test client). */
   exec(...args: Array<string | Buffer | number>): Promise<Reply>;
   execAs(client: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply>;
+  dispatcher: Dispatcher;
 }
 
-export async function testStore(engine: Engine = new MemoryEngine()): Promise<TestStore> {
+/** `router` may replace the store's router (it gets the plain one: every key in the one region). */
+export async function testStore(engine: Engine = new MemoryEngine(), router?: (plain: Router) => Router): Promise<TestStore> {
   const log = pino({ level: 'silent' });
   const region = await LocalRegion.open(engine, log);
   const table = storeCommandTable();
@@ -104,12 +107,13 @@ export async function testStore(engine: Engine = new MemoryEngine()): Promise<Te
     pubsub,
     notifier,
   };
-  const dispatcher = new Dispatcher(table, { regionFor: () => region, engineReader: () => engine }, facade, log);
+  const plainRouter: Router = { regionFor: () => region, engineReader: () => engine };
+  const dispatcher = new Dispatcher(table, router ? router(plainRouter) : plainRouter, facade, log);
   const client = testClient();
   clients.push(client);
   const toBuf = (a: string | Buffer | number): Buffer => (Buffer.isBuffer(a) ? a : Buffer.from(String(a)));
   const execAs = (c: ClientState, ...args: Array<string | Buffer | number>): Promise<Reply> => dispatcher.execute(c, args.map(toBuf));
-  return { engine, region, client, clients, node, config, pubsub, notifier, exec: (...args) => execAs(client, ...args), execAs };
+  return { engine, region, client, clients, node, config, pubsub, notifier, exec: (...args) => execAs(client, ...args), execAs, dispatcher };
 }
 
 /** Replies with Buffers turned into strings, for readable assertions. */

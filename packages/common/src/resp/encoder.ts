@@ -14,6 +14,7 @@ import {
   ErrorReply,
   MapReply,
   NullArray,
+  OK,
   PushReply,
   RawReply,
   Reply,
@@ -110,9 +111,39 @@ export class ReplyEncoder {
     this.pos = m.pos;
   }
 
+  /**
+   * Appends the encoding of `reply`, or nothing if it cannot be encoded:
+   * then returns the error (as `encode` would throw it), else undefined.
+   * Like mark/encode/rollback, without allocating a mark per reply.
+   */
+  tryEncode(reply: Reply, protocol: Protocol): unknown {
+    const slab = this.slab;
+    const start = this.start;
+    const pos = this.pos;
+    const chunks = this.chunks.length;
+    const len = this.len;
+    try {
+      this.encode(reply, protocol);
+      return undefined;
+    } catch (e) {
+      this.rollback({ slab, start, pos, chunks, length: len });
+      return e;
+    }
+  }
+
   /** Appends the encoding of `reply`. Throws TypeError on a value that is not a Reply. */
   encode(reply: Reply, protocol: Protocol): void {
-    if (reply === null) {
+    if (reply === OK) {
+      // The commonest reply: five bytes, no string to check or encode.
+      this.ensure(5);
+      const s = this.slab;
+      s[this.pos] = 43; // '+'
+      s[this.pos + 1] = 79; // 'O'
+      s[this.pos + 2] = 75; // 'K'
+      s[this.pos + 3] = 13;
+      s[this.pos + 4] = 10;
+      this.pos += 5;
+    } else if (reply === null) {
       this.ascii(protocol === 3 ? '_\r\n' : '$-1\r\n');
     } else if (typeof reply === 'string') {
       this.bulkString(reply);

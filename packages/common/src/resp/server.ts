@@ -153,6 +153,8 @@ export class Connection extends EventEmitter {
   private inputEnded = false;
   private protoError: ProtocolError | null = null;
   private flushScheduled = false;
+  /** `flush` bound once: scheduling a flush allocates nothing. */
+  private readonly flushNow = (): void => this.flush();
   private paused = false;
   private dead = false;
 
@@ -356,6 +358,8 @@ export class Connection extends EventEmitter {
   /** Runs decoded commands while nothing holds them back. */
   private pump(): void {
     const server = this.server;
+    if (this.inboxHead === this.inbox.length) return this.afterPump();
+    const now = Date.now();
     while (this.inboxHead < this.inbox.length && this.canDispatch()) {
       const args = this.inbox[this.inboxHead];
       this.inbox[this.inboxHead++] = undefined as unknown as Buffer[];
@@ -364,7 +368,7 @@ export class Connection extends EventEmitter {
       const name = args[0];
       this.lastCmd = null;
       this.lastCmdBuf = name.length > 64 ? Buffer.from(name.subarray(0, 64)) : name;
-      this.lastInteraction = Date.now();
+      this.lastInteraction = now;
       this.commandsProcessed++;
       server.stats.commandsProcessed++;
       let r: Reply | Promise<Reply>;
@@ -385,7 +389,12 @@ export class Connection extends EventEmitter {
         this.complete(r, this.protocol);
       }
     }
-    if (this.inboxHead === this.inbox.length) {
+    this.afterPump();
+  }
+
+  /** The inbox emptied: its array is dropped; a protocol error is answered once everything before it ran. */
+  private afterPump(): void {
+    if (this.inboxHead === this.inbox.length && this.inboxHead > 0) {
       this.inbox = [];
       this.inboxHead = 0;
     }
@@ -428,11 +437,8 @@ export class Connection extends EventEmitter {
 
   private encode(reply: Reply, protocol: Protocol, oob = false): void {
     if (!oob && (this.replyMode !== 'on' || reply instanceof ReplyModeChange) && !this.replyWanted(reply)) return;
-    const m = this.encoder.mark();
-    try {
-      this.encoder.encode(reply, protocol);
-    } catch (e) {
-      this.encoder.rollback(m);
+    const e = this.encoder.tryEncode(reply, protocol);
+    if (e !== undefined) {
       this.server.stats.handlerErrors++;
       this.server.log.error({ err: e, client: this.id, cmd: this.lastCommand }, 'cannot encode reply');
       this.encoder.encode(new ErrorReply(`ERR internal error: ${(e as Error).message ?? e}`), protocol);
@@ -458,7 +464,7 @@ export class Connection extends EventEmitter {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.dead) return;
     this.flushScheduled = true;
-    process.nextTick(() => this.flush());
+    process.nextTick(this.flushNow);
   }
 
   private flush(): void {

@@ -157,6 +157,15 @@ describe('ReplyEncoder', () => {
     assert.equal(Buffer.concat(enc.take()).toString(), '+OK\r\n-ERR x\r\n');
   });
 
+  it('tryEncode leaves nothing of a reply that fails halfway and returns the error', () => {
+    const enc = new ReplyEncoder(64);
+    enc.encode(OK, 2);
+    const e = enc.tryEncode(['x'.repeat(100), 'y'.repeat(100), 1.5], 2);
+    assert.ok(e instanceof TypeError);
+    assert.equal(enc.tryEncode(OK, 3), undefined);
+    assert.equal(Buffer.concat(enc.take()).toString(), '+OK\r\n+OK\r\n');
+  });
+
   it('never overwrites bytes already taken', () => {
     const enc = new ReplyEncoder(64);
     enc.encode('first', 2);
