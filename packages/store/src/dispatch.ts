@@ -3,7 +3,7 @@
 // (forward or MOVED), bounded retries while a region has no leader, and
 // errors turned into replies.
 import { CommandTable, ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NotLeaderError, OutcomeUnknownError, RawReply, isRefused, keySlot } from '@redraft/common';
-import type { Handler, KvReader, Reply, pb } from '@redraft/common';
+import type { CommandSpec, Handler, KvReader, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
 import { Keyspace } from './data/keyspace';
@@ -24,6 +24,21 @@ export interface Router {
   /** The one region holding every slot, or throws (CROSSSLOT, Redirect, RetryLater). */
   regionFor(slots: number[], intent: Intent): RegionHandle;
   engineReader(): KvReader;
+  /**
+   * Where to forward a command on these slots when their region is led by
+   * another store; undefined when it runs here or cannot be routed now (the
+   * handler's own routing then answers). Never throws.
+   */
+  redirectFor?(slots: number[], intent: Intent): Redirect | undefined;
+}
+
+/** The store leading a slot's region, when that is not this store. */
+export interface Redirect {
+  readonly slot: number;
+  /** host:port of the leader store's RESP front end (for MOVED). */
+  readonly clientAddr: string;
+  /** host:port of its peer transport (for forwarding). */
+  readonly peerAddr: string;
 }
 
 /**
@@ -31,7 +46,7 @@ export interface Router {
  * answer MOVED. Thrown for every forwarded command, so it captures no stack
  * trace (capturing one was 3 % of a forwarding store's CPU at -P 16).
  */
-export class RedirectError extends Error {
+export class RedirectError extends Error implements Redirect {
   constructor(
     readonly slot: number,
     /** host:port of the leader store's RESP front end (for MOVED). */
@@ -98,6 +113,11 @@ interface CommandRun {
   session?: pb.ForwardSession.$Properties;
   /** A forward was sent and its answer lost: the write may have been applied. */
   maybeApplied: boolean;
+  /**
+   * The slots of the command's keys, when it may be forwarded before its
+   * handler runs (a data command outside a transaction, not blocking).
+   */
+  slots?: number[];
 }
 
 /**
@@ -131,6 +151,8 @@ const DEFAULTS: DispatchOptions = { redirect: 'forward', retryDeadlineMs: 5000 }
 export class Dispatcher {
   private readonly gates = new WeakMap<ClientState, Gate>();
   private readonly opts: DispatchOptions;
+  /** Commands led elsewhere are forwarded before their handler runs (see attempt). */
+  private readonly forwardsEarly: boolean;
 
   constructor(
     readonly table: CommandTable<CommandContext>,
@@ -140,6 +162,7 @@ export class Dispatcher {
     opts: Partial<DispatchOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.forwardsEarly = this.opts.redirect === 'forward' && !!this.opts.forward && !!router.redirectFor;
   }
 
   execute(client: ClientState, args: Buffer[]): Promise<Reply> {
@@ -167,7 +190,8 @@ export class Dispatcher {
       // A RESP2 client in subscribed mode may only (un)subscribe and PING: judged when the command's turn comes.
       const refused = subscribedModeReply(client, found, args, this.server.pubsub);
       if (refused !== undefined) return Promise.resolve(refused);
-      return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
+      if (tx) return this.run(client, tx.handler, tx.args, false);
+      return this.run(client, spec!.handler!, args, isWrite, this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined);
     };
     const result =
       myRun === runs[0]
@@ -197,9 +221,9 @@ export class Dispatcher {
     return result;
   }
 
-  private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean): Promise<Reply> {
+  private async run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean, slots?: number[]): Promise<Reply> {
     const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
-    const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false };
+    const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false, slots: forwarded ? undefined : slots };
     try {
       return await this.attempt(client, handler, args, isWrite, cmd, forwarded);
     } catch (e) {
@@ -218,7 +242,13 @@ export class Dispatcher {
     const started = Date.now();
     const deadline = started + this.opts.retryDeadlineMs;
     for (let attempt = 0; ; attempt++) {
-      try {
+      // Led by another store: forwarded before the handler runs (the handler
+      // would only find that out in its read or write, and throw).
+      const early = cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client });
+      if (early) {
+        const r = await this.redirect(early, client, args, isWrite, cmd);
+        if (r !== undefined) return r;
+      } else try {
         const ctx = this.context(client, isWrite, cmd);
         const notifier = isWrite ? this.server.notifier : undefined;
         const absent = notifier?.wantsAbsentKeys(args) ? await notifier.absentKeys(this.router.engineReader(), this.keysOf(args), ctx.now) : undefined;
@@ -243,20 +273,34 @@ export class Dispatcher {
           if (cmd.maybeApplied) throw new OutcomeUnknownError(`internal error after a lost answer: ${(e as Error).message}`);
           return new ErrorReply(`ERR internal error: ${(e as Error).message}`);
         }
-        if (cmd.maybeApplied) {
-          // A lost answer is resent in its session until the one true answer comes back.
-          if (Date.now() - started >= FORWARD_OUTCOME_BOUND_MS) throw new OutcomeUnknownError('no answer for a forwarded write within the bound');
-        } else if (Date.now() >= deadline) {
-          return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
-        }
-        // The region is electing a leader or the route is stale: wait a little and route again.
-        await retryPause(attempt);
       }
+      if (cmd.maybeApplied) {
+        // A lost answer is resent in its session until the one true answer comes back.
+        if (Date.now() - started >= FORWARD_OUTCOME_BOUND_MS) throw new OutcomeUnknownError('no answer for a forwarded write within the bound');
+      } else if (Date.now() >= deadline) {
+        return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
+      }
+      // The region is electing a leader or the route is stale: wait a little and route again.
+      await retryPause(attempt);
     }
   }
 
+  /** The slots of a command's keys, or undefined without keys (or when its key positions cannot be read). */
+  private slotsOf(spec: CommandSpec<CommandContext>, args: Buffer[]): number[] | undefined {
+    let positions: number[];
+    try {
+      positions = CommandTable.keyPositions(spec, args);
+    } catch {
+      return undefined; // the handler answers the bad input
+    }
+    if (positions.length === 0) return undefined;
+    const slots = new Array<number>(positions.length);
+    for (let i = 0; i < positions.length; i++) slots[i] = keySlot(args[positions[i]]);
+    return slots;
+  }
+
   /** A reply through the leader's store, -MOVED, or undefined to route again and retry. */
-  private async redirect(e: RedirectError, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
+  private async redirect(e: Redirect, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
     if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
     if (!this.opts.forward) return undefined;
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();

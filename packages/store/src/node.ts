@@ -18,6 +18,7 @@ import {
   retryPause,
   type ForwardedClient,
   type Intent,
+  type Redirect,
 } from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
@@ -27,6 +28,7 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
+import type { RegionPeer } from './raftstore/peer';
 import { ExpiryCycle, registerExpiryMetrics } from './raftstore/expiry';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
@@ -186,7 +188,31 @@ export class StoreNode {
     return {
       regionFor: (slots: number[], intent: Intent): RegionHandle => this.regionFor(slots, intent),
       engineReader: (): KvReader => this.engine,
+      redirectFor: this.replicated ? (slots: number[], intent: Intent): Redirect | undefined => this.redirectFor(slots, intent) : undefined,
     };
+  }
+
+  /**
+   * The leader's store when these slots' region is led by another one, as
+   * regionFor would throw it; undefined in every other case (served here,
+   * no route, CROSSSLOT, electing), which regionFor then answers. Lets the
+   * dispatcher forward a command without running its handler.
+   */
+  private redirectFor(slots: number[], intent: Intent): Redirect | undefined {
+    const raft = this.raft!;
+    const route = raft.routeOf(slots[0]);
+    if (!route) return undefined;
+    for (const s of slots) {
+      if (s < route.startSlot || s >= route.endSlot) return undefined;
+    }
+    if (this.servesHere(route.peer, intent)) return undefined;
+    const leader = route.leaderStoreId && route.leaderStoreId !== raft.storeId ? raft.storeInfo(route.leaderStoreId) : undefined;
+    return leader ? { slot: slots[0], clientAddr: String(leader.clientAddr), peerAddr: String(leader.peerAddr) } : undefined;
+  }
+
+  /** This store's replica serves the command: it leads, or a READONLY client reads at a follower (through ReadIndex: still linearizable). */
+  private servesHere(peer: RegionPeer | undefined, intent: Intent): boolean {
+    return !!peer && (peer.isLeader || (!intent.write && intent.client.readonly && !!peer.region.peers?.length));
   }
 
   private regionFor(slots: number[], intent: Intent): RegionHandle {
@@ -198,9 +224,7 @@ export class StoreNode {
       if (s < route.startSlot || s >= route.endSlot) throw new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
     }
     const peer = route.peer;
-    if (peer && peer.isLeader) return peer;
-    // READONLY clients read at a follower, through ReadIndex: still linearizable.
-    if (peer && !intent.write && intent.client.readonly && peer.region.peers?.length) return peer;
+    if (peer && this.servesHere(peer, intent)) return peer;
     const leader = route.leaderStoreId ? raft.storeInfo(route.leaderStoreId) : undefined;
     if (!leader || route.leaderStoreId === raft.storeId) throw new RetryLaterError('TRYAGAIN the region is electing a leader');
     throw new RedirectError(slots[0], String(leader.clientAddr), String(leader.peerAddr));
