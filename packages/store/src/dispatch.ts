@@ -299,26 +299,37 @@ export class Dispatcher {
     return slots;
   }
 
-  /** A reply through the leader's store, -MOVED, or undefined to route again and retry. */
-  private async redirect(e: Redirect, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
-    if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
-    if (!this.opts.forward) return undefined;
+  /**
+   * A reply through the leader's store, -MOVED, or undefined to route again
+   * and retry. One promise per forward (no async frame): it runs for every
+   * forwarded command.
+   */
+  private redirect(e: Redirect, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
+    if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return Promise.resolve(new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`));
+    if (!this.opts.forward) return Promise.resolve(undefined);
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
+    let sent: Promise<Buffer>;
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client));
+      sent = this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client);
     } catch (err) {
-      // Too large for any frame: nothing was sent, and it could never be replicated.
-      if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
-      // Refused before anything ran there (not the leader any more, another epoch): route again.
-      if (neverSent(err) || isRefused(err)) return undefined;
-      // Sent, but the answer was lost: a read is simply retried; a write may
-      // have been applied, so it is resent in its session (exactly once).
-      if (isWrite) {
-        if (!cmd.session) throw new OutcomeUnknownError(`no answer from ${e.peerAddr}: ${(err as Error).message}`);
-        cmd.maybeApplied = true;
-      }
-      return undefined;
+      sent = Promise.reject(err);
     }
+    return sent.then(
+      (bytes) => new RawReply(bytes),
+      (err) => {
+        // Too large for any frame: nothing was sent, and it could never be replicated.
+        if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
+        // Refused before anything ran there (not the leader any more, another epoch): route again.
+        if (neverSent(err) || isRefused(err)) return undefined;
+        // Sent, but the answer was lost: a read is simply retried; a write may
+        // have been applied, so it is resent in its session (exactly once).
+        if (isWrite) {
+          if (!cmd.session) throw new OutcomeUnknownError(`no answer from ${e.peerAddr}: ${(err as Error).message}`);
+          cmd.maybeApplied = true;
+        }
+        return undefined;
+      },
+    );
   }
 
   /** The keys of a command (its table key positions). */

@@ -246,7 +246,7 @@ export class StoreNode {
    * timeout there (0: forever); its waiter follows a leader move on the
    * leader's side.
    */
-  private async forward(
+  private forward(
     peerAddr: string,
     args: Buffer[],
     protocol: 2 | 3,
@@ -255,17 +255,18 @@ export class StoreNode {
     slot: number,
     client?: ClientState,
   ): Promise<Buffer> {
-    const raft = this.raft!;
-    const req = { args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties;
+    const req: pb.ForwardRequest.$Properties = { args, readonlyClient, protocol, session };
     const block = blockingTimeoutOf(args);
-    if (block !== undefined) {
-      const body = pb.ForwardRequest.encode(req).finish();
-      const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
-      const request = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
-      return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, session)).reply);
-    }
+    if (block !== undefined) return this.forwardBlocking(peerAddr, req, block, client);
     // Only writes carry a session (dispatch.ts): they batch apart from reads.
     return this.forwards!.forward(peerAddr, req, slot, session !== undefined);
+  }
+
+  private async forwardBlocking(peerAddr: string, req: pb.ForwardRequest.$Properties, block: number, client?: ClientState): Promise<Buffer> {
+    const body = pb.ForwardRequest.encode(req).finish();
+    const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
+    const request = this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
+    return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, req.session ?? undefined)).reply);
   }
 
   /** A command another store forwarded: run it here, never forward it again. */
