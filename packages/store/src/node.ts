@@ -592,16 +592,18 @@ export class StoreNode {
  * new session), a sequence number per forwarded write, and the lowest one
  * still waiting for its answer (the regions forget replies below it).
  */
-class ForwardingSession {
+export class ForwardingSession {
   private readonly id = randomInt(1, 2 ** 48);
   private nextSeq = 1;
+  /** Seqs not answered yet, in the order they were handed out (a Set iterates in insertion order). */
   private readonly waiting = new Set<number>();
 
   next(): pb.ForwardSession.$Properties {
     const seq = this.nextSeq++;
     this.waiting.add(seq);
-    let ackedBelow = seq;
-    for (const s of this.waiting) if (s < ackedBelow) ackedBelow = s;
+    // The oldest seq still waiting is the first one: O(1), not a walk over
+    // every write in flight (800 of them at -c 50 -P 16) per forwarded write.
+    const ackedBelow = this.waiting.values().next().value as number;
     return { id: this.id, seq, ackedBelow };
   }
 

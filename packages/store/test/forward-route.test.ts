@@ -14,6 +14,7 @@ import { storeCommandTable } from '../src/commands/table';
 import type { ClientState, ServerFacade } from '../src/commands/context';
 import { PubSubHub } from '../src/pubsub';
 import { KeyspaceNotifier } from '../src/notify';
+import { ForwardingSession } from '../src/node';
 import { testClient } from './harness';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -148,4 +149,20 @@ test('transactions, blocking commands, keyless commands and forwarded clients ar
   await assert.rejects(store.dispatcher.execute(forwarded, [b('get'), b('k')]), NotLeaderError);
   assert.deepEqual(store.state.redirectAsks, []);
   assert.equal(store.sent.filter((s) => s.args === 'get k').length, 0);
+});
+
+test("a forwarding session's ackedBelow is the oldest seq still waiting for its answer", () => {
+  const fs = new ForwardingSession();
+  const [s1, s2, s3] = [fs.next(), fs.next(), fs.next()];
+  assert.deepEqual([s1.seq, s2.seq, s3.seq], [1, 2, 3]);
+  assert.deepEqual([s1.ackedBelow, s2.ackedBelow, s3.ackedBelow], [1, 1, 1]);
+  fs.done(s2); // answered out of order: seq 1 still holds the mark back
+  assert.equal(fs.next().ackedBelow, 1);
+  fs.done(s1);
+  assert.equal(fs.next().ackedBelow, 3);
+  fs.done(s3);
+  fs.done({ id: s1.id, seq: 4 });
+  const s6 = fs.next();
+  assert.deepEqual([s6.seq, s6.ackedBelow], [6, 5]);
+  assert.equal(s6.id, s1.id);
 });
