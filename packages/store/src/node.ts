@@ -271,27 +271,10 @@ export class StoreNode {
 
   /** A command another store forwarded: run it here, never forward it again. */
   private async serveForwarded(req: pb.ForwardRequest): Promise<Uint8Array> {
-    const protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
-    const client: ForwardedClient = {
-      forwarded: true,
-      session: req.session?.id ? req.session : undefined,
-      id: 0,
-      name: '',
-      protocol,
-      db: 0,
-      libName: '',
-      libVer: '',
-      readonly: !!req.readonlyClient,
-      createdAt: Date.now(),
-      lastCommand: '',
-      remoteAddress: 'forwarded',
-      localAddress: 'forwarded',
-      closeAfterReply() {},
-      kill() {},
-    };
+    const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
     const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
-    return encodeReply(reply, protocol);
+    return encodeReply(reply, client.protocol);
   }
 
   // ---- the facade the server commands read ----------------------------------------------
@@ -592,6 +575,36 @@ export class StoreNode {
  * new session), a sequence number per forwarded write, and the lowest one
  * still waiting for its answer (the regions forget replies below it).
  */
+/**
+ * The client of one command another store forwarded here (dispatch.ts
+ * never forwards it again). A class, not an object literal with its own
+ * closures: one is made per forwarded command.
+ */
+class ForwardedCommandClient implements ForwardedClient {
+  readonly forwarded = true;
+  readonly session: pb.ForwardSession.$Properties | undefined;
+  readonly id = 0;
+  name = '';
+  protocol: 2 | 3;
+  db = 0;
+  libName = '';
+  libVer = '';
+  readonly: boolean;
+  readonly createdAt = Date.now();
+  lastCommand = '';
+  readonly remoteAddress = 'forwarded';
+  readonly localAddress = 'forwarded';
+
+  constructor(req: pb.ForwardRequest) {
+    this.session = req.session?.id ? req.session : undefined;
+    this.protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
+    this.readonly = !!req.readonlyClient;
+  }
+
+  closeAfterReply(): void {}
+  kill(): void {}
+}
+
 export class ForwardingSession {
   private readonly id = randomInt(1, 2 ** 48);
   private nextSeq = 1;
