@@ -200,6 +200,8 @@ export class StoreNode {
    */
   private redirectFor(slots: number[], intent: Intent): Redirect | undefined {
     const raft = this.raft!;
+    // Led here (the common case with --cluster clients): no route to build.
+    if (raft.localPeerOf(slots[0])?.isLeader) return undefined;
     const route = raft.routeOf(slots[0]);
     if (!route) return undefined;
     for (const s of slots) {
