@@ -20,8 +20,9 @@
 #                         redis              redis-server --appendonly yes --appendfsync always --save ''
 #                         redis-mem          redis-server without persistence (GET only: the GET target)
 #                         redraft-standalone one store, no replication (redraft store)
-#                         redraft            the 3-store playground, all clients on its first store
-#                                            (commands for regions led elsewhere are forwarded)
+#                         redraft            the 3-store playground, all clients on one store that
+#                                            leads none of the benchmark's keys (every command is
+#                                            forwarded to the leader's store)
 #                         redraft-cluster    the playground through redis-benchmark --cluster
 #                                            (each key sent straight to its region's leader)
 #   --cluster           shorthand: append redraft-cluster to the targets
@@ -101,6 +102,26 @@ spread_leaders() {
   echo "bench: leaders still on $masters stores after 60 s" >&2
 }
 
+# forwarding_port PORT: the RESP port of a store that leads none of the keys
+# redis-benchmark writes (without -r each test uses one key: key:__rand_int__,
+# counter:__rand_int__, myhash), so that every command sent to it is forwarded
+# and the through-one-store figure does not depend on where the elections
+# put the leaders; PORT itself when every store leads one of those keys.
+forwarding_port() {
+  local port=$1 slots
+  slots=$(for k in key:__rand_int__ counter:__rand_int__ myhash; do redis-cli -p "$port" cluster keyslot "$k"; done | tr '\n' ' ')
+  redis-cli -p "$port" cluster nodes 2>/dev/null | awk -v slots="$slots" -v fallback="$port" '
+    $3 ~ /master/ {
+      split($2, a, "[:@]"); leads = 0
+      for (i = 9; i <= NF; i++) {
+        n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])
+        split(slots, ks, " "); for (k in ks) if (ks[k] + 0 >= lo + 0 && ks[k] + 0 <= hi + 0) leads = 1
+      }
+      if (!leads && !found) { found = a[2] }
+    }
+    END { print (found ? found : fallback) }'
+}
+
 # run_target NAME CMD_TEMPLATE NPORTS NWAIT TESTS [extra redis-benchmark flags...]
 # Reserves NPORTS consecutive ports from {port}, starts the server, waits
 # until the first NWAIT of them answer PING, runs TESTS at every pipeline
@@ -128,6 +149,12 @@ run_target() {
     done
     [[ -z "${REDRAFT_BENCH_CMD:-}" ]] && spread_leaders "$port"
   fi
+  # Through one store: the one whose commands all go elsewhere (forwarding_port).
+  local bport=$port
+  if [[ "$name" == redraft && -z "${REDRAFT_BENCH_CMD:-}" ]]; then
+    bport=$(forwarding_port "$port")
+    echo "bench: [$name] clients on port $bport (leads none of the benchmark's keys)" >&2
+  fi
   local test cpu0 cpu1 hz
   hz=$(getconf CLK_TCK)
   for pl in $pipelines; do
@@ -136,7 +163,7 @@ run_target() {
     echo "bench: [$name] redis-benchmark -t $test -c $clients -n $n -P $pl $*" >&2
     cpu0=$(cpu_ticks $(store_pids "$server_pid"))
     # In the background + wait, so that a signal is handled at once.
-    redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
+    redis-benchmark -h 127.0.0.1 -p "$bport" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
       >"$tmp/$name.$pl.csv" 2>>"$tmp/$name.bench.err" &
     bench_pid=$!
     local brc=0
@@ -162,7 +189,7 @@ run_target() {
   done
   if ((latency_n > 0)) && [[ ",$target_tests," == *,set,* ]]; then
     echo "bench: [$name] redis-benchmark -t set -c 1 -n $latency_n $*" >&2
-    redis-benchmark -h 127.0.0.1 -p "$port" -t set -c 1 -n "$latency_n" --csv "$@" >"$tmp/$name.lat.csv" 2>>"$tmp/$name.bench.err" &
+    redis-benchmark -h 127.0.0.1 -p "$bport" -t set -c 1 -n "$latency_n" --csv "$@" >"$tmp/$name.lat.csv" 2>>"$tmp/$name.bench.err" &
     bench_pid=$!
     wait "$bench_pid" || { echo "bench: [$name] latency run failed" >&2; cat "$tmp/$name.bench.err" >&2; return 1; }
     bench_pid=""

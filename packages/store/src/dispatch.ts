@@ -3,7 +3,7 @@
 // (forward or MOVED), bounded retries while a region has no leader, and
 // errors turned into replies.
 import { CommandTable, ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NotLeaderError, OutcomeUnknownError, RawReply, isRefused, keySlot } from '@redraft/common';
-import type { Handler, KvReader, Reply, pb } from '@redraft/common';
+import type { CommandSpec, Handler, KvReader, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
 import { Keyspace } from './data/keyspace';
@@ -27,6 +27,21 @@ export interface Router {
   /** The one region serving every key, when there is one (standalone): no slots to compute. */
   onlyRegion?(): RegionHandle | undefined;
   engineReader(): KvReader;
+  /**
+   * Where to forward a command on these slots when their region is led by
+   * another store; undefined when it runs here or cannot be routed now (the
+   * handler's own routing then answers). Never throws.
+   */
+  redirectFor?(slots: number[], intent: Intent): Redirect | undefined;
+}
+
+/** The store leading a slot's region, when that is not this store. */
+export interface Redirect {
+  readonly slot: number;
+  /** host:port of the leader store's RESP front end (for MOVED). */
+  readonly clientAddr: string;
+  /** host:port of its peer transport (for forwarding). */
+  readonly peerAddr: string;
 }
 
 /**
@@ -34,7 +49,7 @@ export interface Router {
  * answer MOVED. Thrown for every forwarded command, so it captures no stack
  * trace (capturing one was 3 % of a forwarding store's CPU at -P 16).
  */
-export class RedirectError extends Error {
+export class RedirectError extends Error implements Redirect {
   constructor(
     readonly slot: number,
     /** host:port of the leader store's RESP front end (for MOVED). */
@@ -101,6 +116,11 @@ interface CommandRun {
   session?: pb.ForwardSession.$Properties;
   /** A forward was sent and its answer lost: the write may have been applied. */
   maybeApplied: boolean;
+  /**
+   * The slots of the command's keys, when it may be forwarded before its
+   * handler runs (a data command outside a transaction, not blocking).
+   */
+  slots?: number[];
 }
 
 /**
@@ -134,6 +154,8 @@ const DEFAULTS: DispatchOptions = { redirect: 'forward', retryDeadlineMs: 5000 }
 export class Dispatcher {
   private readonly gates = new WeakMap<ClientState, Gate>();
   private readonly opts: DispatchOptions;
+  /** Commands led elsewhere are forwarded before their handler runs (see attempt). */
+  private readonly forwardsEarly: boolean;
 
   constructor(
     readonly table: CommandTable<CommandContext>,
@@ -143,6 +165,7 @@ export class Dispatcher {
     opts: Partial<DispatchOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.forwardsEarly = this.opts.redirect === 'forward' && !!this.opts.forward && !!router.redirectFor;
   }
 
   /** Runs one command of `client`; its reply, always as a promise (see `dispatch`). */
@@ -193,7 +216,9 @@ export class Dispatcher {
       // A RESP2 client in subscribed mode may only (un)subscribe and PING: judged when the command's turn comes.
       const refused = subscribedModeReply(client, found, args, this.server.pubsub);
       if (refused !== undefined) return refused;
-      return tx ? this.run(client, tx.handler, tx.args, false, finished) : this.run(client, spec!.handler!, args, isWrite, finished);
+      if (tx) return this.run(client, tx.handler, tx.args, false, finished);
+      const slots = this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
+      return this.run(client, spec!.handler!, args, isWrite, finished, slots);
     };
     let result: Reply | Promise<Reply>;
     if (myRun === runs[0]) {
@@ -232,13 +257,18 @@ export class Dispatcher {
    * promise. The common case, a handler whose first attempt succeeds, costs
    * one `then` on the handler's promise; anything else (an error to turn
    * into a reply, a redirect, a retry, a keyspace notification that must
-   * read first) continues in `recover`. `done`, if given, is called when a
-   * command that did not answer at once has finished.
+   * read first, a command led by another store) continues in `recover`.
+   * `done`, if given, is called when a command that did not answer at once
+   * has finished. `slots`: its keys' slots, when it may be forwarded before
+   * its handler runs (see attempt).
    */
-  private run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean, done?: () => void): Reply | Promise<Reply> {
-    const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false };
+  private run(client: ClientState, handler: Handler<CommandContext>, args: Buffer[], isWrite: boolean, done?: () => void, slots?: number[]): Reply | Promise<Reply> {
+    const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
+    const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false, slots: forwarded ? undefined : slots };
     const notifier = isWrite ? this.server.notifier : undefined;
-    if (notifier?.wantsAbsentKeys(args)) return this.recover(client, handler, args, isWrite, cmd, undefined, done);
+    if (notifier?.wantsAbsentKeys(args) || (cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client }))) {
+      return this.recover(client, handler, args, isWrite, cmd, undefined, done);
+    }
     const ctx = this.context(client, isWrite, cmd);
     let r: Reply | Promise<Reply>;
     try {
@@ -315,7 +345,13 @@ export class Dispatcher {
     const started = failed ? failed.started : Date.now();
     const deadline = started + this.opts.retryDeadlineMs;
     for (let attempt = 0; ; attempt++) {
-      try {
+      // Led by another store: forwarded before the handler runs (the handler
+      // would only find that out in its read or write, and throw).
+      const early = !failed && cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client });
+      if (early) {
+        const r = await this.redirect(early, client, args, isWrite, cmd);
+        if (r !== undefined) return r;
+      } else try {
         if (failed) {
           const e = failed.error;
           failed = undefined;
@@ -345,38 +381,63 @@ export class Dispatcher {
           if (cmd.maybeApplied) throw new OutcomeUnknownError(`internal error after a lost answer: ${(e as Error).message}`);
           return new ErrorReply(`ERR internal error: ${(e as Error).message}`);
         }
-        if (cmd.maybeApplied) {
-          // A lost answer is resent in its session until the one true answer comes back.
-          if (Date.now() - started >= FORWARD_OUTCOME_BOUND_MS) throw new OutcomeUnknownError('no answer for a forwarded write within the bound');
-        } else if (Date.now() >= deadline) {
-          return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
-        }
-        // The region is electing a leader or the route is stale: wait a little and route again.
-        await retryPause(attempt);
       }
+      if (cmd.maybeApplied) {
+        // A lost answer is resent in its session until the one true answer comes back.
+        if (Date.now() - started >= FORWARD_OUTCOME_BOUND_MS) throw new OutcomeUnknownError('no answer for a forwarded write within the bound');
+      } else if (Date.now() >= deadline) {
+        return new ErrorReply('TRYAGAIN the region has no reachable leader; try again');
+      }
+      // The region is electing a leader or the route is stale: wait a little and route again.
+      await retryPause(attempt);
     }
   }
 
-  /** A reply through the leader's store, -MOVED, or undefined to route again and retry. */
-  private async redirect(e: RedirectError, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
-    if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`);
-    if (!this.opts.forward) return undefined;
-    if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
+  /** The slots of a command's keys, or undefined without keys (or when its key positions cannot be read). */
+  private slotsOf(spec: CommandSpec<CommandContext>, args: Buffer[]): number[] | undefined {
+    let positions: number[];
     try {
-      return new RawReply(await this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client));
-    } catch (err) {
-      // Too large for any frame: nothing was sent, and it could never be replicated.
-      if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
-      // Refused before anything ran there (not the leader any more, another epoch): route again.
-      if (neverSent(err) || isRefused(err)) return undefined;
-      // Sent, but the answer was lost: a read is simply retried; a write may
-      // have been applied, so it is resent in its session (exactly once).
-      if (isWrite) {
-        if (!cmd.session) throw new OutcomeUnknownError(`no answer from ${e.peerAddr}: ${(err as Error).message}`);
-        cmd.maybeApplied = true;
-      }
-      return undefined;
+      positions = CommandTable.keyPositions(spec, args);
+    } catch {
+      return undefined; // the handler answers the bad input
     }
+    if (positions.length === 0) return undefined;
+    const slots = new Array<number>(positions.length);
+    for (let i = 0; i < positions.length; i++) slots[i] = keySlot(args[positions[i]]);
+    return slots;
+  }
+
+  /**
+   * A reply through the leader's store, -MOVED, or undefined to route again
+   * and retry. One promise per forward (no async frame): it runs for every
+   * forwarded command.
+   */
+  private redirect(e: Redirect, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
+    if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return Promise.resolve(new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`));
+    if (!this.opts.forward) return Promise.resolve(undefined);
+    if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
+    let sent: Promise<Buffer>;
+    try {
+      sent = this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    return sent.then(
+      (bytes) => new RawReply(bytes),
+      (err) => {
+        // Too large for any frame: nothing was sent, and it could never be replicated.
+        if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
+        // Refused before anything ran there (not the leader any more, another epoch): route again.
+        if (neverSent(err) || isRefused(err)) return undefined;
+        // Sent, but the answer was lost: a read is simply retried; a write may
+        // have been applied, so it is resent in its session (exactly once).
+        if (isWrite) {
+          if (!cmd.session) throw new OutcomeUnknownError(`no answer from ${e.peerAddr}: ${(err as Error).message}`);
+          cmd.maybeApplied = true;
+        }
+        return undefined;
+      },
+    );
   }
 
   /** The keys of a command (its table key positions). */

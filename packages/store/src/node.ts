@@ -18,6 +18,7 @@ import {
   retryPause,
   type ForwardedClient,
   type Intent,
+  type Redirect,
 } from './dispatch';
 import { storeCommandTable } from './commands/table';
 import type { ClientState, NodeInfo, ServerFacade } from './commands/context';
@@ -27,6 +28,7 @@ import { CommandError } from './data/errors';
 import { LocalRegion } from './region/local';
 import type { RegionHandle } from './region/region';
 import { RaftStore } from './raftstore/store';
+import type { RegionPeer } from './raftstore/peer';
 import { ExpiryCycle, registerExpiryMetrics } from './raftstore/expiry';
 import { BlockingRegistry, UNBLOCKED_ERROR } from './blocking';
 import { blockingTimeoutOf } from './commands/lists';
@@ -187,7 +189,33 @@ export class StoreNode {
       regionFor: (slots: number[], intent: Intent): RegionHandle => this.regionFor(slots, intent),
       onlyRegion: (): RegionHandle | undefined => this.local,
       engineReader: (): KvReader => this.engine,
+      redirectFor: this.replicated ? (slots: number[], intent: Intent): Redirect | undefined => this.redirectFor(slots, intent) : undefined,
     };
+  }
+
+  /**
+   * The leader's store when these slots' region is led by another one, as
+   * regionFor would throw it; undefined in every other case (served here,
+   * no route, CROSSSLOT, electing), which regionFor then answers. Lets the
+   * dispatcher forward a command without running its handler.
+   */
+  private redirectFor(slots: number[], intent: Intent): Redirect | undefined {
+    const raft = this.raft!;
+    // Led here (the common case with --cluster clients): no route to build.
+    if (raft.localPeerOf(slots[0])?.isLeader) return undefined;
+    const route = raft.routeOf(slots[0]);
+    if (!route) return undefined;
+    for (const s of slots) {
+      if (s < route.startSlot || s >= route.endSlot) return undefined;
+    }
+    if (this.servesHere(route.peer, intent)) return undefined;
+    const leader = route.leaderStoreId && route.leaderStoreId !== raft.storeId ? raft.storeInfo(route.leaderStoreId) : undefined;
+    return leader ? { slot: slots[0], clientAddr: String(leader.clientAddr), peerAddr: String(leader.peerAddr) } : undefined;
+  }
+
+  /** This store's replica serves the command: it leads, or a READONLY client reads at a follower (through ReadIndex: still linearizable). */
+  private servesHere(peer: RegionPeer | undefined, intent: Intent): boolean {
+    return !!peer && (peer.isLeader || (!intent.write && intent.client.readonly && !!peer.region.peers?.length));
   }
 
   private regionFor(slots: number[], intent: Intent): RegionHandle {
@@ -199,9 +227,7 @@ export class StoreNode {
       if (s < route.startSlot || s >= route.endSlot) throw new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
     }
     const peer = route.peer;
-    if (peer && peer.isLeader) return peer;
-    // READONLY clients read at a follower, through ReadIndex: still linearizable.
-    if (peer && !intent.write && intent.client.readonly && peer.region.peers?.length) return peer;
+    if (peer && this.servesHere(peer, intent)) return peer;
     const leader = route.leaderStoreId ? raft.storeInfo(route.leaderStoreId) : undefined;
     if (!leader || route.leaderStoreId === raft.storeId) throw new RetryLaterError('TRYAGAIN the region is electing a leader');
     throw new RedirectError(slots[0], String(leader.clientAddr), String(leader.peerAddr));
@@ -223,7 +249,7 @@ export class StoreNode {
    * timeout there (0: forever); its waiter follows a leader move on the
    * leader's side.
    */
-  private async forward(
+  private forward(
     peerAddr: string,
     args: Buffer[],
     protocol: 2 | 3,
@@ -232,42 +258,26 @@ export class StoreNode {
     slot: number,
     client?: ClientState,
   ): Promise<Buffer> {
-    const raft = this.raft!;
-    const req = { args, readonlyClient, protocol, session } as pb.ForwardRequest.$Properties;
+    const req: pb.ForwardRequest.$Properties = { args, readonlyClient, protocol, session };
     const block = blockingTimeoutOf(args);
-    if (block !== undefined) {
-      const body = pb.ForwardRequest.encode(req).finish();
-      const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
-      const request = raft.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
-      return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, session)).reply);
-    }
+    if (block !== undefined) return this.forwardBlocking(peerAddr, req, block, client);
     // Only writes carry a session (dispatch.ts): they batch apart from reads.
     return this.forwards!.forward(peerAddr, req, slot, session !== undefined);
   }
 
+  private async forwardBlocking(peerAddr: string, req: pb.ForwardRequest.$Properties, block: number, client?: ClientState): Promise<Buffer> {
+    const body = pb.ForwardRequest.encode(req).finish();
+    const timeoutMs = block === 0 ? 2 ** 31 - 1 : Math.min(2 ** 31 - 1, block + FORWARD_RPC_TIMEOUT_MS);
+    const request = this.raft!.pool.request(peerAddr, 'store.forward', body, { timeoutMs });
+    return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, req.session ?? undefined)).reply);
+  }
+
   /** A command another store forwarded: run it here, never forward it again. */
   private async serveForwarded(req: pb.ForwardRequest): Promise<Uint8Array> {
-    const protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
-    const client: ForwardedClient = {
-      forwarded: true,
-      session: req.session?.id ? req.session : undefined,
-      id: 0,
-      name: '',
-      protocol,
-      db: 0,
-      libName: '',
-      libVer: '',
-      readonly: !!req.readonlyClient,
-      createdAt: Date.now(),
-      lastCommand: '',
-      remoteAddress: 'forwarded',
-      localAddress: 'forwarded',
-      closeAfterReply() {},
-      kill() {},
-    };
+    const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
     const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
-    return encodeReply(reply, protocol);
+    return encodeReply(reply, client.protocol);
   }
 
   // ---- the facade the server commands read ----------------------------------------------
@@ -568,16 +578,48 @@ export class StoreNode {
  * new session), a sequence number per forwarded write, and the lowest one
  * still waiting for its answer (the regions forget replies below it).
  */
-class ForwardingSession {
+/**
+ * The client of one command another store forwarded here (dispatch.ts
+ * never forwards it again). A class, not an object literal with its own
+ * closures: one is made per forwarded command.
+ */
+class ForwardedCommandClient implements ForwardedClient {
+  readonly forwarded = true;
+  readonly session: pb.ForwardSession.$Properties | undefined;
+  readonly id = 0;
+  name = '';
+  protocol: 2 | 3;
+  db = 0;
+  libName = '';
+  libVer = '';
+  readonly: boolean;
+  readonly createdAt = Date.now();
+  lastCommand = '';
+  readonly remoteAddress = 'forwarded';
+  readonly localAddress = 'forwarded';
+
+  constructor(req: pb.ForwardRequest) {
+    this.session = req.session?.id ? req.session : undefined;
+    this.protocol = (req as unknown as { protocol?: number }).protocol === 3 ? 3 : 2;
+    this.readonly = !!req.readonlyClient;
+  }
+
+  closeAfterReply(): void {}
+  kill(): void {}
+}
+
+export class ForwardingSession {
   private readonly id = randomInt(1, 2 ** 48);
   private nextSeq = 1;
+  /** Seqs not answered yet, in the order they were handed out (a Set iterates in insertion order). */
   private readonly waiting = new Set<number>();
 
   next(): pb.ForwardSession.$Properties {
     const seq = this.nextSeq++;
     this.waiting.add(seq);
-    let ackedBelow = seq;
-    for (const s of this.waiting) if (s < ackedBelow) ackedBelow = s;
+    // The oldest seq still waiting is the first one: O(1), not a walk over
+    // every write in flight (800 of them at -c 50 -P 16) per forwarded write.
+    const ackedBelow = this.waiting.values().next().value as number;
     return { id: this.id, seq, ackedBelow };
   }
 

@@ -141,6 +141,7 @@ test('a forwarded write whose answer was lost is resent in its session and appli
     const reply: Reply = ++counter;
     const batch = new OverlayBatch(engine);
     sessions.record(s, reply, Date.now(), batch);
+    sessions.writeRecords(batch);
     await engine.write(batch.batch);
     return encodeReply(reply, 2);
   };

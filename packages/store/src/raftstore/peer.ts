@@ -352,6 +352,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       }
       this.storage.applyState.appliedIndex = e.index;
     }
+    this.sessions.writeRecords(batch);
     this.storage.setApplied(this.applied, batch.batch);
     this.maybeCompactLog(batch);
   }

@@ -42,6 +42,8 @@ export type SessionCheck =
 
 export class ClientSessions {
   private readonly sessions = new Map<number, Session>();
+  /** Sessions whose record changed in the apply batch being built (written once, by writeRecords). */
+  private readonly changed = new Set<number>();
 
   constructor(readonly regionId: number) {}
 
@@ -95,9 +97,15 @@ export class ClientSessions {
   /**
    * Records the reply of a write applied for (session, seq), forgets the
    * replies the forwarder has had (below ackedBelow), and expires sessions
-   * idle for SESSION_TTL_MS of entry time. All in apply's batch.
+   * idle for SESSION_TTL_MS of entry time. All in apply's batch; the
+   * session's own record row is written once per batch, by writeRecords.
+   *
+   * These rows go straight into the engine batch, not through the
+   * overlay: apply never reads them back (check() answers from memory),
+   * and a record comes after its write applied, so no rollback undoes it.
    */
   record(fs: pb.ForwardSession.$Properties, reply: Reply | undefined, entryTimeMs: number, batch: OverlayBatch): void {
+    const raw = batch.batch;
     const id = Number(fs.id);
     const s = this.session(id);
     s.lastActiveMs = Math.max(s.lastActiveMs, entryTimeMs);
@@ -110,13 +118,13 @@ export class ClientSessions {
       // every kept reply per write cost 6 % of a leader's CPU at -P 16.
       if (ackedBelow - s.ackedBelow <= s.replies.size) {
         for (let seq = s.ackedBelow; seq < ackedBelow; seq++) {
-          if (s.replies.delete(seq)) batch.del(sessionReplyKey(this.regionId, id, seq));
+          if (s.replies.delete(seq)) raw.del(sessionReplyKey(this.regionId, id, seq));
         }
       } else {
         for (const seq of s.replies.keys()) {
           if (seq < ackedBelow) {
             s.replies.delete(seq);
-            batch.del(sessionReplyKey(this.regionId, id, seq));
+            raw.del(sessionReplyKey(this.regionId, id, seq));
           }
         }
       }
@@ -126,10 +134,25 @@ export class ClientSessions {
     if (reply !== undefined && seq >= s.ackedBelow) {
       const bytes = encodeReply(reply, 3);
       s.replies.set(seq, bytes);
-      batch.put(sessionReplyKey(this.regionId, id, seq), bytes);
+      raw.put(sessionReplyKey(this.regionId, id, seq), bytes);
     }
-    batch.put(sessionKey(this.regionId, id), Buffer.from(pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish()));
+    this.changed.add(id);
     this.expire(entryTimeMs, batch);
+  }
+
+  /**
+   * Writes the record row (last activity, ackedBelow) of every session the
+   * batch's writes touched: once per session and apply batch instead of
+   * once per write. The rows hold the mirror's state after the batch's
+   * last entry, whatever the batching, so every replica's disk agrees at
+   * each applied index it writes.
+   */
+  writeRecords(batch: OverlayBatch): void {
+    for (const id of this.changed) {
+      const s = this.sessions.get(id);
+      if (s) batch.batch.put(sessionKey(this.regionId, id), encodeRecord(s));
+    }
+    this.changed.clear();
   }
 
   /**
@@ -144,7 +167,7 @@ export class ClientSessions {
     for (const [id, s] of this.sessions) {
       out.sessions.set(id, { lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow, replies: new Map(s.replies) });
       for (const [seq, bytes] of s.replies) batch.put(sessionReplyKey(regionId, id, seq), bytes);
-      batch.put(sessionKey(regionId, id), Buffer.from(pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish()));
+      batch.put(sessionKey(regionId, id), encodeRecord(s));
     }
     return out;
   }
@@ -165,7 +188,7 @@ export class ClientSessions {
         s.replies.set(seq, bytes);
         batch.put(sessionReplyKey(this.regionId, id, seq), bytes);
       }
-      batch.put(sessionKey(this.regionId, id), Buffer.from(pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish()));
+      batch.put(sessionKey(this.regionId, id), encodeRecord(s));
     }
   }
 
@@ -175,6 +198,11 @@ export class ClientSessions {
       for (const seq of s.replies.keys()) batch.del(sessionReplyKey(this.regionId, id, seq));
       batch.del(sessionKey(this.regionId, id));
       this.sessions.delete(id);
+      this.changed.delete(id);
     }
   }
+}
+
+function encodeRecord(s: Session): Buffer {
+  return pb.SessionRecord.encode({ lastActiveMs: s.lastActiveMs, ackedBelow: s.ackedBelow }).finish() as Buffer;
 }

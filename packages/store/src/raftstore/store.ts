@@ -1136,7 +1136,8 @@ export class RaftStore implements LoopHost, PeerHost {
   /** Initialized local replicas by slot (rebuilt after any region change): routing is a binary search. */
   private slotIndex: SlotMap<RegionPeer> | null = null;
 
-  private localPeerOf(slot: number): RegionPeer | undefined {
+  /** The initialized local replica holding a slot, if any. */
+  localPeerOf(slot: number): RegionPeer | undefined {
     this.slotIndex ??= new SlotMap(
       [...this.peers.values()].filter((p) => p.region.peers?.length && p.endSlot > p.startSlot),
       (p) => p,
