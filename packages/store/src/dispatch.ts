@@ -266,9 +266,8 @@ export class Dispatcher {
     const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
     const cmd: CommandRun = { session: (client as Partial<ForwardedClient>).session, maybeApplied: false, slots: forwarded ? undefined : slots };
     const notifier = isWrite ? this.server.notifier : undefined;
-    if (notifier?.wantsAbsentKeys(args) || (cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client }))) {
-      return this.recover(client, handler, args, isWrite, cmd, undefined, done);
-    }
+    const early = cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client });
+    if (early || notifier?.wantsAbsentKeys(args)) return this.recover(client, handler, args, isWrite, cmd, early || undefined, done);
     const ctx = this.context(client, isWrite, cmd);
     let r: Reply | Promise<Reply>;
     try {
@@ -301,7 +300,7 @@ export class Dispatcher {
 
   /**
    * The rest of a command that did not simply succeed: the attempt loop
-   * (from the first attempt's error, if there was one), and its end — a
+   * (from the first attempt's error or early route, if there was one), and its end — a
    * connection closed on an unknown outcome, the forwarding session done.
    */
   private async recover(
@@ -310,12 +309,12 @@ export class Dispatcher {
     args: Buffer[],
     isWrite: boolean,
     cmd: CommandRun,
-    failed: FirstFailure | undefined,
+    first: FirstFailure | Redirect | undefined,
     done: (() => void) | undefined,
   ): Promise<Reply> {
     const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
     try {
-      return await this.attempt(client, handler, args, isWrite, cmd, forwarded, failed);
+      return await this.attempt(client, handler, args, isWrite, cmd, forwarded, first);
     } catch (e) {
       if (e instanceof OutcomeUnknownError && !forwarded) {
         // Not an error reply (that would say "not applied"): close the connection.
@@ -330,8 +329,9 @@ export class Dispatcher {
   }
 
   /**
-   * Attempts until there is a reply. `failed`: the first attempt already ran
-   * (in `run`) and threw this; it is handled as any attempt's error.
+   * Attempts until there is a reply. `first`: what `run` already found — the
+   * first attempt threw this error (handled as any attempt's error), or the
+   * command is led elsewhere (its first route).
    */
   private async attempt(
     client: ClientState,
@@ -340,14 +340,17 @@ export class Dispatcher {
     isWrite: boolean,
     cmd: CommandRun,
     forwarded: boolean,
-    failed?: FirstFailure,
+    first?: FirstFailure | Redirect,
   ): Promise<Reply> {
+    let failed = first && 'error' in first ? first : undefined;
+    let routed = first && 'peerAddr' in first ? first : undefined;
     const started = failed ? failed.started : Date.now();
     const deadline = started + this.opts.retryDeadlineMs;
     for (let attempt = 0; ; attempt++) {
       // Led by another store: forwarded before the handler runs (the handler
       // would only find that out in its read or write, and throw).
-      const early = !failed && cmd.slots && this.router.redirectFor!(cmd.slots, { write: isWrite, client });
+      const early = routed ?? (!failed && cmd.slots ? this.router.redirectFor!(cmd.slots, { write: isWrite, client }) : undefined);
+      routed = undefined;
       if (early) {
         const r = await this.redirect(early, client, args, isWrite, cmd);
         if (r !== undefined) return r;
