@@ -38,7 +38,8 @@ out=${out:-$tmp/profiles}
 mkdir -p "$out"
 if [[ -n "$use_perf" ]]; then
   command -v perf >/dev/null || { echo "profile: perf not found (apt-get install linux-perf)" >&2; exit 1; }
-  node_flags="--perf-basic-prof"
+  # (--perf-basic-prof also turns on V8's log: into OUT, not an isolate-*.log in the cwd)
+  node_flags="--perf-basic-prof --no-logfile-per-isolate --logfile=$out/v8-%p.log"
 else
   node_flags="--cpu-prof --cpu-prof-dir=$out"
 fi
