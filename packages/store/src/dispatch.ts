@@ -404,10 +404,7 @@ export class Dispatcher {
     } catch {
       return undefined; // the handler answers the bad input
     }
-    if (positions.length === 0) return undefined;
-    const slots = new Array<number>(positions.length);
-    for (let i = 0; i < positions.length; i++) slots[i] = keySlot(args[positions[i]]);
-    return slots;
+    return positions.length === 0 ? undefined : slotsOf(positions.map((p) => args[p]));
   }
 
   /**

@@ -200,17 +200,10 @@ export class StoreNode {
    * dispatcher forward a command without running its handler.
    */
   private redirectFor(slots: number[], intent: Intent): Redirect | undefined {
-    const raft = this.raft!;
     // Led here (the common case with --cluster clients): no route to build.
-    if (raft.localPeerOf(slots[0])?.isLeader) return undefined;
-    const route = raft.routeOf(slots[0]);
-    if (!route) return undefined;
-    for (const s of slots) {
-      if (s < route.startSlot || s >= route.endSlot) return undefined;
-    }
-    if (this.servesHere(route.peer, intent)) return undefined;
-    const leader = route.leaderStoreId && route.leaderStoreId !== raft.storeId ? raft.storeInfo(route.leaderStoreId) : undefined;
-    return leader ? { slot: slots[0], clientAddr: String(leader.clientAddr), peerAddr: String(leader.peerAddr) } : undefined;
+    if (this.raft!.localPeerOf(slots[0])?.isLeader) return undefined;
+    const r = this.route(slots, intent);
+    return r instanceof Error || !('peerAddr' in r) ? undefined : r;
   }
 
   /** This store's replica serves the command: it leads, or a READONLY client reads at a follower (through ReadIndex: still linearizable). */
@@ -220,17 +213,30 @@ export class StoreNode {
 
   private regionFor(slots: number[], intent: Intent): RegionHandle {
     if (this.local) return this.local;
+    const r = this.route(slots, intent);
+    if (r instanceof Error) throw r;
+    if ('peerAddr' in r) throw new RedirectError(r.slot, r.clientAddr, r.peerAddr);
+    return r;
+  }
+
+  /**
+   * Where a command on these slots runs: this store's replica, the store
+   * leading them, or why neither (the error regionFor throws). One decision
+   * for regionFor and redirectFor, so that forwarding before the handler and
+   * the handler's own routing never disagree.
+   */
+  private route(slots: number[], intent: Intent): RegionPeer | Redirect | RetryLaterError | CommandError {
     const raft = this.raft!;
     const route = raft.routeOf(slots[0]);
-    if (!route) throw new RetryLaterError('CLUSTERDOWN Hash slot not served');
+    if (!route) return new RetryLaterError('CLUSTERDOWN Hash slot not served');
     for (const s of slots) {
-      if (s < route.startSlot || s >= route.endSlot) throw new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
+      if (s < route.startSlot || s >= route.endSlot) return new CommandError("CROSSSLOT Keys in request don't hash to the same slot");
     }
     const peer = route.peer;
     if (peer && this.servesHere(peer, intent)) return peer;
     const leader = route.leaderStoreId ? raft.storeInfo(route.leaderStoreId) : undefined;
-    if (!leader || route.leaderStoreId === raft.storeId) throw new RetryLaterError('TRYAGAIN the region is electing a leader');
-    throw new RedirectError(slots[0], String(leader.clientAddr), String(leader.peerAddr));
+    if (!leader || route.leaderStoreId === raft.storeId) return new RetryLaterError('TRYAGAIN the region is electing a leader');
+    return { slot: slots[0], clientAddr: String(leader.clientAddr), peerAddr: String(leader.peerAddr) };
   }
 
   private readonly sessions = new ForwardingSession();
@@ -574,11 +580,6 @@ export class StoreNode {
 }
 
 /**
- * This process's forwarding session: a random id (a restarted store starts a
- * new session), a sequence number per forwarded write, and the lowest one
- * still waiting for its answer (the regions forget replies below it).
- */
-/**
  * The client of one command another store forwarded here (dispatch.ts
  * never forwards it again). A class, not an object literal with its own
  * closures: one is made per forwarded command.
@@ -608,6 +609,11 @@ class ForwardedCommandClient implements ForwardedClient {
   kill(): void {}
 }
 
+/**
+ * This process's forwarding session: a random id (a restarted store starts a
+ * new session), a sequence number per forwarded write, and the lowest one
+ * still waiting for its answer (the regions forget replies below it).
+ */
 export class ForwardingSession {
   private readonly id = randomInt(1, 2 ** 48);
   private nextSeq = 1;
