@@ -538,6 +538,8 @@ export class StoreNode {
       gaugeOf(r, 'redraft_store_hibernating_regions', 'Region replicas here that hibernate (idle: no ticks, no heartbeats).', () => raft.hibernatingCount());
       counterOf(r, 'redraft_store_raft_group_ticks_total', 'Raft ticks delivered to region replicas (hibernating ones take none).', () => raft.loop.stats.groupTicks);
       counterOf(r, 'redraft_store_raft_rounds_total', 'Rounds of the multi-raft loop (rounds gathered during a write share the next one).', () => raft.loop.stats.rounds);
+      counterOf(r, 'redraft_store_raft_writes_total', 'RocksDB writes issued by the loop (round writes, lone apply writes, snapshot installs).', () => raft.loop.stats.writes);
+      counterOf(r, 'redraft_store_raft_apply_rides_total', 'Apply batches that rode in a round\'s write instead of a write of their own.', () => raft.loop.stats.applyRides);
       counterOf(r, 'redraft_store_raft_entries_persisted_total', 'Raft entries written to the log.', () => raft.loop.stats.entriesPersisted);
       counterOf(r, 'redraft_store_raft_entries_applied_total', 'Raft entries applied.', () => raft.loop.stats.entriesApplied);
       counterOf(r, 'redraft_store_raft_bytes_written_total', 'Bytes written by the loop (log and apply).', () => raft.loop.stats.bytesWritten);
