@@ -26,6 +26,11 @@
 #                         redraft-cluster    the playground through redis-benchmark --cluster
 #                                            (each key sent straight to its region's leader)
 #   --cluster           shorthand: append redraft-cluster to the targets
+#   --warmup N          requests per test and pipeline depth sent to each server before
+#                       its measured runs, results discarded (default $BENCH_WARMUP, else
+#                       20000; 0 skips): a fresh Node process spends its first tens of
+#                       thousands of requests in V8's compilers, which is not what a
+#                       running server costs (a -P 16 run of 20000 requests is mostly that)
 #   --latency-n N       requests of the -c 1 SET latency run (default $BENCH_LATENCY_N, else 2000; 0 skips)
 #   --rss-keys N        keys loaded before RSS is read (default $BENCH_RSS_KEYS, else 1000000; 0 skips)
 #   --csv FILE          also write all results as CSV to FILE
@@ -42,6 +47,7 @@ clients=${BENCH_CLIENTS:-50}
 tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
 targets=${BENCH_TARGETS:-redis redis-mem redraft-standalone redraft redraft-cluster}
+warmup=${BENCH_WARMUP:-20000}
 latency_n=${BENCH_LATENCY_N:-2000}
 rss_keys=${BENCH_RSS_KEYS:-1000000}
 csv_out=""
@@ -64,6 +70,7 @@ while (($#)); do
     --pipelines) pipelines=$2; shift 2 ;;
     --targets) targets=$2; shift 2 ;;
     --cluster) targets="$targets redraft-cluster"; shift ;;
+    --warmup) warmup=$2; shift 2 ;;
     --latency-n) latency_n=$2; shift 2 ;;
     --rss-keys) rss_keys=$2; shift 2 ;;
     --csv) csv_out=$2; shift 2 ;;
@@ -71,6 +78,10 @@ while (($#)); do
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+for flag in "-n:$n" "-c:$clients" "--warmup:$warmup" "--latency-n:$latency_n" "--rss-keys:$rss_keys"; do
+  [[ "${flag#*:}" =~ ^[0-9]+$ ]] || { echo "bench: ${flag%%:*}: expected a whole number, got '${flag#*:}'" >&2; exit 2; }
+done
+((n > 0 && clients > 0)) || { echo "bench: -n and -c must be at least 1" >&2; exit 2; }
 command -v redis-benchmark >/dev/null || { echo "bench: redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "bench: redis-server not found (apt-get install redis-server)" >&2; exit 1; }
 
@@ -157,6 +168,16 @@ run_target() {
   fi
   local test cpu0 cpu1 hz
   hz=$(getconf CLK_TCK)
+  if ((warmup > 0)); then
+    for pl in $pipelines; do
+      echo "bench: [$name] warm-up: redis-benchmark -t $target_tests -c $clients -n $warmup -P $pl $*" >&2
+      redis-benchmark -h 127.0.0.1 -p "$bport" -t "$target_tests" -c "$clients" -n "$warmup" -P "$pl" --csv "$@" \
+        >/dev/null 2>>"$tmp/$name.bench.err" &
+      bench_pid=$!
+      wait "$bench_pid" || { echo "bench: [$name] warm-up failed:" >&2; cat "$tmp/$name.bench.err" >&2; return 1; }
+      bench_pid=""
+    done
+  fi
   for pl in $pipelines; do
   # One redis-benchmark per test, so that the server's CPU is known per test.
   for test in ${target_tests//,/ }; do
@@ -231,7 +252,7 @@ upper_tests=$(tr '[:lower:]' '[:upper:]' <<<"${tests//,/ }")
 base=""
 for t in "${ran_targets[@]}"; do [[ "$t" == redis ]] && base=redis; done
 echo
-echo "redis-benchmark -c $clients -n $n; ops/s (p50 ms); redis = redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') appendonly yes, appendfsync always"
+echo "redis-benchmark -c $clients -n $n (after a warm-up of $warmup per test and -P); ops/s (p50 ms); redis = redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') appendonly yes, appendfsync always"
 header=$(printf '%-6s %-3s' test -P)
 for t in "${ran_targets[@]}"; do header+=$(printf ' %22s' "$t"); done
 if [[ -n "$base" ]]; then
