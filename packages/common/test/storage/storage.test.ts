@@ -40,6 +40,35 @@ test('engine: synced batch, point reads (coalesced), ordered scans with limit an
   assert.deepEqual(await keys({}), ['a', 'c']);
 });
 
+test('engine: native batches are reused across writes, in flight together or not; big batches and empty keys keep the array form\'s behaviour', async (t) => {
+  const { engine } = await withEngine(t);
+  // More writes in flight at once than batches kept for reuse, each a mix of puts and deletes.
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, w) => {
+        const batch = new WriteBatch();
+        for (let i = 0; i < 30; i++) batch.put(b(`k${w}-${i}`), b(`r${round}-${i}`));
+        batch.del(b(`k${w}-0`));
+        return engine.write(batch, w % 2 === 0);
+      }),
+    );
+  }
+  // A reused batch carries nothing from its previous write: every row is the last round's.
+  const rows: string[] = [];
+  for await (const [k, v] of engine.scan({ gte: b('k'), lt: b('l') })) rows.push(`${k}=${v}`);
+  assert.equal(rows.length, 20 * 29);
+  assert.ok(rows.every((r) => r.includes('=r2-')), 'only the last round\'s values');
+  assert.ok(!rows.some((r) => /^k\d+-0=/.test(r)), 'the deletes landed');
+  // Over 1 MB: written through the array form (its native batch is freed when written).
+  const big = new WriteBatch();
+  for (let i = 0; i < 300; i++) big.put(b(`big${i}`), Buffer.alloc(4096, i));
+  await engine.write(big, true);
+  assert.deepEqual(await engine.get(b('big299')), Buffer.alloc(4096, 299));
+  // An empty key is refused, and nothing of that batch is written.
+  await assert.rejects(engine.write(new WriteBatch().put(b('half'), b('1')).put(Buffer.alloc(0), b('x')), false), /empty/);
+  assert.equal(await engine.get(b('half')), undefined);
+});
+
 test('engine: after close every call is an error, never a call into the binding (it does not check, and a write there crashes the process)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'redraft-storage-'));
   try {
