@@ -2,9 +2,9 @@
 //
 // Entries are encoded once per process (docs/decisions.md, "Raft entries
 // encoded once"): the bytes made for an entry's log row are the bytes every
-// MsgApp carries, and a follower stores the bytes it received. The core's
-// Entry objects know nothing of this: the bytes sit in a WeakMap keyed by
-// the entry object, and entries are never changed after they are made.
+// MsgApp carries, and a follower stores the bytes it received. The core
+// knows nothing of this: the bytes hang on the entry object under a hidden
+// key of this module, and entries are never changed after they are made.
 import { Reader, Writer } from 'protobufjs/minimal';
 import { redraft as pb } from '../gen/proto';
 import type { ConfState, Entry, HardState, Message, Snapshot } from '../raft';
@@ -26,8 +26,19 @@ export function encodeEntry(e: Entry): Uint8Array {
 
 // ---- entries encoded once ----------------------------------------------------------------
 
-/** Each entry's encodeEntry bytes, once made or received (a Buffer: RocksDB takes them as they are). */
-const encodedEntries = new WeakMap<Entry, Buffer>();
+/**
+ * The key under which an entry keeps its encodeEntry bytes (a Buffer: RocksDB
+ * takes them as they are). Not enumerable: a spread copy of an entry (which
+ * might change a field) never carries them, and deepEqual ignores them. A
+ * property rather than a WeakMap<Entry, Buffer>, which cost more CPU than
+ * encoding again (docs/performance.md, "Entries encoded once").
+ */
+const ENCODED = Symbol('encodedEntry');
+type EntryWithBytes = Entry & { [ENCODED]?: Buffer };
+
+function keepBytes(e: Entry, bytes: Buffer): void {
+  Object.defineProperty(e, ENCODED, { value: bytes });
+}
 
 /**
  * The bytes `encodeEntry(e)` gives, made at most once per entry object: the
@@ -35,17 +46,17 @@ const encodedEntries = new WeakMap<Entry, Buffer>();
  * into the result.
  */
 export function entryBytes(e: Entry): Buffer {
-  let bytes = encodedEntries.get(e);
+  let bytes = (e as EntryWithBytes)[ENCODED];
   if (bytes === undefined) {
     bytes = asBuffer(encodeEntry(e));
-    encodedEntries.set(e, bytes);
+    keepBytes(e, bytes);
   }
   return bytes;
 }
 
-/** The cached bytes of an entry, if it has any (for tests and measurements). */
+/** The bytes an entry keeps, if any (for tests and measurements). */
 export function cachedEntryBytes(e: Entry): Buffer | undefined {
-  return encodedEntries.get(e);
+  return (e as EntryWithBytes)[ENCODED];
 }
 
 function asBuffer(b: Uint8Array): Buffer {
@@ -126,7 +137,7 @@ function readEntry(r: Reader, length: number): Entry {
   r.len = outerLen;
   if (r.pos !== end) throw new RangeError('entry overruns its length');
   const e: Entry = { term, index, type, data: data.length ? data : EMPTY };
-  if (ordered && length === canonicalEntrySize(term, index, type, data.length)) encodedEntries.set(e, asBuffer(r.raw(start, end)));
+  if (ordered && length === canonicalEntrySize(term, index, type, data.length)) keepBytes(e, asBuffer(r.raw(start, end)));
   return e;
 }
 
