@@ -23,8 +23,8 @@ import {
   WriteBatch,
   serveMetrics,
   hardStateKey,
-  messageFromPb,
-  messageToPb,
+  decodeMessage,
+  encodeMessage,
   pb,
   raft,
   regionStateKey,
@@ -489,14 +489,16 @@ export class MetaNode implements LoopGroup, LoopHost {
 
   send(messages: Array<{ group: LoopGroup; message: raft.Message }>): void {
     const byTarget = new Map<number, pb.RaftMessage.$Properties[]>();
+    const snapTargets = new Set<number>();
     for (const { message } of messages) {
+      if (message.type === raft.MessageType.Snap) snapTargets.add(message.to);
       let list = byTarget.get(message.to);
       if (!list) byTarget.set(message.to, (list = []));
       list.push({
         regionId: META_GROUP_ID,
         fromPeer: { id: this.opts.id, storeId: this.opts.id },
         toPeer: { id: message.to, storeId: message.to },
-        message: messageToPb(message),
+        message: encodeMessage(message),
       });
     }
     const unreachable: number[] = [];
@@ -505,7 +507,7 @@ export class MetaNode implements LoopGroup, LoopHost {
       const addr = this.opts.peers.get(to);
       const ok = addr !== undefined && this.pool.send(addr, MetaRpc.raft, pb.RaftMessageBatch.encode({ messages: list }).finish());
       if (!ok) unreachable.push(to);
-      if (list.some((m) => m.message?.type === raft.MessageType.Snap)) snapshots.push([to, ok]);
+      if (snapTargets.has(to)) snapshots.push([to, ok]);
     }
     if (unreachable.length || snapshots.length) {
       // Not inside the round: the core is stepped once the Ready is advanced.
@@ -533,11 +535,11 @@ export class MetaNode implements LoopGroup, LoopHost {
     const batch = pb.RaftMessageBatch.decode(body);
     for (const rm of batch.messages) {
       const fromId = Number(rm.fromPeer?.id ?? 0);
-      if (Number(rm.regionId) !== META_GROUP_ID || Number(rm.toPeer?.id ?? 0) !== this.opts.id || !this.opts.peers.has(fromId) || !rm.message) {
+      if (Number(rm.regionId) !== META_GROUP_ID || Number(rm.toPeer?.id ?? 0) !== this.opts.id || !this.opts.peers.has(fromId) || !rm.message?.length) {
         this.log.warn({ from: from.remoteAddress, regionId: Number(rm.regionId), to: Number(rm.toPeer?.id ?? 0) }, 'dropped a raft message not meant for this meta replica');
         continue;
       }
-      const m = messageFromPb(rm.message);
+      const m = decodeMessage(rm.message);
       if (m.from !== fromId || m.to !== this.opts.id || raft.isLocalMsg(m.type) || !(m.type in raft.MessageType)) {
         this.log.warn({ from: from.remoteAddress, type: m.type }, 'dropped a malformed raft message');
         continue;

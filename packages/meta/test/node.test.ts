@@ -131,8 +131,8 @@ test('non-leaders answer NOT_LEADER <leader addr>; unknown RPCs and bad bodies a
     await assert.rejects(pool.request(leaderAddr, 'meta.alloc_ids', pb.AllocIdsRequest.encode({ count: 10_000_000 }).finish()), (e: Error) => /^INVALID/.test(e.message));
     // Garbage as a Raft message batch: that connection is refused, the replica goes on.
     pool.send(leaderAddr, 'meta.raft', seeded(2, 200));
-    pool.send(leaderAddr, 'meta.raft', pb.RaftMessageBatch.encode({ messages: [{ regionId: 1, fromPeer: { id: 77 }, toPeer: { id: l.metaId }, message: { type: 11 } }] }).finish());
-    pool.send(leaderAddr, 'meta.raft', pb.RaftMessageBatch.encode({ messages: [{ regionId: 1, fromPeer: { id: 2 }, toPeer: { id: l.metaId }, message: { type: 0, from: 2, to: l.metaId } }] }).finish());
+    pool.send(leaderAddr, 'meta.raft', pb.RaftMessageBatch.encode({ messages: [{ regionId: 1, fromPeer: { id: 77 }, toPeer: { id: l.metaId }, message: pb.Message.encode({ type: 11 }).finish() }] }).finish());
+    pool.send(leaderAddr, 'meta.raft', pb.RaftMessageBatch.encode({ messages: [{ regionId: 1, fromPeer: { id: 2 }, toPeer: { id: l.metaId }, message: pb.Message.encode({ type: 0, from: 2, to: l.metaId }).finish() }] }).finish());
     // Random bytes and oversized frame headers on both ports.
     for (const node of g.nodes) {
       await rawBytes(node!.peerPort, seeded(3, 4096));

@@ -24,8 +24,8 @@ import {
   allSnapshotStagingRange,
   dataRange,
   groupBySize,
-  messageFromPb,
-  messageToPb,
+  decodeMessage,
+  encodeMessage,
   metaKey,
   pb,
   raft,
@@ -144,7 +144,7 @@ async function setup(t: { after(f: () => Promise<void>): void }, maxQueueBytes: 
       // As the store does: a message for a replica not here yet creates it empty.
       delivered.push(m);
       follower ??= new RegionPeer(2, PeerStorage.empty(REGION_ID, { id: REGION_ID, startSlot: 0, endSlot: 16384, peers: [] }, 2), peerHost(engineB, () => snapsB), log, raftConfig);
-      follower.node.step(messageFromPb(m.message!));
+      follower.node.step(decodeMessage(m.message));
     },
     peer: () => follower,
     schedule: () => undefined,
@@ -167,7 +167,7 @@ async function setup(t: { after(f: () => Promise<void>): void }, maxQueueBytes: 
       epoch: region.epoch,
       startSlot: 0,
       endSlot: 16384,
-      message: messageToPb(msg),
+      message: encodeMessage(msg),
     };
     snapsA.send(leader, 2, wire, snap);
     await until(() => snapsA.stats.sent + snapsA.stats.sendFailures > sentBefore, 'the stream to end');

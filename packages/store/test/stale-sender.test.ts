@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { silentAfter, staleSender } from '../src/raftstore/store';
 
 const region = { id: 1, startSlot: 0, endSlot: 100, epoch: { version: 2, confVer: 4 }, peers: [{ id: 11, storeId: 1 }, { id: 12, storeId: 2 }] };
-const msg = (from: number, version: number, confVer: number) => ({ regionId: 1, fromPeer: { id: from, storeId: 9 }, toPeer: { id: 11, storeId: 1 }, epoch: { version, confVer }, message: {} });
+const msg = (from: number, version: number, confVer: number) => ({ regionId: 1, fromPeer: { id: from, storeId: 9 }, toPeer: { id: 11, storeId: 1 }, epoch: { version, confVer }, message: new Uint8Array(0) });
 
 test('intake: a message from a replica the region no longer names, with an older conf epoch, is dropped', () => {
   assert.equal(staleSender(region, msg(13, 2, 3)), true);

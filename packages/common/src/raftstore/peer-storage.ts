@@ -17,7 +17,7 @@ import {
   type Snapshot,
   type Storage,
 } from '../raft';
-import { decodeEntry, decodeHardState, encodeEntry, encodeHardState } from './codec';
+import { decodeEntry, decodeHardState, encodeHardState, entryBytes } from './codec';
 
 /** Every bootstrapped replica of a new region starts from this index, term and state (as TiKV does). */
 export const RAFT_INIT_INDEX = 5;
@@ -186,7 +186,8 @@ export class PeerStorage implements Storage {
     this.ents.length = first - this.applyState.truncatedIndex - 1;
     for (const e of entries) {
       this.ents.push(e);
-      batch.put(raftLogKey(this.regionId, e.index), Buffer.from(encodeEntry(e)));
+      // The bytes the MsgApps carry (a leader's) or that arrived (a follower's): encoded at most once.
+      batch.put(raftLogKey(this.regionId, e.index), entryBytes(e));
     }
     for (let i = this.lastIndex() + 1; i <= oldLast; i++) batch.del(raftLogKey(this.regionId, i));
   }

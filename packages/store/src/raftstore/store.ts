@@ -10,8 +10,9 @@ import {
   RaftLoop,
   allRegionsLocalRange,
   isRegionStateKey,
-  messageFromPb,
-  messageToPb,
+  decodeMessage,
+  encodeMessage,
+  encodeRaftMessage,
   pb,
   raft,
   regionIdOfLocalKey,
@@ -378,17 +379,17 @@ export class RaftStore implements LoopHost, PeerHost {
         epoch: region.epoch,
         startSlot: region.startSlot,
         endSlot: region.endSlot,
-        message: messageToPb(message),
         sentAtMs: message.type === raft.MessageType.ReadIndexResp ? Date.now() : 0,
       };
       // A snapshot streams its data first and carries its message itself (snapshot.ts).
       if (message.type === raft.MessageType.Snap && message.snapshot) {
-        this.snapshots.send(peer, storeId, wire, message.snapshot);
+        this.snapshots.send(peer, storeId, { ...wire, message: encodeMessage(message) }, message.snapshot);
         continue;
       }
       let list = perStore.get(storeId);
       if (!list) perStore.set(storeId, (list = []));
-      list.push({ bytes: pb.RaftMessage.encode(wire).finish(), peer, to: message.to });
+      // Entries go in as the bytes made for their log row (codec.ts entryBytes), not encoded again per target.
+      list.push({ bytes: encodeRaftMessage(wire, message), peer, to: message.to });
     }
     for (const [storeId, list] of perStore) {
       const addr = this.stores.get(storeId)?.peerAddr;
@@ -615,11 +616,12 @@ export class RaftStore implements LoopHost, PeerHost {
     if (type === STORE_ALIVE) {
       this.onStoreAlive(pb.StoreAlive.decode(body));
     } else if (type === 'raft') {
-      const batch = pb.RaftMessageBatch.decode(body);
-      for (const m of batch.messages) {
+      // Every message is decoded before any is handled: garbage refuses the whole frame.
+      const batch = (pb.RaftMessageBatch.decode(body).messages as pb.RaftMessage[]).map((wire) => ({ wire, msg: decodeMessage(wire.message) }));
+      for (const { wire, msg } of batch) {
         // A MsgSnap is only taken after its data, from the last chunk of its stream.
-        if (Number(m.message?.type) === raft.MessageType.Snap) continue;
-        this.onRaftMessage(m as pb.RaftMessage);
+        if (msg.type === raft.MessageType.Snap) continue;
+        this.onRaftMessage(wire, msg);
       }
       this.loop.schedule();
     } else {
@@ -627,10 +629,11 @@ export class RaftStore implements LoopHost, PeerHost {
     }
   }
 
-  private onRaftMessage(m: pb.RaftMessage): void {
+  /** `msg` is `m.message` decoded (a stashed message or a snapshot's is decoded here). */
+  private onRaftMessage(m: pb.RaftMessage, msg = decodeMessage(m.message)): void {
     const regionId = Number(m.regionId);
     const toPeer = Number(m.toPeer?.id ?? 0);
-    if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message) return;
+    if (Number(m.toPeer?.storeId ?? 0) !== this.storeId || !m.message?.length) return;
     if (m.fromPeer?.id) this.knownPeers.set(Number(m.fromPeer.id), m.fromPeer);
     if (this.creating.has(regionId)) {
       // Being created (bootstrap, or a split's new half loading): kept for it, or the sender retries.
@@ -671,7 +674,7 @@ export class RaftStore implements LoopHost, PeerHost {
         this.stash.put(regionId, m);
         return;
       }
-      const msgType = Number(m.message.type);
+      const msgType = msg.type;
       if (msgType !== raft.MessageType.App && msgType !== raft.MessageType.Heartbeat && msgType !== raft.MessageType.Snap) return;
       // A replica added to a region: it starts empty and learns by snapshot.
       // Created and added in this one synchronous step; its region state is
@@ -687,7 +690,6 @@ export class RaftStore implements LoopHost, PeerHost {
       this.localStates.set(regionId, { peerId: toPeer, tombstone: false });
       this.log.info({ regionId, peerId: toPeer }, 'created an empty replica on a message from its leader');
     }
-    const msg = messageFromPb(m.message);
     if (msg.type === raft.MessageType.ReadIndexResp && msg.entries.length) peer.noteReadIndexTime(msg.entries[0].data, Number(m.sentAtMs ?? 0));
     try {
       peer.node.step(msg);
