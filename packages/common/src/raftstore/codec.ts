@@ -8,6 +8,7 @@
 import { Reader, Writer } from 'protobufjs/minimal';
 import { redraft as pb } from '../gen/proto';
 import type { ConfState, Entry, HardState, Message, Snapshot } from '../raft';
+import { bytesFieldLength, varintFieldLength } from '../util/varint';
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -145,21 +146,7 @@ function readEntry(r: Reader, length: number): Entry {
 function canonicalEntrySize(term: number, index: number, type: number, dataLength: number): number {
   // Beyond 2^53 the numbers are rounded: such bytes are never kept (the core refuses such indexes anyway).
   if (term > Number.MAX_SAFE_INTEGER || index > Number.MAX_SAFE_INTEGER) return -1;
-  return (
-    (term ? 1 + varintSize(term) : 0) +
-    (index ? 1 + varintSize(index) : 0) +
-    (type ? 1 + varintSize(type) : 0) +
-    (dataLength ? 1 + varintSize(dataLength) + dataLength : 0)
-  );
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
+  return varintFieldLength(term) + varintFieldLength(index) + varintFieldLength(type) + bytesFieldLength(dataLength);
 }
 
 /**

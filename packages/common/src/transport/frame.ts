@@ -5,6 +5,7 @@
 // buffer. Protobuf allows fields in any order, so any decoder reads it.
 // Decoding uses protobufjs.
 import { redraft as pb } from '../gen/proto';
+import { bytesFieldLength, varintFieldLength, varintLength } from '../util/varint';
 
 export const Kind = pb.PeerEnvelope.Kind;
 export type Kind = pb.PeerEnvelope.Kind;
@@ -34,15 +35,6 @@ const BODY_TAG = (6 << 3) | 2; // field 6, length-delimited
 // buffer); larger ones are written as their own part without a copy.
 const INLINE_BODY_BYTES = 4096;
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
 function writeVarint(buf: Buffer, off: number, n: number): number {
   while (n >= 0x80) {
     buf[off++] = (n % 128) | 0x80;
@@ -50,15 +42,6 @@ function writeVarint(buf: Buffer, off: number, n: number): number {
   }
   buf[off++] = n;
   return off;
-}
-
-/** Bytes of a varint field (tag + value) for a non-zero value, 0 for zero. */
-function varintFieldLength(n: number): number {
-  return n ? 1 + varintLength(n) : 0;
-}
-
-function stringFieldLength(byteLen: number): number {
-  return byteLen ? 1 + varintLength(byteLen) + byteLen : 0;
 }
 
 /**
@@ -80,8 +63,8 @@ export function encodeFrame(head: FrameHead, body: Uint8Array | null | undefined
     varintFieldLength(toStore) +
     varintFieldLength(requestId) +
     varintFieldLength(kind) +
-    stringFieldLength(typeLen) +
-    stringFieldLength(errorLen);
+    bytesFieldLength(typeLen) +
+    bytesFieldLength(errorLen);
   const bodyLen = body ? body.length : 0;
   const bodyFieldHead = bodyLen > 0 ? 1 + varintLength(bodyLen) : 0;
   const frameLen = headLen + bodyFieldHead + bodyLen;

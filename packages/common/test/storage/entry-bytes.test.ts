@@ -24,17 +24,12 @@ import { WriteBatch } from '../../src/storage/engine';
 import { raftLogKey } from '../../src/keys';
 import { EntryType, MessageType, type Entry, type Message } from '../../src/raft';
 import { redraft as pb } from '../../src/gen/proto';
+import { Rng } from '../../src/raft/sim/rng';
 
-/** A seeded generator (mulberry32): a failure names its seed. */
+/** A seeded generator (the simulator's mulberry32): a failure names its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Numbers that sit on varint size steps: 0, 1, 127, 128, 2^32 - 1, 2^32, above 2^32, MAX_SAFE_INTEGER. */
