@@ -51,6 +51,10 @@ export function entryBytes(e: Entry): Buffer {
   if (bytes === undefined) {
     bytes = asBuffer(encodeEntry(e));
     keepBytes(e, bytes);
+    // Data is the encoding's last field: the entry now reads it there, so an
+    // entry kept in the in-memory log holds its bytes once, not twice (a
+    // leader's log of 10,000 7-KB MSETs was 30 MB more per store).
+    if (e.data.length) e.data = bytes.subarray(bytes.length - e.data.length);
   }
   return bytes;
 }

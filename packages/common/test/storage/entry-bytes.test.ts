@@ -101,6 +101,18 @@ test('entryBytes is exactly encodeEntry, for every kind of entry, and is made on
   }
 });
 
+test('an entry whose bytes are made reads its data inside them: the same content, held once', () => {
+  for (const e of sampleEntries(2, 100)) {
+    const data = Buffer.from(e.data);
+    const bytes = entryBytes(e);
+    assert.deepEqual(Buffer.from(e.data), data, 'the data is unchanged');
+    if (data.length === 0) continue;
+    assert.equal(e.data.buffer, bytes.buffer, 'a view into the encoded bytes');
+    assert.equal(e.data.byteOffset + e.data.length, bytes.byteOffset + bytes.length, 'their last field');
+    assert.deepEqual(entryBytes(e), Buffer.from(encodeEntry(e)), 'and encoding it again gives the same bytes');
+  }
+});
+
 test('a message written with spliced entry bytes is byte-for-byte what the generated encoder writes, and decodes to the same message', () => {
   for (let seed = 1; seed <= 300; seed++) {
     const random = rng(seed);
