@@ -133,6 +133,23 @@ forwarding_port() {
     END { print (found ? found : fallback) }'
 }
 
+# bench_run NAME OUTFILE WHAT [redis-benchmark flags...]: runs redis-benchmark
+# against 127.0.0.1 into OUTFILE, in the background + wait so that a signal is
+# handled at once; on failure prints its stderr (saying WHAT failed) and fails.
+bench_run() {
+  local name=$1 out=$2 what=$3 rc=0
+  shift 3
+  redis-benchmark -h 127.0.0.1 "$@" >"$out" 2>>"$tmp/$name.bench.err" &
+  bench_pid=$!
+  wait "$bench_pid" || rc=$?
+  bench_pid=""
+  if ((rc != 0)); then
+    echo "bench: [$name] $what failed (status $rc):" >&2
+    cat "$tmp/$name.bench.err" >&2
+    return 1
+  fi
+}
+
 # run_target NAME CMD_TEMPLATE NPORTS NWAIT TESTS [extra redis-benchmark flags...]
 # Reserves NPORTS consecutive ports from {port}, starts the server, waits
 # until the first NWAIT of them answer PING, runs TESTS at every pipeline
@@ -171,11 +188,7 @@ run_target() {
   if ((warmup > 0)); then
     for pl in $pipelines; do
       echo "bench: [$name] warm-up: redis-benchmark -t $target_tests -c $clients -n $warmup -P $pl $*" >&2
-      redis-benchmark -h 127.0.0.1 -p "$bport" -t "$target_tests" -c "$clients" -n "$warmup" -P "$pl" --csv "$@" \
-        >/dev/null 2>>"$tmp/$name.bench.err" &
-      bench_pid=$!
-      wait "$bench_pid" || { echo "bench: [$name] warm-up failed:" >&2; cat "$tmp/$name.bench.err" >&2; return 1; }
-      bench_pid=""
+      bench_run "$name" /dev/null warm-up -p "$bport" -t "$target_tests" -c "$clients" -n "$warmup" -P "$pl" --csv "$@" || return 1
     done
   fi
   for pl in $pipelines; do
@@ -183,18 +196,7 @@ run_target() {
   for test in ${target_tests//,/ }; do
     echo "bench: [$name] redis-benchmark -t $test -c $clients -n $n -P $pl $*" >&2
     cpu0=$(cpu_ticks $(store_pids "$server_pid"))
-    # In the background + wait, so that a signal is handled at once.
-    redis-benchmark -h 127.0.0.1 -p "$bport" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" \
-      >"$tmp/$name.$pl.csv" 2>>"$tmp/$name.bench.err" &
-    bench_pid=$!
-    local brc=0
-    wait "$bench_pid" || brc=$?
-    bench_pid=""
-    if ((brc != 0)); then
-      echo "bench: [$name] redis-benchmark failed (status $brc):" >&2
-      cat "$tmp/$name.bench.err" >&2
-      return 1
-    fi
+    bench_run "$name" "$tmp/$name.$pl.csv" redis-benchmark -p "$bport" -t "$test" -c "$clients" -n "$n" -P "$pl" --csv "$@" || return 1
     cpu1=$(cpu_ticks $(store_pids "$server_pid"))
     out=$(cat "$tmp/$name.$pl.csv")
     # "test","rps","avg","min","p50","p95","p99","max"
@@ -210,10 +212,7 @@ run_target() {
   done
   if ((latency_n > 0)) && [[ ",$target_tests," == *,set,* ]]; then
     echo "bench: [$name] redis-benchmark -t set -c 1 -n $latency_n $*" >&2
-    redis-benchmark -h 127.0.0.1 -p "$bport" -t set -c 1 -n "$latency_n" --csv "$@" >"$tmp/$name.lat.csv" 2>>"$tmp/$name.bench.err" &
-    bench_pid=$!
-    wait "$bench_pid" || { echo "bench: [$name] latency run failed" >&2; cat "$tmp/$name.bench.err" >&2; return 1; }
-    bench_pid=""
+    bench_run "$name" "$tmp/$name.lat.csv" "latency run" -p "$bport" -t set -c 1 -n "$latency_n" --csv "$@" || return 1
     while IFS=, read -r t _rps _avg _min med _p95 tail99 _rest; do
       [[ "${t//\"/}" == SET ]] || continue
       lat50["$name"]=${med//\"/}
