@@ -148,17 +148,7 @@ export class RocksEngine implements Engine {
   write(batch: WriteBatch, sync: boolean): Promise<void> {
     if (this.closed) return closedError();
     if (batch.length === 0) return Promise.resolve();
-    const cache = this.cache;
-    if (batch.byteSize > REUSE_MAX_BYTES) {
-      const ticket = cache?.writeStarted(batch.ops);
-      return new Promise((resolve, reject) =>
-        this.db.batch(batch.ops, { sync }, (err) => {
-          cache?.writeDone(ticket, !err);
-          if (err) reject(err);
-          else resolve();
-        }),
-      );
-    }
+    if (batch.byteSize > REUSE_MAX_BYTES) return this.written(batch, (done) => this.db.batch(batch.ops, { sync }, done));
     // The array form refuses an empty key (abstract-leveldown); so does this one.
     for (const op of batch.ops) if (op.key.length === 0) return Promise.reject(new Error('key cannot be an empty Buffer'));
     const nb = this.freeBatches.pop() ?? native.batch_init(this.db.context);
@@ -166,11 +156,21 @@ export class RocksEngine implements Engine {
       if (op.type === 'put') native.batch_put(nb, op.key, op.value);
       else native.batch_del(nb, op.key);
     }
-    const ticket = cache?.writeStarted(batch.ops);
-    return new Promise((resolve, reject) =>
+    return this.written(batch, (done) =>
       native.batch_write(nb, sync ? SYNC : NO_SYNC, (err) => {
         native.batch_clear(nb);
         if (this.freeBatches.length < REUSE_MAX_BATCHES) this.freeBatches.push(nb);
+        done(err);
+      }),
+    );
+  }
+
+  /** Issues a write (`start`) between the row cache's start and end marks; resolves when it lands. */
+  private written(batch: WriteBatch, start: (done: (err?: Error | null) => void) => void): Promise<void> {
+    const cache = this.cache;
+    const ticket = cache?.writeStarted(batch.ops);
+    return new Promise((resolve, reject) =>
+      start((err) => {
         cache?.writeDone(ticket, !err);
         if (err) reject(err);
         else resolve();
