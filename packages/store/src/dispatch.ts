@@ -495,6 +495,11 @@ class DispatchContext implements CommandContext {
     return new Keyspace(router.engineReader(), at);
   }
 
+  readNow(keys: Buffer[]): Keyspace | undefined {
+    const at = this.regionOf(keys, this.isWrite).readNow?.();
+    return at === undefined ? undefined : new Keyspace(this.router.engineReader(), at);
+  }
+
   write(keys: Buffer[], op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply> {
     const region = this.regionOf(keys, true);
     // Object.assign onto a literal, not { ...op, proposedAtMs }: adding a

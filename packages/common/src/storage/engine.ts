@@ -47,6 +47,12 @@ export interface ScanOptions {
 
 export interface KvReader {
   get(key: Buffer): Promise<Buffer | undefined>;
+  /**
+   * The row as `get` would resolve it, when it is known in memory now (null:
+   * no such row); undefined when only `get` can tell. Lets a hot read answer
+   * in the turn it arrived, without a promise.
+   */
+  getCached?(key: Buffer): Buffer | null | undefined;
   /** Entries in key order (or reverse) within [gte, lt); reads one consistent view. */
   scan(opts: ScanOptions): AsyncIterable<[Buffer, Buffer]>;
 }

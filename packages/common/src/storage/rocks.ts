@@ -95,8 +95,12 @@ export class RocksEngine implements Engine {
   /** Point reads of this event-loop turn, sent as one getMany (one trip to the thread pool). */
   private pendingGets: Array<{ key: Buffer; resolve: (v: Buffer | undefined) => void; reject: (e: Error) => void }> = [];
 
+  getCached(key: Buffer): Buffer | null | undefined {
+    return this.closed ? undefined : this.cache?.lookup(key);
+  }
+
   get(key: Buffer): Promise<Buffer | undefined> {
-    const hit = this.closed ? undefined : this.cache?.lookup(key);
+    const hit = this.getCached(key);
     if (hit !== undefined) return Promise.resolve(hit ?? undefined);
     return new Promise((resolve, reject) => {
       this.pendingGets.push({ key, resolve, reject });

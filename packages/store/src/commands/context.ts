@@ -42,6 +42,12 @@ export interface CommandContext {
   readonly now: number;
   /** The keyspace to read `keys` from, once their region is ready for a linearizable read. */
   read(keys: Buffer[]): Promise<Keyspace>;
+  /**
+   * The keyspace to read `keys` from now, when their region needs no wait
+   * for a linearizable read (RegionHandle.readNow); undefined: use `read`.
+   * Absent where reads are never immediate (inside apply).
+   */
+  readNow?(keys: Buffer[]): Keyspace | undefined;
   /** Proposes `op` to the region of `keys`; resolves with apply's reply. */
   write(keys: Buffer[], op: Omit<pb.WriteCommand.$Properties, 'proposedAtMs'>): Promise<Reply>;
   /**

@@ -7,7 +7,11 @@ import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, MAX_STRING_LEN, parseClampedInt, parse
 import { CommandError, syntaxError } from '../data/errors';
 import { KeyType } from '../data/meta';
 
-const get: CommandHandler = async (ctx, [, key]) => (await ctx.read([key])).getString(key);
+const get: CommandHandler = (ctx, [, key]) => {
+  // A hot key under a valid lease is answered in this turn, without a promise.
+  const value = ctx.readNow?.([key])?.getStringNow(key);
+  return value !== undefined ? value : ctx.read([key]).then((ks) => ks.getString(key));
+};
 
 const invalidExpire = (commandName: string): CommandError => new CommandError(`ERR invalid expire time in '${commandName}' command`);
 

@@ -25,7 +25,11 @@ export class Keyspace {
   /** The live metadata of `key`, or null when it is absent or expired. */
   async lookup(key: Buffer): Promise<FoundKey | null> {
     const slot = keySlot(key);
-    const raw = await this.reader.get(metaKey(slot, key));
+    return this.live(key, slot, await this.reader.get(metaKey(slot, key)));
+  }
+
+  /** The live metadata in `raw`, the metadata row of `key` (absent: null). */
+  private live(key: Buffer, slot: number, raw: Buffer | null | undefined): FoundKey | null {
     if (!raw) return null;
     const found = decodeMeta(raw) as FoundKey;
     if (isExpired(found, this.now)) return null;
@@ -45,6 +49,19 @@ export class Keyspace {
   /** A string's value, null when absent; WRONGTYPE for other types. */
   async getString(key: Buffer): Promise<Buffer | null> {
     const found = await this.lookupTyped(key, KeyType.String);
+    return found ? found.value : null;
+  }
+
+  /**
+   * getString answered now, when the reader holds the key's metadata row in
+   * memory (KvReader.getCached); undefined when only getString can tell.
+   */
+  getStringNow(key: Buffer): Buffer | null | undefined {
+    const slot = keySlot(key);
+    const raw = this.reader.getCached?.(metaKey(slot, key));
+    if (raw === undefined) return undefined;
+    const found = this.live(key, slot, raw);
+    if (found && found.type !== KeyType.String) throw wrongType();
     return found ? found.value : null;
   }
 

@@ -119,6 +119,10 @@ export class LocalRegion implements RegionHandle {
     return Promise.resolve(Date.now());
   }
 
+  readNow(): number {
+    return Date.now();
+  }
+
   private isQuiet(): boolean {
     return !this.applying && !this.writing && !this.open;
   }

@@ -20,4 +20,10 @@ export interface RegionHandle {
    * the leader's clock, also for a read served by a follower.
    */
   readBarrier(): Promise<number>;
+  /**
+   * The time readBarrier would resolve with, when a read may run right now
+   * (a leader's lease, its commit index applied and on disk); undefined when
+   * the read must wait, through readBarrier. A hot read answers in its turn.
+   */
+  readNow?(): number | undefined;
 }
