@@ -161,8 +161,23 @@ export class Progress {
 
 /** The k-th largest value (1-based) among values: the quorum index for k = majority. */
 export function quorumValue(values: number[], k: number): number {
-  const sorted = values.slice().sort((a, b) => b - a);
-  return sorted[k - 1];
+  const n = values.length;
+  if (k < 1 || k > n || n > 9) {
+    const sorted = values.slice().sort((a, b) => b - a);
+    return sorted[k - 1];
+  }
+  // A group has a few voters: the largest value that k of them reach, with
+  // no copy and no sort (the copy and sort were 2 % of a store's CPU under
+  // pipelined GETs, a lease check each).
+  let best = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v <= best) continue;
+    let reach = 0;
+    for (let j = 0; j < n; j++) if (values[j] >= v) reach++;
+    if (reach >= k) best = v;
+  }
+  return best;
 }
 
 export function majority(n: number): number {
