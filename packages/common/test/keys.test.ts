@@ -1,6 +1,7 @@
 // The key layout of DESIGN.md, byte for byte, and the slot rule of Redis Cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../src/raft/sim/rng';
 import {
   applyStateKey,
   dataRange,
@@ -9,6 +10,7 @@ import {
   isMetaKey,
   isRegionStateKey,
   keySlot,
+  crc16,
   metaKey,
   prefixEnd,
   raftLogIndexOf,
@@ -78,4 +80,15 @@ test('slot = crc16(hashtag(key)) mod 16384, as Redis Cluster (values from CLUSTE
   assert.equal(keySlot(Buffer.from('foo{}{bar}')), keySlot(Buffer.from('foo{}{bar}')));
   assert.equal(keySlot(Buffer.from('foo{}{bar}')), 8363); // empty first tag: the whole key is hashed
   assert.equal(keySlot(Buffer.from('foo{{bar}}zap')), keySlot(Buffer.from('{bar')));
+  // Redis's rule, word for word: the first '{', then the first '}' after it; hash what lies between if it is not empty.
+  const rule = (k: Buffer): Buffer => {
+    const open = k.indexOf('{');
+    const close = open < 0 ? -1 : k.indexOf('}', open + 1);
+    return close > open + 1 ? k.subarray(open + 1, close) : k;
+  };
+  const rng = new Rng(11);
+  for (let i = 0; i < 3000; i++) {
+    const k = Buffer.from(Array.from({ length: rng.int(9) }, () => '{}ab'[rng.int(4)]).join(''));
+    assert.equal(keySlot(k), crc16(rule(k)) & 16383, JSON.stringify(k.toString()));
+  }
 });
