@@ -1,7 +1,8 @@
-// GET of a hot key answers in the turn it arrived (no promise) when its
-// region may be read at once and the key's metadata row is in the row
-// cache; any other GET takes the promise path. Over a real RocksDB with the
-// store's row cache.
+// Reads of metadata rows only (GET, MGET, STRLEN, EXISTS, TYPE, TTL...,
+// commands/read-meta.ts) answer in the turn they arrived (no promise) when
+// their region may be read at once and every key's metadata row is in the
+// row cache; any other takes the promise path, with the same answer. Over a
+// real RocksDB with the store's row cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -77,4 +78,36 @@ test('a region that cannot be read at once sends every GET through its read barr
   assert.ok(isPromise(r), 'waits for the barrier');
   assert.deepEqual(await r, Buffer.from('one'));
   assert.equal(barriers, 1);
+});
+
+test('MGET, STRLEN, EXISTS, TYPE and the TTL family answer at once once every key is cached, as they do from RocksDB', async (t) => {
+  const { s, dispatch } = await cachedStore(t);
+  await s.exec('set', 'a', 'one');
+  await s.exec('set', 'b', 'three', 'exat', '4000000000');
+  await s.exec('hset', 'h', 'f', 'v');
+  const commands = [
+    ['mget', 'a', 'b', 'h', 'nope'],
+    ['strlen', 'b'],
+    ['exists', 'a', 'a', 'h', 'nope'],
+    ['type', 'h'],
+    ['expiretime', 'b'],
+    ['pttl', 'a'],
+    ['ttl', 'nope'],
+  ];
+  const fromEngine: Reply[] = [];
+  for (const c of commands) fromEngine.push(await dispatch(...c));
+  for (const [i, c] of commands.entries()) {
+    const r = dispatch(...c);
+    assert.ok(!isPromise(r), `${c.join(' ')}: every row is cached now`);
+    assert.deepEqual(r, fromEngine[i], c.join(' '));
+  }
+  assert.deepEqual(fromEngine.slice(0, 4), [[Buffer.from('one'), Buffer.from('three'), null, null], 5, 3, fromEngine[3]]);
+  assert.equal((fromEngine[3] as { value: string }).value, 'hash');
+  assert.equal(fromEngine[4], 4000000000);
+  assert.deepEqual(fromEngine.slice(5), [-1, -2]);
+  // One key not cached: the command waits for RocksDB, and still answers alike.
+  await s.exec('set', 'c', 'new');
+  const r = dispatch('mget', 'a', 'c');
+  assert.ok(isPromise(r));
+  assert.deepEqual(await r, [Buffer.from('one'), Buffer.from('new')]);
 });

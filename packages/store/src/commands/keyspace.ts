@@ -8,6 +8,7 @@ import { TYPE_NAMES } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { CommandError, syntaxError } from '../data/errors';
 import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, parseI64, parseInt53, word } from './parse';
+import { readMeta } from './read-meta';
 
 const del: CommandHandler = (ctx, args) => {
   const keys = args.slice(1);
@@ -15,18 +16,9 @@ const del: CommandHandler = (ctx, args) => {
 };
 
 /** EXISTS / TOUCH: how many of the keys exist (a key named twice counts twice). */
-const exists: CommandHandler = async (ctx, args) => {
-  const keys = args.slice(1);
-  const ks = await ctx.read(keys);
-  let n = 0;
-  for (const k of keys) if (await ks.lookup(k)) n++;
-  return n;
-};
+const exists: CommandHandler = (ctx, args) => readMeta(ctx, args.slice(1), (found) => found.filter((f) => f !== null).length);
 
-const type: CommandHandler = async (ctx, [, key]) => {
-  const found = await (await ctx.read([key])).lookup(key);
-  return new SimpleString(found ? TYPE_NAMES[found.type] : 'none');
-};
+const type: CommandHandler = (ctx, [, key]) => readMeta(ctx, [key], ([found]) => new SimpleString(found ? TYPE_NAMES[found.type] : 'none'));
 
 // ---- expiry -------------------------------------------------------------------
 
@@ -71,15 +63,14 @@ function expireLike(name: string, unit: 's' | 'ms', relative: boolean): CommandH
 
 /** TTL / PTTL / EXPIRETIME / PEXPIRETIME: -2 missing, -1 no expiry. */
 function ttlLike(ms: boolean, absolute: boolean): CommandHandler {
-  return async (ctx, [, key]) => {
-    const ks = await ctx.read([key]);
-    const found = await ks.lookup(key);
-    if (!found) return -2;
-    if (found.expireAt === 0) return -1;
-    let t = absolute ? found.expireAt : found.expireAt - ks.now;
-    if (t < 0) t = 0;
-    return ms ? t : Math.floor((t + 500) / 1000);
-  };
+  return (ctx, [, key]) =>
+    readMeta(ctx, [key], ([found], now) => {
+      if (!found) return -2;
+      if (found.expireAt === 0) return -1;
+      let t = absolute ? found.expireAt : found.expireAt - now;
+      if (t < 0) t = 0;
+      return ms ? t : Math.floor((t + 500) / 1000);
+    });
 }
 
 const persist: CommandHandler = (ctx, [, key]) => ctx.write([key], { persist: { key } });

@@ -4,14 +4,18 @@ import { ErrorReply, MapReply, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, MAX_STRING_LEN, parseClampedInt, parseI64, word } from './parse';
-import { CommandError, syntaxError } from '../data/errors';
+import { CommandError, syntaxError, wrongType } from '../data/errors';
 import { KeyType } from '../data/meta';
+import type { FoundKey } from '../data/keyspace';
+import { readMeta } from './read-meta';
 
-const get: CommandHandler = (ctx, [, key]) => {
-  // A hot key under a valid lease is answered in this turn, without a promise.
-  const value = ctx.readNow?.([key])?.getStringNow(key);
-  return value !== undefined ? value : ctx.read([key]).then((ks) => ks.getString(key));
-};
+/** A string's value, null when absent; WRONGTYPE for other types. */
+function stringValue(found: FoundKey | null): Buffer | null {
+  if (found && found.type !== KeyType.String) throw wrongType();
+  return found ? found.value : null;
+}
+
+const get: CommandHandler = (ctx, [, key]) => readMeta(ctx, [key], ([found]) => stringValue(found));
 
 const invalidExpire = (commandName: string): CommandError => new CommandError(`ERR invalid expire time in '${commandName}' command`);
 
@@ -99,16 +103,8 @@ const getex: CommandHandler = (ctx, args) => {
 };
 
 /** MGET: nil for missing keys and for keys of other types. */
-const mget: CommandHandler = async (ctx, args) => {
-  const keys = args.slice(1);
-  const ks = await ctx.read(keys);
-  const out: Reply[] = [];
-  for (const k of keys) {
-    const found = await ks.lookup(k);
-    out.push(found && found.type === KeyType.String ? found.value : null);
-  }
-  return out;
-};
+const mget: CommandHandler = (ctx, args) =>
+  readMeta(ctx, args.slice(1), (found) => found.map((f) => (f && f.type === KeyType.String ? f.value : null)));
 
 function msetLike(name: string, nx: boolean): CommandHandler {
   return (ctx, args) => {
@@ -123,10 +119,7 @@ function msetLike(name: string, nx: boolean): CommandHandler {
   };
 }
 
-const strlen: CommandHandler = async (ctx, [, key]) => {
-  const v = await (await ctx.read([key])).getString(key);
-  return v ? v.length : 0;
-};
+const strlen: CommandHandler = (ctx, [, key]) => readMeta(ctx, [key], ([found]) => stringValue(found)?.length ?? 0);
 
 const append: CommandHandler = (ctx, [, key, value]) => ctx.write([key], { append: { key, value } });
 

@@ -53,16 +53,13 @@ export class Keyspace {
   }
 
   /**
-   * getString answered now, when the reader holds the key's metadata row in
-   * memory (KvReader.getCached); undefined when only getString can tell.
+   * lookup answered now, when the reader holds the key's metadata row in
+   * memory (KvReader.getCached); undefined when only lookup can tell.
    */
-  getStringNow(key: Buffer): Buffer | null | undefined {
+  lookupNow(key: Buffer): FoundKey | null | undefined {
     const slot = keySlot(key);
     const raw = this.reader.getCached?.(metaKey(slot, key));
-    if (raw === undefined) return undefined;
-    const found = this.live(key, slot, raw);
-    if (found && found.type !== KeyType.String) throw wrongType();
-    return found ? found.value : null;
+    return raw === undefined ? undefined : this.live(key, slot, raw);
   }
 
   /** One member of a collection (hash field, set member...). */
