@@ -13,7 +13,7 @@ import type { Reply } from '@redraft/common';
 import { testStore } from './harness';
 
 async function cachedStore(t: { after(f: () => Promise<void> | void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'redraft-get-now-'));
+  const dir = mkdtempSync(join(tmpdir(), 'redraft-read-meta-'));
   const engine = await RocksEngine.open(join(dir, 'db'), { rowCache: { cacheable: isMetaKey, maxBytes: 1 << 20 } });
   t.after(async () => {
     await engine.close();
