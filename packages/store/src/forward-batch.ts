@@ -189,22 +189,59 @@ export class ForwardBatcher {
   }
 }
 
-/** The receiving side: runs each command of a batch (in order) and answers each with its reply or its own error. */
-export async function serveForwardBatch(body: Uint8Array, run: (req: pb.ForwardRequest) => Promise<Uint8Array>): Promise<Uint8Array> {
-  const req = pb.ForwardBatchRequest.decode(body);
+/**
+ * The receiving side: runs each command of a batch (in order) and answers
+ * each with its reply or its own error. A reply ready at once (a cached
+ * GET under a lease) costs no promise: only the others are waited for.
+ */
+export function serveForwardBatch(body: Uint8Array, run: (req: pb.ForwardRequest) => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> {
+  const commands = pb.ForwardBatchRequest.decode(body).commands as pb.ForwardRequest[];
+  const results = new Array<pb.ForwardResult.$Properties>(commands.length);
+  let waiting = 0;
+  // Set below, before any answer can come (they come in later microtasks).
+  let allAnswered: (() => void) | undefined;
+  const settled = (): void => {
+    if (--waiting === 0) allAnswered!();
+  };
   // Started one after the other, in the forwarder's order, then awaited together.
-  const running = req.commands.map((c) => {
+  for (let i = 0; i < commands.length; i++) {
+    let r: Uint8Array | Promise<Uint8Array>;
     try {
-      return run(c as pb.ForwardRequest);
+      r = run(commands[i]);
     } catch (e) {
-      return Promise.reject(e);
+      results[i] = errorResult(e);
+      continue;
     }
+    if (!(r instanceof Promise)) {
+      results[i] = { reply: r };
+      continue;
+    }
+    waiting++;
+    r.then(
+      (reply) => {
+        results[i] = { reply };
+        settled();
+      },
+      (e) => {
+        results[i] = errorResult(e);
+        settled();
+      },
+    );
+  }
+  const encode = (): Uint8Array => pb.ForwardBatchResponse.encode({ results }).finish();
+  if (waiting === 0) return Promise.resolve(encode());
+  return new Promise((resolve, reject) => {
+    allAnswered = () => {
+      try {
+        resolve(encode());
+      } catch (e) {
+        reject(e); // to the transport, which answers the batch with its error
+      }
+    };
   });
-  const settled = await Promise.allSettled(running);
-  const results: pb.ForwardResult.$Properties[] = settled.map((s) => {
-    if (s.status === 'fulfilled') return { reply: s.value };
-    const e = s.reason as Error;
-    return { error: (e instanceof Error ? e.message : String(e)) || 'error', typedError: encodeRpcError(e) ?? undefined };
-  });
-  return pb.ForwardBatchResponse.encode({ results }).finish();
+}
+
+/** A command's own error, typed where it has a type (rpc-errors.ts). */
+function errorResult(e: unknown): pb.ForwardResult.$Properties {
+  return { error: (e instanceof Error ? e.message : String(e)) || 'error', typedError: encodeRpcError(e as Error) ?? undefined };
 }

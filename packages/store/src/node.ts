@@ -142,7 +142,7 @@ export class StoreNode {
         network: this.opts.network,
         hibernate: this.opts.hibernateRegions,
       });
-      this.raft.onForward = (req) => this.serveForwarded(req);
+      this.raft.onForward = async (req) => this.serveForwarded(req);
       this.raft.onForwardBatch = (body) => serveForwardBatch(body, (req) => this.serveForwarded(req));
       const raft = this.raft;
       this.forwards = new ForwardBatcher({
@@ -279,11 +279,12 @@ export class StoreNode {
   }
 
   /** A command another store forwarded: run it here, never forward it again. */
-  private async serveForwarded(req: pb.ForwardRequest): Promise<Uint8Array> {
+  /** A forwarded command's reply, encoded; at once when it is ready at once. */
+  private serveForwarded(req: pb.ForwardRequest): Uint8Array | Promise<Uint8Array> {
     const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
-    const reply = await this.dispatcher.execute(client, req.args.map((a) => Buffer.from(a)));
-    return encodeReply(reply, client.protocol);
+    const reply = this.dispatcher.dispatch(client, req.args.map((a) => Buffer.from(a)));
+    return reply instanceof Promise ? reply.then((r) => encodeReply(r, client.protocol)) : encodeReply(reply, client.protocol);
   }
 
   // ---- the facade the server commands read ----------------------------------------------
@@ -596,7 +597,8 @@ class ForwardedCommandClient implements ForwardedClient {
   libName = '';
   libVer = '';
   readonly: boolean;
-  readonly createdAt = Date.now();
+  /** No connection of its own (it is never listed by CLIENT LIST): no clock read per forwarded command. */
+  readonly createdAt = 0;
   lastCommand = '';
   readonly remoteAddress = 'forwarded';
   readonly localAddress = 'forwarded';

@@ -191,3 +191,28 @@ test('a forwarded write whose answer was lost is resent in its session and appli
   assert.equal(((await dispatcher.execute(client, [b('incr'), b('counter')])) as RawReply).bytes.toString(), ':2\r\n');
   assert.equal(counter, 2);
 });
+
+test('the receiving side answers each command of a batch in place: replies ready at once, later ones, and errors thrown or rejected', async () => {
+  const body = pb.ForwardBatchRequest.encode({
+    commands: [req('get', 'now'), req('get', 'later'), req('get', 'throws'), req('get', 'rejects'), req('get', 'now2')],
+  }).finish();
+  const started: string[] = [];
+  const answer = await serveForwardBatch(body, (r) => {
+    const what = argsOf(r).split(' ')[1];
+    started.push(what);
+    if (what === 'throws') throw new NotLeaderError(0, 'x:1', 0, 'NOT_LEADER here');
+    if (what === 'rejects') return Promise.reject(new Error('boom'));
+    if (what === 'later') return new Promise((res) => setTimeout(() => res(encodeReply(b('late'), 2)), 10));
+    return encodeReply(b(what), 2);
+  });
+  assert.deepEqual(started, ['now', 'later', 'throws', 'rejects', 'now2'], 'started in order');
+  const results = pb.ForwardBatchResponse.decode(answer).results;
+  assert.deepEqual(
+    results.map((x) => (x.reply?.length ? Buffer.from(x.reply).toString() : `error: ${x.error}`)),
+    ['$3\r\nnow\r\n', '$4\r\nlate\r\n', 'error: NOT_LEADER here', 'error: boom', '$4\r\nnow2\r\n'],
+  );
+  assert.ok(results[2].typedError, 'a typed error stays typed');
+  // Every reply ready at once: no wait at all.
+  const quick = pb.ForwardBatchResponse.decode(await serveForwardBatch(body, () => encodeReply(b('x'), 2))).results;
+  assert.equal(quick.length, 5);
+});
