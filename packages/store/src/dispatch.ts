@@ -295,9 +295,9 @@ export class Dispatcher {
   }
 
   /**
-   * A read led by another store, forwarded without the attempt loop's async
-   * frames (they were a fifth of a forwarding store's CPU under pipelined
-   * GETs): a read has no session to end and no unknown outcome. Anything
+   * A read led by another store, forwarded without the attempt loop's two
+   * async frames (every forwarded read went through them): a read has no
+   * session to end and no unknown outcome. Anything
    * but a reply (refused, the answer lost) pauses and routes again in
    * `recover`, as the attempt loop does.
    */

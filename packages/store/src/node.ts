@@ -278,8 +278,10 @@ export class StoreNode {
     return Buffer.from(pb.ForwardResponse.decode(await this.blocking.whileForwarded(request, client, peerAddr, req.session ?? undefined)).reply);
   }
 
-  /** A command another store forwarded: run it here, never forward it again. */
-  /** A forwarded command's reply, encoded; at once when it is ready at once. */
+  /**
+   * A command another store forwarded: run here, never forwarded again. Its
+   * reply encoded, at once when it is ready at once.
+   */
   private serveForwarded(req: pb.ForwardRequest): Uint8Array | Promise<Uint8Array> {
     const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
