@@ -4,15 +4,14 @@ import { ErrorReply, MapReply, pb } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import type { CommandContext, CommandHandler, Spec } from './context';
 import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, MAX_STRING_LEN, parseClampedInt, parseI64, word } from './parse';
-import { CommandError, syntaxError, wrongType } from '../data/errors';
+import { CommandError, syntaxError } from '../data/errors';
 import { KeyType } from '../data/meta';
-import type { FoundKey } from '../data/keyspace';
+import { ofType, type FoundKey } from '../data/keyspace';
 import { readMeta } from './read-meta';
 
 /** A string's value, null when absent; WRONGTYPE for other types. */
 function stringValue(found: FoundKey | null): Buffer | null {
-  if (found && found.type !== KeyType.String) throw wrongType();
-  return found ? found.value : null;
+  return ofType(found, KeyType.String)?.value ?? null;
 }
 
 const get: CommandHandler = (ctx, [, key]) => readMeta(ctx, [key], ([found]) => stringValue(found));

@@ -19,6 +19,12 @@ export interface FoundKey extends KeyMeta {
   slot: number;
 }
 
+/** `found` when the key is absent or of `type`; WRONGTYPE otherwise. */
+export function ofType(found: FoundKey | null, type: KeyType): FoundKey | null {
+  if (found && found.type !== type) throw wrongType();
+  return found;
+}
+
 export class Keyspace {
   constructor(readonly reader: KvReader, readonly now: number) {}
 
@@ -41,9 +47,7 @@ export class Keyspace {
 
   /** Like lookup, but WRONGTYPE unless the key is absent or of `type`. */
   async lookupTyped(key: Buffer, type: KeyType): Promise<FoundKey | null> {
-    const found = await this.lookup(key);
-    if (found && found.type !== type) throw wrongType();
-    return found;
+    return ofType(await this.lookup(key), type);
   }
 
   /** A string's value, null when absent; WRONGTYPE for other types. */
