@@ -5,8 +5,8 @@
 //   0x01 | regionId u64 | 0x02                 raft hard state
 //   0x01 | regionId u64 | 0x03                 apply state
 //   0x01 | regionId u64 | 0x04                 region local state
-//   0x01 | regionId u64 | 0x05 | session u64   forwarding session record (travels in snapshots)
-//   0x01 | regionId u64 | 0x06 | session u64 | seq u64    a kept reply of that session
+//   0x01 | regionId u64 | 0x05 | session u64   forwarding session record, with its small kept replies (travels in snapshots)
+//   0x01 | regionId u64 | 0x06 | session u64 | seq u64    a kept reply of that session that does not ride in it
 //   0x02 | name                                store-level records (store ident, ...)
 //   0x03 | regionId u64 | snapshotId u64 | seq u32   a received snapshot's chunk, staged until installed
 //   'z'  | slot u16 | 'e' | expireAt u64 | key   expiry index (value empty; may be stale, see docs/expiry.md)
@@ -37,7 +37,7 @@ const SCORE = 0x63; // 'c'
 /** 2^53: ids and indexes are JS numbers, checked against this bound (docs/decisions.md). */
 export const MAX_U53 = Number.MAX_SAFE_INTEGER;
 
-function writeU64(buf: Buffer, offset: number, value: number): void {
+export function writeU64(buf: Buffer, offset: number, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
   buf.writeUInt32BE(Math.floor(value / 0x100000000), offset);
   buf.writeUInt32BE(value >>> 0, offset + 4);

@@ -17,10 +17,12 @@ import {
   SimpleString,
   decodeReply,
   encodeReply,
+  isSessionKey,
   sessionKey,
+  sessionRange,
   type Reply,
 } from '@redraft/common';
-import { ClientSessions, SESSION_TTL_MS } from '../src/raftstore/sessions';
+import { ClientSessions, INLINE_BYTES_MAX, INLINE_REPLY_MAX, SESSION_TTL_MS } from '../src/raftstore/sessions';
 
 test('reply decoder: RESP3 encode then decode gives the same reply', () => {
   const replies: Reply[] = [
@@ -144,5 +146,111 @@ test('client sessions: a session expired and started again within one batch is r
   for (const c of [s, reloaded]) {
     assert.equal(c.check({ id: 21, seq: 1, ackedBelow: 9 }).kind, 'stale');
     assert.deepEqual(c.check({ id: 21, seq: 9, ackedBelow: 9 }), { kind: 'duplicate', reply: 9 });
+  }
+});
+
+/** Every row of region `regionId`'s sessions in the engine: record rows and reply rows. */
+async function sessionRows(engine: MemoryEngine, regionId: number): Promise<Array<[string, string]>> {
+  const [gte, lt] = sessionRange(regionId);
+  const rows: Array<[string, string]> = [];
+  for await (const [k, v] of engine.scan({ gte, lt })) rows.push([k.toString('hex'), v.toString('hex')]);
+  return rows;
+}
+
+test('client sessions: small replies ride in the record row, large ones and those past the budget get rows of their own', async () => {
+  const engine = new MemoryEngine();
+  const s = new ClientSessions(6);
+  const t0 = 5_000_000;
+  let batch = new OverlayBatch(engine);
+  const big = Buffer.alloc(INLINE_REPLY_MAX + 1, 'x');
+  s.record({ id: 31, seq: 1, ackedBelow: 1 }, OK, t0, batch);
+  s.record({ id: 31, seq: 2, ackedBelow: 1 }, 42, t0, batch);
+  s.record({ id: 31, seq: 3, ackedBelow: 1 }, big, t0, batch);
+  s.writeRecords(batch);
+  // One row for the large reply, one record row: the two small ones wrote nothing of their own.
+  assert.deepEqual(
+    batch.batch.ops.map((op) => [op.type, isSessionKey(op.key) ? 'record' : 'reply']),
+    [['put', 'reply'], ['put', 'record']],
+  );
+  await engine.write(batch.batch);
+  const check = (c: ClientSessions, seq: number) => c.check({ id: 31, seq, ackedBelow: 1 });
+  for (const c of [s, await ClientSessions.load(engine, 6)]) {
+    assert.deepEqual(check(c, 1), { kind: 'duplicate', reply: OK });
+    assert.deepEqual(check(c, 2), { kind: 'duplicate', reply: 42 });
+    assert.deepEqual(check(c, 3), { kind: 'duplicate', reply: big });
+  }
+
+  // Fill the inline budget: the replies past it get rows; acked, every one goes.
+  batch = new OverlayBatch(engine);
+  const reply = Buffer.alloc(INLINE_REPLY_MAX - 8, 'v');
+  assert.equal(encodeReply(reply, 3).length, INLINE_REPLY_MAX); // "$120\r\n...\r\n"
+  const held = encodeReply(OK, 3).length + encodeReply(42, 3).length; // seq 1 and 2
+  const fit = Math.floor((INLINE_BYTES_MAX - held) / INLINE_REPLY_MAX);
+  for (let seq = 4; seq < 4 + fit + 3; seq++) s.record({ id: 31, seq, ackedBelow: 1 }, reply, t0, batch);
+  s.writeRecords(batch);
+  const replyRows = batch.batch.ops.filter((op) => !isSessionKey(op.key) && op.type === 'put').length;
+  assert.equal(replyRows, 3, 'the replies past the budget (and none before) get rows');
+  await engine.write(batch.batch);
+  const reloaded = await ClientSessions.load(engine, 6);
+  for (const seq of [4, 4 + fit - 1, 4 + fit, 4 + fit + 2]) assert.deepEqual(check(reloaded, seq), { kind: 'duplicate', reply });
+
+  batch = new OverlayBatch(engine);
+  s.record({ id: 31, seq: 10_000, ackedBelow: 10_000 }, OK, t0, batch);
+  s.writeRecords(batch);
+  await engine.write(batch.batch);
+  const rows = await sessionRows(engine, 6);
+  assert.equal(rows.length, 1, 'only the record row is left');
+  assert.deepEqual(check(await ClientSessions.load(engine, 6), 10_000), { kind: 'duplicate', reply: OK });
+});
+
+test('client sessions: the record row has the same bytes on a replica that reloaded its mirror (seq order, not arrival order)', async () => {
+  const a = new MemoryEngine();
+  const live = new ClientSessions(7);
+  const t0 = 6_000_000;
+  let batch = new OverlayBatch(a);
+  // Forwarded writes arrive out of seq order (different connections to the leader).
+  for (const seq of [5, 3, 4, 9, 1]) live.record({ id: 41, seq, ackedBelow: 1 }, seq, t0, batch);
+  live.writeRecords(batch);
+  await a.write(batch.batch);
+  const b = new MemoryEngine();
+  const copy = new OverlayBatch(b);
+  for await (const [k, v] of a.scan({ gte: sessionRange(7)[0], lt: sessionRange(7)[1] })) copy.batch.put(k, v);
+  await b.write(copy.batch);
+  const reloaded = await ClientSessions.load(b, 7);
+  // The same next entry on both: the same rows after it.
+  for (const [engine, c] of [[a, live], [b, reloaded]] as const) {
+    batch = new OverlayBatch(engine);
+    c.record({ id: 41, seq: 7, ackedBelow: 4 }, 7, t0 + 1, batch);
+    c.writeRecords(batch);
+    await engine.write(batch.batch);
+  }
+  assert.deepEqual(await sessionRows(b, 7), await sessionRows(a, 7));
+});
+
+test('client sessions: a split copies inline and row replies; a merge keeps every reply not yet acked, placed alike', async () => {
+  const engine = new MemoryEngine();
+  const parent = new ClientSessions(8);
+  const t0 = 7_000_000;
+  const big = Buffer.alloc(INLINE_REPLY_MAX * 2, 'b');
+  let batch = new OverlayBatch(engine);
+  parent.record({ id: 51, seq: 1, ackedBelow: 1 }, 1, t0, batch);
+  parent.record({ id: 51, seq: 2, ackedBelow: 1 }, big, t0, batch);
+  parent.writeRecords(batch);
+  const child = parent.copyTo(18, batch);
+  await engine.write(batch.batch);
+  for (const c of [child, await ClientSessions.load(engine, 18)]) {
+    assert.deepEqual(c.check({ id: 51, seq: 1, ackedBelow: 1 }), { kind: 'duplicate', reply: 1 });
+    assert.deepEqual(c.check({ id: 51, seq: 2, ackedBelow: 1 }), { kind: 'duplicate', reply: big });
+  }
+  // The child goes on alone (ackedBelow 2 drops seq 1), then merges back into the parent.
+  batch = new OverlayBatch(engine);
+  child.record({ id: 51, seq: 3, ackedBelow: 2 }, 3, t0, batch);
+  child.writeRecords(batch);
+  parent.absorb(child, batch);
+  await engine.write(batch.batch);
+  for (const c of [parent, await ClientSessions.load(engine, 8)]) {
+    assert.equal(c.check({ id: 51, seq: 1, ackedBelow: 2 }).kind, 'stale');
+    assert.deepEqual(c.check({ id: 51, seq: 2, ackedBelow: 2 }), { kind: 'duplicate', reply: big });
+    assert.deepEqual(c.check({ id: 51, seq: 3, ackedBelow: 2 }), { kind: 'duplicate', reply: 3 });
   }
 });
