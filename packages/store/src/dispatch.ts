@@ -78,6 +78,11 @@ export function neverSent(err: unknown): boolean {
   return code === 'UNAVAILABLE' || code === 'CLOSED' || code === 'TOO_LARGE' || code === 'OVERLOADED';
 }
 
+/** Too large for any frame or log entry: nothing was sent, and it could never be replicated. */
+function tooLarge(err: unknown): boolean {
+  return (err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError;
+}
+
 /**
  * A write whose outcome this store cannot learn (it may or may not have been
  * applied). Never an error reply — an error means "not applied" —: the
@@ -296,19 +301,29 @@ export class Dispatcher {
 
   /**
    * A read led by another store, forwarded without the attempt loop's two
-   * async frames (every forwarded read went through them): a read has no
-   * session to end and no unknown outcome. Anything
-   * but a reply (refused, the answer lost) pauses and routes again in
-   * `recover`, as the attempt loop does.
+   * async frames, and with one `then` on the forward itself (not on
+   * `redirect`'s): a read has no session to end and no unknown outcome.
+   * Anything but a reply (refused, the answer lost) pauses and routes again
+   * in `recover`, as the attempt loop does.
    */
   private forwardRead(to: Redirect, client: ClientState, handler: Handler<CommandContext>, args: Buffer[], cmd: CommandRun, done?: () => void): Promise<Reply> {
-    return this.redirect(to, client, args, false, cmd).then(
-      (reply) => {
-        if (reply === undefined) return retryPause(0).then(() => this.recover(client, handler, args, false, cmd, undefined, done));
+    const again = (): Promise<Reply> => retryPause(0).then(() => this.recover(client, handler, args, false, cmd, undefined, done));
+    let sent: Promise<Buffer>;
+    try {
+      sent = this.opts.forward!(to.peerAddr, args, client.protocol, client.readonly, undefined, to.slot, client);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    return sent.then(
+      (bytes) => {
         done?.();
-        return reply;
+        return new RawReply(bytes);
       },
-      (e) => this.recover(client, handler, args, false, cmd, { error: e, started: Date.now() }, done),
+      (err) => {
+        if (!tooLarge(err)) return again();
+        done?.();
+        return new ErrorReply(ENTRY_TOO_LARGE);
+      },
     );
   }
 
@@ -451,8 +466,7 @@ export class Dispatcher {
     return sent.then(
       (bytes) => new RawReply(bytes),
       (err) => {
-        // Too large for any frame: nothing was sent, and it could never be replicated.
-        if ((err as { code?: string }).code === 'TOO_LARGE' || err instanceof EntryTooLargeError) return new ErrorReply(ENTRY_TOO_LARGE);
+        if (tooLarge(err)) return new ErrorReply(ENTRY_TOO_LARGE);
         // Refused before anything ran there (not the leader any more, another epoch): route again.
         if (neverSent(err) || isRefused(err)) return undefined;
         // Sent, but the answer was lost: a read is simply retried; a write may

@@ -52,11 +52,16 @@ interface OpenBatch {
   peerAddr: string;
   waiters: Waiter[];
   bytes: number;
+  /** Once sent: its commands not settled yet. */
+  unsettled: number;
 }
 
 export class ForwardBatcher {
-  private readonly open = new Map<string, OpenBatch>();
-  private readonly inFlight = new Set<Waiter>();
+  /** The batches being gathered this turn, by target store: reads and writes apart. */
+  private readonly openReads = new Map<string, OpenBatch>();
+  private readonly openWrites = new Map<string, OpenBatch>();
+  /** Batches sent with a command not settled yet (per batch, not per command: one Set entry for up to 512 commands). */
+  private readonly inFlight = new Set<OpenBatch>();
   private flushScheduled = false;
   private watch: NodeJS.Timeout | undefined;
   private readonly maxCommands: number;
@@ -80,17 +85,17 @@ export class ForwardBatcher {
       const w: Waiter = { req, bytes, peerAddr, slot, done: false, resolve, reject };
       if (bytes >= this.maxBytes) {
         // Alone: a frame too large then fails this command only (TOO_LARGE, nothing sent).
-        this.sendBatch({ peerAddr, waiters: [w], bytes });
+        this.sendBatch({ peerAddr, waiters: [w], bytes, unsettled: 0 });
         return;
       }
-      const key = write ? `w ${peerAddr}` : `r ${peerAddr}`;
-      let b = this.open.get(key);
+      const open = write ? this.openWrites : this.openReads;
+      let b = open.get(peerAddr);
       if (b && (b.waiters.length >= this.maxCommands || b.bytes + bytes > this.maxBytes)) {
-        this.open.delete(key);
+        open.delete(peerAddr);
         this.sendBatch(b);
         b = undefined;
       }
-      if (!b) this.open.set(key, (b = { peerAddr, waiters: [], bytes: 0 }));
+      if (!b) open.set(peerAddr, (b = { peerAddr, waiters: [], bytes: 0, unsettled: 0 }));
       b.waiters.push(w);
       b.bytes += bytes;
       if (!this.flushScheduled) {
@@ -104,14 +109,17 @@ export class ForwardBatcher {
   /** Sends every open batch now. */
   flush(): void {
     this.flushScheduled = false;
-    const batches = [...this.open.values()];
-    this.open.clear();
+    const batches = [...this.openWrites.values(), ...this.openReads.values()];
+    this.openWrites.clear();
+    this.openReads.clear();
     for (const b of batches) this.sendBatch(b);
   }
 
   /** Commands sent and not yet answered. */
   get pending(): number {
-    return this.inFlight.size;
+    let n = 0;
+    for (const b of this.inFlight) n += b.unsettled;
+    return n;
   }
 
   private sendBatch(b: OpenBatch): void {
@@ -125,7 +133,8 @@ export class ForwardBatcher {
     }
     this.stats.batches++;
     this.stats.commands += waiters.length;
-    for (const w of waiters) this.inFlight.add(w);
+    b.unsettled = waiters.length;
+    this.inFlight.add(b);
     this.startWatch();
     let sent: Promise<Uint8Array>;
     try {
@@ -141,27 +150,29 @@ export class ForwardBatcher {
         } catch (e) {
           // The commands ran there, but their answers are unreadable: answers lost.
           const err = new TransportError('REMOTE', `undecodable forward batch answer from ${peerAddr}: ${(e as Error).message}`, peerAddr);
-          for (const w of waiters) this.settle(w, err);
+          for (const w of waiters) this.settle(b, w, err);
           return;
         }
         for (let i = 0; i < waiters.length; i++) {
           const r = res.results[i];
-          if (!r) this.settle(waiters[i], new TransportError('REMOTE', `no answer for command ${i} of a forward batch from ${peerAddr}`, peerAddr));
-          else if (r.error) this.settle(waiters[i], decodeRpcError(r.error, r.typedError ?? new Uint8Array(0), peerAddr));
-          else this.settle(waiters[i], undefined, r.reply ? Buffer.from(r.reply.buffer, r.reply.byteOffset, r.reply.byteLength) : Buffer.alloc(0));
+          if (!r) this.settle(b, waiters[i], new TransportError('REMOTE', `no answer for command ${i} of a forward batch from ${peerAddr}`, peerAddr));
+          else if (r.error) this.settle(b, waiters[i], decodeRpcError(r.error, r.typedError ?? new Uint8Array(0), peerAddr));
+          else this.settle(b, waiters[i], undefined, r.reply ? Buffer.from(r.reply.buffer, r.reply.byteOffset, r.reply.byteLength) : Buffer.alloc(0));
         }
       },
       (err: Error) => {
-        for (const w of waiters) this.settle(w, err);
+        for (const w of waiters) this.settle(b, w, err);
       },
     );
   }
 
-  private settle(w: Waiter, err: Error | undefined, reply?: Buffer): void {
+  private settle(b: OpenBatch, w: Waiter, err: Error | undefined, reply?: Buffer): void {
     if (w.done) return;
     w.done = true;
-    this.inFlight.delete(w);
-    if (this.inFlight.size === 0) this.stopWatch();
+    if (--b.unsettled === 0) {
+      this.inFlight.delete(b);
+      if (this.inFlight.size === 0) this.stopWatch();
+    }
     if (err) w.reject(err);
     else w.resolve(reply!);
   }
@@ -176,9 +187,12 @@ export class ForwardBatcher {
     const leaderOf = this.opts.leaderOf;
     if (this.watch || !leaderOf) return;
     this.watch = setInterval(() => {
-      for (const w of [...this.inFlight]) {
-        const leader = leaderOf(w.slot);
-        if (leader && leader !== w.peerAddr) this.settle(w, new Error(`the leader of slot ${w.slot} moved from ${w.peerAddr} to ${leader} while the forward was in flight`));
+      for (const b of [...this.inFlight]) {
+        for (const w of b.waiters) {
+          if (w.done) continue;
+          const leader = leaderOf(w.slot);
+          if (leader && leader !== w.peerAddr) this.settle(b, w, new Error(`the leader of slot ${w.slot} moved from ${w.peerAddr} to ${leader} while the forward was in flight`));
+        }
       }
     }, this.opts.watchMs ?? 100);
   }
