@@ -36,7 +36,8 @@ async function set(op: pb.SetOp, ks: MutableKeyspace): Promise<Reply> {
   if (op.get && old && old.type !== KeyType.String) throw wrongType();
   const oldValue: Reply = op.get ? (old ? Buffer.from(old.value) : null) : null;
   if ((op.condition === pb.Condition.NX && old) || (op.condition === pb.Condition.XX && !old)) return op.get ? oldValue : null;
-  putString(ks, key, Buffer.from(op.value), expiryAfter(op.expiry, old?.expireAt ?? 0));
+  // The entry's bytes as they are: encodeMeta copies them into the row.
+  putString(ks, key, op.value as Buffer, expiryAfter(op.expiry, old?.expireAt ?? 0));
   return op.get ? oldValue : OK;
 }
 

@@ -8,7 +8,7 @@
 // A collection's members live under subkeys of (key, version); a new
 // collection takes the index of the log entry that creates it as its
 // version, so the members of a deleted one are invisible at once.
-import { readU64, u64 } from '@redraft/common';
+import { readU64, writeU64 } from '@redraft/common';
 
 export enum KeyType {
   String = 0,
@@ -49,19 +49,20 @@ const EMPTY = Buffer.alloc(0);
 
 export function encodeMeta(meta: KeyMeta): Buffer {
   if (meta.type === KeyType.String) {
+    // Written in place (no 8-byte buffer for the expiry, no Buffer#copy call): every SET, on every replica.
     const b = Buffer.allocUnsafe(HEADER + meta.value.length);
     b[0] = meta.type;
-    u64(meta.expireAt).copy(b, 1);
-    meta.value.copy(b, HEADER);
+    writeU64(b, 1, meta.expireAt);
+    b.set(meta.value, HEADER);
     return b;
   }
   const list = meta.type === KeyType.List;
   const b = Buffer.allocUnsafe(HEADER + (list ? 24 : 16));
   b[0] = meta.type;
-  u64(meta.expireAt).copy(b, 1);
-  u64(meta.version).copy(b, 9);
-  u64(meta.size).copy(b, 17);
-  if (list) u64(meta.head ?? LIST_START).copy(b, 25);
+  writeU64(b, 1, meta.expireAt);
+  writeU64(b, 9, meta.version);
+  writeU64(b, 17, meta.size);
+  if (list) writeU64(b, 25, meta.head ?? LIST_START);
   return b;
 }
 
