@@ -205,7 +205,8 @@ export class Dispatcher {
     // A forwarded command's client serves it alone: its gate is its own, kept
     // out of the WeakMap (an entry per forwarded command was an eighth of a
     // leader's CPU under forwarded pipelined GETs).
-    let gate = (client as Partial<ForwardedClient>).forwarded === true ? { runs: [] } : this.gates.get(client);
+    const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
+    let gate = forwarded ? { runs: [] } : this.gates.get(client);
     if (!gate) this.gates.set(client, (gate = { runs: [] }));
     const runs = gate.runs;
     let joined = runs[runs.length - 1];
@@ -229,7 +230,8 @@ export class Dispatcher {
       const refused = subscribedModeReply(client, found, args, this.server.pubsub);
       if (refused !== undefined) return refused;
       if (tx) return this.run(client, tx.handler, tx.args, false, finished);
-      const slots = this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
+      // A forwarded command is never forwarded again (run() drops its slots): none to compute.
+      const slots = this.forwardsEarly && !forwarded && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
       return this.run(client, spec!.handler!, args, isWrite, finished, slots);
     };
     let result: Reply | Promise<Reply>;
