@@ -187,9 +187,18 @@ export function metaKey(slot: number, key: Buffer): Buffer {
   return b;
 }
 
-/** [start, end) of the metadata rows of slots [startSlot, endSlot) — one row per user key. */
+/** A key's metadata row ('m'). */
 export function isMetaKey(encoded: Buffer): boolean {
   return encoded.length >= 4 && encoded[0] === DATA && encoded[3] === META;
+}
+
+/**
+ * A row that reads look up one at a time: a key's metadata row, or a
+ * collection's member row (a hash field, a set member...). What the store's
+ * row cache may hold.
+ */
+export function isPointReadRow(encoded: Buffer): boolean {
+  return encoded.length >= 4 && encoded[0] === DATA && (encoded[3] === META || encoded[3] === SUB);
 }
 
 /** The user key and slot of a metadata row key. */

@@ -7,7 +7,10 @@ import {
   dataRange,
   decodeMetaKey,
   hardStateKey,
+  expireIndexKey,
   isMetaKey,
+  isPointReadRow,
+  scoreKeyPrefix,
   isRegionStateKey,
   keySlot,
   crc16,
@@ -52,6 +55,9 @@ test('data keys: z | slot u16 | m | key, and z | slot | s | keyLen u32 | key | v
   assert.equal(hex(subKey(5, k, 9, Buffer.from('f'))), '7a0005' + '73' + '00000006' + hex(k) + '0000000000000009' + '66');
   assert.deepEqual(decodeMetaKey(metaKey(5, k)), { slot: 5, key: k });
   assert.ok(isMetaKey(metaKey(5, k)) && !isMetaKey(subKey(5, k, 1, Buffer.from('x'))));
+  // The row cache's rows: metadata and members, never the score index, expiry index or Raft's own rows.
+  assert.ok(isPointReadRow(metaKey(5, k)) && isPointReadRow(subKey(5, k, 1, Buffer.from('x'))));
+  assert.ok(!isPointReadRow(scoreKeyPrefix(5, k, 1)) && !isPointReadRow(raftLogKey(3, 7)) && !isPointReadRow(expireIndexKey(5, 1000, k)));
   // A region's data is exactly [z|start, z|end): every key of its slots falls inside.
   const [lo, hi] = dataRange(5, 6);
   for (const key of [metaKey(5, Buffer.alloc(0)), metaKey(5, Buffer.from([0xff, 0xff])), subKey(5, k, 2 ** 50, Buffer.from([0xff]))]) {

@@ -5,7 +5,7 @@
 //    meta group's map for routing, commands forwarded to leaders.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isMetaKey, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
+import { ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NullArray, isPointReadRow, isRefused, RawReply, RespServer, RocksEngine, SLOT_COUNT, SimpleString, counterOf, dataRange, encodeReply, gaugeOf, newRegistry, parseAddress, pb, serveMetrics } from '@redraft/common';
 import type { Server } from 'node:http';
 import type { Connection, Engine, KvReader, Logger, PeerNetwork, Registry, Reply } from '@redraft/common';
 import {
@@ -64,7 +64,7 @@ export interface StoreOptions {
   hibernateRegions?: boolean;
 }
 
-/** Memory for hot key metadata rows (RocksEngine's row cache). */
+/** Memory for hot metadata and member rows (RocksEngine's row cache). */
 const ROW_CACHE_BYTES = 32 * 1024 * 1024;
 /** A forward that gets no answer within this long counts as an answer lost (a write is then resent in its session). */
 const FORWARD_RPC_TIMEOUT_MS = 10_000;
@@ -116,9 +116,10 @@ export class StoreNode {
 
   private async open(): Promise<void> {
     const { log } = this.opts;
-    // Hot key metadata rows (a string's value is inline there) in memory: a
-    // GET of a hot key needs no trip to RocksDB's thread pool (row-cache.ts).
-    this.engine = await RocksEngine.open(join(this.opts.dataDir, 'db'), { rowCache: { cacheable: isMetaKey, maxBytes: ROW_CACHE_BYTES } });
+    // Hot key metadata rows (a string's value is inline there) and member
+    // rows in memory: a GET of a hot key, or the field that apply of an HSET
+    // reads on every replica, needs no trip to RocksDB's thread pool (row-cache.ts).
+    this.engine = await RocksEngine.open(join(this.opts.dataDir, 'db'), { rowCache: { cacheable: isPointReadRow, maxBytes: ROW_CACHE_BYTES } });
     const table = storeCommandTable();
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
@@ -534,6 +535,12 @@ export class StoreNode {
       ['region', 'role'], // a store that starts with no replica yet has no sample to learn them from
     );
     registerExpiryMetrics(r, () => this.expiry);
+    const cache = this.engine instanceof RocksEngine ? this.engine.cache : undefined;
+    if (cache) {
+      counterOf(r, 'redraft_store_row_cache_hits_total', 'Point reads of metadata and member rows answered by the row cache.', () => cache.stats.hits);
+      counterOf(r, 'redraft_store_row_cache_misses_total', 'Point reads of metadata and member rows the row cache sent to RocksDB.', () => cache.stats.misses);
+      gaugeOf(r, 'redraft_store_row_cache_rows', 'Rows in the row cache.', () => cache.size);
+    }
     const raft = this.raft;
     if (raft) {
       gaugeOf(r, 'redraft_store_regions', 'Region replicas hosted here.', () => raft.peers.size);

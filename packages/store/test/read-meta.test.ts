@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorReply, RocksEngine, isMetaKey } from '@redraft/common';
+import { ErrorReply, RocksEngine, isPointReadRow } from '@redraft/common';
 import type { Reply } from '@redraft/common';
 import { testStore } from './harness';
 
 async function cachedStore(t: { after(f: () => Promise<void> | void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'redraft-read-meta-'));
-  const engine = await RocksEngine.open(join(dir, 'db'), { rowCache: { cacheable: isMetaKey, maxBytes: 1 << 20 } });
+  const engine = await RocksEngine.open(join(dir, 'db'), { rowCache: { cacheable: isPointReadRow, maxBytes: 1 << 20 } });
   t.after(async () => {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
