@@ -103,7 +103,7 @@ export interface DispatchOptions {
   /** Sends a command to another store and returns its reply, encoded in `protocol`. */
   forward?(peerAddr: string, args: Buffer[], protocol: 2 | 3, readonlyClient: boolean, session: pb.ForwardSession.$Properties | undefined, slot: number, client?: ClientState): Promise<Buffer>;
   /** A (session, seq) for a write about to be forwarded: the same one for every resend. */
-  newSession?(): pb.ForwardSession.$Properties;
+  newSession?(args: Buffer[]): pb.ForwardSession.$Properties;
   /** The forwarded write got its answer: its seq no longer holds back ackedBelow. */
   sessionDone?(session: pb.ForwardSession.$Properties): void;
 }
@@ -458,7 +458,7 @@ export class Dispatcher {
   private redirect(e: Redirect, client: ClientState, args: Buffer[], isWrite: boolean, cmd: CommandRun): Promise<Reply | undefined> {
     if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return Promise.resolve(new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`));
     if (!this.opts.forward) return Promise.resolve(undefined);
-    if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.();
+    if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.(args);
     let sent: Promise<Buffer>;
     try {
       sent = this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client);

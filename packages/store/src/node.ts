@@ -124,7 +124,7 @@ export class StoreNode {
     this.dispatcher = new Dispatcher(table, this.router(), this.facade(table), log.child({ component: 'dispatch' }), {
       redirect: this.opts.redirect,
       forward: (addr, args, protocol, readonlyClient, session, slot, client) => this.forward(addr, args, protocol, readonlyClient, session, slot, client),
-      newSession: () => this.sessions.next(),
+      newSession: (args) => this.sessions.next(args),
       sessionDone: (session) => this.sessions.done(session),
     });
     if (this.replicated) {
@@ -240,7 +240,7 @@ export class StoreNode {
     return { slot: slots[0], clientAddr: String(leader.clientAddr), peerAddr: String(leader.peerAddr) };
   }
 
-  private readonly sessions = new ForwardingSession();
+  private readonly sessions = new ForwardingSessions();
   /** Forwarded commands, one frame per target store and turn (forward-batch.ts). */
   private forwards: ForwardBatcher | undefined;
   /** KEYS, SCAN, DBSIZE, RANDOMKEY across regions led by other stores. */
@@ -628,10 +628,15 @@ class ForwardedCommandClient implements ForwardedClient {
  * still waiting for its answer (the regions forget replies below it).
  */
 export class ForwardingSession {
-  private readonly id = randomInt(1, 2 ** 48);
+  readonly id = randomInt(1, 2 ** 48);
   private nextSeq = 1;
   /** Seqs not answered yet, in the order they were handed out (a Set iterates in insertion order). */
   private readonly waiting = new Set<number>();
+
+  /** Whether a session handed out by this one. */
+  owns(session: pb.ForwardSession.$Properties): boolean {
+    return Number(session.id) === this.id;
+  }
 
   next(): pb.ForwardSession.$Properties {
     const seq = this.nextSeq++;
@@ -644,6 +649,34 @@ export class ForwardingSession {
 
   done(session: pb.ForwardSession.$Properties): void {
     this.waiting.delete(Number(session.seq));
+  }
+}
+
+/**
+ * The forwarding sessions of this process: one for the blocking commands
+ * (BLPOP, BZPOPMIN...) and one for every other write. A blocked command's
+ * seq waits for its answer as long as it blocks, forever with timeout 0; in
+ * the session of the other writes it would hold their ackedBelow back, and
+ * every region would keep the reply of every write this store forwarded
+ * meanwhile.
+ */
+export class ForwardingSessions {
+  private readonly writes = new ForwardingSession();
+  private readonly blocking: ForwardingSession;
+
+  constructor() {
+    let b = new ForwardingSession();
+    while (b.id === this.writes.id) b = new ForwardingSession();
+    this.blocking = b;
+  }
+
+  /** A (session, seq) for a write about to be forwarded; `args`: the command, when known (a blocking one takes the blocking session). */
+  next(args?: Buffer[]): pb.ForwardSession.$Properties {
+    return (args && blockingTimeoutOf(args) !== undefined ? this.blocking : this.writes).next();
+  }
+
+  done(session: pb.ForwardSession.$Properties): void {
+    (this.blocking.owns(session) ? this.blocking : this.writes).done(session);
   }
 }
 

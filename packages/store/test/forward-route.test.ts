@@ -14,7 +14,7 @@ import { storeCommandTable } from '../src/commands/table';
 import type { ClientState, ServerFacade } from '../src/commands/context';
 import { PubSubHub } from '../src/pubsub';
 import { KeyspaceNotifier } from '../src/notify';
-import { ForwardingSession } from '../src/node';
+import { ForwardingSession, ForwardingSessions } from '../src/node';
 import { testClient } from './harness';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -165,4 +165,19 @@ test("a forwarding session's ackedBelow is the oldest seq still waiting for its 
   const s6 = fs.next();
   assert.deepEqual([s6.seq, s6.ackedBelow], [6, 5]);
   assert.equal(s6.id, s1.id);
+});
+
+test("a blocked command's seq holds back only the blocking session's ackedBelow, not the other writes'", () => {
+  const sessions = new ForwardingSessions();
+  const blpop = sessions.next([b('blpop'), b('list'), b('0')]); // blocks, maybe forever
+  const first = sessions.next([b('set'), b('k'), b('v')]);
+  assert.notEqual(blpop.id, first.id);
+  sessions.done(first);
+  for (let i = 0; i < 3; i++) sessions.done(sessions.next([b('incr'), b('n')]));
+  const later = sessions.next([b('set'), b('k'), b('w')]);
+  assert.deepEqual([later.seq, later.ackedBelow], [5, 5], 'the other writes are acknowledged past the blocked one');
+  // The blocking session keeps the blocked seq waiting, and lets it go when answered.
+  assert.equal(sessions.next([b('brpop'), b('list'), b('1')]).ackedBelow, blpop.seq);
+  sessions.done(blpop);
+  assert.equal(sessions.next([b('blpop'), b('list'), b('1')]).ackedBelow, Number(blpop.seq) + 1);
 });
