@@ -25,9 +25,9 @@ import {
   pb,
   readU64,
   sessionKey,
-  writeU64,
   sessionRange,
   sessionReplyKey,
+  writeU64,
   type Engine,
   type OverlayBatch,
   type Reply,
@@ -35,7 +35,7 @@ import {
 
 /** A session untouched by any entry for this long (in entry time) is forgotten. */
 export const SESSION_TTL_MS = 5 * 60_000;
-/** A kept reply up to this size may ride inline in its session's record row. */
+/** A kept reply up to this size may ride inline in its session's record row (at most 255: its length is one byte there). */
 export const INLINE_REPLY_MAX = 128;
 /** The bytes of kept replies one record row holds inline, at most. */
 export const INLINE_BYTES_MAX = 32 * 1024;
