@@ -37,8 +37,14 @@ import {
 export const SESSION_TTL_MS = 5 * 60_000;
 /** A kept reply up to this size may ride inline in its session's record row (at most 255: its length is one byte there). */
 export const INLINE_REPLY_MAX = 128;
-/** The bytes of kept replies one record row holds inline, at most. */
-export const INLINE_BYTES_MAX = 32 * 1024;
+/**
+ * The bytes of kept replies one record row holds inline, at most. Enough
+ * for the replies of a forwarder's 800 writes in flight (50 clients, 16
+ * deep) to one region; and a bound on what a stuck seq costs: while one
+ * forwarded write waits (an election, at most the 20 s outcome bound), the
+ * others' replies pile up here, and the row is rewritten every apply batch.
+ */
+export const INLINE_BYTES_MAX = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 interface Session {
