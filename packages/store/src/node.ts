@@ -633,7 +633,7 @@ export class ForwardingSession {
   /** Seqs not answered yet, in the order they were handed out (a Set iterates in insertion order). */
   private readonly waiting = new Set<number>();
 
-  /** Whether a session handed out by this one. */
+  /** Whether this session handed out `session`. */
   owns(session: pb.ForwardSession.$Properties): boolean {
     return Number(session.id) === this.id;
   }
