@@ -309,20 +309,13 @@ export class Dispatcher {
    * in `recover`, as the attempt loop does.
    */
   private forwardRead(to: Redirect, client: ClientState, handler: Handler<CommandContext>, args: Buffer[], cmd: CommandRun, done?: () => void): Promise<Reply> {
-    const again = (): Promise<Reply> => retryPause(0).then(() => this.recover(client, handler, args, false, cmd, undefined, done));
-    let sent: Promise<Buffer>;
-    try {
-      sent = this.opts.forward!(to.peerAddr, args, client.protocol, client.readonly, undefined, to.slot, client);
-    } catch (err) {
-      sent = Promise.reject(err);
-    }
-    return sent.then(
+    return this.send(to, client, args, undefined).then(
       (bytes) => {
         done?.();
         return new RawReply(bytes);
       },
       (err) => {
-        if (!tooLarge(err)) return again();
+        if (!tooLarge(err)) return retryPause(0).then(() => this.recover(client, handler, args, false, cmd, undefined, done));
         done?.();
         return new ErrorReply(ENTRY_TOO_LARGE);
       },
@@ -450,6 +443,15 @@ export class Dispatcher {
     return positions.length === 0 ? undefined : slotsOf(positions.map((p) => args[p]));
   }
 
+  /** Forwards a command to the store leading its slot: its reply bytes, or the forward's failure as a rejection (never a throw). */
+  private send(to: Redirect, client: ClientState, args: Buffer[], session: pb.ForwardSession.$Properties | undefined): Promise<Buffer> {
+    try {
+      return this.opts.forward!(to.peerAddr, args, client.protocol, client.readonly, session, to.slot, client);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /**
    * A reply through the leader's store, -MOVED, or undefined to route again
    * and retry. One promise per forward (no async frame): it runs for every
@@ -459,13 +461,7 @@ export class Dispatcher {
     if (this.opts.redirect === 'moved' && !cmd.maybeApplied) return Promise.resolve(new ErrorReply(`MOVED ${e.slot} ${e.clientAddr}`));
     if (!this.opts.forward) return Promise.resolve(undefined);
     if (isWrite && !cmd.session) cmd.session = this.opts.newSession?.(args);
-    let sent: Promise<Buffer>;
-    try {
-      sent = this.opts.forward(e.peerAddr, args, client.protocol, client.readonly, isWrite ? cmd.session : undefined, e.slot, client);
-    } catch (err) {
-      sent = Promise.reject(err);
-    }
-    return sent.then(
+    return this.send(e, client, args, isWrite ? cmd.session : undefined).then(
       (bytes) => new RawReply(bytes),
       (err) => {
         if (tooLarge(err)) return new ErrorReply(ENTRY_TOO_LARGE);

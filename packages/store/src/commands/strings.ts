@@ -6,13 +6,8 @@ import type { CommandContext, CommandHandler, Spec } from './context';
 import { I64_MAX, I64_MIN, MAX_EXPIRE_MS, MAX_STRING_LEN, parseClampedInt, parseI64, word } from './parse';
 import { CommandError, syntaxError } from '../data/errors';
 import { KeyType } from '../data/meta';
-import { ofType, type FoundKey } from '../data/keyspace';
+import { stringValue } from '../data/keyspace';
 import { readMeta } from './read-meta';
-
-/** A string's value, null when absent; WRONGTYPE for other types. */
-function stringValue(found: FoundKey | null): Buffer | null {
-  return ofType(found, KeyType.String)?.value ?? null;
-}
 
 const get: CommandHandler = (ctx, [, key]) => readMeta(ctx, [key], ([found]) => stringValue(found));
 

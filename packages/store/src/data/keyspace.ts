@@ -25,6 +25,11 @@ export function ofType(found: FoundKey | null, type: KeyType): FoundKey | null {
   return found;
 }
 
+/** A found key's string value, null when absent; WRONGTYPE for other types. */
+export function stringValue(found: FoundKey | null): Buffer | null {
+  return ofType(found, KeyType.String)?.value ?? null;
+}
+
 export class Keyspace {
   constructor(readonly reader: KvReader, readonly now: number) {}
 
@@ -52,8 +57,7 @@ export class Keyspace {
 
   /** A string's value, null when absent; WRONGTYPE for other types. */
   async getString(key: Buffer): Promise<Buffer | null> {
-    const found = await this.lookupTyped(key, KeyType.String);
-    return found ? found.value : null;
+    return stringValue(await this.lookup(key));
   }
 
   /**
