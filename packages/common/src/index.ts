@@ -16,6 +16,7 @@ export { redraft as pb } from './gen/proto';
 export * as raft from './raft';
 export * from './log';
 export * from './util/ping';
+export * from './util/exports';
 export * from './util/options';
 export * from './raftstore/codec';
 export * from './raftstore/peer-storage';
@@ -28,3 +29,7 @@ export * from './region/epoch';
 export * from './region/region';
 export * from './region/merge';
 export * from './region/slot-map';
+
+// Last: plain values instead of a getter per name (util/exports.ts).
+import { settleExports } from './util/exports';
+settleExports(module);

@@ -8,3 +8,7 @@ export { ReadOnlyOption } from './readonly';
 export { ProgressState } from './progress';
 export { ProgressStatus } from './raft';
 export { RawNode, Status } from './rawnode';
+
+// Last: plain values instead of a getter per name (util/exports.ts).
+import { settleExports } from '../util/exports';
+settleExports(module);

@@ -7,3 +7,7 @@ export { PeerClient, PeerPool, parseAddress, bindableLocalAddress, type PeerClie
 export { RpcError, NotLeaderError, EpochNotMatchError, RegionNotFoundError, OutcomeUnknownError, EntryTooLargeError, isRefused, encodeRpcError, decodeRpcError } from './rpc-errors';
 export { tcpNetwork, type PeerNetwork, type PeerSender, type PeerListener } from './network';
 export { InMemoryNetwork, type LinkEvent, type LinkFilter, type MemoryCounters } from './memory';
+
+// Last: plain values instead of a getter per name (util/exports.ts).
+import { settleExports } from '../util/exports';
+settleExports(module);
