@@ -33,11 +33,17 @@ if (positionals.length !== 1 || !values.out || !(minPct >= 0)) {
   process.exit(2);
 }
 
-const text = execFileSync('perf', ['script', '-i', positionals[0], '-F', 'pid,tid,ip,sym,dso'], {
-  encoding: 'utf8',
-  maxBuffer: 1024 * 1024 * 1024,
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
+let text;
+try {
+  text = execFileSync('perf', ['script', '-i', positionals[0], '-F', 'pid,tid,ip,sym,dso'], {
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+} catch (e) {
+  console.error(`flamegraph: perf script -i ${positionals[0]} failed: ${(e.stderr || e.message).toString().trim().split('\n')[0]}`);
+  process.exit(1);
+}
 
 /** A frame's display name: JS frames without the checkout's path. */
 function frameName(sym, dso) {
