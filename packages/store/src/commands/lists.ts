@@ -81,7 +81,11 @@ export function parseTimeout(arg: Buffer): number {
 
 /** The block timeout of a blocking list command (ms, 0 forever), or undefined for any other command: forward() sizes its RPC timeout with it. */
 export function blockingTimeoutOf(args: Buffer[]): number | undefined {
-  const name = args[0]?.toString('latin1').toLowerCase();
+  // Every forwarded command asks: the blocking ones all begin with a B, so
+  // the rest make no lower-cased copy of their name.
+  const first = args[0]?.[0];
+  if (first !== 0x62 && first !== 0x42) return undefined;
+  const name = args[0].toString('latin1').toLowerCase();
   try {
     if (name === 'blpop' || name === 'brpop' || name === 'brpoplpush' || name === 'blmove') return parseTimeout(args[args.length - 1]);
     if (name === 'blmpop' || name === 'bzpopmin' || name === 'bzpopmax' || name === 'bzmpop') {
