@@ -26,5 +26,6 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 // --test-force-exit: a file whose tests are done exits even if something it
 // opened (a client left reconnecting) would keep it alive; such a leak must
 // never hang the run until CI's limit.
-const r = spawnSync(process.execPath, ['--test', '--test-force-exit', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', cwd: root });
+const preload = join(root, 'scripts', 'test-preload.cjs'); // reports are not lost at a forced exit (see there)
+const r = spawnSync(process.execPath, ['--require', preload, '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);
