@@ -5,9 +5,10 @@
 // samples. The bottom rows are the process and the thread's kind (the JS
 // main thread, or the other threads: libuv's pool, where RocksDB writes and
 // syncs, and V8's compiler and GC helpers), so one graph of the playground
-// shows its three stores side by side. Colours tell the kinds apart as
-// scripts/perf-summary.mjs counts them: kernel, JavaScript, the RocksDB
-// binding, V8's compiler and GC, the rest of V8, Node and libc.
+// shows its three stores side by side. Colours tell the kinds apart
+// (scripts/perf-kinds.mjs, as perf-summary.mjs counts them): kernel,
+// JavaScript, the RocksDB binding, V8's compiler and GC, the rest of V8,
+// Node and libc.
 //
 // No library draws an SVG from perf's stacks in npm or Debian (0x and
 // speedscope run their own collection and write HTML viewers), and the
@@ -18,6 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { kindOf } from './perf-kinds.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -51,17 +53,6 @@ function frameName(sym, dso) {
   return sym.replace(/\/[^ ]*\/packages\//, '').replace(/\/[^ ]*\/node_modules\//, '');
 }
 
-/** The kind of a frame, for its colour (as perf-summary.mjs counts self time). */
-function kindOf(name, dso) {
-  if (dso.includes('kernel')) return 'kernel';
-  if (name.startsWith('JS:')) return 'js';
-  if (dso.includes('.node')) return 'rocksdb';
-  if (/compiler::|maglev|Maglev|CompileLazy|Compiler|turboshaft/.test(name)) return 'compiler';
-  if (/Scavenge|Marking|MarkCompact|Sweep|Evacuat|Heap::|GCTracer|ConcurrentMarking/.test(name)) return 'gc';
-  if (/^libc|^libstdc|^libm|^ld-linux/.test(dso.replace(/^.*\//, ''))) return 'libc';
-  return 'runtime';
-}
-
 // Fold: "root;...;leaf" → samples, and each frame name's kind.
 const folded = new Map();
 const kinds = new Map();
@@ -91,7 +82,7 @@ for (const line of text.split('\n')) {
   const m = /^\s*[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
   if (!m) continue;
   const name = frameName(m[1], m[2]).replace(/;/g, ',');
-  if (!kinds.has(name)) kinds.set(name, kindOf(name, m[2]));
+  if (!kinds.has(name)) kinds.set(name, kindOf(m[2], m[1] || ''));
   frames.push(name);
 }
 flush();

@@ -8,6 +8,7 @@
 //
 // Usage: node scripts/perf-summary.mjs PERF_DATA [--top N]
 import { execFileSync } from 'node:child_process';
+import { KINDS, kindOf } from './perf-kinds.mjs';
 
 const args = process.argv.slice(2);
 const file = args.find((a) => !a.startsWith('--'));
@@ -24,17 +25,6 @@ const report = execFileSync('perf', ['report', '-i', file, '--no-children', '--s
   stdio: ['ignore', 'pipe', 'ignore'],
 });
 
-/** The kind of a sample's innermost frame. */
-function kindOf(dso, sym) {
-  if (dso === '[kernel.kallsyms]') return 'kernel';
-  if (dso.includes('.node')) return 'RocksDB binding (and RocksDB)';
-  if (dso.startsWith('[JIT]') || sym.startsWith('JS:')) return 'JavaScript (compiled by V8)';
-  if (/compiler::|maglev|Maglev|CompileLazy|Compiler|turboshaft/.test(sym)) return 'V8 optimizing compiler';
-  if (/Scavenge|Marking|MarkCompact|Sweep|Evacuat|Heap::|GCTracer|ConcurrentMarking/.test(sym)) return 'V8 garbage collector';
-  if (/^libc|^libstdc|^libm|^ld-linux/.test(dso)) return 'C libraries (malloc, memcpy...)';
-  return 'rest of V8 and Node (builtins, ICs, interpreter, libuv)';
-}
-
 const kinds = new Map();
 const syms = [];
 for (const line of report.split('\n')) {
@@ -44,7 +34,7 @@ for (const line of report.split('\n')) {
   const pct = Number(m[1]);
   const dso = m[2].trim();
   const sym = m[4].trim();
-  const kind = kindOf(dso, sym);
+  const kind = KINDS[kindOf(dso, sym)];
   kinds.set(kind, (kinds.get(kind) ?? 0) + pct);
   syms.push({ pct, dso, sym });
 }
