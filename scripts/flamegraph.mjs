@@ -21,17 +21,25 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kindOf } from './perf-kinds.mjs';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    out: { type: 'string' },
-    title: { type: 'string', default: 'redraft' },
-    'min-pct': { type: 'string', default: '0.05' },
-  },
-});
+const USAGE = 'usage: flamegraph.mjs PERF_DATA --out FILE.svg [--title T] [--min-pct 0.05]';
+let values, positionals;
+try {
+  ({ values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      title: { type: 'string', default: 'redraft' },
+      'min-pct': { type: 'string', default: '0.05' },
+    },
+  }));
+} catch (e) {
+  // An unknown option, or one missing its value: the usage, then the reason.
+  console.error(`${USAGE}\nflamegraph: ${e.message}`);
+  process.exit(2);
+}
 const minPct = Number(values['min-pct']);
 if (positionals.length !== 1 || !values.out || !(minPct >= 0)) {
-  console.error('usage: flamegraph.mjs PERF_DATA --out FILE.svg [--title T] [--min-pct 0.05]');
+  console.error(USAGE);
   process.exit(2);
 }
 
