@@ -54,12 +54,33 @@ interface OpenBatch {
   bytes: number;
   /** Once sent: its commands not settled yet. */
   unsettled: number;
+  /** Sent before the end of its turn, having reached maxCommands or maxBytes. */
+  full: boolean;
 }
 
+/**
+ * What a batch holds once every command in it has its answer. A settled
+ * batch lets go of its commands at once, because V8 may keep it reachable
+ * for a while: a Map's or Set's hash table replaced by clear() or by a
+ * rehash keeps its old entries, and once the collection is in the old
+ * generation so are its new tables. Until the next full GC, such a dead
+ * table keeps a batch, and through it every command's arguments, request
+ * and promise, alive across young-generation GCs, which then copy and
+ * promote them. Under forwarded GETs at -P 16, half of what the forwarding
+ * store allocated survived each scavenge, and scavenges took a third of its
+ * time (docs/performance.md, step 23).
+ */
+const NO_WAITERS: Waiter[] = [];
+
 export class ForwardBatcher {
-  /** The batches being gathered this turn, by target store: reads and writes apart. */
-  private readonly openReads = new Map<string, OpenBatch>();
-  private readonly openWrites = new Map<string, OpenBatch>();
+  /**
+   * The batches being gathered this turn, by target store: reads and writes
+   * apart. Entries stay (one per store ever forwarded to) and only their
+   * fields change: see NO_WAITERS for why nothing here churns.
+   */
+  private readonly open = new Map<string, { read?: OpenBatch; write?: OpenBatch }>();
+  /** This turn's batches, in the order they were opened: sent by flush(). */
+  private toFlush: OpenBatch[] = [];
   /** Batches sent with a command not settled yet (per batch, not per command: one Set entry for up to 512 commands). */
   private readonly inFlight = new Set<OpenBatch>();
   private flushScheduled = false;
@@ -85,17 +106,23 @@ export class ForwardBatcher {
       const w: Waiter = { req, bytes, peerAddr, slot, done: false, resolve, reject };
       if (bytes >= this.maxBytes) {
         // Alone: a frame too large then fails this command only (TOO_LARGE, nothing sent).
-        this.sendBatch({ peerAddr, waiters: [w], bytes, unsettled: 0 });
+        this.sendBatch({ peerAddr, waiters: [w], bytes, unsettled: 0, full: true });
         return;
       }
-      const open = write ? this.openWrites : this.openReads;
-      let b = open.get(peerAddr);
+      let target = this.open.get(peerAddr);
+      if (!target) this.open.set(peerAddr, (target = {}));
+      let b = write ? target.write : target.read;
       if (b && (b.waiters.length >= this.maxCommands || b.bytes + bytes > this.maxBytes)) {
-        open.delete(peerAddr);
+        b.full = true; // flush() skips it
         this.sendBatch(b);
         b = undefined;
       }
-      if (!b) open.set(peerAddr, (b = { peerAddr, waiters: [], bytes: 0, unsettled: 0 }));
+      if (!b) {
+        b = { peerAddr, waiters: [], bytes: 0, unsettled: 0, full: false };
+        if (write) target.write = b;
+        else target.read = b;
+        this.toFlush.push(b);
+      }
       b.waiters.push(w);
       b.bytes += bytes;
       if (!this.flushScheduled) {
@@ -109,10 +136,10 @@ export class ForwardBatcher {
   /** Sends every open batch now. */
   flush(): void {
     this.flushScheduled = false;
-    const batches = [...this.openWrites.values(), ...this.openReads.values()];
-    this.openWrites.clear();
-    this.openReads.clear();
-    for (const b of batches) this.sendBatch(b);
+    const batches = this.toFlush;
+    this.toFlush = [];
+    for (const target of this.open.values()) target.read = target.write = undefined;
+    for (const b of batches) if (!b.full) this.sendBatch(b);
   }
 
   /** Commands sent and not yet answered. */
@@ -172,6 +199,7 @@ export class ForwardBatcher {
     if (--b.unsettled === 0) {
       this.inFlight.delete(b);
       if (this.inFlight.size === 0) this.stopWatch();
+      b.waiters = NO_WAITERS;
     }
     if (err) w.reject(err);
     else w.resolve(reply!);
