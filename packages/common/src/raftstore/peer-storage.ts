@@ -1,6 +1,7 @@
 // A region peer's Raft storage on the store's one RocksDB. The core reads it
 // synchronously, so every live entry (after the truncated index) is also
-// kept in memory; log GC keeps that bounded. Writes go into the round's
+// kept in memory, log GC keeping that bounded: as bytes (encoded-log.ts),
+// and as Entry objects only until applied. Writes go into the round's
 // WriteBatch; the in-memory view changes at the same time, before the
 // batch is durable, as the core expects of etcd's MemoryStorage.
 import type { Engine, WriteBatch } from '../storage/engine';
@@ -16,8 +17,10 @@ import {
   type HardState,
   type Snapshot,
   type Storage,
+  entrySize,
 } from '../raft';
 import { decodeEntry, decodeHardState, encodeHardState, entryBytes } from './codec';
+import { EncodedLog } from './encoded-log';
 
 /** Every bootstrapped replica of a new region starts from this index, term and state (as TiKV does). */
 export const RAFT_INIT_INDEX = 5;
@@ -55,7 +58,16 @@ export function confStateOf(region: pb.Region.$Properties): ConfState {
 export type SnapshotSource = () => Snapshot | undefined;
 
 export class PeerStorage implements Storage {
+  /** Every live entry's bytes: [truncatedIndex + 1, lastIndex]. */
+  private readonly encoded: EncodedLog;
+  /**
+   * The live entries not applied yet, as objects: [objectsFrom, lastIndex].
+   * An applied entry's object is let go (setApplied), so that it dies
+   * young; the rare read of an older entry (a lagging follower) decodes it
+   * from `encoded`.
+   */
   private ents: Entry[] = [];
+  private objectsFrom: number;
   /**
    * A replica created by a message is not on disk yet: its region state goes
    * into the same batch as its first hard state or entries, so a restart
@@ -71,7 +83,10 @@ export class PeerStorage implements Storage {
     public applyState: ApplyState,
     public region: pb.Region.$Properties,
     private snapshotSource: SnapshotSource,
-  ) {}
+  ) {
+    this.encoded = new EncodedLog(applyState.truncatedIndex + 1);
+    this.objectsFrom = applyState.truncatedIndex + 1;
+  }
 
   /** Loads a peer's state and its live log from the engine. */
   static async load(engine: Engine, regionId: number, region: pb.Region.$Properties, peerId = 0): Promise<PeerStorage> {
@@ -81,17 +96,21 @@ export class PeerStorage implements Storage {
     const as = asRaw ? decodeApplyState(asRaw) : { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 };
     const s = new PeerStorage(regionId, peerId, hs, as, region, () => undefined);
     const [, lt] = raftLogRange(regionId);
-    for await (const [, v] of engine.scan({ gte: raftLogKey(regionId, as.truncatedIndex + 1), lt })) s.ents.push(decodeEntry(v));
-    // Entries must be contiguous from truncatedIndex+1; anything else is corruption.
-    s.ents.forEach((e, i) => {
-      if (e.index !== as.truncatedIndex + 1 + i) throw new Error(`region ${regionId}: raft log gap at ${e.index}`);
-    });
+    s.objectsFrom = Math.max(as.truncatedIndex, as.appliedIndex) + 1;
+    for await (const [, v] of engine.scan({ gte: raftLogKey(regionId, as.truncatedIndex + 1), lt })) {
+      const e = decodeEntry(v);
+      // Entries must be contiguous from truncatedIndex+1; anything else is corruption.
+      if (e.index !== s.encoded.end) throw new Error(`region ${regionId}: raft log gap at ${e.index}`);
+      s.encoded.append(e.index, e.term, v);
+      if (e.index >= s.objectsFrom) s.ents.push(e);
+    }
+    if (s.objectsFrom > s.encoded.end) s.objectsFrom = s.encoded.end; // applied beyond the log: refused below
     // The loop applies an entry once it is committed and in the local log,
     // and the apply write may land before the hard state that carries the new
     // commit index (a crash between the two). Only committed entries are ever
     // applied, so the commit index is at least the applied one (TiKV does the
     // same at start-up).
-    const lastIndex = as.truncatedIndex + s.ents.length;
+    const lastIndex = s.lastIndex();
     if (as.appliedIndex > lastIndex) throw new Error(`region ${regionId}: applied ${as.appliedIndex} beyond the last log entry ${lastIndex}`);
     if (hs.commit < as.appliedIndex) s.hardState.commit = as.appliedIndex;
     if (s.hardState.commit < as.truncatedIndex) throw new Error(`region ${regionId}: commit ${hs.commit} behind truncated ${as.truncatedIndex}`);
@@ -147,8 +166,17 @@ export class PeerStorage implements Storage {
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     if (lo <= this.applyState.truncatedIndex) throw new ErrCompacted();
     if (hi > this.lastIndex() + 1) throw new ErrUnavailable(`entries hi ${hi} beyond last index ${this.lastIndex()}`);
-    const offset = this.applyState.truncatedIndex + 1;
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+    if (lo >= this.objectsFrom) return limitSize(this.ents.slice(lo - this.objectsFrom, hi - this.objectsFrom), maxBytes);
+    // From an applied entry on (a follower that lags): decoded again, up to the size limit.
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = i >= this.objectsFrom ? this.ents[i - this.objectsFrom] : decodeEntry(this.encoded.bytes(i));
+      size += entrySize(e);
+      if (out.length > 0 && size > maxBytes) break;
+      out.push(e);
+    }
+    return out;
   }
 
   term(i: number): number {
@@ -156,7 +184,7 @@ export class PeerStorage implements Storage {
     if (i === t) return this.applyState.truncatedTerm;
     if (i < t) throw new ErrCompacted();
     if (i > this.lastIndex()) throw new ErrUnavailable();
-    return this.ents[i - t - 1].term;
+    return this.encoded.term(i);
   }
 
   firstIndex(): number {
@@ -164,7 +192,7 @@ export class PeerStorage implements Storage {
   }
 
   lastIndex(): number {
-    return this.applyState.truncatedIndex + this.ents.length;
+    return this.encoded.end - 1;
   }
 
   snapshot(): Snapshot {
@@ -183,11 +211,20 @@ export class PeerStorage implements Storage {
     if (first <= this.applyState.truncatedIndex) throw new Error(`append at ${first} below truncated ${this.applyState.truncatedIndex}`);
     if (first > this.lastIndex() + 1) throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
     const oldLast = this.lastIndex();
-    this.ents.length = first - this.applyState.truncatedIndex - 1;
+    this.encoded.truncateFrom(first);
+    if (first < this.objectsFrom) {
+      // Never so for an applied (committed) entry; kept correct regardless.
+      this.ents = [];
+      this.objectsFrom = first;
+    } else {
+      this.ents.length = first - this.objectsFrom;
+    }
     for (const e of entries) {
       this.ents.push(e);
       // The bytes the MsgApps carry (a leader's) or that arrived (a follower's): encoded at most once.
-      batch.put(raftLogKey(this.regionId, e.index), entryBytes(e));
+      const bytes = entryBytes(e);
+      this.encoded.append(e.index, e.term, bytes);
+      batch.put(raftLogKey(this.regionId, e.index), bytes);
     }
     for (let i = this.lastIndex() + 1; i <= oldLast; i++) batch.del(raftLogKey(this.regionId, i));
   }
@@ -225,6 +262,16 @@ export class PeerStorage implements Storage {
   setApplied(index: number, batch: WriteBatch): void {
     this.applyState.appliedIndex = index;
     batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
+    this.releaseObjectsThrough(index);
+  }
+
+  /** Lets go of the Entry objects up to `index` (their bytes stay in `encoded`). */
+  private releaseObjectsThrough(index: number): void {
+    const n = Math.min(index + 1, this.encoded.end) - this.objectsFrom;
+    if (n <= 0) return;
+    // A new array of the few unapplied entries left: no hole-filled prefix to keep.
+    this.ents = this.ents.slice(n);
+    this.objectsFrom += n;
   }
 
   setRegion(region: pb.Region.$Properties, batch: WriteBatch, state = pb.PeerState.NORMAL): void {
@@ -243,7 +290,8 @@ export class PeerStorage implements Storage {
     if (index > this.applyState.appliedIndex) throw new Error(`compact ${index} beyond applied ${this.applyState.appliedIndex}`);
     const term = this.term(index);
     for (let i = this.applyState.truncatedIndex + 1; i <= index; i++) batch.del(raftLogKey(this.regionId, i));
-    this.ents.splice(0, index - this.applyState.truncatedIndex);
+    this.encoded.dropThrough(index);
+    this.releaseObjectsThrough(index);
     this.applyState.truncatedIndex = index;
     this.applyState.truncatedTerm = term;
     batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
@@ -252,7 +300,9 @@ export class PeerStorage implements Storage {
   /** A snapshot replaces the whole log; the caller writes its data in the same batch. */
   applySnapshot(snap: Snapshot, region: pb.Region.$Properties, batch: WriteBatch): void {
     for (let i = this.applyState.truncatedIndex + 1; i <= this.lastIndex(); i++) batch.del(raftLogKey(this.regionId, i));
+    this.encoded.reset(snap.meta.index + 1);
     this.ents = [];
+    this.objectsFrom = snap.meta.index + 1;
     this.applyState = { appliedIndex: snap.meta.index, truncatedIndex: snap.meta.index, truncatedTerm: snap.meta.term };
     batch.put(applyStateKey(this.regionId), Buffer.from(encodeApplyState(this.applyState)));
     if (this.hardState.commit < snap.meta.index) this.setHardState({ ...this.hardState, commit: snap.meta.index }, batch);
@@ -261,6 +311,6 @@ export class PeerStorage implements Storage {
 
   /** Bytes and count of live entries, for log GC decisions and stats. */
   get entryCount(): number {
-    return this.ents.length;
+    return this.encoded.length;
   }
 }

@@ -103,6 +103,9 @@ export class StaleEpochError extends RetryLaterError {}
  * died) is retried by the dispatcher with a fresh request, until its deadline.
  */
 const READ_INDEX_TIMEOUT_MS = 1000;
+
+/** Log GC leaves this many entries fewer than its threshold (see maybeCompactLog). */
+const LOG_GC_STEP = 256;
 /** test-only: lets the fault suite prove its checker catches stale reads ('lease' | 'follower'; unset = safe). */
 const UNSAFE_READS = process.env.REDRAFT_UNSAFE_READS;
 
@@ -378,14 +381,18 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   }
 
   /**
-   * Log GC, local to this replica: past the threshold, drop all but the
-   * newest half of it. A follower that needs dropped entries gets a snapshot.
+   * Log GC, local to this replica: past the threshold, drop the oldest
+   * entries until LOG_GC_STEP fewer than the threshold are left. A follower
+   * that needs dropped entries gets a snapshot. Small steps, not half the
+   * log at once: each dropped entry is a delete in the round's batch, and
+   * thousands of them made at once outlived a young-generation GC and were
+   * promoted.
    */
   private maybeCompactLog(batch: OverlayBatch): void {
     const threshold = this.host.logGcThreshold;
     const truncated = this.storage.applyState.truncatedIndex;
     if (this.applied - truncated <= threshold) return;
-    this.storage.compact(this.applied - Math.floor(threshold / 2), batch.batch);
+    this.storage.compact(this.applied - threshold + Math.min(LOG_GC_STEP, Math.floor(threshold / 2)), batch.batch);
   }
 
   private async applyNormal(e: raft.Entry, cmd: pb.RaftCommand, batch: OverlayBatch): Promise<'applied' | 'wait'> {
