@@ -312,6 +312,11 @@ export class RaftLoop {
         }
         const groups = new Set(items.map(([g]) => g));
         for (const g of groups) g.appliedInBatch?.();
+        // The writers just answered reach their sockets first (the RESP server
+        // writes in a nextTick that their promise reactions queue, and Node
+        // runs queued ticks before the microtask that resumes this function):
+        // handing the batch to RocksDB's thread costs this thread syscalls.
+        await new Promise<void>((resolve) => process.nextTick(resolve));
         // No sync needed: committed entries are durable in the log (on a
         // majority), and the applied index rides in this batch, so a crash
         // re-applies whatever this write lost.
