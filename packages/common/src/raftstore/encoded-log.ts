@@ -7,13 +7,18 @@
 // generation: every entry was copied twice and promoted, then freed by a
 // full GC, and that was a sixth of a store's CPU under pipelined writes.
 // Here an entry's encoded bytes (the same bytes as its log row) are copied
-// into large chunks and located by numbers in a ring of typed arrays (off
+// into chunks and located by numbers in a ring of typed arrays (off
 // V8's heap once large, and never reallocated but to grow); an entry is
 // decoded again only if it is asked for after its object was let go (see
 // PeerStorage).
 
-/** Chunks are this large; an entry larger than that gets a chunk of its own. */
-const CHUNK_BYTES = 256 * 1024;
+/**
+ * A log's first chunk is small and each new one twice the last, up to the
+ * largest size: a store may hold thousands of regions whose logs are a few
+ * entries. An entry larger than the next chunk gets a chunk of its own size.
+ */
+const FIRST_CHUNK_BYTES = 1024;
+const MAX_CHUNK_BYTES = 256 * 1024;
 
 /** Numbers per entry in the ring: term, chunk id, offset, length. */
 const FIELDS = 4;
@@ -32,7 +37,9 @@ export class EncodedLog {
   /** chunks[i] has chunk id chunkBase + i; the last one is being filled. */
   private chunks: Buffer[] = [];
   private chunkBase = 0;
-  private used = CHUNK_BYTES;
+  /** Bytes used in the last chunk. */
+  private used = 0;
+  private nextChunkBytes = FIRST_CHUNK_BYTES;
 
   constructor(firstIndex: number) {
     this.first = firstIndex;
@@ -57,7 +64,8 @@ export class EncodedLog {
     if (index !== this.end) throw new Error(`encoded log: append of ${index} where ${this.end} is next`);
     let chunk = this.chunks[this.chunks.length - 1];
     if (!chunk || this.used + bytes.length > chunk.length) {
-      chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes.length));
+      chunk = Buffer.allocUnsafeSlow(Math.max(this.nextChunkBytes, bytes.length));
+      this.nextChunkBytes = Math.min(MAX_CHUNK_BYTES, this.nextChunkBytes * 2);
       this.chunks.push(chunk);
       this.used = 0;
     }
@@ -115,7 +123,8 @@ export class EncodedLog {
     this.count = 0;
     this.chunkBase += this.chunks.length;
     this.chunks = [];
-    this.used = CHUNK_BYTES;
+    this.used = 0;
+    this.nextChunkBytes = FIRST_CHUNK_BYTES;
   }
 
   /** Bytes of the chunks held (for tests and measurements). */

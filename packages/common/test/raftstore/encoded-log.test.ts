@@ -66,15 +66,22 @@ test('encoded log: a seeded mix of appends, truncations, GC and resets reads bac
   assert.throws(() => log.append(end + 1, term, bytesOf(end + 1, term, 16)), /append of/);
 });
 
-test('encoded log: chunks are shared by small entries and freed once log GC passes every entry in them', () => {
+test('encoded log: chunks grow from 1 KB to 256 KB, are shared by small entries, and are freed once log GC passes every entry in them', () => {
   const log = new EncodedLog(1);
-  for (let i = 1; i <= 3000; i++) log.append(i, 1, bytesOf(i, 1, 200)); // 600 KB: three 256-KB chunks
-  assert.equal(log.chunkBytes, 3 * 256 * 1024);
-  log.dropThrough(1500); // the first chunk held entries 1..1310
+  log.append(1, 1, bytesOf(1, 1, 200));
+  assert.equal(log.chunkBytes, 1024, 'a log of one small entry holds 1 KB');
+  for (let i = 2; i <= 3000; i++) log.append(i, 1, bytesOf(i, 1, 200)); // 600 KB
+  // Chunks of 1, 2, 4 ... 128 KB (255 KB, entries 1 to about 1300), then 256 KB ones.
+  assert.equal(log.chunkBytes, 255 * 1024 + 2 * 256 * 1024);
+  log.dropThrough(1400); // past every entry of the growing chunks
   assert.equal(log.chunkBytes, 2 * 256 * 1024);
   log.dropThrough(3000); // nothing left: only the chunk being filled stays
   assert.equal(log.chunkBytes, 256 * 1024);
   assert.equal(log.length, 0);
   log.append(3001, 2, bytesOf(3001, 2, 100));
   assert.ok(log.bytes(3001).equals(bytesOf(3001, 2, 100)));
+  log.reset(4000);
+  log.append(4000, 3, bytesOf(4000, 3, 5000)); // larger than the next chunk: a chunk of its own size
+  assert.equal(log.chunkBytes, 5000);
+  assert.ok(log.bytes(4000).equals(bytesOf(4000, 3, 5000)));
 });
