@@ -159,11 +159,17 @@ const region: pb.Region.$Properties = {
 };
 const entry = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: Buffer.from(`e${index}`) });
 
-test('peer storage: bootstrap state, append with conflict truncation, compaction, reload from disk', async (t) => {
+/** An engine holding region 42 as `PeerStorage.bootstrap` writes it. */
+async function bootstrappedEngine(t: { after(f: () => Promise<void> | void): void }, peerId?: number): Promise<RocksEngine> {
   const { engine } = await withEngine(t);
   const boot = new WriteBatch();
-  PeerStorage.bootstrap(boot, region);
+  PeerStorage.bootstrap(boot, region, peerId);
   await engine.write(boot, true);
+  return engine;
+}
+
+test('peer storage: bootstrap state, append with conflict truncation, compaction, reload from disk', async (t) => {
+  const engine = await bootstrappedEngine(t);
   let s = await PeerStorage.load(engine, 42, region);
   assert.deepEqual(s.initialState(), { hardState: { term: RAFT_INIT_TERM, vote: 0, commit: RAFT_INIT_INDEX }, confState: { voters: [1, 2], learners: [3] } });
   assert.equal(s.firstIndex(), RAFT_INIT_INDEX + 1);
@@ -202,10 +208,7 @@ test('peer storage: bootstrap state, append with conflict truncation, compaction
 });
 
 test('peer storage: an applied entry is read back from its bytes, equal to what was appended, before and after a reload', async (t) => {
-  const { engine } = await withEngine(t);
-  const boot = new WriteBatch();
-  PeerStorage.bootstrap(boot, region);
-  await engine.write(boot, true);
+  const engine = await bootstrappedEngine(t);
   let s = await PeerStorage.load(engine, 42, region);
   const appended = Array.from({ length: 40 }, (_, i) => entry(RAFT_INIT_INDEX + 1 + i, 6));
   const view = (ents: Entry[]) => ents.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString()]);
@@ -236,10 +239,7 @@ test('peer storage: an applied entry is read back from its bytes, equal to what 
 });
 
 test('peer storage: a bootstrapped replica made in memory is what loading it back from disk gives', async (t) => {
-  const { engine } = await withEngine(t);
-  const boot = new WriteBatch();
-  PeerStorage.bootstrap(boot, region, 2);
-  await engine.write(boot, true);
+  const engine = await bootstrappedEngine(t, 2);
   const loaded = await PeerStorage.load(engine, 42, region, 2);
   const made = PeerStorage.bootstrapped(region, 2);
   const view = (s: PeerStorage) => ({
@@ -255,10 +255,7 @@ test('peer storage: a bootstrapped replica made in memory is what loading it bac
 });
 
 test('peer storage: an apply write that landed before the hard state with its commit index (a crash between them) reloads with commit = applied', async (t) => {
-  const { engine } = await withEngine(t);
-  const boot = new WriteBatch();
-  PeerStorage.bootstrap(boot, region);
-  await engine.write(boot, true);
+  const engine = await bootstrappedEngine(t);
   let s = await PeerStorage.load(engine, 42, region);
   let w = new WriteBatch();
   s.append([6, 7, 8].map((i) => entry(i, 6)), w);
