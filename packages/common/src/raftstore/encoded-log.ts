@@ -5,7 +5,7 @@
 // memory (RocksDB reads are asynchronous). Kept as Entry objects, each one
 // lived for thousands of entries (until log GC) and so survived V8's young
 // generation: every entry was copied twice and promoted, then freed by a
-// full GC, and that was a sixth of a store's CPU under pipelined writes.
+// full GC, about a tenth of a store's main thread under pipelined writes.
 // Here an entry's encoded bytes (the same bytes as its log row) are copied
 // into chunks and located by numbers in a ring of typed arrays (off
 // V8's heap once large, and never reallocated but to grow); an entry is
