@@ -104,7 +104,6 @@ export class PeerStorage implements Storage {
       s.encoded.append(e.index, e.term, v);
       if (e.index >= s.objectsFrom) s.ents.push(e);
     }
-    if (s.objectsFrom > s.encoded.end) s.objectsFrom = s.encoded.end; // applied beyond the log: refused below
     // The loop applies an entry once it is committed and in the local log,
     // and the apply write may land before the hard state that carries the new
     // commit index (a crash between the two). Only committed entries are ever
@@ -167,7 +166,8 @@ export class PeerStorage implements Storage {
     if (lo <= this.applyState.truncatedIndex) throw new ErrCompacted();
     if (hi > this.lastIndex() + 1) throw new ErrUnavailable(`entries hi ${hi} beyond last index ${this.lastIndex()}`);
     if (lo >= this.objectsFrom) return limitSize(this.ents.slice(lo - this.objectsFrom, hi - this.objectsFrom), maxBytes);
-    // From an applied entry on (a follower that lags): decoded again, up to the size limit.
+    // From an applied entry on (a follower that lags): decoded again, under
+    // limitSize's rule, and none past the size limit.
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {
