@@ -152,4 +152,32 @@ test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 
     await waitFor(async () => marked, { what: 'the marker on store A' });
     assert.equal(got.length, 6, 'notifications off everywhere: nothing more');
   });
+
+  await t.test("keyspace notifications: a key's second write right after the first is not 'new' (the write's reply goes out before its apply batch lands)", async () => {
+    // Redis's Tcl "Keyspace notifications: new key test", many times over on
+    // the leader: each SET is answered before its apply batch reaches RocksDB,
+    // and the next SET of the same key must still find it there.
+    const ran = await c.leaderStore();
+    assert.equal(await ran.call('CONFIG', 'SET', 'notify-keyspace-events', 'En'), 'OK');
+    const sub = ioredis(a);
+    const writer = ioredis(ran);
+    t.after(() => {
+      sub.disconnect();
+      writer.disconnect();
+    });
+    await sub.connect();
+    await writer.connect();
+    const got: string[] = [];
+    sub.on('pmessage', (_p: string, ch: string, msg: string) => got.push(`${ch} ${msg}`));
+    await sub.psubscribe('__keyevent@0__:new');
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      await writer.set(`fresh:${i}`, 'a');
+      await writer.set(`fresh:${i}`, 'b');
+    }
+    await writer.set('fresh:end', 'x');
+    await waitFor(async () => got.includes('__keyevent@0__:new fresh:end'), { what: 'the last new event on store A' });
+    assert.deepEqual(got, [...Array.from({ length: n }, (_, i) => `__keyevent@0__:new fresh:${i}`), '__keyevent@0__:new fresh:end']);
+    assert.equal(await ran.call('CONFIG', 'SET', 'notify-keyspace-events', ''), 'OK');
+  });
 });

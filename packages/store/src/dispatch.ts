@@ -398,7 +398,7 @@ export class Dispatcher {
         }
         const ctx = this.context(client, isWrite, cmd);
         const notifier = isWrite ? this.server.notifier : undefined;
-        const absent = notifier?.wantsAbsentKeys(args) ? await notifier.absentKeys(this.router.engineReader(), this.keysOf(args), ctx.now) : undefined;
+        const absent = notifier?.wantsAbsentKeys(args) ? await this.absentKeys(ctx, notifier, args) : undefined;
         const reply = await handler(ctx, args);
         // Keyspace notifications come from the store where the write ran (not a forwarder, not apply).
         notifier?.afterWrite(args, reply, ctx.now, absent);
@@ -479,6 +479,18 @@ export class Dispatcher {
   }
 
   /** The keys of a command (its table key positions). */
+  /**
+   * The keys of `args` absent just before it runs, read after a read
+   * barrier: writers are answered before their apply batch reaches RocksDB
+   * (peer.ts appliedInBatch), so a plain engine read could miss a write this
+   * very client was already answered for, and call its key new again.
+   */
+  private async absentKeys(ctx: CommandContext, notifier: KeyspaceNotifier, args: Buffer[]): Promise<Buffer[]> {
+    const keys = this.keysOf(args);
+    if (keys.length > 0) await ctx.read(keys);
+    return notifier.absentKeys(this.router.engineReader(), keys, ctx.now);
+  }
+
   private keysOf(args: Buffer[]): Buffer[] {
     const found = this.table.lookup(args);
     return found.ok ? CommandTable.keyPositions(found.spec, args).map((i) => args[i]) : [];

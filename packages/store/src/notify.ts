@@ -118,9 +118,11 @@ export class KeyspaceNotifier {
 
   /**
    * The keys that do not exist (or are expired) in this store's applied
-   * state, read just before a write runs. Only meaningful where the write
-   * then runs (the region's leader); a pipelined write to the same key still
-   * in flight is not seen, so `new` is best effort under concurrency.
+   * state, read just before a write runs, after a read barrier on their
+   * region (the caller's: every write answered before is applied here).
+   * Only meaningful where the write then runs (the region's leader); a
+   * pipelined write to the same key still in flight is not seen, so `new`
+   * is best effort under concurrency.
    */
   async absentKeys(reader: KvReader, keys: Buffer[], now: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
