@@ -66,8 +66,10 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from it since the last check-quorum round. */
   recentActive = false;
-  /** Probe: one MsgApp is out, wait for its answer (or a heartbeat response). */
+  /** Probe: one MsgApp is out, wait for its answer (or a heartbeat response to a heartbeat sent after it). */
   msgAppFlowPaused = false;
+  /** Probe: the leader's lease clock when the last probing MsgApp went out (-1: none yet). */
+  probeSentAt = -1;
   /** Lease clock of the newest heartbeat this peer acknowledged in this term. */
   leaseAck = -1;
   inflights: Inflights;
@@ -81,6 +83,7 @@ export class Progress {
 
   private resetState(state: ProgressState): void {
     this.msgAppFlowPaused = false;
+    this.probeSentAt = -1;
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();

@@ -263,6 +263,7 @@ export class Raft {
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed }));
     pr.sentCommit = this.log.committed;
     pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1].index : prevIndex, bytes);
+    if (pr.state === ProgressState.Probe) pr.probeSentAt = this.leaseClock;
     return true;
   }
 
@@ -804,7 +805,12 @@ export class Raft {
       }
       case MessageType.HeartbeatResp: {
         pr.recentActive = true;
-        pr.msgAppFlowPaused = false;
+        // A probe that got no answer is sent again on the answer to a later
+        // heartbeat (it was lost), never on answers to older ones: a follower
+        // back from a stall answers every heartbeat it missed at once, and
+        // each answer re-sent the whole probe (up to maxSizePerMsg of
+        // entries), which stalled the leader and then that follower.
+        if (pr.state !== ProgressState.Probe || m.index > pr.probeSentAt) pr.msgAppFlowPaused = false;
         if (m.index > pr.leaseAck) pr.leaseAck = m.index;
         // A MsgApp may have been lost with the window full: free a slot so the
         // next one goes out and the follower's rejection resets the window.

@@ -85,6 +85,35 @@ test('progress: probe until the first ack, then replicate', () => {
   assert.deepEqual(env.data(2), ['a', 'b', 'c']);
 });
 
+test('progress: a follower back from a stall answers every heartbeat it missed; one probe goes out again, not one per answer', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  env.propose(1, 'a');
+  env.stabilize();
+  env.node(1).raw.reportUnreachable(3);
+  env.propose(1, 'b');
+  env.processReadies();
+  // The probe to 3 is lost; 3 then stalls: the heartbeats sent to it wait, unread.
+  env.queue = env.queue.filter((m) => !(m.type === MessageType.App && m.to === 3));
+  const to3 = (m: { to: number }) => m.to === 3;
+  for (let i = 0; i < 5; i++) {
+    env.tick(1);
+    while (env.deliver((m) => !to3(m)).length > 0);
+  }
+  assert.equal(env.queue.filter((m) => m.type === MessageType.Heartbeat && m.to === 3).length, 5);
+  // 3 comes back and reads them all at once: five answers reach the leader together.
+  env.deliver(to3);
+  env.processReadies();
+  assert.equal(env.queue.filter((m) => m.type === MessageType.HeartbeatResp && m.from === 3).length, 5);
+  env.deliver((m) => m.to === 1);
+  env.processReadies();
+  const probes = env.queue.filter((m) => m.type === MessageType.App && m.to === 3);
+  assert.equal(probes.length, 1, 'the first answer to a heartbeat sent after the lost probe sends it again; the older answers send nothing');
+  assert.deepEqual(probes[0].entries.map((e) => e.index), [4]);
+  env.stabilize();
+  assert.deepEqual(env.data(3), ['a', 'b']);
+});
+
 test('flow control: the inflight window bounds MsgApp per follower; acks reopen it', () => {
   const env = Env.create(2, { maxInflightMsgs: 2, batchAppends: false });
   env.campaign(1);
