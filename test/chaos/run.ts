@@ -130,6 +130,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     await sleep(opts.seconds * 1000);
     log(`stopping: nemesis first (its current fault is healed), then the clients`);
     await nemesis.stop();
+    // Write gaps are measured up to here: stopping can wait seconds for a
+    // client that is reconnecting, while the others have stopped writing.
+    const clientsStopped = performance.now();
     await workload.stop();
     const workloadEnd = performance.now();
     const c0 = workload.history.counts();
@@ -140,7 +143,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const ops = workload.history.ops;
     const check = checkHistory(ops);
     const lost = lostWrites(ops);
-    const gaps = writeGaps(ops, nemesis.faults.map((f) => f.at), workloadEnd);
+    const gaps = writeGaps(ops, nemesis.faults.map((f) => f.at), clientsStopped);
     nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at t=${f.at.toFixed(0)}ms (+${((f.at - t0) / 1000).toFixed(1)}s) ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
     const longest = Math.round(Math.max(0, ...gaps));
     log(`longest-write-gap-ms=${longest}`);
