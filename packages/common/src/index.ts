@@ -24,6 +24,7 @@ export * from './raftstore/loop';
 export * from './raftstore/limits';
 export * from './transport';
 export * from './util/process';
+export * from './util/stall-watch';
 export * from './util/metrics';
 export * from './region/epoch';
 export * from './region/region';

@@ -3,6 +3,7 @@
 // or SIGINT and stops cleanly.
 import type { Logger } from 'pino';
 import { OptionError } from './options';
+import { watchStalls } from './stall-watch';
 
 /** f(), or exit 2 with the message of the OptionError it threw. */
 export function checkOption<T>(f: () => T): T {
@@ -62,4 +63,5 @@ export async function serveUntilSignal(name: string, log: Logger, start: () => P
     log.fatal({ err: e }, `${name} failed to start`);
     process.exit(1);
   });
+  watchStalls(log);
 }

@@ -1,0 +1,56 @@
+// util/stall-watch.ts: a busy event loop is logged as a stall, with its length; a free one is not.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { watchStalls } from '../src/util/stall-watch';
+
+function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { log: pino({ level: 'warn' }, out), lines };
+}
+
+function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+test('stall watch: a loop held for 700 ms is logged with about that length', async () => {
+  const { log, lines } = capture();
+  const stop = watchStalls(log, 300);
+  try {
+    await new Promise((r) => setTimeout(r, 150)); // the watch has looked at the clock once
+    const until700 = performance.now() + 700;
+    while (performance.now() < until700); // holds the event loop
+    await until(() => lines.length > 0, 'the stall warning');
+    assert.equal(lines[0].msg, 'the event loop stalled');
+    const ms = lines[0].stalledMs as number;
+    assert.ok(ms >= 500 && ms < 5000, `stalledMs ${ms}`);
+  } finally {
+    stop();
+  }
+});
+
+test('stall watch: a free loop logs nothing, and stop ends the watch', async () => {
+  const { log, lines } = capture();
+  const stop = watchStalls(log, 600);
+  await new Promise((r) => setTimeout(r, 400));
+  stop();
+  const until1500 = performance.now() + 1500;
+  while (performance.now() < until1500);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.deepEqual(lines, []);
+});
