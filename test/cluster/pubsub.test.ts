@@ -22,6 +22,22 @@ async function numsub(s: Node, channel: string): Promise<number> {
   return Number(r[1]);
 }
 
+/** A pattern subscriber on `subAt` recording `channel message` of each event, and a writer on `writeAt`; both closed after the test. */
+async function eventsAndWriter(t: { after(f: () => void): void }, subAt: Node, writeAt: Node, pattern: string): Promise<{ got: string[]; writer: Redis; sub: Redis }> {
+  const sub = ioredis(subAt);
+  const writer = ioredis(writeAt);
+  t.after(() => {
+    sub.disconnect();
+    writer.disconnect();
+  });
+  await sub.connect();
+  await writer.connect();
+  const got: string[] = [];
+  sub.on('pmessage', (_p: string, ch: string, msg: string) => got.push(`${ch} ${msg}`));
+  await sub.psubscribe(pattern);
+  return { got, writer, sub };
+}
+
 test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 pushes; SSUBSCRIBE MOVED', { timeout: 150_000 }, async (t) => {
   const c = await withCluster(t);
   const leader = await c.leaderStore();
@@ -118,17 +134,7 @@ test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 
     // A and B do not lead the region (asked at the start): the write runs on a third store, its leader.
     assert.equal(await b.call('CONFIG', 'SET', 'notify-keyspace-events', 'KEA'), 'OK');
     for (const s of c.stores) assert.deepEqual(await s.call('CONFIG', 'GET', 'notify-keyspace-events'), ['notify-keyspace-events', 'AKE'], s.name);
-    const sub = ioredis(a);
-    const writer = ioredis(b);
-    t.after(() => {
-      sub.disconnect();
-      writer.disconnect();
-    });
-    await sub.connect();
-    await writer.connect();
-    const got: string[] = [];
-    sub.on('pmessage', (_p: string, ch: string, msg: string) => got.push(`${ch} ${msg}`));
-    await sub.psubscribe('__key*__:*');
+    const { got, writer, sub } = await eventsAndWriter(t, a, b, '__key*__:*');
     await writer.set('user:1', 'x');
     await writer.lpush('queue', 'job');
     await writer.del('user:1');
@@ -159,17 +165,7 @@ test('pub/sub: a PUBLISH on one store reaches subscribers on every store; RESP3 
     // and the next SET of the same key must still find it there.
     const ran = await c.leaderStore();
     assert.equal(await ran.call('CONFIG', 'SET', 'notify-keyspace-events', 'En'), 'OK');
-    const sub = ioredis(a);
-    const writer = ioredis(ran);
-    t.after(() => {
-      sub.disconnect();
-      writer.disconnect();
-    });
-    await sub.connect();
-    await writer.connect();
-    const got: string[] = [];
-    sub.on('pmessage', (_p: string, ch: string, msg: string) => got.push(`${ch} ${msg}`));
-    await sub.psubscribe('__keyevent@0__:new');
+    const { got, writer } = await eventsAndWriter(t, a, ran, '__keyevent@0__:new');
     const n = 200;
     for (let i = 0; i < n; i++) {
       await writer.set(`fresh:${i}`, 'a');
