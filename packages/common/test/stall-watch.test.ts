@@ -35,10 +35,12 @@ test('stall watch: a loop held for 700 ms is logged with about that length', asy
     await new Promise((r) => setTimeout(r, 150)); // the watch has looked at the clock once
     const until700 = performance.now() + 700;
     while (performance.now() < until700); // holds the event loop
-    await until(() => lines.length > 0, 'the stall warning');
-    assert.equal(lines[0].msg, 'the event loop stalled');
-    const ms = lines[0].stalledMs as number;
-    assert.ok(ms >= 500 && ms < 5000, `stalledMs ${ms}`);
+    // A loaded machine may add shorter stalls of its own: the one held here is the one of 500 ms or more.
+    const held = () => lines.find((l) => (l.stalledMs as number) >= 500);
+    await until(() => held() !== undefined, 'the stall warning');
+    assert.equal(held()!.msg, 'the event loop stalled');
+    const ms = held()!.stalledMs as number;
+    assert.ok(ms < 5000, `stalledMs ${ms}`);
   } finally {
     stop();
   }
