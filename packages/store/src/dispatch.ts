@@ -478,7 +478,6 @@ export class Dispatcher {
     );
   }
 
-  /** The keys of a command (its table key positions). */
   /**
    * The keys of `args` absent just before it runs, read after a read
    * barrier: writers are answered before their apply batch reaches RocksDB
@@ -491,6 +490,7 @@ export class Dispatcher {
     return notifier.absentKeys(this.router.engineReader(), keys, ctx.now);
   }
 
+  /** The keys of a command (its table key positions). */
   private keysOf(args: Buffer[]): Buffer[] {
     const found = this.table.lookup(args);
     return found.ok ? CommandTable.keyPositions(found.spec, args).map((i) => args[i]) : [];
