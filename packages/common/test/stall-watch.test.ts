@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { watchStalls } from '../src/util/stall-watch';
+import { waitFor } from './transport/helpers';
 
 function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -16,18 +17,6 @@ function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } 
   return { log: pino({ level: 'warn' }, out), lines };
 }
 
-function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(check, 20);
-    };
-    check();
-  });
-}
-
 test('stall watch: a loop held for 700 ms is logged with about that length', async () => {
   const { log, lines } = capture();
   const stop = watchStalls(log, 300);
@@ -37,7 +26,7 @@ test('stall watch: a loop held for 700 ms is logged with about that length', asy
     while (performance.now() < until700); // holds the event loop
     // A loaded machine may add shorter stalls of its own: the one held here is the one of 500 ms or more.
     const held = () => lines.find((l) => (l.stalledMs as number) >= 500);
-    await until(() => held() !== undefined, 'the stall warning');
+    await waitFor(() => held() !== undefined, 'the stall warning', 10_000);
     assert.equal(held()!.msg, 'the event loop stalled');
     const ms = held()!.stalledMs as number;
     assert.ok(ms < 5000, `stalledMs ${ms}`);
