@@ -5,9 +5,10 @@
 # ops/s of each and the ratio redraft/redis; p99 latency; the CPU seconds each
 # server spent per 100k requests of each test (for the playground: the three
 # store processes summed; utime + stime from /proc, which moves less than
-# ops/s on a shared machine); SET latency with one client (-c 1); RSS per
-# server process after loading 1M keys of 100 bytes; and where each of issue
-# 11's targets stands. Every server is started here on free ports with a temp
+# ops/s on a shared machine) and redis-benchmark's own; SET latency with one
+# client (-c 1); RSS per server process after loading 1M keys of 100 bytes;
+# where each of issue 11's targets stands; and the CPU per request the servers
+# may use for each write target to be met on this machine. Every server is started here on free ports with a temp
 # data dir and stopped by pid (also on Ctrl-C/error).
 #
 # Usage: scripts/bench.sh [options]
@@ -95,9 +96,10 @@ stop_all() {
 }
 install_cleanup bench stop_all
 
-# Results: results[target|pipeline|TEST]=rps, p50[...]/p99[...]=ms, cpu[...]=s per 100k;
-# lat50[target]/lat99[target]: SET at -c 1 (ms); rss[target]: MB per server process.
-declare -A results=() p50=() p99=() cpu=() lat50=() lat99=() rss=()
+# Results: results[target|pipeline|TEST]=rps, p50[...]/p99[...]=ms, cpu[...]=s per 100k,
+# client_cpu[...]=redis-benchmark's own s per 100k; lat50[target]/lat99[target]: SET at
+# -c 1 (ms); rss[target]: MB per server process.
+declare -A results=() p50=() p99=() cpu=() client_cpu=() lat50=() lat99=() rss=()
 ran_targets=()
 
 # spread_leaders PORT: on a playground (meta admin on PORT+3), turns on the
@@ -136,13 +138,21 @@ forwarding_port() {
 # bench_run NAME OUTFILE WHAT [redis-benchmark flags...]: runs redis-benchmark
 # against 127.0.0.1 into OUTFILE, in the background + wait so that a signal is
 # handled at once; on failure prints its stderr (saying WHAT failed) and fails.
+# Sets bench_client_cpu: the CPU seconds redis-benchmark itself used (it shares
+# the machine with the servers). Bash's `times` reports this shell's reaped
+# children; it writes to a file, since in a $(...) subshell it would say 0.
 bench_run() {
   local name=$1 out=$2 what=$3 rc=0
   shift 3
+  times >"$tmp/times.before"
   redis-benchmark -h 127.0.0.1 "$@" >"$out" 2>>"$tmp/$name.bench.err" &
   bench_pid=$!
   wait "$bench_pid" || rc=$?
+  times >"$tmp/times.after"
   bench_pid=""
+  bench_client_cpu=$(cat "$tmp/times.before" "$tmp/times.after" | awk '
+    NR == 2 || NR == 4 { split($1, u, "m"); split($2, s, "m"); v = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+    NR == 2 { before = v } NR == 4 { after = v } END { printf "%.3f", after - before }')
   if ((rc != 0)); then
     echo "bench: [$name] $what failed (status $rc):" >&2
     cat "$tmp/$name.bench.err" >&2
@@ -207,6 +217,7 @@ run_target() {
       p50["$name|$pl|$t"]=${med//\"/}
       p99["$name|$pl|$t"]=${tail99//\"/}
       cpu["$name|$pl|$t"]=$(awk -v d=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 100000 / n }')
+      client_cpu["$name|$pl|$t"]=$(awk -v c="$bench_client_cpu" -v n="$n" 'BEGIN { printf "%.1f", c * 100000 / n }')
     done <<<"$out"
   done
   done
@@ -302,6 +313,7 @@ print_table() {
   done
 }
 print_table "server CPU seconds per 100k requests (utime + stime; playground: its three stores summed)" cpu
+print_table "redis-benchmark's own CPU seconds per 100k requests (the client shares the machine with the servers)" client_cpu
 print_table "p99 latency, ms (-c $clients)" p99
 
 # --- one client, and memory ---
@@ -347,3 +359,22 @@ if [[ " $pipelines " == *" 16 "* ]]; then
 fi
 target_line "standalone SET / redis appendfsync always" "$(ratio "redraft-standalone|1|SET" "redis|1|SET")" '>=' 1.0
 target_line "playground SET p50 at -c 1, ms (--cluster)" "${lat50[redraft-cluster]:-}" '<=' 1.0
+
+# budget_line WHAT TARGET PL TEST GOAL: the CPU per request the servers may use,
+# summed, if TARGET is to make GOAL x redis's ops/s on this machine: its cores'
+# time at that rate less what redis-benchmark itself used per request (in the
+# redis run, at about that rate); beside it, what TARGET used in this run.
+ncores=$(nproc)
+budget_line() {
+  local what=$1 target=$2 pl=$3 test=$4 goal=$5
+  local rps=${results["redis|$pl|$test"]:-} client=${client_cpu["redis|$pl|$test"]:-} used=${cpu["$target|$pl|$test"]:-}
+  [[ -n "$rps" && -n "$client" && -n "$used" ]] || return 0
+  awk -v what="$what" -v rps="$rps" -v goal="$goal" -v cores="$ncores" -v client="$client" -v used="$used" 'BEGIN {
+    rate = rps * goal; budget = cores * 1e6 / rate - client * 10
+    printf "  %-44s at %7.0f ops/s: <= %6.1f us (client %5.1f us)  used %6.1f us\n", what, rate, budget, client * 10, used * 10 }'
+}
+echo
+echo "CPU per request the servers (summed) may use for a target to be met on these $ncores cores, which redis-benchmark shares"
+for test in SET INCR HSET; do budget_line "--cluster $test -P 1 at 1.0x redis" redraft-cluster 1 "$test" 1.0; done
+[[ " $pipelines " == *" 16 "* ]] && budget_line "--cluster SET -P 16 at 0.5x redis" redraft-cluster 16 SET 0.5
+budget_line "standalone SET at 1.0x redis" redraft-standalone 1 SET 1.0
