@@ -45,6 +45,7 @@ import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
 import { OperatorSteps } from './operator-steps';
+import { handOffTarget, transferLeaderStep } from './transfer-leader';
 import { destroyReplicaData } from './destroy';
 import { localSourceReady, mergingOf } from './merge';
 
@@ -113,6 +114,8 @@ const FILE_SIZES_AT_ONCE = 256;
 const QUIET_IDS_EVERY = 10;
 /** On SIGTERM, how long writes already proposed may take to commit and answer. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** On SIGTERM, how long the regions this store leads may take to move to another store. */
+const HANDOFF_WAIT_MS = 1000;
 
 /** Where a slot's region lives, for routing and CLUSTER SLOTS. */
 export interface Route {
@@ -258,6 +261,7 @@ export class RaftStore implements LoopHost, PeerHost {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.splitCheckTimer) clearInterval(this.splitCheckTimer);
     if (this.aliveTimer) clearInterval(this.aliveTimer);
+    await this.handOffLeadership();
     const until = Date.now() + SHUTDOWN_GRACE_MS;
     while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
       await new Promise((r) => setTimeout(r, 10));
@@ -268,6 +272,41 @@ export class RaftStore implements LoopHost, PeerHost {
     for (const p of this.peers.values()) p.failAll('the store is shutting down');
     await this.server.close();
     await this.pool.close();
+  }
+
+  /**
+   * A graceful stop first hands every awake region this store leads to its
+   * most caught-up voter (a transfer: a round trip or two), and waits until
+   * they moved or HANDOFF_WAIT_MS passed. Without it, their followers would
+   * notice the silence only after an election timeout, a second or more
+   * with no writes: the cost of every store of a rolling restart. Writes
+   * already proposed still commit (the transferee catches up first) and are
+   * answered in the grace that follows. A sleeping region keeps its leader
+   * here: it has no clients to keep waiting, and waking thousands of them
+   * at once to move would cost more than their election later.
+   */
+  private async handOffLeadership(): Promise<void> {
+    const handed: RegionPeer[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.isLeader || p.node.hibernating) continue;
+      const to = handOffTarget(p);
+      if (to === undefined) continue;
+      try {
+        transferLeaderStep(p, to);
+        handed.push(p);
+      } catch (e) {
+        // Too far behind to take over now: this region's followers elect as they would have.
+        this.log.debug({ regionId: p.id, err: (e as Error).message }, 'leadership not handed off');
+      }
+    }
+    if (handed.length === 0) return;
+    this.loop.schedule();
+    const started = Date.now();
+    while (Date.now() - started < HANDOFF_WAIT_MS && handed.some((p) => p.isLeader)) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const moved = handed.filter((p) => !p.isLeader).length;
+    this.log.info({ regions: handed.length, moved, ms: Date.now() - started }, 'leadership handed off before stopping');
   }
 
   /** Registers with the meta (retrying until one answers); returns this store's id. */
