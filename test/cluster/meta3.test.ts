@@ -87,3 +87,31 @@ test('3-replica meta group: one replica down, heartbeats and admin commands go o
   assert.match(await redisCli(leaderMeta.port, ['cluster', 'info']), /cluster_state:ok/);
   await heartbeatsAdvance(c, leaderMeta);
 });
+
+test('SIGTERM of the meta leader hands the group to another replica first', { timeout: 150_000 }, async (t) => {
+  const c = await withCluster(t, { metas: 3 });
+  const leaderMeta = await waitFor(
+    async () => {
+      for (const m of c.metas) if ((await metaInfo(m)).meta_role === 'leader') return m;
+      return undefined;
+    },
+    { what: 'a meta leader' },
+  );
+  const rest = c.metas.filter((m) => m !== leaderMeta);
+  await heartbeatsAdvance(c, rest[0]);
+
+  const result = await leaderMeta.stop();
+  assert.ok(!result?.forced, `${leaderMeta.name} needed SIGKILL to stop`);
+  const line = leaderMeta
+    .log()
+    .split('\n')
+    .find((l) => l.includes('meta leadership handed off before stopping'));
+  assert.ok(line, `${leaderMeta.name} logged no hand-off:\n${leaderMeta.log().split('\n').slice(-30).join('\n')}`);
+  const handOff = JSON.parse(line) as { moved: boolean; ms: number };
+  assert.equal(handOff.moved, true, line);
+  t.diagnostic(`meta hand-off took ${handOff.ms} ms`);
+
+  // The other two have a leader, and the stores' heartbeats reach it.
+  await waitFor(async () => (await Promise.all(rest.map(metaInfo))).some((i) => i.meta_role === 'leader'), { timeoutMs: 20_000, what: 'a new meta leader' });
+  await heartbeatsAdvance(c, rest[0]);
+});

@@ -43,6 +43,8 @@ export const META_GROUP_ID = 1;
 const SNAPSHOT_KEY = storeKey('meta/snapshot');
 const PROPOSAL_TIMEOUT_MS = 5000;
 const HOUSEKEEPING_MS = 200;
+/** On SIGTERM, how long a meta leader may take to hand the group to another replica. */
+const HANDOFF_WAIT_MS = 1000;
 
 /** The store RPC that carries one operator step (the nudge); answered empty, or an error with the store's reason. */
 export const STORE_INSTRUCTION_RPC = 'store.instruction';
@@ -157,6 +159,8 @@ export class MetaNode implements LoopGroup, LoopHost {
   /** Housekeeping rounds (200 ms) between two scheduler rounds. */
   private static readonly SCHEDULE_EVERY_ROUNDS = 5;
   private stopped = false;
+  /** stop() began: it hands the leadership over before `stopped` refuses everything. */
+  private stopping = false;
   readonly startedAt = Date.now();
   /** Raft snapshots received from a leader and installed (for tests and INFO). */
   snapshotsInstalled = 0;
@@ -354,9 +358,11 @@ export class MetaNode implements LoopGroup, LoopHost {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.stopping) return;
+    this.stopping = true;
     if (this.housekeeping) clearInterval(this.housekeeping);
+    await this.handOffLeadership();
+    this.stopped = true;
     if (this.loop) await this.loop.stop();
     this.failAll(new Error('SHUTDOWN the meta replica is stopping'));
     await this.admin?.close();
@@ -368,6 +374,23 @@ export class MetaNode implements LoopGroup, LoopHost {
     await this.pool?.close();
     await this.engine?.close();
     this.log.info('meta replica stopped');
+  }
+
+  /**
+   * A meta leader stopping of its own accord hands the group to its most
+   * caught-up replica first (a leader transfer), as a store does with its
+   * regions: the stores' heartbeats and operators wait a transfer, not an
+   * election timeout. Proposals meanwhile are refused as NOT_LEADER.
+   */
+  private async handOffLeadership(): Promise<void> {
+    if (!this.loop || !this.isLeader) return;
+    const to = this.node.raft.handOffTarget();
+    if (to === 0) return; // no other replica heard from lately
+    this.node.transferLeader(to);
+    this.loop.schedule();
+    const started = Date.now();
+    while (Date.now() - started < HANDOFF_WAIT_MS && this.isLeader) await new Promise((r) => setTimeout(r, 5));
+    this.log.info({ to, moved: !this.isLeader, ms: Date.now() - started }, 'meta leadership handed off before stopping');
   }
 
   // ---- LoopGroup ---------------------------------------------------------------------

@@ -212,6 +212,22 @@ export class Raft {
     return out;
   }
 
+  /**
+   * On a leader: the voter to hand the leadership to when it steps down of
+   * its own accord (a graceful stop). The one heard from lately whose log
+   * matches the most of this one's; NONE when no other voter qualifies.
+   */
+  handOffTarget(): number {
+    let best = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of this.prs) {
+      if (id === this.id || pr.isLearner || !pr.recentActive || pr.match <= bestMatch) continue;
+      best = id;
+      bestMatch = pr.match;
+    }
+    return best;
+  }
+
   private promotable(): boolean {
     const pr = this.prs.get(this.id);
     return pr !== undefined && !pr.isLearner && this.log.unstable.snapshot === undefined;

@@ -98,3 +98,24 @@ test('TimeoutNow to a learner is ignored', () => {
   assert.equal(env.role(3), StateRole.Follower);
   assert.equal(env.role(1), StateRole.Leader);
 });
+
+test('handOffTarget: the voter heard from lately whose log matches the most', () => {
+  const env = Env.create(3, { checkQuorum: true });
+  env.campaign(1);
+  env.isolate(3);
+  env.propose(1, 'a');
+  env.stabilize();
+  assert.equal(env.raft(1).handOffTarget(), 2, '3 lags');
+  env.heal();
+  env.stabilize();
+  assert.ok([2, 3].includes(env.raft(1).handOffTarget()));
+  // After an election timeout without hearing from 2, only 3 qualifies (checkQuorum clears recentActive).
+  env.isolate(2);
+  env.tick(1, 12);
+  env.stabilize();
+  assert.equal(env.raft(1).handOffTarget(), 3);
+  env.isolate(3);
+  env.tick(1, 12);
+  env.stabilize();
+  assert.equal(env.raft(1).handOffTarget(), 0, 'none heard from lately');
+});

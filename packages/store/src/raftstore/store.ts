@@ -45,7 +45,7 @@ import { Snapshots } from './snapshot';
 import { SplitChecker } from './split-check';
 import { MessageStash, writeSplitChild, type SplitChild, type SplitContext } from './split';
 import { OperatorSteps } from './operator-steps';
-import { handOffTarget, transferLeaderStep } from './transfer-leader';
+import { transferLeaderStep } from './transfer-leader';
 import { destroyReplicaData } from './destroy';
 import { localSourceReady, mergingOf } from './merge';
 
@@ -289,8 +289,8 @@ export class RaftStore implements LoopHost, PeerHost {
     const handed: RegionPeer[] = [];
     for (const p of this.peers.values()) {
       if (!p.isLeader || p.node.hibernating) continue;
-      const to = handOffTarget(p);
-      if (to === undefined) continue;
+      const to = p.node.raft.handOffTarget();
+      if (to === 0) continue; // no other voter heard from lately
       try {
         transferLeaderStep(p, to);
         handed.push(p);

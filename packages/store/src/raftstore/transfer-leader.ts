@@ -23,19 +23,3 @@ export function transferLeaderStep(peer: RegionPeer, toPeerId: number): void {
   peer.node.transferLeader(toPeerId);
 }
 
-/**
- * The voter a leader stepping down of its own accord (a graceful stop)
- * hands the region to: the one heard from lately whose log matches the most
- * of the leader's; undefined when no other voter qualifies.
- */
-export function handOffTarget(peer: RegionPeer): number | undefined {
-  const voters = new Set((peer.region.peers ?? []).filter((p) => p.role !== pb.PeerRole.LEARNER).map((p) => Number(p.id)));
-  let best: number | undefined;
-  let bestMatch = -1;
-  for (const [id, pr] of peer.node.raft.progressStatus()) {
-    if (id === peer.peerId || !voters.has(id) || !pr.recentActive || pr.match <= bestMatch) continue;
-    best = id;
-    bestMatch = pr.match;
-  }
-  return best;
-}
