@@ -22,4 +22,3 @@ export function transferLeaderStep(peer: RegionPeer, toPeerId: number): void {
   }
   peer.node.transferLeader(toPeerId);
 }
-
