@@ -39,8 +39,8 @@ async function heartbeatsAdvance(c: Cluster, via: Node, by = 2): Promise<void> {
   );
 }
 
-test('3-replica meta group: one replica down, heartbeats and admin commands go on', { timeout: 150_000 }, async (t) => {
-  const c = await withCluster(t, { metas: 3 });
+/** The meta leader and the other replicas, once the stores' heartbeats reach them. */
+async function metaLeaderWithHeartbeats(c: Cluster): Promise<{ leaderMeta: Node; rest: Node[] }> {
   const leaderMeta = await waitFor(
     async () => {
       for (const m of c.metas) if ((await metaInfo(m)).meta_role === 'leader') return m;
@@ -50,6 +50,12 @@ test('3-replica meta group: one replica down, heartbeats and admin commands go o
   );
   const rest = c.metas.filter((m) => m !== leaderMeta);
   await heartbeatsAdvance(c, rest[0]);
+  return { leaderMeta, rest };
+}
+
+test('3-replica meta group: one replica down, heartbeats and admin commands go on', { timeout: 150_000 }, async (t) => {
+  const c = await withCluster(t, { metas: 3 });
+  const { leaderMeta, rest } = await metaLeaderWithHeartbeats(c);
 
   await leaderMeta.kill9();
 
@@ -90,15 +96,7 @@ test('3-replica meta group: one replica down, heartbeats and admin commands go o
 
 test('SIGTERM of the meta leader hands the group to another replica first', { timeout: 150_000 }, async (t) => {
   const c = await withCluster(t, { metas: 3 });
-  const leaderMeta = await waitFor(
-    async () => {
-      for (const m of c.metas) if ((await metaInfo(m)).meta_role === 'leader') return m;
-      return undefined;
-    },
-    { what: 'a meta leader' },
-  );
-  const rest = c.metas.filter((m) => m !== leaderMeta);
-  await heartbeatsAdvance(c, rest[0]);
+  const { leaderMeta, rest } = await metaLeaderWithHeartbeats(c);
 
   const result = await leaderMeta.stop();
   assert.ok(!result?.forced, `${leaderMeta.name} needed SIGKILL to stop`);
