@@ -8,8 +8,9 @@
 # ops/s on a shared machine) and redis-benchmark's own; SET latency with one
 # client (-c 1); RSS per server process after loading 1M keys of 100 bytes;
 # where each of issue 11's targets stands; and the CPU per request the servers
-# may use for each write target to be met on this machine. Every server is started here on free ports with a temp
-# data dir and stopped by pid (also on Ctrl-C/error).
+# may use for each target against redis to be met on this machine. Every
+# server is started here on free ports with a temp data dir and stopped by pid
+# (also on Ctrl-C/error).
 #
 # Usage: scripts/bench.sh [options]
 #   -n N                requests per test (default $BENCH_N, else 100000)
@@ -360,14 +361,14 @@ fi
 target_line "standalone SET / redis appendfsync always" "$(ratio "redraft-standalone|1|SET" "redis|1|SET")" '>=' 1.0
 target_line "playground SET p50 at -c 1, ms (--cluster)" "${lat50[redraft-cluster]:-}" '<=' 1.0
 
-# budget_line WHAT TARGET PL TEST GOAL: the CPU per request the servers may use,
-# summed, if TARGET is to make GOAL x redis's ops/s on this machine: its cores'
-# time at that rate less what redis-benchmark itself used per request (in the
-# redis run, at about that rate); beside it, what TARGET used in this run.
+# budget_line WHAT TARGET PL TEST GOAL [BASE]: the CPU per request the servers may
+# use, summed, if TARGET is to make GOAL x BASE's ops/s (default redis) on this
+# machine: its cores' time at that rate less what redis-benchmark itself used per
+# request (in the BASE run, at about that rate); beside it, what TARGET used.
 ncores=$(nproc)
 budget_line() {
-  local what=$1 target=$2 pl=$3 test=$4 goal=$5
-  local rps=${results["redis|$pl|$test"]:-} client=${client_cpu["redis|$pl|$test"]:-} used=${cpu["$target|$pl|$test"]:-}
+  local what=$1 target=$2 pl=$3 test=$4 goal=$5 base=${6:-redis}
+  local rps=${results["$base|$pl|$test"]:-} client=${client_cpu["$base|$pl|$test"]:-} used=${cpu["$target|$pl|$test"]:-}
   [[ -n "$rps" && -n "$client" && -n "$used" ]] || return 0
   awk -v what="$what" -v rps="$rps" -v goal="$goal" -v cores="$ncores" -v client="$client" -v used="$used" 'BEGIN {
     rate = rps * goal; budget = cores * 1e6 / rate - client * 10
@@ -376,5 +377,6 @@ budget_line() {
 echo
 echo "CPU per request the servers (summed) may use for a target to be met on these $ncores cores, which redis-benchmark shares"
 for test in SET INCR HSET; do budget_line "--cluster $test -P 1 at 1.0x redis" redraft-cluster 1 "$test" 1.0; done
+budget_line "--cluster GET -P 1 at 0.8x redis-mem" redraft-cluster 1 GET 0.8 redis-mem
 [[ " $pipelines " == *" 16 "* ]] && budget_line "--cluster SET -P 16 at 0.5x redis" redraft-cluster 16 SET 0.5
 budget_line "standalone SET at 1.0x redis" redraft-standalone 1 SET 1.0
