@@ -4,13 +4,7 @@
 // the killed store, restarted on its data dir, catches up and serves the data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWriters, waitFor, withCluster, type Ack, type Node } from '../support';
-
-async function expectAll(store: Node, acks: Ack[], readAll: (s: Node, keys: string[], o?: { readonly?: boolean }) => Promise<unknown[]>, readonly = false): Promise<void> {
-  const got = await readAll(store, acks.map((a) => a.key), { readonly });
-  const missing = acks.filter((a, i) => got[i] !== a.value);
-  assert.equal(missing.length, 0, `${store.name}: ${missing.length} of ${acks.length} acknowledged writes missing or wrong, e.g. ${JSON.stringify(missing.slice(0, 5))}`);
-}
+import { startWriters, waitFor, withCluster } from '../support';
 
 test('kill -9 of the leading store while 10 clients write through the others', { timeout: 150_000 }, async (t) => {
   const c = await withCluster(t);
@@ -60,14 +54,14 @@ test('kill -9 of the leading store while 10 clients write through the others', {
   assert.notEqual(newLeader, leader);
 
   // Every acknowledged write is readable through both survivors.
-  for (const s of others) await expectAll(s, w.acks, (s, k, o) => c.readAll(s, k, o));
+  for (const s of others) await c.expectAcked(s, w.acks);
 
   // The killed store restarts on its data dir and serves every acknowledged write (READONLY: its own replica).
   leader.start();
   await leader.ready();
   await waitFor(
     async () => {
-      await expectAll(leader, w.acks, (s, k, o) => c.readAll(s, k, o), true);
+      await c.expectAcked(leader, w.acks, { readonly: true });
       return true;
     },
     { timeoutMs: 30_000, intervalMs: 500, what: `${leader.name} to serve every acknowledged write after its restart (READONLY)`, proc: leader.proc },
@@ -108,5 +102,5 @@ test('kill -9 of the leading store while 10 ioredis Cluster clients write', { ti
   t.diagnostic(`failover gap with cluster-mode clients ${gap} ms`);
   assert.ok(gap < 2000, `cluster-mode writes resumed ${gap} ms after the last OK before the kill (must be < 2000 ms)`);
   const survivors = c.stores.filter((s) => s !== leader);
-  for (const s of survivors) await expectAll(s, w.acks, (s, k, o) => c.readAll(s, k, o));
+  for (const s of survivors) await c.expectAcked(s, w.acks);
 });

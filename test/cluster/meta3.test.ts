@@ -104,7 +104,7 @@ test('SIGTERM of the meta leader hands the group to another replica first', { ti
     .log()
     .split('\n')
     .find((l) => l.includes('meta leadership handed off before stopping'));
-  assert.ok(line, `${leaderMeta.name} logged no hand-off:\n${leaderMeta.log().split('\n').slice(-30).join('\n')}`);
+  assert.ok(line, `${leaderMeta.name} logged no hand-off:\n${leaderMeta.logTail(30)}`);
   const handOff = JSON.parse(line) as { moved: boolean; ms: number };
   assert.equal(handOff.moved, true, line);
   t.diagnostic(`meta hand-off took ${handOff.ms} ms`);

@@ -8,6 +8,7 @@
 //   const leader = await c.leaderStore();          // from CLUSTER SLOTS
 //   await leader.kill9();
 //   await leader.start(); await leader.ready();
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from './ports';
@@ -327,6 +328,13 @@ export class Cluster {
       out.push(...(opts.readonly ? r.slice(1) : r));
     }
     return out;
+  }
+
+  /** Asserts that every acknowledged write reads back, value for value, through store s (optionally READONLY: its own replica). */
+  async expectAcked(s: Node, acks: ReadonlyArray<{ key: string; value: string }>, opts: { readonly?: boolean } = {}): Promise<void> {
+    const got = await this.readAll(s, acks.map((a) => a.key), opts);
+    const missing = acks.filter((a, i) => got[i] !== a.value);
+    assert.equal(missing.length, 0, `${s.name}: ${missing.length} of ${acks.length} acknowledged writes missing or wrong, e.g. ${JSON.stringify(missing.slice(0, 5))}`);
   }
 
   /** SIGTERM every running process: stores first, then metas. */
