@@ -37,7 +37,10 @@
 #   --rss-keys N        keys loaded before RSS is read (default $BENCH_RSS_KEYS, else 1000000; 0 skips)
 #   --csv FILE          also write all results as CSV to FILE
 # Environment: REDRAFT_BENCH_CMD overrides how redraft starts ({port}, {dir}
-# are replaced), REDRAFT_BENCH_PORTS the ports it reserves (default 3).
+# are replaced), REDRAFT_BENCH_PORTS the ports it reserves (default 3),
+# BENCH_CLUSTER_MIN_SECONDS (whole seconds, default 8) how long a --cluster run
+# must last before it is not run again with more requests (redis-benchmark
+# --cluster ends a run only on its 250 ms timer, so a short run reads low).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,7 +89,7 @@ while (($#)); do
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for flag in "-n:$n" "-c:$clients" "--warmup:$warmup" "--latency-n:$latency_n" "--rss-keys:$rss_keys"; do
+for flag in "-n:$n" "-c:$clients" "--warmup:$warmup" "--latency-n:$latency_n" "--rss-keys:$rss_keys" "BENCH_CLUSTER_MIN_SECONDS:$cluster_min_seconds"; do
   [[ "${flag#*:}" =~ ^[0-9]+$ ]] || { echo "bench: ${flag%%:*}: expected a whole number, got '${flag#*:}'" >&2; exit 2; }
 done
 ((n > 0 && clients > 0)) || { echo "bench: -n and -c must be at least 1" >&2; exit 2; }
