@@ -98,11 +98,7 @@ test('split, delete keys, merge back with ctl merge-region while clients write a
 
   // Every acknowledged write reads back through every store; the deleted keys stay deleted.
   const acks = [...plain.acks, ...cluster.acks];
-  for (const s of c.stores) {
-    const got = await c.readAll(s, acks.map((a) => a.key));
-    const missing = acks.filter((a, i) => got[i] !== a.value);
-    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
-  }
+  for (const s of c.stores) await c.expectAcked(s, acks);
   assert.ok((await c.readAll(c.stores[2], keys)).every((v) => v === null), 'deleted keys stay deleted');
   const errors = [...plain.errors, ...cluster.errors];
   t.diagnostic(`acks=${acks.length} errors=${errors.length} ${JSON.stringify(errors.slice(0, 5))}`);
@@ -148,11 +144,7 @@ test('merges interrupted by kill -9 of the store that leads both regions, then o
   await waitFor(() => writers.acks.length > before + 200, { timeoutMs: 30_000, what: 'writes after the merge' });
   await writers.stop();
   await oneShardEverywhere(c);
-  for (const s of c.stores) {
-    const got = await c.readAll(s, writers.acks.map((a) => a.key));
-    const missing = writers.acks.filter((a, i) => got[i] !== a.value);
-    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
-  }
+  for (const s of c.stores) await c.expectAcked(s, writers.acks);
   await c.expectReplicasEqual(left.id);
 
   // Again, with kill -9 of the meta right after the merge is created: the operator lives in its replicated state.
@@ -171,11 +163,7 @@ test('merges interrupted by kill -9 of the store that leads both regions, then o
   await writers2.stop();
   await oneShardEverywhere(c);
   const acks = [...writers.acks, ...writers2.acks];
-  for (const s of c.stores) {
-    const got = await c.readAll(s, acks.map((a) => a.key));
-    const missing = acks.filter((a, i) => got[i] !== a.value);
-    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back after the meta's kill, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
-  }
+  for (const s of c.stores) await c.expectAcked(s, acks);
   t.diagnostic(`acks=${acks.length} errors=${writers.errors.length + writers2.errors.length} ${JSON.stringify([...writers.errors, ...writers2.errors].slice(0, 5))}`);
   await c.expectReplicasEqual(halves[0].id);
 });
@@ -200,11 +188,7 @@ test('the merge checker, switched on, merges four small regions into one while c
   await waitFor(() => writers.acks.length > before + 200, { timeoutMs: 30_000, what: 'writes after the merges' });
   await writers.stop();
   await oneShardEverywhere(c);
-  for (const s of c.stores) {
-    const got = await c.readAll(s, writers.acks.map((a) => a.key));
-    const missing = writers.acks.filter((a, i) => got[i] !== a.value);
-    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
-  }
+  for (const s of c.stores) await c.expectAcked(s, writers.acks);
   t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
   const [only] = await metaRegions(c);
   await c.expectReplicasEqual(only.id);
@@ -249,9 +233,7 @@ test('a merge that cannot finish its prepare (a store down) is cancelled and rol
   await writers.stop();
   for (const s of c.stores) {
     await waitFor(async () => (await c.slots(s)).length === 2, { timeoutMs: 20_000, what: `two shards in CLUSTER SLOTS on ${s.name}` });
-    const got = await c.readAll(s, writers.acks.map((a) => a.key));
-    const missing = writers.acks.filter((a, i) => got[i] !== a.value);
-    assert.equal(missing.length, 0, `${s.name}: ${missing.length} acknowledged writes not read back, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+    await c.expectAcked(s, writers.acks);
   }
   t.diagnostic(`acks=${writers.acks.length} errors=${writers.errors.length} ${JSON.stringify(writers.errors.slice(0, 5))}`);
   await c.expectReplicasEqual(left.id);

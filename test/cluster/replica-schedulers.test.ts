@@ -35,12 +35,6 @@ async function replicaCounts(c: Cluster): Promise<Map<number, number>> {
   return out;
 }
 
-async function expectAllAcked(c: Cluster, via: Node, acks: { key: string; value: string }[]): Promise<void> {
-  const values = await c.readAll(via, acks.map((a) => a.key));
-  const lost = acks.filter((a, i) => values[i] !== a.value);
-  assert.equal(lost.length, 0, `acknowledged writes not read back: ${JSON.stringify(lost.slice(0, 5))}`);
-}
-
 test('replica checker: a dead store\'s replica is re-created elsewhere; the store cleans up when it comes back', { timeout: 300_000 }, async (t) => {
   const c = await withCluster(t, { stores: 4, laterStores: 1 });
   const writers = startWriters(c.stores.slice(0, 3), 3, 'rc');
@@ -74,7 +68,7 @@ test('replica checker: a dead store\'s replica is re-created elsewhere; the stor
   await victim.ready();
   await waitFor(async () => !(await c.regionList(victim)).some((r) => r.id === Number(region.id)), { timeoutMs: 30_000, what: `${victim.name} to destroy its stale replica` });
   await writers.stop();
-  await expectAllAcked(c, victim, writers.acks);
+  await c.expectAcked(victim, writers.acks);
 });
 
 test('region balance fills a joining store; drain-store empties it and removes it', { timeout: 300_000 }, async (t) => {
@@ -115,5 +109,5 @@ test('region balance fills a joining store; drain-store empties it and removes i
 
   await writers.stop();
   assert.ok(writers.acks.length > 0);
-  await expectAllAcked(c, c.stores[0], writers.acks);
+  await c.expectAcked(c.stores[0], writers.acks);
 });
