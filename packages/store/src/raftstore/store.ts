@@ -467,32 +467,54 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   /**
-   * Destroys a replica that is no longer a member of its region: out of the
-   * loop at once; then, at a quiet point of the apply pipeline (no write of
-   * it still in flight), one synced batch deletes its data and Raft state and
-   * tombstones its local state (destroy.ts). Until that batch is on disk,
-   * messages for the region wait (`creating`): a newer replica of it on this
-   * store starts only after.
+   * Destroys a replica that is no longer a member of its region: its data
+   * and Raft state go, its local state is tombstoned (destroy.ts). Messages
+   * for the region that waited meanwhile then reach a newer replica of it.
    */
   private destroyPeer(peer: RegionPeer, why: string): void {
+    this.takeOut(peer, {
+      what: 'destroying the replica',
+      why,
+      fail: () => peer.failAll('the replica was removed from its region'),
+      cleanUp: async () => {
+        const others = [...this.peers.values()].map((p) => [p.startSlot, p.endSlot] as [number, number]);
+        const keys = await destroyReplicaData(this.engine, peer, others);
+        this.log.info({ regionId: peer.id, peerId: peer.peerId, keys }, 'replica destroyed: data deleted, state tombstoned');
+      },
+      stashed: 'deliver',
+    });
+  }
+
+  /**
+   * Takes a replica off this store, for good: out of the loop and the
+   * routing at once, its waiting requests failed (`fail`), its local state a
+   * tombstone; then, at a quiet point of the apply pipeline (no write of it
+   * still in flight), `cleanUp` writes its one synced batch. Until that batch
+   * is on disk, messages for the region wait (`creating`); then they are
+   * delivered (a newer replica of the region on this store starts only
+   * now) or dropped.
+   */
+  private takeOut(peer: RegionPeer, how: { what: string; why: string; fail: () => void; cleanUp: () => Promise<void>; stashed: 'deliver' | 'drop' }): void {
     if (this.peers.get(peer.id) !== peer) return;
-    this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'destroying the replica');
+    this.log.info({ regionId: peer.id, peerId: peer.peerId, why: how.why }, how.what);
     this.quietReports.delete(peer.id);
     this.loop.remove(peer.id);
     this.peers.delete(peer.id);
     this.slotIndex = null;
     this.creating.add(peer.id);
     this.localStates.set(peer.id, { peerId: peer.peerId, tombstone: true });
-    peer.failAll('the replica was removed from its region');
+    how.fail();
     this.loop.atQuietPoint(() => {
-      const others = [...this.peers.values()].map((p) => [p.startSlot, p.endSlot] as [number, number]);
-      destroyReplicaData(this.engine, peer, others)
-        .then((n) => this.log.info({ regionId: peer.id, peerId: peer.peerId, keys: n }, 'replica destroyed: data deleted, state tombstoned'))
+      how
+        .cleanUp()
         .catch((e) => this.fatal(e as Error))
         .finally(() => {
           this.creating.delete(peer.id);
-          for (const m of this.stash.take(peer.id)) this.onRaftMessage(m);
-          this.loop.schedule();
+          const waited = this.stash.take(peer.id);
+          if (how.stashed === 'deliver') {
+            for (const m of waited) this.onRaftMessage(m);
+            this.loop.schedule();
+          }
           this.heartbeatSoon();
         });
     });
@@ -546,29 +568,20 @@ export class RaftStore implements LoopHost, PeerHost {
   }
 
   /**
-   * Out of the loop at once; at a quiet point its Raft state goes and its
-   * local state is (again) a tombstone. Its data is never deleted here: the
-   * target region owns those keys now.
+   * A merged source replica: its Raft state goes and its local state is
+   * (again) a tombstone. Its data is never deleted here: the target region
+   * owns those keys now.
    */
   private retireMerged(peer: RegionPeer, why: string): void {
-    if (this.peers.get(peer.id) !== peer) return;
-    this.log.info({ regionId: peer.id, peerId: peer.peerId, why }, 'retiring the merged source replica');
-    this.quietReports.delete(peer.id);
-    this.loop.remove(peer.id);
-    this.peers.delete(peer.id);
-    this.slotIndex = null;
-    this.creating.add(peer.id);
-    this.localStates.set(peer.id, { peerId: peer.peerId, tombstone: true });
-    peer.failAllRetired(`region ${peer.id} merged into its neighbour; try again`);
-    this.loop.atQuietPoint(() => {
-      destroyReplicaData(this.engine, peer, [], { keepData: true })
-        .then(() => this.log.info({ regionId: peer.id, peerId: peer.peerId }, 'merged source replica retired: Raft state deleted, data kept'))
-        .catch((e) => this.fatal(e as Error))
-        .finally(() => {
-          this.creating.delete(peer.id);
-          this.stash.take(peer.id);
-          this.heartbeatSoon();
-        });
+    this.takeOut(peer, {
+      what: 'retiring the merged source replica',
+      why,
+      fail: () => peer.failAllRetired(`region ${peer.id} merged into its neighbour; try again`),
+      cleanUp: async () => {
+        await destroyReplicaData(this.engine, peer, [], { keepData: true });
+        this.log.info({ regionId: peer.id, peerId: peer.peerId }, 'merged source replica retired: Raft state deleted, data kept');
+      },
+      stashed: 'drop',
     });
   }
 
