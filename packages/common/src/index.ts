@@ -26,6 +26,7 @@ export * from './transport';
 export * from './util/process';
 export * from './util/stall-watch';
 export * from './util/metrics';
+export * from './util/wait';
 export * from './region/epoch';
 export * from './region/region';
 export * from './region/merge';

@@ -29,6 +29,7 @@ import {
   raft,
   regionStateKey,
   storeKey,
+  waitWhile,
 } from '@redraft/common';
 import type { Engine, LoopGroup, LoopHost, Logger, PeerInfo, PeerListener, PeerNetwork, PeerSender, Protocol, Reply } from '@redraft/common';
 import { MetaStateMachine, type ApplyResult } from './state';
@@ -389,7 +390,7 @@ export class MetaNode implements LoopGroup, LoopHost {
     this.node.transferLeader(to);
     this.loop.schedule();
     const started = Date.now();
-    while (Date.now() - started < HANDOFF_WAIT_MS && this.isLeader) await new Promise((r) => setTimeout(r, 5));
+    await waitWhile(() => this.isLeader, HANDOFF_WAIT_MS, 5);
     this.log.info({ to, moved: !this.isLeader, ms: Date.now() - started }, 'meta leadership handed off before stopping');
   }
 

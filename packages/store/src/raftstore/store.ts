@@ -34,6 +34,7 @@ import {
   NotLeaderError,
   EpochNotMatchError,
   RegionNotFoundError,
+  waitWhile,
 } from '@redraft/common';
 import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo, PeerListener, PeerNetwork, PeerSender } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
@@ -262,10 +263,7 @@ export class RaftStore implements LoopHost, PeerHost {
     if (this.splitCheckTimer) clearInterval(this.splitCheckTimer);
     if (this.aliveTimer) clearInterval(this.aliveTimer);
     await this.handOffLeadership();
-    const until = Date.now() + SHUTDOWN_GRACE_MS;
-    while (Date.now() < until && [...this.peers.values()].some((p) => p.pendingWriteCount > 0)) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitWhile(() => [...this.peers.values()].some((p) => p.pendingWriteCount > 0), SHUTDOWN_GRACE_MS, 10);
     if (this.readTimeoutTimer) clearInterval(this.readTimeoutTimer);
     this.snapshots.stop();
     await this.loop.stop();
@@ -302,9 +300,7 @@ export class RaftStore implements LoopHost, PeerHost {
     if (handed.length === 0) return;
     this.loop.schedule();
     const started = Date.now();
-    while (Date.now() - started < HANDOFF_WAIT_MS && handed.some((p) => p.isLeader)) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitWhile(() => handed.some((p) => p.isLeader), HANDOFF_WAIT_MS, 5);
     const moved = handed.filter((p) => !p.isLeader).length;
     this.log.info({ regions: handed.length, moved, ms: Date.now() - started }, 'leadership handed off before stopping');
   }
