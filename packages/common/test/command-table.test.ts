@@ -35,6 +35,16 @@ test('lookup is case-insensitive; arity n exact, -n at least', () => {
   assert.equal(err(table.lookup(args('mset', 'a'))), "ERR wrong number of arguments for 'mset' command");
 });
 
+test('names are compared byte by byte, ASCII case folded as Redis (strcasecmp) does', () => {
+  for (const name of ['get', 'GET', 'gEt']) assert.ok(table.lookup(args(name, 'k')).ok, name);
+  // Near misses: another length, a byte off by the case bit but not a letter, a non-ASCII capital.
+  for (const name of ['ge', 'gett', 'g\x05t', 'GE\u0164', '\u212Aeys', '']) {
+    const r = table.lookup(args(name, 'k'));
+    assert.ok(!r.ok && (r.error as ErrorReply).message.startsWith('ERR unknown command'), JSON.stringify(name));
+  }
+  assert.throws(() => new CommandTable([{ ...specs[0], name: 'Get' }]), /lower case/);
+});
+
 test('unknown command and subcommand answer as Redis 7', () => {
   assert.equal(err(table.lookup(args('nosuch', 'a', 'b'))), "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' ");
   assert.equal(err(table.lookup(args('client', 'bogus'))), "ERR unknown subcommand 'bogus'. Try CLIENT HELP.");

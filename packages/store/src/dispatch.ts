@@ -202,11 +202,16 @@ export class Dispatcher {
     if (fullName === 'quit') client.closeAfterReply();
     const isWrite = !tx && !!spec?.flags.includes('write');
     const kind: Kind = isWrite ? 'write' : !tx && spec?.flags.includes('readonly') && !spec.flags.includes('blocking') ? 'read' : 'other';
-    // A forwarded command's client serves it alone: its gate is its own, kept
-    // out of the WeakMap (an entry per forwarded command was an eighth of a
-    // leader's CPU under forwarded pipelined GETs).
-    const forwarded = (client as Partial<ForwardedClient>).forwarded === true;
-    let gate = forwarded ? { runs: [] } : this.gates.get(client);
+    // A forwarded command's client serves it alone (its forwarding store
+    // keeps its client's order): no gate to pass, and it is never forwarded
+    // again, so no slots either. (A gate per forwarded command, in the
+    // WeakMap, was once an eighth of a leader's CPU under forwarded pipelined GETs.)
+    if ((client as Partial<ForwardedClient>).forwarded === true) {
+      const refused = subscribedModeReply(client, found, args, this.server.pubsub);
+      if (refused !== undefined) return refused;
+      return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
+    }
+    let gate = this.gates.get(client);
     if (!gate) this.gates.set(client, (gate = { runs: [] }));
     const runs = gate.runs;
     let joined = runs[runs.length - 1];
@@ -230,8 +235,7 @@ export class Dispatcher {
       const refused = subscribedModeReply(client, found, args, this.server.pubsub);
       if (refused !== undefined) return refused;
       if (tx) return this.run(client, tx.handler, tx.args, false, finished);
-      // A forwarded command is never forwarded again (run() drops its slots): none to compute.
-      const slots = this.forwardsEarly && !forwarded && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
+      const slots = this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
       return this.run(client, spec!.handler!, args, isWrite, finished, slots);
     };
     let result: Reply | Promise<Reply>;

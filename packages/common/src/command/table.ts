@@ -42,17 +42,36 @@ export interface CommandSpec<C> {
 }
 
 export type Lookup<C> =
-  | { ok: true; spec: CommandSpec<C>; fullName: string }
-  | { ok: false; error: ErrorReply };
+  | { readonly ok: true; readonly spec: CommandSpec<C>; readonly fullName: string }
+  | { readonly ok: false; readonly error: ErrorReply };
+
+/** A top-level command found by the bytes of its name, with the one Lookup that says so (shared: it never changes). */
+interface NameEntry<C> {
+  name: Buffer;
+  spec: CommandSpec<C>;
+  found: Lookup<C> & { ok: true };
+}
 
 export class CommandTable<C> {
   private readonly byName = new Map<string, CommandSpec<C>>();
+  /**
+   * The same specs by a hash of their name's bytes, ASCII case folded as
+   * Redis does (strcasecmp): every command is looked up here, and a string
+   * of its name, lower-cased and hashed, cost about four times as much.
+   */
+  private readonly byNameBytes = new Map<number, NameEntry<C>[]>();
 
   constructor(specs: Iterable<CommandSpec<C>>) {
     for (const spec of specs) {
       if (this.byName.has(spec.name)) throw new Error(`command ${spec.name} declared twice`);
       if (!spec.handler && !spec.subcommands) throw new Error(`command ${spec.name} has no handler`);
+      if (spec.name !== spec.name.toLowerCase()) throw new Error(`command ${spec.name} must be declared in lower case`);
       this.byName.set(spec.name, spec);
+      const name = Buffer.from(spec.name, 'latin1');
+      const h = nameHash(name);
+      const entries = this.byNameBytes.get(h) ?? [];
+      entries.push({ name, spec, found: { ok: true, spec, fullName: spec.name } });
+      this.byNameBytes.set(h, entries);
     }
   }
 
@@ -70,10 +89,11 @@ export class CommandTable<C> {
 
   /** Finds the spec for `args` (descending into subcommands) and checks arity, as Redis does. */
   lookup(args: Buffer[]): Lookup<C> {
-    const name = args[0].toString('utf8');
-    const spec = this.byName.get(name.toLowerCase());
-    if (!spec) return { ok: false, error: unknownCommand(name, args) };
-    if (spec.subcommands && (spec.handler === undefined || args.length >= 2)) {
+    const entry = this.entryOf(args[0]);
+    if (!entry) return { ok: false, error: unknownCommand(args[0].toString('utf8'), args) };
+    const spec = entry.spec;
+    if (!spec.subcommands) return arityOk(spec, args.length) ? entry.found : { ok: false, error: wrongArity(spec.name) };
+    if (spec.handler === undefined || args.length >= 2) {
       if (args.length < 2) return { ok: false, error: wrongArity(spec.name) };
       const subName = args[1].toString('utf8');
       const sub = spec.subcommands.find((s) => s.name === subName.toLowerCase());
@@ -92,11 +112,20 @@ export class CommandTable<C> {
   }
 
   private checked(spec: CommandSpec<C>, fullName: string, args: Buffer[]): Lookup<C> {
-    const n = args.length;
-    if ((spec.arity > 0 && n !== spec.arity) || (spec.arity < 0 && n < -spec.arity)) {
-      return { ok: false, error: wrongArity(fullName) };
+    return arityOk(spec, args.length) ? { ok: true, spec, fullName } : { ok: false, error: wrongArity(fullName) };
+  }
+
+  /** The top-level command named by `name` (ASCII case-insensitive), without making a string of it. */
+  private entryOf(name: Buffer): NameEntry<C> | undefined {
+    const entries = this.byNameBytes.get(nameHash(name));
+    if (!entries) return undefined;
+    next: for (const e of entries) {
+      const want = e.name;
+      if (want.length !== name.length) continue;
+      for (let i = 0; i < want.length; i++) if (foldAscii(name[i]) !== want[i]) continue next;
+      return e;
     }
-    return { ok: true, spec, fullName };
+    return undefined;
   }
 
   // ---- COMMAND ------------------------------------------------------------
@@ -176,6 +205,23 @@ function clip(s: string): string {
 
 export function wrongArity(fullName: string): ErrorReply {
   return new ErrorReply(`ERR wrong number of arguments for '${fullName}' command`);
+}
+
+/** n arguments (the name included) fit the spec's arity: exactly n when positive, at least -n when negative. */
+function arityOk(spec: { arity: number }, n: number): boolean {
+  return spec.arity > 0 ? n === spec.arity : n >= -spec.arity;
+}
+
+/** An ASCII upper-case letter's lower-case byte; any other byte as it is. */
+function foldAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+}
+
+/** A hash of a command name's case-folded bytes (it only picks the entries to compare). */
+function nameHash(name: Buffer): number {
+  let h = name.length;
+  for (let i = 0; i < name.length; i++) h = (Math.imul(h, 31) + foldAscii(name[i])) | 0;
+  return h;
 }
 
 export function unknownCommand(name: string, args: Buffer[]): ErrorReply {
