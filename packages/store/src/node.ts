@@ -286,7 +286,7 @@ export class StoreNode {
   private serveForwarded(req: pb.ForwardRequest): Uint8Array | Promise<Uint8Array> {
     const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
-    const reply = this.dispatcher.dispatch(client, req.args.map((a) => Buffer.from(a)));
+    const reply = this.dispatcher.dispatch(client, argsOf(req));
     return reply instanceof Promise ? reply.then((r) => encodeReply(r, client.protocol)) : encodeReply(reply, client.protocol);
   }
 
@@ -596,6 +596,17 @@ export class StoreNode {
  * never forwards it again). A class, not an object literal with its own
  * closures: one is made per forwarded command.
  */
+/**
+ * A forwarded command's arguments as Buffers. Decoded from a Buffer, they
+ * already are (views into the batch frame, which nothing reuses): copies
+ * of them cost a serving leader about 5 % of its CPU under forwarded GETs.
+ */
+function argsOf(req: pb.ForwardRequest): Buffer[] {
+  const args = req.args;
+  for (const a of args) if (!Buffer.isBuffer(a)) return args.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  return args as Buffer[];
+}
+
 class ForwardedCommandClient implements ForwardedClient {
   readonly forwarded = true;
   readonly session: pb.ForwardSession.$Properties | undefined;
