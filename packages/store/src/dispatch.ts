@@ -3,13 +3,13 @@
 // (forward or MOVED), bounded retries while a region has no leader, and
 // errors turned into replies.
 import { CommandTable, ENTRY_TOO_LARGE, EntryTooLargeError, ErrorReply, NotLeaderError, OutcomeUnknownError, RawReply, isRefused, keySlot } from '@redraft/common';
-import type { CommandSpec, Handler, KvReader, Reply, pb } from '@redraft/common';
+import type { CommandSpec, Handler, KvReader, Lookup, Reply, pb } from '@redraft/common';
 import type { Logger } from 'pino';
 import type { ClientState, CommandContext, ServerFacade } from './commands/context';
 import { Keyspace } from './data/keyspace';
 import { CommandError } from './data/errors';
 import type { RegionHandle } from './region/region';
-import { interceptTransaction } from './commands/transactions';
+import { interceptTransaction, type Intercepted } from './commands/transactions';
 import { subscribedModeReply } from './commands/pubsub';
 import { countCall } from './commands/command-stats';
 import type { KeyspaceNotifier } from './notify';
@@ -145,12 +145,33 @@ interface CommandRun {
 type Kind = 'write' | 'read' | 'other';
 
 /** Consecutive commands of one client that start together. */
-interface Run {
-  kind: Kind;
+class Run {
   /** Commands of the run not finished yet. */
-  pending: number;
+  pending = 0;
   /** Starts of the run's commands, held until every earlier run is finished. */
-  held: Array<() => void>;
+  held: Array<() => void> = [];
+
+  constructor(
+    readonly kind: Kind,
+    /** The client's runs, this one among them. */
+    private readonly runs: Run[],
+  ) {}
+
+  /**
+   * One of the run's commands is done. When the oldest run is, the next one
+   * starts (every earlier command has finished). One function per run, not
+   * a closure per command.
+   */
+  readonly finished = (): void => {
+    if (--this.pending > 0 || this !== this.runs[0]) return;
+    const runs = this.runs;
+    runs.shift();
+    const next = runs[0];
+    if (!next) return;
+    const held = next.held;
+    next.held = [];
+    for (const go of held) go();
+  };
 }
 
 /** A client's runs, oldest first: the first one's commands are running, the others wait. */
@@ -206,42 +227,21 @@ export class Dispatcher {
     // keeps its client's order): no gate to pass, and it is never forwarded
     // again, so no slots either. (A gate per forwarded command, in the
     // WeakMap, was once an eighth of a leader's CPU under forwarded pipelined GETs.)
-    if ((client as Partial<ForwardedClient>).forwarded === true) {
-      const refused = subscribedModeReply(client, found, args, this.server.pubsub);
-      if (refused !== undefined) return refused;
-      return tx ? this.run(client, tx.handler, tx.args, false) : this.run(client, spec!.handler!, args, isWrite);
-    }
+    if ((client as Partial<ForwardedClient>).forwarded === true) return this.start(client, found, args, tx, isWrite, false);
     let gate = this.gates.get(client);
     if (!gate) this.gates.set(client, (gate = { runs: [] }));
     const runs = gate.runs;
-    let joined = runs[runs.length - 1];
-    if (!joined || kind === 'other' || joined.kind !== kind) runs.push((joined = { kind, pending: 0, held: [] }));
-    const myRun = joined;
+    let myRun = runs[runs.length - 1];
+    if (!myRun || kind === 'other' || myRun.kind !== kind) runs.push((myRun = new Run(kind, runs)));
     myRun.pending++;
-    const finished = (): void => {
-      if (--myRun.pending > 0 || myRun !== runs[0]) return;
-      // The oldest run is done: start the next one (every earlier command has finished).
-      runs.shift();
-      const next = runs[0];
-      if (!next) return;
-      const held = next.held;
-      next.held = [];
-      for (const go of held) go();
-    };
     // `finished` is called once the command is done: by run() when it
     // completes later, here when its reply is ready at once.
-    const start = (): Reply | Promise<Reply> => {
-      // A RESP2 client in subscribed mode may only (un)subscribe and PING: judged when the command's turn comes.
-      const refused = subscribedModeReply(client, found, args, this.server.pubsub);
-      if (refused !== undefined) return refused;
-      if (tx) return this.run(client, tx.handler, tx.args, false, finished);
-      const slots = this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking') ? this.slotsOf(spec!, args) : undefined;
-      return this.run(client, spec!.handler!, args, isWrite, finished, slots);
-    };
+    const finished = myRun.finished;
+    const early = this.forwardsEarly && kind !== 'other' && !spec!.flags.includes('blocking');
     let result: Reply | Promise<Reply>;
     if (myRun === runs[0]) {
       try {
-        result = start();
+        result = this.start(client, found, args, tx, isWrite, early, finished);
       } catch (e) {
         finished(); // the commands after it must still run
         throw e;
@@ -253,7 +253,7 @@ export class Dispatcher {
         myRun.held.push(() => {
           let r: Reply | Promise<Reply>;
           try {
-            r = start();
+            r = this.start(client, found, args, tx, isWrite, early, finished);
           } catch (e) {
             reject(e); // as a rejection, never out of the loop that starts the held commands
             queueMicrotask(finished);
@@ -268,6 +268,20 @@ export class Dispatcher {
     // A blocked client (BLPOP...) runs nothing else until it is answered, here or where it was forwarded, as in Redis.
     if (spec?.flags.includes('blocking') && isPromiseLike(result)) (client as Partial<{ blockUntil(p: PromiseLike<unknown>): void }>).blockUntil?.(result);
     return result;
+  }
+
+  /**
+   * A command's turn came: refused (a RESP2 client in subscribed mode may
+   * only (un)subscribe and PING, judged now), or run. `early`: its keys'
+   * slots are computed first, so that it is forwarded before its handler
+   * runs when another store leads them.
+   */
+  private start(client: ClientState, found: Lookup<CommandContext>, args: Buffer[], tx: Extract<Intercepted, { handler: unknown }> | undefined, isWrite: boolean, early: boolean, done?: () => void): Reply | Promise<Reply> {
+    const refused = subscribedModeReply(client, found, args, this.server.pubsub);
+    if (refused !== undefined) return refused;
+    if (tx) return this.run(client, tx.handler, tx.args, false, done);
+    const spec = (found as Lookup<CommandContext> & { ok: true }).spec;
+    return this.run(client, spec.handler!, args, isWrite, done, early ? this.slotsOf(spec, args) : undefined);
   }
 
   /**
@@ -438,13 +452,19 @@ export class Dispatcher {
 
   /** The slots of a command's keys, or undefined without keys (or when its key positions cannot be read). */
   private slotsOf(spec: CommandSpec<CommandContext>, args: Buffer[]): number[] | undefined {
+    // Most commands have one key, right after their name (GET, SET, INCR, HSET...): no positions to list.
+    const k = spec.keys;
+    if (!spec.keysOf && k !== undefined && k[0] === 1 && k[1] === 1 && args.length > 1) return [keySlot(args[1])];
     let positions: number[];
     try {
       positions = CommandTable.keyPositions(spec, args);
     } catch {
       return undefined; // the handler answers the bad input
     }
-    return positions.length === 0 ? undefined : slotsOf(positions.map((p) => args[p]));
+    if (positions.length === 0) return undefined;
+    const slots = new Array<number>(positions.length);
+    for (let i = 0; i < positions.length; i++) slots[i] = keySlot(args[positions[i]]);
+    return slots;
   }
 
   /** Forwards a command to the store leading its slot: its reply bytes, or the forward's failure as a rejection (never a throw). */
