@@ -184,7 +184,7 @@ export class ForwardBatcher {
           const r = res.results[i];
           if (!r) this.settle(b, waiters[i], new TransportError('REMOTE', `no answer for command ${i} of a forward batch from ${peerAddr}`, peerAddr));
           else if (r.error) this.settle(b, waiters[i], decodeRpcError(r.error, r.typedError ?? new Uint8Array(0), peerAddr));
-          else this.settle(b, waiters[i], undefined, r.reply ? Buffer.from(r.reply.buffer, r.reply.byteOffset, r.reply.byteLength) : Buffer.alloc(0));
+          else this.settle(b, waiters[i], undefined, asBuffer(r.reply));
         }
       },
       (err: Error) => {
@@ -281,6 +281,15 @@ export function serveForwardBatch(body: Uint8Array, run: (req: pb.ForwardRequest
       }
     };
   });
+}
+
+/**
+ * Decoded bytes as a Buffer, without a copy: decoded from a Buffer, they
+ * are one already (a view into the frame, which nothing reuses).
+ */
+export function asBuffer(bytes: Uint8Array | null | undefined): Buffer {
+  if (!bytes) return Buffer.alloc(0);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A command's own error, typed where it has a type (rpc-errors.ts). */

@@ -35,7 +35,7 @@ import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
 import { KeyspaceNotifier } from './notify';
 import { KeysFanout } from './keys-fanout';
-import { ForwardBatcher, serveForwardBatch } from './forward-batch';
+import { ForwardBatcher, asBuffer, serveForwardBatch } from './forward-batch';
 
 export interface StoreOptions {
   host: string;
@@ -603,7 +603,7 @@ export class StoreNode {
  */
 function argsOf(req: pb.ForwardRequest): Buffer[] {
   const args = req.args;
-  for (const a of args) if (!Buffer.isBuffer(a)) return args.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  for (const a of args) if (!Buffer.isBuffer(a)) return args.map(asBuffer);
   return args as Buffer[];
 }
 
