@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RocksEngine, dataRange, decodeCollectionRow, decodeEntry, decodeExpireIndexKey, decodeMetaKey, isMetaKey, pb, raftLogRange } from '@redraft/common';
-import { freePorts, respMany, RespError, waitFor, withCluster, type Node } from '../support';
+import { freePorts, metric, respMany, RespError, waitFor, withCluster, type Node } from '../support';
 
 async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Promise<void> {
   for (let i = 0; i < cmds.length; i += chunk) {
@@ -24,13 +24,6 @@ async function pipeline(s: Node, cmds: (string | number)[][], chunk = 200): Prom
     const bad = replies.findIndex((r) => r instanceof RespError && !/^WRONGTYPE|^ERR no such key/.test(r.message));
     assert.equal(bad, -1, `${JSON.stringify(part[bad])} through ${s.name}: ${String(replies[bad])}`);
   }
-}
-
-/** One counter of a store's Prometheus text. */
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 async function expiredKeysInfo(s: Node): Promise<number> {

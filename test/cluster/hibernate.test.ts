@@ -7,17 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keySlot } from '@redraft/common';
-import { freePorts, ioredisClients, waitFor, withCluster, type Node, type SlotRange } from '../support';
+import { freePorts, ioredisClients, metric, waitFor, withCluster, type Node, type SlotRange } from '../support';
 
 const REGIONS = 50;
 /** kill -9 → a leader on a running store for every region (detection 2 s + election 0.5-1 s, on a loaded machine). */
 const FAILOVER_BOUND_MS = 15_000;
-
-async function gauge(metricsPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : -1;
-}
 
 /** One key per region, found by slot. */
 function keysPerRegion(slots: SlotRange[], tag: string): string[] {
@@ -42,12 +36,12 @@ test('50 idle regions hibernate; kill -9 of the store leading most of them: ever
   await waitFor(() => allLed(c.stores[0]), { timeoutMs: 60_000, intervalMs: 200, what: `${REGIONS} regions with leaders` });
 
   // Idle: every replica on every store hibernates.
-  await waitFor(async () => (await Promise.all(metrics.map((p) => gauge(p, 'redraft_store_hibernating_regions')))).every((n) => n === REGIONS), {
+  await waitFor(async () => (await Promise.all(metrics.map((p) => metric(p, 'redraft_store_hibernating_regions')))).every((n) => n === REGIONS), {
     timeoutMs: 60_000,
     intervalMs: 250,
     what: `redraft_store_hibernating_regions to reach ${REGIONS} on every store`,
   });
-  const ticksBefore = await Promise.all(metrics.map((p) => gauge(p, 'redraft_store_raft_group_ticks_total')));
+  const ticksBefore = await Promise.all(metrics.map((p) => metric(p, 'redraft_store_raft_group_ticks_total')));
 
   // Some data in every region before the kill (wakes them; they sleep again).
   const make = ioredisClients();
@@ -60,12 +54,12 @@ test('50 idle regions hibernate; kill -9 of the store leading most of them: ever
   const before = keysPerRegion(slots, 'before');
   const r0 = await client(c.stores[0].port);
   for (const k of before) assert.equal(await r0.set(k, 'b'), 'OK');
-  await waitFor(async () => (await Promise.all(metrics.map((p) => gauge(p, 'redraft_store_hibernating_regions')))).every((n) => n === REGIONS), {
+  await waitFor(async () => (await Promise.all(metrics.map((p) => metric(p, 'redraft_store_hibernating_regions')))).every((n) => n === REGIONS), {
     timeoutMs: 60_000,
     intervalMs: 250,
     what: 'every region to hibernate again after the writes',
   });
-  const ticksAfter = await Promise.all(metrics.map((p) => gauge(p, 'redraft_store_raft_group_ticks_total')));
+  const ticksAfter = await Promise.all(metrics.map((p) => metric(p, 'redraft_store_raft_group_ticks_total')));
   t.diagnostic(`group ticks while writing ${REGIONS} keys and going back to sleep: ${ticksAfter.map((v, i) => v - ticksBefore[i]).join(', ')}`);
 
   // kill -9 the store that leads the most regions.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis, { Cluster as RedisCluster } from 'ioredis';
-import { redisCli, RespError, waitFor, withCluster, type Node } from '../support';
+import { freePorts, metric, redisCli, RespError, waitFor, withCluster, type Node } from '../support';
 
 async function commandsProcessed(s: Node): Promise<number> {
   const m = /total_commands_processed:(\d+)/.exec(String(await s.call('INFO', 'stats')));
@@ -14,8 +14,15 @@ async function commandsProcessed(s: Node): Promise<number> {
 }
 
 test('cluster routing: any store serves any key; cluster clients go to the leader; --redirect moved', { timeout: 150_000 }, async (t) => {
-  const c = await withCluster(t);
+  const base = await freePorts(3);
+  const c = await withCluster(t, { perStoreArgs: [0, 1, 2].map((i) => ['--metrics-port', String(base + i)]) });
   const [s1, s2, s3] = c.stores;
+  const metricsPort = (s: Node): number => base + c.stores.indexOf(s);
+  /** Each store's count of commands it forwarded, and of commands it ran for another store. */
+  const forwardCounts = async (): Promise<{ sent: number[]; served: number[] }> => ({
+    sent: await Promise.all(c.stores.map((s) => metric(metricsPort(s), 'redraft_store_forwarded_commands_total'))),
+    served: await Promise.all(c.stores.map((s) => metric(metricsPort(s), 'redraft_store_forwarded_commands_served_total'))),
+  });
 
   // The leader named by CLUSTER SLOTS is the same on every store and is the region's leader.
   const leader = await c.leaderStore();
@@ -41,6 +48,7 @@ test('cluster routing: any store serves any key; cluster clients go to the leade
   });
 
   await t.test('plain redis-cli: written through each store, read through every store', async () => {
+    const before = await forwardCounts();
     for (const w of c.stores) {
       const key = `cli:{written-through-${w.name}}`;
       assert.equal(await redisCli(w.port, ['SET', key, `v-${w.port}`]), 'OK\n');
@@ -52,6 +60,15 @@ test('cluster routing: any store serves any key; cluster clients go to the leade
     for (const r of [s2, s3]) {
       assert.equal(await redisCli(r.port, Array.from({ length: 50 }, (_, i) => `GET many:${i}\n`).join('')), Array.from({ length: 50 }, (_, i) => `${i}\n`).join(''));
     }
+    // The metrics show it: the followers forwarded what their clients sent, the leader ran it for them.
+    const after = await forwardCounts();
+    const sent = after.sent.map((n, i) => n - before.sent[i]);
+    const served = after.served.map((n, i) => n - before.served[i]);
+    for (const [i, s] of c.stores.entries()) {
+      if (s === leader) assert.equal(sent[i], 0, `the leader ${s.name} forwarded nothing (forwarded ${sent})`);
+      else assert.ok(sent[i] >= 4, `follower ${s.name} forwarded its clients' commands (forwarded ${sent})`);
+    }
+    assert.equal(served[c.stores.indexOf(leader)], sent.reduce((a, b) => a + b), `the leader ran every forwarded command (forwarded ${sent}, served ${served})`);
   });
 
   await t.test('plain ioredis against each store', async () => {
@@ -78,9 +95,11 @@ test('cluster routing: any store serves any key; cluster clients go to the leade
       const masters = cluster.nodes('master').map((n) => n.options.port);
       assert.deepEqual(masters, [leader.port], `ioredis sees the leader as the only master`);
       const before = await Promise.all(c.stores.map(commandsProcessed));
+      const forwardsBefore = await forwardCounts();
       for (let i = 0; i < 200; i++) assert.equal(await cluster.set(`cl:${i}`, String(i)), 'OK');
       for (let i = 0; i < 200; i++) assert.equal(await cluster.get(`cl:${i}`), String(i));
       const after = await Promise.all(c.stores.map(commandsProcessed));
+      assert.deepEqual(await forwardCounts(), forwardsBefore, 'a cluster client makes no store forward');
       const delta = after.map((a, i) => a - before[i]);
       for (const [i, s] of c.stores.entries()) {
         // 400 commands went to the leader; the followers saw at most our INFO probes and ioredis's own housekeeping.

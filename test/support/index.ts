@@ -22,3 +22,4 @@ export type { Ack } from './writers';
 export { ctl } from './ctl';
 export type { CtlRun } from './ctl';
 export { ioredisClients, blockedClients } from './clients';
+export { metric } from './metrics';

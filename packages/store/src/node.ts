@@ -243,6 +243,8 @@ export class StoreNode {
   private readonly sessions = new ForwardingSessions();
   /** Forwarded commands, one frame per target store and turn (forward-batch.ts). */
   private forwards: ForwardBatcher | undefined;
+  /** Commands sent on to the store leading their slot, and commands run here for another store (the metrics). */
+  private readonly forwardStats = { sent: 0, served: 0 };
   /** KEYS, SCAN, DBSIZE, RANDOMKEY across regions led by other stores. */
   private keysFanout: KeysFanout | undefined;
 
@@ -266,6 +268,7 @@ export class StoreNode {
     client?: ClientState,
   ): Promise<Buffer> {
     const req: pb.ForwardRequest.$Properties = { args, readonlyClient, protocol, session };
+    this.forwardStats.sent++;
     const block = blockingTimeoutOf(args);
     if (block !== undefined) return this.forwardBlocking(peerAddr, req, block, client);
     // Only writes carry a session (dispatch.ts): they batch apart from reads.
@@ -284,6 +287,7 @@ export class StoreNode {
    * reply encoded, at once when it is ready at once.
    */
   private serveForwarded(req: pb.ForwardRequest): Uint8Array | Promise<Uint8Array> {
+    this.forwardStats.served++;
     const client = new ForwardedCommandClient(req);
     // An OutcomeUnknownError travels typed: the forwarder resends in its session (exactly once) rather than answer its client.
     const reply = this.dispatcher.dispatch(client, argsOf(req));
@@ -559,6 +563,10 @@ export class StoreNode {
       counterOf(r, 'redraft_store_peer_frames_sent_total', 'Frames sent to other stores and the meta.', () => raft.pool.stats().framesOut);
       counterOf(r, 'redraft_store_peer_bytes_sent_total', 'Bytes sent to other stores and the meta (frame headers included): heartbeats, entries, forwards.', () => raft.pool.stats().bytesOut);
       counterOf(r, 'redraft_store_peer_frames_dropped_total', 'Frames dropped while a peer was unreachable.', () => raft.pool.stats().dropped);
+      // Clients talking to a store that does not lead their keys: each command costs a hop there and back.
+      counterOf(r, 'redraft_store_forwarded_commands_total', 'Commands sent on to the store leading their slot (their clients talk to a store that does not lead their keys).', () => this.forwardStats.sent);
+      counterOf(r, 'redraft_store_forward_batches_total', 'Frames that carried those commands (one per target store and turn).', () => this.forwards?.stats.batches ?? 0);
+      counterOf(r, 'redraft_store_forwarded_commands_served_total', 'Commands other stores forwarded here, run as their leader.', () => this.forwardStats.served);
     }
     return r;
   }
