@@ -600,11 +600,6 @@ export class StoreNode {
 }
 
 /**
- * The client of one command another store forwarded here (dispatch.ts
- * never forwards it again). A class, not an object literal with its own
- * closures: one is made per forwarded command.
- */
-/**
  * A forwarded command's arguments as Buffers. Decoded from a Buffer, they
  * already are (views into the batch frame, which nothing reuses): copies
  * of them cost a serving leader about 5 % of its CPU under forwarded GETs.
@@ -615,6 +610,11 @@ function argsOf(req: pb.ForwardRequest): Buffer[] {
   return args as Buffer[];
 }
 
+/**
+ * The client of one command another store forwarded here (dispatch.ts
+ * never forwards it again). A class, not an object literal with its own
+ * closures: one is made per forwarded command.
+ */
 class ForwardedCommandClient implements ForwardedClient {
   readonly forwarded = true;
   readonly session: pb.ForwardSession.$Properties | undefined;
