@@ -25,12 +25,8 @@ test('SIGTERM of the leading store hands its regions to another store first', { 
   await w.stop();
   writing = false;
 
-  const line = leader
-    .log()
-    .split('\n')
-    .find((l) => l.includes('leadership handed off before stopping'));
-  assert.ok(line, `${leader.name} logged no hand-off:\n${leader.logTail(30)}`);
-  const handOff = JSON.parse(line) as { regions: number; moved: number; ms: number };
+  const handOff = leader.logRecord<{ regions: number; moved: number; ms: number }>('leadership handed off before stopping');
+  const line = JSON.stringify(handOff);
   assert.ok(handOff.regions >= 1, line);
   assert.equal(handOff.moved, handOff.regions, `every region it led moved before it stopped: ${line}`);
 

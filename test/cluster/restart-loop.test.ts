@@ -37,8 +37,8 @@ test('a store killed repeatedly under write load always restarts and serves', { 
   for (const s of c.stores) {
     await waitFor(
       async () => {
-        const got = await c.readAll(s, w.acks.map((a) => a.key), { readonly: true });
-        return w.acks.every((a, i) => got[i] === a.value);
+        await c.expectAcked(s, w.acks, { readonly: true });
+        return true;
       },
       { timeoutMs: 30_000, intervalMs: 500, what: `${s.name} to serve every acknowledged write`, proc: s.proc },
     );

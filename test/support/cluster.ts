@@ -117,6 +117,15 @@ export class Node {
     return all.slice(Math.max(0, all.length - lines - 1)).join('\n');
   }
 
+  /** The first log record (pino writes a JSON line each) whose line contains `text`; fails with the log's tail when there is none. */
+  logRecord<T>(text: string): T {
+    const line = this.log()
+      .split('\n')
+      .find((l) => l.includes(text));
+    assert.ok(line, `${this.name} logged no '${text}':\n${this.logTail(30)}`);
+    return JSON.parse(line) as T;
+  }
+
   /** One command on this node's RESP port. */
   call(...args: (string | number)[]): Promise<SimpleReply> {
     return resp(this.port, ...args);
