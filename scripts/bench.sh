@@ -5,7 +5,9 @@
 # ops/s of each and the ratio redraft/redis; p99 latency; the CPU seconds each
 # server spent per 100k requests of each test (for the playground: the three
 # store processes summed; utime + stime from /proc, which moves less than
-# ops/s on a shared machine) and redis-benchmark's own; SET latency with one
+# ops/s on a shared machine) and redis-benchmark's own; for the playground,
+# how many commands its stores forwarded per request (about 1 through one
+# store; 0 with --cluster, else a leader moved and it warns); SET latency with one
 # client (-c 1); RSS per server process after loading 1M keys of 100 bytes;
 # where each of issue 11's targets stands; and the CPU per request the servers
 # may use for each target against redis to be met on this machine. Every
@@ -66,9 +68,12 @@ csv_out=""
 # over the stores: the bench turns on the meta's leader-balance scheduler and
 # waits until each store leads one (the initial elections often leave one
 # store leading nothing, and --cluster then finds two masters).
-default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --initial-regions 3 --data-dir {dir}"
+# Its stores serve metrics on {port+8..10}, so that the bench can count the
+# commands each run forwarded (a --cluster run should forward none).
+default_redraft="node $ROOT/bin/redraft.js playground --port {port} --meta-port {port+3} --meta-peer-port {port+4} --peer-port {port+5} --metrics-port {port+8} --initial-regions 3 --data-dir {dir}"
 redraft_cmd=${REDRAFT_BENCH_CMD:-$default_redraft}
-redraft_ports=${REDRAFT_BENCH_PORTS:-8} # the playground: 3 stores, meta admin + raft, 3 store peer ports
+# the playground: 3 stores, meta admin + raft, 3 store peer ports, 3 metrics ports
+redraft_ports=${REDRAFT_BENCH_PORTS:-11}
 standalone_cmd="node $ROOT/bin/redraft.js store --port {port} --data-dir {dir}"
 redis_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly yes --appendfsync always --save '' --daemonize no"
 redis_mem_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly no --save '' --daemonize no"
@@ -108,8 +113,9 @@ install_cleanup bench stop_all
 
 # Results: results[target|pipeline|TEST]=rps, p50[...]/p99[...]=ms, cpu[...]=s per 100k,
 # client_cpu[...]=redis-benchmark's own s per 100k; lat50[target]/lat99[target]: SET at
-# -c 1 (ms); rss[target]: MB per server process.
-declare -A results=() p50=() p99=() cpu=() client_cpu=() lat50=() lat99=() rss=()
+# -c 1 (ms); rss[target]: MB per server process; forwarded[...]: commands the
+# playground's stores forwarded to another store, per request (metrics).
+declare -A results=() p50=() p99=() cpu=() client_cpu=() lat50=() lat99=() rss=() forwarded=()
 ran_targets=()
 
 # spread_leaders PORT: on a playground (meta admin on PORT+3), turns on the
@@ -143,6 +149,16 @@ forwarding_port() {
       if (!leads && !found) { found = a[2] }
     }
     END { print (found ? found : fallback) }'
+}
+
+# forwarded_total PORT: commands a default playground on PORT has forwarded so
+# far, its three stores summed (redraft_store_forwarded_commands_total on
+# its metrics ports PORT+8..10); empty for any other server.
+forwarded_total() {
+  local port=$1 i total=0
+  [[ -z "${REDRAFT_BENCH_CMD:-}" ]] || return 0
+  for i in 8 9 10; do total=$((total + $(metric $((port + i)) redraft_store_forwarded_commands_total))); done
+  echo "$total"
 }
 
 # bench_run NAME OUTFILE WHAT [redis-benchmark flags...]: runs redis-benchmark
@@ -203,7 +219,7 @@ run_target() {
     bport=$(forwarding_port "$port")
     echo "bench: [$name] clients on port $bport (leads none of the benchmark's keys)" >&2
   fi
-  local test cpu0 cpu1 hz tn attempt longer
+  local test cpu0 cpu1 fwd0="" fwd1="" hz tn attempt longer
   hz=$(getconf CLK_TCK)
   if ((warmup > 0)); then
     for pl in $pipelines; do
@@ -218,8 +234,10 @@ run_target() {
     for ((attempt = 0; ; attempt++)); do
       echo "bench: [$name] redis-benchmark -t $test -c $clients -n $tn -P $pl $*" >&2
       cpu0=$(cpu_ticks $(store_pids "$server_pid"))
+      ((nports > 1)) && fwd0=$(forwarded_total "$port")
       bench_run "$name" "$tmp/$name.$pl.csv" redis-benchmark -p "$bport" -t "$test" -c "$clients" -n "$tn" -P "$pl" --csv "$@" || return 1
       cpu1=$(cpu_ticks $(store_pids "$server_pid"))
+      ((nports > 1)) && fwd1=$(forwarded_total "$port")
       # --cluster: a run shorter than cluster_min_seconds goes again, sized from its rate (read low, so the next one is longer).
       [[ " $* " == *" --cluster "* ]] && ((attempt < 3)) || break
       longer=$(awk -F, -v t="\"${test^^}\"" -v n="$tn" -v s="$cluster_min_seconds" '$1 == t { gsub(/"/, "", $2); r = $2 + 0; if (r > 0 && n / r < 0.75 * s) print int(r * s); else print 0 }' "$tmp/$name.$pl.csv")
@@ -236,6 +254,7 @@ run_target() {
       p99["$name|$pl|$t"]=${tail99//\"/}
       cpu["$name|$pl|$t"]=$(awk -v d=$((cpu1 - cpu0)) -v hz="$hz" -v n="$tn" 'BEGIN { printf "%.1f", d / hz * 100000 / n }')
       client_cpu["$name|$pl|$t"]=$(awk -v c="$bench_client_cpu" -v n="$tn" 'BEGIN { printf "%.1f", c * 100000 / n }')
+      [[ -n "$fwd0" && -n "$fwd1" ]] && forwarded["$name|$pl|$t"]=$(awk -v d=$((fwd1 - fwd0)) -v n="$tn" 'BEGIN { printf "%.2f", d / n }')
     done <<<"$out"
   done
   done
@@ -289,14 +308,14 @@ if [[ -n "$base" ]]; then
   for t in "${ran_targets[@]}"; do [[ "$t" != redis* ]] && header+=$(printf ' %16s' "$t/redis"); done
 fi
 echo "$header"
-[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms,p99_ms,cpu_s_per_100k" >"$csv_out"
+[[ -n "$csv_out" ]] && echo "target,pipeline,test,rps,p50_ms,p99_ms,cpu_s_per_100k,forwarded_per_request" >"$csv_out"
 for pl in $pipelines; do
   for test in $upper_tests; do
     row=$(printf '%-6s %-3s' "$test" "$pl")
     for t in "${ran_targets[@]}"; do
       k="$t|$pl|$test"
       row+=$(printf ' %22s' "${results[$k]:-n/a} (${p50[$k]:-?})")
-      [[ -n "$csv_out" && -n "${results[$k]:-}" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-},${p99[$k]:-},${cpu[$k]:-}" >>"$csv_out"
+      [[ -n "$csv_out" && -n "${results[$k]:-}" ]] && echo "$t,$pl,$test,${results[$k]:-},${p50[$k]:-},${p99[$k]:-},${cpu[$k]:-},${forwarded[$k]:-}" >>"$csv_out"
     done
     if [[ -n "$base" ]]; then
       for t in "${ran_targets[@]}"; do
@@ -335,6 +354,16 @@ print_table() {
 print_table "server CPU seconds per 100k requests (utime + stime; playground: its three stores summed)" cpu
 print_table "redis-benchmark's own CPU seconds per 100k requests (the client shares the machine with the servers)" client_cpu
 print_table "p99 latency, ms (-c $clients)" p99
+if ((${#forwarded[@]} > 0)); then
+  print_table "commands forwarded to another store, per request (playground: its three stores summed; about 1 through one store, 0 with --cluster)" forwarded
+  for pl in $pipelines; do
+    for test in $upper_tests; do
+      f=${forwarded["redraft-cluster|$pl|$test"]:-0}
+      awk -v f="$f" 'BEGIN { exit !(f >= 0.01) }' &&
+        echo "bench: warning: the --cluster run of $test -P $pl forwarded $f commands per request (a leader moved during it?), so its figure is partly a through-one-store one" >&2
+    done
+  done
+fi
 
 # --- one client, and memory ---
 echo
