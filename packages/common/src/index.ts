@@ -27,6 +27,7 @@ export * from './util/process';
 export * from './util/stall-watch';
 export * from './util/metrics';
 export * from './util/wait';
+export * from './util/trace';
 export * from './region/epoch';
 export * from './region/region';
 export * from './region/merge';

@@ -28,6 +28,7 @@ import { WriteBatch, type Engine } from '../storage/engine';
 import { OverlayBatch } from '../storage/overlay';
 import { MessageType, type Entry, type Message, type RawNode, type Ready, type Snapshot } from '../raft';
 import type { PeerStorage } from './peer-storage';
+import { trace, traceEvent } from '../util/trace';
 
 export interface LoopGroup {
   readonly id: number;
@@ -312,6 +313,7 @@ export class RaftLoop {
         }
         const groups = new Set(items.map(([g]) => g));
         for (const g of groups) g.appliedInBatch?.();
+        if (trace.on) traceEvent('applied');
         // The writers just answered reach their sockets first (the RESP server
         // writes in a nextTick that their promise reactions queue, and Node
         // runs queued ticks before the microtask that resumes this function):
@@ -390,6 +392,7 @@ export class RaftLoop {
     }
     if (work.length === 0) return;
     this.stats.rounds++;
+    if (trace.on) traceRound(work);
     this.stats.readies += work.length;
     this.sendAll(work, (rd) => rd.messages);
     if (work.some(([, rd]) => rd.snapshot && rd.snapshot.meta.index > 0)) {
@@ -443,9 +446,11 @@ export class RaftLoop {
     // A batch with nothing in it (Readys that only moved a commit index or
     // carried messages) makes no engine call; it still lands in order.
     if (w.batch.length) this.stats.writes++;
+    if (trace.on) traceEvent(`write-start ops=${w.batch.length} sync=${w.sync}`);
     const written = w.batch.length ? this.engine.write(w.batch, w.sync) : Promise.resolve();
     this.writeSettled = written.then(
       () => {
+        if (trace.on) traceEvent('write-landed');
         this.writing = false;
         this.writeSettled = null;
         for (const r of w.riders) r.resolve();
@@ -558,6 +563,16 @@ export class RaftLoop {
     this.stats.messagesSent += out.length;
     if (out.length) this.host.send(out);
   }
+}
+
+function traceRound(work: Array<[LoopGroup, Ready]>): void {
+  let entries = 0;
+  let committed = 0;
+  for (const [, rd] of work) {
+    entries += rd.entries.length;
+    committed += rd.committedEntries.length;
+  }
+  traceEvent(`round readies=${work.length} entries=${entries} committed=${committed}`);
 }
 
 function newOpenBatch(): OpenBatch {

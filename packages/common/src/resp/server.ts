@@ -20,6 +20,7 @@ import pino, { type Logger } from 'pino';
 import { DecoderOptions, ProtocolError, RequestDecoder } from './decoder';
 import { Protocol, ReplyEncoder } from './encoder';
 import { ErrorReply, PushReply, RawPushReply, Reply, ReplyModeChange } from './reply';
+import { trace, traceEvent } from '../util/trace';
 
 export type CommandHandler = (conn: Connection, args: Buffer[]) => Reply | Promise<Reply>;
 
@@ -291,6 +292,7 @@ export class Connection extends EventEmitter {
   // ---------------------------------------------------------------- input
 
   private onData(chunk: Buffer): void {
+    if (trace.on) traceEvent(`client-data bytes=${chunk.length}`);
     this.netInputBytes += chunk.length;
     this.server.stats.netInputBytes += chunk.length;
     if (this.closing || this.protoError !== null) return; // draining before close
@@ -472,6 +474,7 @@ export class Connection extends EventEmitter {
     const socket = this.socket;
     if (this.dead || socket.destroyed) return;
     if (this.encoder.length > 0 && !this.ending) {
+      if (trace.on) traceEvent(`reply-write bytes=${this.encoder.length}`);
       const chunks = this.encoder.take();
       let n = 0;
       if (chunks.length === 1) {

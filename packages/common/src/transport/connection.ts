@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { FrameDecoder, decodeEnvelope, envelopeProblem, type EncodedFrame } from './frame';
 import type { Envelope } from './frame';
 import type { TransportStats } from './stats';
+import { trace, traceEvent } from '../util/trace';
 
 // Queued frames up to this many bytes in total are concatenated into one
 // buffer before writing; above it they are written corked, in runs.
@@ -93,6 +94,7 @@ export class FramedConnection {
       this.flushScheduled = null;
     }
     if (this.closed || !this.writable || this.queue.length === 0) return;
+    if (trace.on) traceEvent(`peer-write frames=${this.queuedFrames}`);
     const queue = this.queue;
     const bytes = this.queuedBytes;
     const frames = this.queuedFrames;

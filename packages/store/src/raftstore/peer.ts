@@ -9,6 +9,8 @@ import {
   isEpochStale,
   pb,
   raft,
+  trace,
+  traceEvent,
 } from '@redraft/common';
 import type { Engine, Epoch, LoopGroup, Logger, PeerStorage, Reply } from '@redraft/common';
 import { randomInt } from 'node:crypto';
@@ -210,6 +212,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply> {
     if (!this.isLeader) return Promise.reject(new NotLeaderHereError(this.id, this.leaderPeerId));
     if (this.frozen) return Promise.reject(this.frozenError());
+    if (trace.on) traceEvent(`propose region=${this.id}`);
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },

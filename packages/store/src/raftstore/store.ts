@@ -35,6 +35,8 @@ import {
   EpochNotMatchError,
   RegionNotFoundError,
   waitWhile,
+  trace,
+  traceEvent,
 } from '@redraft/common';
 import type { Engine, Epoch, LoopGroup, LoopHost, Logger, PeerInfo, PeerListener, PeerNetwork, PeerSender } from '@redraft/common';
 import { RegionPeer, type PeerHost } from './peer';
@@ -399,6 +401,7 @@ export class RaftStore implements LoopHost, PeerHost {
   send(messages: Array<{ group: LoopGroup; message: raft.Message }>): void {
     const perStore = new Map<number, Array<{ bytes: Uint8Array; peer: RegionPeer; to: number }>>();
     for (const { group, message } of messages) {
+      if (trace.on) traceMessage('send', message);
       const peer = group as RegionPeer;
       const region = peer.region;
       // A replica that has not learned its region yet (created empty by a
@@ -739,6 +742,7 @@ export class RaftStore implements LoopHost, PeerHost {
       this.log.info({ regionId, peerId: toPeer }, 'created an empty replica on a message from its leader');
     }
     if (msg.type === raft.MessageType.ReadIndexResp && msg.entries.length) peer.noteReadIndexTime(msg.entries[0].data, Number(m.sentAtMs ?? 0));
+    if (trace.on) traceMessage('recv', msg);
     try {
       peer.node.step(msg);
     } catch (e) {
@@ -1253,4 +1257,10 @@ function encodeRaftBatch(messages: Uint8Array[]): Uint8Array {
   const w = pb.RaftMessageBatch.encode({ messages: [] });
   for (const m of messages) w.uint32((1 << 3) | 2).bytes(m);
   return w.finish();
+}
+
+/** Trace events (util/trace.ts) for the messages of a write's path: appends with entries and their answers. */
+function traceMessage(way: 'send' | 'recv', m: raft.Message): void {
+  if (m.type === raft.MessageType.App && m.entries.length) traceEvent(`${way}-append entries=${m.entries.length} to=${m.to}`);
+  else if (m.type === raft.MessageType.AppResp) traceEvent(`${way}-append-resp to=${m.to}`);
 }
