@@ -45,10 +45,7 @@ start_bg "$log" node "$ROOT/bin/redraft.js" playground --port "$port" --meta-por
   --initial-regions 1 --data-dir "$tmp/data" --log-level warn
 server_pid=$STARTED_PID
 wait_ping "$port" "$server_pid" "$log" 120
-until redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; do
-  kill -0 "$server_pid" 2>/dev/null || { echo "raft-messages: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
-  sleep 0.5
-done
+wait_cluster_ok "$port" "$server_pid" "$log"
 
 names=(redraft_store_raft_messages_sent_total redraft_store_raft_empty_appends_sent_total redraft_store_peer_frames_sent_total redraft_store_raft_late_readies_total)
 sums() {

@@ -76,23 +76,36 @@ _stop_server() {
   if (($1 != 0)); then echo "$_server_script: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
 
-# wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
-# PONG; fails early (printing the log's tail) if PID dies.
-wait_ping() {
-  local port=$1 pid=$2 log=$3 timeout=${4:-60} i
+# wait_for PID LOGFILE TIMEOUT_S WHAT COMMAND...: runs COMMAND every 0.1 s
+# until it succeeds; fails early (printing the log's tail) if PID dies, or
+# after TIMEOUT_S. WHAT says what was awaited, for the message.
+wait_for() {
+  local pid=$1 log=$2 timeout=$3 what=$4 i
+  shift 4
   for ((i = 0; i < timeout * 10; i++)); do
-    if [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]]; then return 0; fi
+    if "$@"; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "server (pid $pid) exited before answering on port $port; log tail:" >&2
+      echo "server (pid $pid) exited before $what; log tail:" >&2
       tail -n 40 "$log" >&2
       return 1
     fi
     sleep 0.1
   done
-  echo "server (pid $pid) did not answer PING on port $port within ${timeout}s; log tail:" >&2
+  echo "server (pid $pid): not $what within ${timeout}s; log tail:" >&2
   tail -n 40 "$log" >&2
   return 1
 }
+answers_ping() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
+cluster_state_ok() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
+
+# wait_ping PORT PID LOGFILE [TIMEOUT_S]: polls until 127.0.0.1:PORT answers
+# PONG (default 60 s).
+wait_ping() { wait_for "$2" "$3" "${4:-60}" "answering PING on port $1" answers_ping "$1"; }
+
+# wait_cluster_ok PORT PID LOGFILE [TIMEOUT_S]: polls until the playground
+# store on 127.0.0.1:PORT says cluster_state:ok, every slot has a leader
+# (default 120 s).
+wait_cluster_ok() { wait_for "$2" "$3" "${4:-120}" "serving every slot (cluster_state:ok on port $1)" cluster_state_ok "$1"; }
 
 # expand_cmd TEMPLATE PORT DIR: substitutes {port} and {dir} in a command
 # template (a string later run by `bash -c "exec ..."`).

@@ -44,10 +44,7 @@ REDRAFT_TRACE_DIR="$tmp/events" start_bg "$log" node "$ROOT/bin/redraft.js" play
   --initial-regions 1 --data-dir "$tmp/data" --log-level warn
 server_pid=$STARTED_PID
 wait_ping "$port" "$server_pid" "$log" 120
-until redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; do
-  kill -0 "$server_pid" 2>/dev/null || { echo "trace-write: the playground exited; log tail:" >&2; tail -n 40 "$log" >&2; exit 1; }
-  sleep 0.5
-done
+wait_cluster_ok "$port" "$server_pid" "$log"
 
 # The leader's store: the master of CLUSTER NODES (host:port@peer-port).
 lport=$(redis-cli -p "$port" cluster nodes | awk '$3 ~ /master/ { split($2, a, "[:@]"); print a[2]; exit }')
