@@ -89,17 +89,27 @@ for (const f of followers) {
   table(`follower (pid ${f.pid}): µs from an append's arrival`, stagesFrom(f.events, 'recv-append', 'peer-write'));
 }
 
-// Hops: a frame written by one process and the next matching receive in another.
+// Hops: a frame written by one process and the next matching receipt in
+// another. The events name no connection, so a pairing can be off when both
+// followers' appends are in flight at once; the percentiles hold up.
 const all = procs.flatMap((p) => p.events.map((e) => ({ ...e, pid: p.pid }))).sort((a, b) => a.t - b.t);
 const toFollower = [];
 const toLeader = [];
-const lastSend = new Map(); // pid → the name of its last send-* event
+// pid → the kind of its last send-* events and how many peer writes may carry them
+// (a leader's two appends go in two writes, one per follower).
+const pending = new Map();
 for (let i = 0; i < all.length; i++) {
   const e = all[i];
-  if (e.name.startsWith('send-')) lastSend.set(e.pid, e.name);
+  if (e.name.startsWith('send-')) {
+    const p = pending.get(e.pid);
+    pending.set(e.pid, { name: e.name, n: p && p.name === e.name ? p.n + 1 : 1 });
+  }
   if (e.name !== 'peer-write') continue;
-  const fromLeader = e.pid === leader.pid && lastSend.get(e.pid) === 'send-append';
-  const fromFollower = e.pid !== leader.pid && lastSend.get(e.pid) === 'send-append-resp';
+  const p = pending.get(e.pid);
+  if (p === undefined) continue;
+  if (--p.n === 0) pending.delete(e.pid); // later writes (heartbeats, other frames) are not these
+  const fromLeader = e.pid === leader.pid && p.name === 'send-append';
+  const fromFollower = e.pid !== leader.pid && p.name === 'send-append-resp';
   if (!fromLeader && !fromFollower) continue;
   for (let j = i + 1; j < all.length && j < i + 100; j++) {
     const r = all[j];
