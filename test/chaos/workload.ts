@@ -71,6 +71,7 @@ export class Workload {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly live = new Set<AnyClient>();
+  private readonly lastError = new WeakMap<AnyClient, string>();
   private writeSeq = 0;
   readonly registerKeys: string[];
   readonly counterKeys: string[];
@@ -119,23 +120,30 @@ export class Workload {
     } else {
       c = new Redis({ host: store!.host, port: store!.port, ...common, readOnly: kind === 'readonly' });
     }
-    c.on('error', () => {}); // reconnects are expected; failures show in the history
+    // Reconnects are expected and failures show in the history; the last error explains a client that cannot connect.
+    c.on('error', (e: Error) => this.lastError.set(c, e.message));
     this.live.add(c);
     return c;
   }
 
-  /** Waits (at most opTimeoutMs) for a new client to connect, so its first ops are not refused at once. */
-  private async connected(c: AnyClient): Promise<void> {
+  /**
+   * Waits (at most opTimeoutMs) for a new client to connect, so its first
+   * ops are not refused at once. Says so when it did not, with the client's
+   * state: a client that cannot connect to a store that runs tests nothing.
+   */
+  private async connected(c: AnyClient, id: string): Promise<void> {
     if (c.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
+    const ready = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
         clearTimeout(timer);
-        c.removeListener('ready', done);
-        resolve();
+        c.removeListener('ready', onReady);
+        resolve(ok);
       };
-      const timer = setTimeout(done, this.opts.opTimeoutMs);
-      c.once('ready', done);
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), this.opts.opTimeoutMs);
+      c.once('ready', onReady);
     });
+    if (!ready) this.opts.log(`client ${id}: not ready after ${this.opts.opTimeoutMs} ms (ioredis status ${c.status}; last error: ${this.lastError.get(c) ?? 'none'})`);
   }
 
   private drop(c: AnyClient): void {
@@ -158,7 +166,7 @@ export class Workload {
   private async clientLoop(i: number): Promise<void> {
     const { kind, store, id } = this.describeClient(i);
     let client = this.connect(kind, store);
-    await this.connected(client);
+    await this.connected(client, id);
     const rnd = this.opts.rnd;
     const readShare = this.opts.readShare ?? 0.5;
     while (this.running) {
@@ -195,7 +203,7 @@ export class Workload {
           p.catch(() => {});
           this.drop(client);
           client = this.connect(kind, store);
-          await this.connected(client);
+          await this.connected(client, id);
         }
         await sleep(50); // no busy loop while there is no leader
       }

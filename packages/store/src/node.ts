@@ -35,6 +35,7 @@ import { blockingTimeoutOf } from './commands/lists';
 import { PubSubHub, remoteOverPeers, servePeers } from './pubsub';
 import { KeyspaceNotifier } from './notify';
 import { KeysFanout } from './keys-fanout';
+import { KeyCounts } from './commands/key-counts';
 import { ForwardBatcher, asBuffer, serveForwardBatch } from './forward-batch';
 
 export interface StoreOptions {
@@ -79,6 +80,9 @@ export function nodeIdOf(storeId: number): string {
 export class StoreNode {
   readonly startedAt = Date.now();
   private server!: RespServer;
+  private boundPort = 0;
+  /** The last key count, for INFO keyspace (commands/key-counts.ts). */
+  private readonly keyCounts = new KeyCounts((err) => this.opts.log.debug({ err }, 'a key count for INFO failed'));
   private local: LocalRegion | undefined;
   raft: RaftStore | undefined;
   private engine!: Engine;
@@ -102,8 +106,13 @@ export class StoreNode {
     return node;
   }
 
+  /**
+   * The RESP port, as bound (known once listening). Kept rather than asked
+   * of the server each time: a command still running while the store stops
+   * (CLUSTER NODES, INFO) needs it after the listener is closed.
+   */
   get port(): number {
-    return this.server.address().port;
+    return this.boundPort;
   }
 
   get replicated(): boolean {
@@ -178,6 +187,7 @@ export class StoreNode {
       handler: (conn, args) => this.dispatcher.dispatch(conn, args),
     });
     await this.server.listen();
+    this.boundPort = this.server.address().port;
     this.expiry = this.startExpiry();
     if (this.opts.metricsPort !== undefined) this.metrics = await serveMetrics(this.registry(), this.opts.host, this.opts.metricsPort);
     log.info({ port: this.port, dataDir: this.opts.dataDir, mode: this.replicated ? 'replicated' : 'standalone' }, 'store ready');
@@ -357,6 +367,7 @@ export class StoreNode {
       regions: () => this.regionsList(),
       clients: () => [...this.server.connections.values()],
       node: () => this.nodeInfo(),
+      keyCounts: this.keyCounts,
       config: () => this.config,
       readRegion: async (id: number) => {
         const at = await this.regionById(id, false).readBarrier();

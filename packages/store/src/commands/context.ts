@@ -8,6 +8,7 @@ import type { BlockingRegistry } from '../blocking';
 import type { PubSubHub } from '../pubsub';
 import type { KeyspaceNotifier } from '../notify';
 import type { KeysPage, KeysPageRequest } from '../keys-fanout';
+import type { KeyCounts } from './key-counts';
 
 /** Per-client state the commands use; the RESP server's Connection provides it. */
 export interface ClientState {
@@ -118,6 +119,12 @@ export interface ServerFacade {
    * it INFO counts by scanning every served region's metadata rows.
    */
   keyspaceStats?(): Promise<{ keys: number; expires: number }>;
+  /**
+   * The node's last key count (key-counts.ts): INFO keyspace waits for a
+   * count only so long, then shows the last one. Absent: INFO counts, however
+   * long that takes.
+   */
+  readonly keyCounts?: KeyCounts;
   /**
    * The live settings, by canonical Redis name (port, bind, dir,
    * proto-max-bulk-len, maxclients, ...). CONFIG GET reads it over the

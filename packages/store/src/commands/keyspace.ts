@@ -269,7 +269,11 @@ export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number
   return { keys, expires };
 }
 
-const dbsize: CommandHandler = async (ctx) => (await keyspaceStats(ctx)).keys;
+// A count of its own (a read, linearizable); INFO keyspace shows it afterwards (key-counts.ts).
+const dbsize: CommandHandler = async (ctx) => {
+  const counts = ctx.server.keyCounts;
+  return (counts ? await counts.fresh(() => keyspaceStats(ctx)) : await keyspaceStats(ctx)).keys;
+};
 
 /** FLUSHDB / FLUSHALL [ASYNC|SYNC]: one FlushOp per region of this node, proposed together. */
 function flushLike(): CommandHandler {

@@ -20,6 +20,7 @@ import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
 import { commandStatsFields } from './command-stats';
 import { keyspaceStats as clusterKeyspaceStats } from './keyspace';
+import type { KeyCount } from './key-counts';
 import { NOTIFY_FLAGS_ERROR, formatNotifyFlags, parseNotifyFlags } from '../notify';
 
 /** The Redis version redraft answers as (HELLO, INFO redis_version). */
@@ -469,8 +470,16 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
     }
     case 'keyspace': {
       // The whole cluster's keys, as DBSIZE counts them (at each region's leader).
-      const { keys, expires } = server.keysPage ? await clusterKeyspaceStats(ctx) : await keyspaceStats(server);
-      return keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : [];
+      const count = () => (server.keysPage ? clusterKeyspaceStats(ctx) : keyspaceStats(server));
+      const db0 = ({ keys, expires }: KeyCount): Fields => (keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : []);
+      if (!server.keyCounts) return db0(await count());
+      // Not longer than a client's connect may wait (key-counts.ts).
+      const shown = await server.keyCounts.forInfo(count);
+      if (shown.ageMs === undefined && shown.count) return db0(shown.count);
+      const out = shown.count ? db0(shown.count) : [];
+      if (shown.ageMs !== undefined) out.push(['keyspace_count_age_ms', shown.ageMs]);
+      out.push(['keyspace_counting', shown.counting ? 1 : 0]);
+      return out;
     }
     default:
       return null;
