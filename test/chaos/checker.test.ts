@@ -2,7 +2,7 @@
 // fail) and on a large random history generated from a sequential model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHistory, explain, lostWrites, step, writeGaps } from './checker';
+import { checkHistory, explain, idleClients, lostWrites, step, writeGaps } from './checker';
 import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
 import { seededRandom } from './random';
 
@@ -208,4 +208,21 @@ test('writeGaps: the longest time without an acknowledged write after each fault
   // Fault at 15: acks at 20, 70, 75, next fault at 80 → longest 50 (20..70). Fault at 80: nothing until the end at 100 → 20.
   assert.deepEqual(writeGaps(h, [15, 80], 100), [50, 20]);
   assert.deepEqual(writeGaps(h, [], 100), []);
+});
+
+test('idleClients: the clients with no answered operation in the last part of the run', () => {
+  const h = [
+    op('write', 'k', 'a', 0, 10, 'ok', 'alive'),
+    op('read', 'k', 'a', 85, 90, 'ok', 'alive'),
+    op('write', 'k', 'b', 0, 20, 'ok', 'died'),
+    op('write', 'k', 'c', 30, 31, 'fail', 'died'),
+    op('read', 'k', null, 95, undefined, 'info', 'died'),
+    op('read', 'k', null, 50, 51, 'fail', 'never'),
+    op('read', 'k', 'a', 99, 100, 'ok', FINAL_CLIENT),
+  ];
+  assert.deepEqual(idleClients(h, 100, 30), [
+    { clientId: 'died', lastOkAt: 20 },
+    { clientId: 'never', lastOkAt: -1 },
+  ]);
+  assert.deepEqual(idleClients(h, 100, 100), [{ clientId: 'never', lastOkAt: -1 }]);
 });

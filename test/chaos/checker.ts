@@ -352,3 +352,22 @@ export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end
     return gap;
   });
 }
+
+/**
+ * Liveness of the workload itself: the clients with no answered operation
+ * (ok) in the `windowMs` before `until` (when the clients were told to
+ * stop), with the time of their last one (-1: none). A client that cannot
+ * reach a running store tests nothing for the rest of the run.
+ */
+export function idleClients(ops: readonly Op[], until: number, windowMs: number): Array<{ clientId: string; lastOkAt: number }> {
+  const last = new Map<string, number>();
+  for (const op of ops) {
+    if (op.clientId === FINAL_CLIENT) continue;
+    const at = op.outcome === 'ok' ? op.returnAt! : -1;
+    last.set(op.clientId, Math.max(last.get(op.clientId) ?? -1, at));
+  }
+  return [...last]
+    .filter(([, at]) => at < until - windowMs)
+    .map(([clientId, lastOkAt]) => ({ clientId, lastOkAt }))
+    .sort((a, b) => a.clientId.localeCompare(b.clientId));
+}

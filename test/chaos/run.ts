@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosCluster } from './cluster';
-import { checkHistory, explain, lostWrites, writeGaps, type CheckResult, type LostWrite } from './checker';
+import { checkHistory, explain, idleClients, lostWrites, writeGaps, type CheckResult, type LostWrite } from './checker';
 import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
@@ -13,6 +13,13 @@ import { seededRandom } from './random';
 import { Workload, type ClientKind } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
 import { respMany } from '../support/simple-resp';
+
+/**
+ * A client with no answered operation in this last part of the run is
+ * reported idle: longer than any one fault holds (pauses and partitions end
+ * within about 6 s, a killed store is back within a few more).
+ */
+const IDLE_CLIENT_WINDOW_MS = 15_000;
 
 export interface ChaosOptions {
   seconds: number;
@@ -147,6 +154,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     nemesis.faults.forEach((f, i) => log(`fault #${i + 1} at t=${f.at.toFixed(0)}ms (+${((f.at - t0) / 1000).toFixed(1)}s) ${f.fault}: ${f.what}; longest write gap after it ${gaps[i].toFixed(0)} ms`));
     const longest = Math.round(Math.max(0, ...gaps));
     log(`longest-write-gap-ms=${longest}`);
+    // Clients that stopped working: the rest of the run did not test through them.
+    const idle = idleClients(ops, clientsStopped, IDLE_CLIENT_WINDOW_MS);
+    log(`clients-idle-at-end=${idle.length}${idle.map((c) => ` ${c.clientId} (last ok ${c.lastOkAt < 0 ? 'never' : `at t=${c.lastOkAt.toFixed(0)}ms`})`).join(',')}`);
     if (!check.linearizable) log(explain(check));
     for (const l of lost) log(`LOST: ${l.reason}`);
     if (nemesis.unexpectedExits.length) log(`unexpected-exits=${nemesis.unexpectedExits.length}: ${nemesis.unexpectedExits.join('; ')}`);
