@@ -2,7 +2,7 @@
 // (a client's connect runs INFO), then shows the last count with its age.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyCounts, type KeyCount } from '../src/commands/key-counts';
+import { BIG_COUNT, KeyCounts, type KeyCount } from '../src/commands/key-counts';
 
 /** A count the test finishes by hand. */
 function deferred(): { promise: Promise<KeyCount>; resolve: (c: KeyCount) => void; reject: (e: Error) => void } {
@@ -32,32 +32,40 @@ test('a slow count: INFO answers after the budget with the last count and its ag
   assert.ok(Date.now() - started >= 25, 'it waited for the budget');
   assert.deepEqual(shown, { count: { keys: 5, expires: 0 }, ageMs: 2000, counting: true });
   // A second INFO meanwhile joins the count under way rather than starting another.
-  let started2 = 0;
+  let others = 0;
   const joined = await counts.forInfo(async () => {
-    started2++;
+    others++;
     return { keys: 0, expires: 0 };
   }, 10);
-  assert.equal(started2, 0);
+  assert.equal(others, 0);
   assert.equal(joined.counting, true);
   now += 50;
   slow.resolve({ keys: 7, expires: 2 });
   await slow.promise;
   await new Promise((r) => setImmediate(r));
-  // That count took 50 ms, more than the budget: INFO does not start another until ten times that has passed.
+  // A small count is made again for every INFO, however long the last one took.
+  const again = await counts.forInfo(async () => ({ keys: 8, expires: 2 }), 30);
+  assert.deepEqual(again, { count: { keys: 8, expires: 2 }, ageMs: undefined, counting: false });
+});
+
+test('a big count is not started again by INFO until ten times its duration has passed', async () => {
+  let now = 0;
+  const counts = new KeyCounts(undefined, () => now);
+  await counts.fresh(async () => {
+    now += 300; // the count took 300 ms
+    return { keys: BIG_COUNT, expires: 0 };
+  });
   let recounts = 0;
-  const after = await counts.forInfo(async () => {
+  const recount = async (): Promise<KeyCount> => {
     recounts++;
-    return { keys: 8, expires: 2 };
-  }, 30);
+    return { keys: BIG_COUNT + 1, expires: 0 };
+  };
+  now += 1000;
+  assert.deepEqual(await counts.forInfo(recount, 30), { count: { keys: BIG_COUNT, expires: 0 }, ageMs: 1300, counting: false });
   assert.equal(recounts, 0);
-  assert.deepEqual(after, { count: { keys: 7, expires: 2 }, ageMs: 50, counting: false });
-  now += 500;
-  const later = await counts.forInfo(async () => {
-    recounts++;
-    return { keys: 8, expires: 2 };
-  }, 30);
+  now += 2000; // 3.3 s after it started: more than ten times 300 ms
+  assert.deepEqual(await counts.forInfo(recount, 30), { count: { keys: BIG_COUNT + 1, expires: 0 }, ageMs: undefined, counting: false });
   assert.equal(recounts, 1);
-  assert.deepEqual(later, { count: { keys: 8, expires: 2 }, ageMs: undefined, counting: false });
 });
 
 test('no count ever finished: INFO shows none, and says a count is under way', async () => {

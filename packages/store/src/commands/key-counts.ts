@@ -7,10 +7,12 @@
 // So INFO waits for a count at most INFO_COUNT_BUDGET_MS. A count that does
 // not finish in time goes on in the background, and INFO shows the last one
 // that finished, with its age, as Kvrocks's INFO shows its last DBSIZE
-// SCAN. A count that took longer than the budget is not started again by
-// INFO until RECOUNT_FACTOR times its duration has passed, so that clients
-// connecting in a loop do not keep a store scanning. DBSIZE always counts
-// afresh (it is a linearizable read) and its result becomes the last count.
+// SCAN. When the last count found BIG_COUNT keys or more, INFO does not
+// start another until RECOUNT_FACTOR times that count's duration has
+// passed, so that clients connecting in a loop do not keep a store scanning
+// (a small count is cheap however long an unreachable region made it take).
+// DBSIZE always counts afresh (it is a linearizable read) and its result
+// becomes the last count.
 
 export interface KeyCount {
   keys: number;
@@ -27,6 +29,7 @@ export interface InfoKeyCount {
 }
 
 export const INFO_COUNT_BUDGET_MS = 500;
+export const BIG_COUNT = 100_000;
 const RECOUNT_FACTOR = 10;
 
 interface Finished extends KeyCount {
@@ -57,7 +60,7 @@ export class KeyCounts {
   /** INFO keyspace: a count finished within `budgetMs`, else the last one. */
   async forInfo(count: () => Promise<KeyCount>, budgetMs = INFO_COUNT_BUDGET_MS): Promise<InfoKeyCount> {
     const last = this.last;
-    const due = last === undefined || last.tookMs < budgetMs || this.now() - last.startedAt >= RECOUNT_FACTOR * last.tookMs;
+    const due = last === undefined || last.keys < BIG_COUNT || this.now() - last.startedAt >= RECOUNT_FACTOR * last.tookMs;
     if (this.running === undefined && due) {
       const run = this.fresh(count);
       this.running = run;
