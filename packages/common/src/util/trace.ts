@@ -26,14 +26,16 @@ const POLL_MS = 50;
 function start(dir: string): void {
   const file = join(dir, `${process.pid}.txt`);
   const flag = join(dir, 'on');
+  let failed = false;
   const flush = (): void => {
-    if (lines.length === 0) return;
+    if (lines.length === 0 || failed) return;
     const text = lines.join('\n') + '\n';
     lines = [];
     try {
       appendFileSync(file, text);
     } catch (e) {
       // A diagnostic must not take the process down: say why once, and stop.
+      failed = true;
       process.emitWarning(`REDRAFT_TRACE_DIR: cannot write ${file}: ${(e as Error).message}; tracing stopped`);
       clearInterval(timer);
       trace.on = false;
