@@ -14,7 +14,7 @@ import { waitFor, withCluster } from '../support';
 
 const KEYS = 30;
 
-test('INFO and an ioredis connect answer while no other store does; the count catches up after', { timeout: 120_000 }, async (t) => {
+test('INFO and an ioredis connect answer while no other store does, DBSIZE and KEYS say TRYAGAIN; the count catches up after', { timeout: 120_000 }, async (t) => {
   const c = await withCluster(t, { metaArgs: ['--initial-regions', '3'] });
   const [s, ...others] = c.stores;
   for (let i = 0; i < KEYS; i++) assert.equal(await s.call('SET', `ic:${i}`, 'v'), 'OK');
@@ -34,6 +34,13 @@ test('INFO and an ioredis connect answer while no other store does; the count ca
     client.on('error', () => {});
     const ready = client;
     await waitFor(() => ready.status === 'ready', { timeoutMs: 15_000, intervalMs: 50, what: 'ioredis to be ready with two stores stopped' });
+
+    // A fresh count cannot finish: a read has no unknown outcome, so the
+    // client gets -TRYAGAIN (not an internal error, not a closed connection)
+    // and its connection goes on.
+    await assert.rejects(ready.dbsize(), /^ReplyError: TRYAGAIN /);
+    await assert.rejects(ready.keys('ic:*'), /^ReplyError: TRYAGAIN /);
+    assert.equal(await ready.ping(), 'PONG');
   } finally {
     for (const o of others) process.kill(o.pid, 'SIGCONT');
     client?.disconnect();

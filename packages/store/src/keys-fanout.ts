@@ -43,9 +43,16 @@ export interface KeysPage {
 
 /** How long a page keeps being re-routed while a region elects or moves. */
 const PAGE_DEADLINE_MS = 5000;
-const PAGE_RPC_TIMEOUT_MS = 10_000;
+/** A page asked of another store waits for it this long at least, even past the deadline. */
+const PAGE_RPC_MIN_TIMEOUT_MS = 2000;
 /** Served by RaftStore.onRegionKeys (raftstore/store.ts). */
 const RPC = 'store.regionKeys';
+
+/** The page was asked for but no answer came (timed out, or the connection dropped first). */
+function answerLost(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'TIMEOUT' || code === 'DISCONNECTED';
+}
 
 /** Reads one page from a local keyspace over [fromSlot, endSlot). */
 async function readPage(ks: Keyspace, endSlot: number, req: KeysPageRequest): Promise<KeysPage> {
@@ -115,10 +122,12 @@ export class KeysFanout {
           return await readPage(new Keyspace(this.engine, at), route.endSlot, req);
         }
         const leader = route?.leaderStoreId && route.leaderStoreId !== this.raft.storeId ? this.raft.storeInfo(route.leaderStoreId) : undefined;
-        if (leader) return await this.remotePage(String(leader.peerAddr), req);
+        if (leader) return await this.remotePage(String(leader.peerAddr), req, Math.max(PAGE_RPC_MIN_TIMEOUT_MS, deadline - Date.now()));
       } catch (e) {
-        // Not the leader any more, or no leader yet: route again (a read is safe to repeat).
-        const retry = e instanceof RetryLaterError || e instanceof NotLeaderError || neverSent(e);
+        // Not the leader any more, no leader yet, or no answer from it (a stopped
+        // or cut-off store): route again. A read is safe to repeat, and past the
+        // deadline its client gets -TRYAGAIN, not an internal error.
+        const retry = e instanceof RetryLaterError || e instanceof NotLeaderError || neverSent(e) || answerLost(e);
         if (!retry) throw e;
       }
       if (Date.now() >= deadline) throw new RetryLaterError(`TRYAGAIN the region of slot ${req.fromSlot} has no reachable leader; try again`);
@@ -126,7 +135,7 @@ export class KeysFanout {
     }
   }
 
-  private async remotePage(peerAddr: string, req: KeysPageRequest): Promise<KeysPage> {
+  private async remotePage(peerAddr: string, req: KeysPageRequest, timeoutMs: number): Promise<KeysPage> {
     const body = pb.RegionKeysRequest.encode({
       fromSlot: req.fromSlot,
       after: req.after ?? Buffer.alloc(0),
@@ -134,7 +143,7 @@ export class KeysFanout {
       pattern: req.pattern ?? Buffer.alloc(0),
       countOnly: !!req.countOnly,
     }).finish();
-    const res = pb.RegionKeysResponse.decode(await this.raft.pool.request(peerAddr, RPC, body, { timeoutMs: PAGE_RPC_TIMEOUT_MS }));
+    const res = pb.RegionKeysResponse.decode(await this.raft.pool.request(peerAddr, RPC, body, { timeoutMs }));
     const endSlot = Number(res.endSlot);
     // A reply that does not move forward would loop for ever.
     if (endSlot <= req.fromSlot || endSlot > SLOT_COUNT) throw new NotLeaderError(0, '', 0, `bad page end ${endSlot} for slot ${req.fromSlot}: route again`);
