@@ -115,11 +115,6 @@ export interface ServerFacade {
   /** Node facts and counters for INFO (sections are formatted in commands/server.ts). */
   node(): NodeInfo;
   /**
-   * Optional O(1) key counts for INFO keyspace (db0:keys=,expires=). Without
-   * it INFO counts by scanning every served region's metadata rows.
-   */
-  keyspaceStats?(): Promise<{ keys: number; expires: number }>;
-  /**
    * The node's last key count (key-counts.ts): INFO keyspace waits for a
    * count only so long, then shows the last one. Absent: INFO counts, however
    * long that takes.

@@ -246,7 +246,7 @@ const randomkey: CommandHandler = async (ctx) => {
   return (await pick(start)) ?? (start > 0 ? await pick(0) : null);
 };
 
-/** Live keys and keys with an expiry on this node (DBSIZE, INFO keyspace). */
+/** Live keys and keys with an expiry, the whole cluster's (DBSIZE, INFO keyspace, MEMORY STATS). */
 export async function keyspaceStats(ctx: CommandContext): Promise<{ keys: number; expires: number }> {
   let keys = 0;
   let expires = 0;

@@ -19,7 +19,7 @@ import { KeyType } from '../data/meta';
 import { globMatch } from '../data/glob';
 import { int64Arg } from './hashes';
 import { commandStatsFields } from './command-stats';
-import { keyspaceStats as clusterKeyspaceStats } from './keyspace';
+import { keyspaceStats } from './keyspace';
 import type { KeyCount } from './key-counts';
 import { NOTIFY_FLAGS_ERROR, formatNotifyFlags, parseNotifyFlags } from '../notify';
 
@@ -312,21 +312,6 @@ function human(bytes: number): string {
   return i === 0 ? `${bytes}B` : `${v.toFixed(2)}${units[i]}`;
 }
 
-/** Keys and keys with a TTL over every region this node serves. */
-async function keyspaceStats(server: ServerFacade): Promise<{ keys: number; expires: number }> {
-  if (server.keyspaceStats) return server.keyspaceStats();
-  let keys = 0;
-  let expires = 0;
-  for (const r of server.regions()) {
-    const ks = await server.readRegion(r.id);
-    for await (const k of ks.keys({ startSlot: r.startSlot, endSlot: r.endSlot })) {
-      keys++;
-      if (k.expireAt !== 0) expires++;
-    }
-  }
-  return { keys, expires };
-}
-
 type Fields = Array<[string, string | number]>;
 
 async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
@@ -470,7 +455,7 @@ async function infoSection(name: string, ctx: Ctx): Promise<Fields | null> {
     }
     case 'keyspace': {
       // The whole cluster's keys, as DBSIZE counts them (at each region's leader).
-      const count = () => (server.keysPage ? clusterKeyspaceStats(ctx) : keyspaceStats(server));
+      const count = () => keyspaceStats(ctx);
       const db0 = ({ keys, expires }: KeyCount): Fields => (keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : []);
       if (!server.keyCounts) return db0(await count());
       // Not longer than a client's connect may wait (key-counts.ts).
@@ -869,7 +854,7 @@ const MEMORY_HELP = [
 /** MEMORY STATS: the figures we have, in Redis's key names (a map). */
 const memoryStats: CommandHandler = async (ctx) => {
   const mem = process.memoryUsage();
-  const { keys } = await keyspaceStats(ctx.server);
+  const { keys } = await keyspaceStats(ctx);
   const used = mem.heapUsed + mem.external + mem.arrayBuffers;
   return new MapReply([
     ['peak.allocated', Math.max(used, mem.heapTotal)],
