@@ -1,5 +1,6 @@
 // Linearizability checker for histories of reads, writes (SET) and
-// increments (INCR) on string keys. Pure: no I/O, no clock.
+// increments (INCR) on string keys; list keys (RPUSH, LRANGE) are checked by
+// list-checker.ts. Pure: no I/O, no clock.
 //
 // Keys are independent objects, so a history is linearizable iff each key's
 // sub-history is (P-compositionality); each key is searched on its own. The
@@ -16,6 +17,7 @@
 // An info read tells nothing and is dropped too.
 import type { Op } from './history';
 import { FINAL_CLIENT } from './history';
+import { checkListKey, isListOp, lostListAppends } from './list-checker';
 
 /** A key's value: a string, or null when the key does not exist. */
 export type State = string | null;
@@ -34,6 +36,8 @@ export function step(state: State, op: Op): State | undefined {
       if (op.outcome === 'ok' && op.value !== next) return undefined;
       return next;
     }
+    default:
+      return undefined; // a list op: not this model's (list-checker.ts)
   }
 }
 
@@ -70,6 +74,8 @@ export interface KeyResult {
   steps: number;
   /** When not linearizable: the longest linearizable prefix found and the ops that could not follow it. */
   counterexample?: Counterexample;
+  /** A list key that is not linearizable: what breaks it (list-checker.ts). */
+  problems?: string[];
 }
 
 export interface Counterexample {
@@ -105,7 +111,12 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
     if (!list) byKey.set(op.key, (list = []));
     list.push(op);
   }
-  const keys = [...byKey.keys()].sort().map((k) => checkKey(k, byKey.get(k)!, opts));
+  const keys = [...byKey.keys()].sort().map((k) => {
+    const ops = byKey.get(k)!;
+    if (!ops.some(isListOp)) return checkKey(k, ops, opts);
+    const r = checkListKey(ops);
+    return { key: k, linearizable: r.linearizable, ops: ops.length, steps: 0, ...(r.linearizable ? {} : { problems: r.problems }) };
+  });
   return { linearizable: keys.every((k) => k.linearizable), unknown: keys.some((k) => k.unknown), keys };
 }
 
@@ -283,6 +294,11 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     list.push(op);
   }
   for (const [key, ops] of byKey) {
+    if (ops.some(isListOp)) {
+      const { count, example } = lostListAppends(ops);
+      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged RPUSH(es) of ${key} missing from its final LRANGE, e.g. ${JSON.stringify(example!.value)} (op ${example!.id}, answered length ${example!.length})` });
+      continue;
+    }
     const final = ops.filter((op) => op.clientId === FINAL_CLIENT && op.kind === 'read' && op.outcome === 'ok').pop();
     if (!final) continue;
     const v = final.value ?? null;
@@ -308,9 +324,15 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
 
 /** A short human-readable account of an op, for reports. */
 export function describeOp(op: Op): string {
-  const what = op.kind === 'write' ? `SET ${op.key} ${JSON.stringify(op.value)}` : op.kind === 'incr' ? `INCR ${op.key}` : `GET ${op.key}`;
-  const answer =
-    op.outcome === 'ok' ? (op.kind === 'write' ? 'OK' : JSON.stringify(op.value ?? null)) : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;
+  const what = {
+    write: `SET ${op.key} ${JSON.stringify(op.value)}`,
+    incr: `INCR ${op.key}`,
+    read: `GET ${op.key}`,
+    append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
+    lread: `LRANGE ${op.key} 0 -1`,
+  }[op.kind];
+  const okAnswer = op.kind === 'write' ? 'OK' : op.kind === 'append' ? String(op.length) : op.kind === 'lread' ? `${op.list?.length} elements` : JSON.stringify(op.value ?? null);
+  const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;
   const t = (x: number | undefined) => (x === undefined ? '∞' : x.toFixed(1));
   return `#${op.id} [${op.clientId}] ${what} -> ${answer}  [${t(op.invokeAt)} .. ${t(op.returnAt)}] ms`;
 }
@@ -320,6 +342,11 @@ export function explain(result: CheckResult, maxOps = 12): string {
   const out: string[] = [];
   for (const k of result.keys) {
     if (k.linearizable) continue;
+    if (k.problems) {
+      out.push(`key ${k.key}: not linearizable (${k.ops} ops):`);
+      for (const p of k.problems) out.push(`    ${p}`);
+      continue;
+    }
     if (k.unknown) {
       out.push(`key ${k.key}: search gave up after ${k.steps} steps (${k.ops} ops): neither proved nor refuted`);
       continue;
@@ -337,11 +364,11 @@ export function explain(result: CheckResult, maxOps = 12): string {
 
 /**
  * Availability: for each fault (its start time), the longest time with no
- * acknowledged write (SET or INCR) from it until the next fault or the end.
+ * acknowledged write (SET, INCR or RPUSH) from it until the next fault or the end.
  */
 export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end: number): number[] {
   const acks = ops
-    .filter((op) => op.outcome === 'ok' && op.kind !== 'read' && op.clientId !== FINAL_CLIENT)
+    .filter((op) => op.outcome === 'ok' && op.kind !== 'read' && op.kind !== 'lread' && op.clientId !== FINAL_CLIENT)
     .map((op) => op.returnAt!)
     .sort((a, b) => a - b);
   return faultTimes.map((at, i) => {

@@ -2,7 +2,11 @@
 // times it was invoked and answered and what the client learned. The checker
 // reads nothing else, so a history saved as JSON can be checked again later.
 
-export type OpKind = 'read' | 'write' | 'incr';
+/**
+ * Registers: read (GET), write (SET). Counters: read, incr (INCR). Lists:
+ * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
+ */
+export type OpKind = 'read' | 'write' | 'incr' | 'append' | 'lread';
 
 /**
  * ok: the store answered (the operation took effect exactly once);
@@ -20,8 +24,13 @@ export interface Op {
   /**
    * write: the value written (unique per key). read (ok): the value read,
    * null for a missing key. incr (ok): the counter's new value, in decimal.
+   * append: the element pushed (unique in the run).
    */
   value?: string | null;
+  /** append (ok): the list's length after it, as RPUSH answered. */
+  length?: number;
+  /** lread (ok): the elements read, in order ([] for a missing key). */
+  list?: string[];
   /** Milliseconds on one monotonic clock (performance.now()). */
   invokeAt: number;
   /** When the answer (or error) arrived; absent for info. */
@@ -54,7 +63,21 @@ export class History {
   ok(op: Op, value?: string | null): void {
     op.returnAt = this.now();
     op.outcome = 'ok';
-    if (op.kind !== 'write') op.value = value ?? null;
+    if (op.kind !== 'write' && op.kind !== 'append') op.value = value ?? null;
+  }
+
+  /** An RPUSH answered with the list's new length. */
+  okAppend(op: Op, length: number): void {
+    op.returnAt = this.now();
+    op.outcome = 'ok';
+    op.length = length;
+  }
+
+  /** An LRANGE answered with the list. */
+  okList(op: Op, list: string[]): void {
+    op.returnAt = this.now();
+    op.outcome = 'ok';
+    op.list = list;
   }
 
   fail(op: Op, error: string): void {

@@ -28,6 +28,7 @@ export interface ChaosOptions {
   seed: number;
   registers?: number;
   counters?: number;
+  lists?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
   unsafeReads?: string;
@@ -112,6 +113,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
+      lists: opts.lists ?? 4,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,
@@ -200,14 +202,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 /** Reads every key once more through a plain connection (a linearizable read), retrying until a store answers. */
 async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
   const h = workload.history;
+  const lists = new Set(workload.listKeys);
   for (const key of workload.keys) {
     const deadline = Date.now() + 30_000;
+    const list = lists.has(key);
     for (let attempt = 0; ; attempt++) {
       const s = cluster.stores[attempt % cluster.stores.length];
-      const op = h.invoke(FINAL_CLIENT, 'read', key);
+      const op = h.invoke(FINAL_CLIENT, list ? 'lread' : 'read', key);
       try {
-        const [v] = await respMany(s.port, [['GET', key]], { host: s.host, timeoutMs: 5000 });
-        if (v === null || typeof v === 'string') {
+        const [v] = await respMany(s.port, [list ? ['LRANGE', key, 0, -1] : ['GET', key]], { host: s.host, timeoutMs: 5000 });
+        if (list && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
+          h.okList(op, v as string[]);
+          break;
+        }
+        if (!list && (v === null || typeof v === 'string')) {
           h.ok(op, v);
           break;
         }

@@ -6,7 +6,10 @@
 //   readonly — the same, having sent READONLY on every (re)connect; it only reads
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
-// Keys: registers (SET of values unique in the run, GET) and counters (INCR, GET).
+// Keys: registers (SET of values unique in the run, GET), counters (INCR,
+// GET) and lists (RPUSH of elements unique in the run, LRANGE 0 -1). A list
+// that reaches LIST_MAX_ELEMENTS is left as it is and a new key takes its
+// place, so reads stay short however long the run.
 //
 // What a client learns decides the outcome: a reply → ok; an error reply →
 // fail (the store promises it was not applied); no reply within the deadline,
@@ -28,6 +31,8 @@ export interface WorkloadOptions {
   registers: number;
   /** Counter keys (INCR/GET). */
   counters: number;
+  /** List keys in use at a time (RPUSH/LRANGE). */
+  lists?: number;
   /** An operation with no answer after this long is recorded as info. */
   opTimeoutMs: number;
   /** Share of reads among the operations of plain and cluster clients (default 0.5). */
@@ -41,6 +46,9 @@ export interface WorkloadOptions {
 type AnyClient = Redis | Cluster;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A list this long is retired for a new key (its reads, and the checker's prefix checks, stay cheap). */
+const LIST_MAX_ELEMENTS = 200;
 
 /** Ops that never reached a server: definitely not applied. */
 function neverSent(message: string): boolean {
@@ -75,14 +83,39 @@ export class Workload {
   private writeSeq = 0;
   readonly registerKeys: string[];
   readonly counterKeys: string[];
+  /** Every list key used so far, retired ones included (the final reads cover them all). */
+  readonly listKeys: string[] = [];
+  /** The list key in use for each list. */
+  private readonly currentLists: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
     this.registerKeys = Array.from({ length: opts.registers }, (_, i) => `chaos:r${i}`);
     this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
+    this.currentLists = Array.from({ length: opts.lists ?? 0 }, (_, i) => `chaos:l${i}`);
+    this.listKeys.push(...this.currentLists);
   }
 
   get keys(): string[] {
-    return [...this.registerKeys, ...this.counterKeys];
+    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys];
+  }
+
+  /** After an RPUSH answered `length`: a list grown long is replaced by a new key. */
+  private listGrew(key: string, length: number): void {
+    const i = this.currentLists.indexOf(key);
+    if (i < 0 || length < LIST_MAX_ELEMENTS) return;
+    const next = `chaos:l${i}.g${this.listKeys.length}`;
+    this.currentLists[i] = next;
+    this.listKeys.push(next);
+  }
+
+  /** A key for the next operation: registers, counters and lists in proportion to their counts. */
+  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' } {
+    const r = this.registerKeys.length;
+    const c = this.counterKeys.length;
+    const x = rnd() * (r + c + this.currentLists.length);
+    if (x < r) return { key: pick(rnd, this.registerKeys), type: 'register' };
+    if (x < r + c) return { key: pick(rnd, this.counterKeys), type: 'counter' };
+    return { key: pick(rnd, this.currentLists), type: 'list' };
   }
 
   /** Which client i is: its kind, and its store for plain and readonly clients. */
@@ -170,17 +203,22 @@ export class Workload {
     const rnd = this.opts.rnd;
     const readShare = this.opts.readShare ?? 0.5;
     while (this.running) {
-      const counter = this.counterKeys.length > 0 && (this.registerKeys.length === 0 || rnd() < this.counterKeys.length / this.keys.length);
-      const key = counter ? pick(rnd, this.counterKeys) : pick(rnd, this.registerKeys);
+      const { key, type } = this.pickKey(rnd);
       const read = kind === 'readonly' || rnd() < readShare;
       let op: Op;
       let p: Promise<unknown>;
-      if (read) {
+      if (read && type === 'list') {
+        op = this.history.invoke(id, 'lread', key);
+        p = client.lrange(key, 0, -1);
+      } else if (read) {
         op = this.history.invoke(id, 'read', key);
         p = client.get(key);
-      } else if (counter) {
+      } else if (type === 'counter') {
         op = this.history.invoke(id, 'incr', key);
         p = client.incr(key);
+      } else if (type === 'list') {
+        op = this.history.invoke(id, 'append', key, `${id}.${this.writeSeq++}`);
+        p = client.rpush(key, op.value!);
       } else {
         const value = `${id}.${this.writeSeq++}`;
         op = this.history.invoke(id, 'write', key, value);
@@ -191,7 +229,11 @@ export class Workload {
         if (op.kind === 'write') {
           if (reply === 'OK') this.history.ok(op);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
-        } else if (op.kind === 'incr') this.history.ok(op, String(reply));
+        } else if (op.kind === 'append') {
+          this.history.okAppend(op, Number(reply));
+          this.listGrew(key, Number(reply));
+        } else if (op.kind === 'lread') this.history.okList(op, (reply as string[]).map(String));
+        else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {
         const message = (e as Error).message ?? String(e);

@@ -1,0 +1,70 @@
+// The list checker (list-checker.ts) on hand-made histories of RPUSH and
+// LRANGE: each must pass or must fail, with the reason it names.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkHistory, explain, lostWrites } from './checker';
+import { FINAL_CLIENT, type Op, type Outcome } from './history';
+
+let nextId = 0;
+/** RPUSH of `e` over [a, b] ms, answered `length` (ok). */
+function push(e: string, a: number, b: number | undefined, length?: number, outcome: Outcome = 'ok'): Op {
+  const o: Op = { id: nextId++, clientId: 'c', kind: 'append', key: 'l', value: e, invokeAt: a, outcome };
+  if (outcome !== 'info') o.returnAt = b;
+  if (outcome === 'ok') o.length = length;
+  return o;
+}
+/** LRANGE l 0 -1 over [a, b] ms that read `list`. */
+function range(list: string[], a: number, b: number, clientId = 'c'): Op {
+  return { id: nextId++, clientId, kind: 'lread', key: 'l', invokeAt: a, returnAt: b, outcome: 'ok', list };
+}
+
+function problems(ops: Op[]): string[] {
+  const res = checkHistory(ops);
+  return res.keys.flatMap((k) => k.problems ?? []);
+}
+
+test('lists: sequential and overlapping histories that are linearizable', () => {
+  assert.deepEqual(problems([range([], 0, 1), push('a', 2, 3, 1), range(['a'], 4, 5), push('b', 6, 7, 2), range(['a', 'b'], 8, 9)]), []);
+  // Two overlapping pushes may land in either order; a read overlapping them sees a prefix.
+  assert.deepEqual(problems([push('a', 0, 10, 2), push('b', 1, 9, 1), range(['b'], 2, 3), range(['b', 'a'], 11, 12)]), []);
+  // An info push may land late, or never.
+  assert.deepEqual(problems([push('a', 0, undefined, undefined, 'info'), range([], 5, 6), range(['a'], 7, 8)]), []);
+  assert.deepEqual(problems([push('a', 0, undefined, undefined, 'info'), range([], 5, 6)]), []);
+  // Reads of the same length need no order among themselves.
+  assert.deepEqual(problems([push('a', 0, 1, 1), range(['a'], 2, 9), range(['a'], 3, 4), push('b', 5, 6, 2), range(['a', 'b'], 7, 8)]), []);
+});
+
+test('lists: each kind of violation is named', () => {
+  const one = (ops: Op[], re: RegExp) => {
+    const p = problems(ops);
+    assert.ok(p.some((x) => re.test(x)), `expected ${re} in ${JSON.stringify(p)}`);
+  };
+  // Applied twice (a resent forward applied again).
+  one([push('a', 0, 1, 1), range(['a', 'a'], 2, 3)], /in the list twice/);
+  // A stale read: shorter than one already answered before it was called.
+  one([push('a', 0, 1, 1), push('b', 2, 3, 2), range(['a', 'b'], 4, 5), range(['a'], 6, 7)], /answered at .* before .* LRANGE \(1 elements\) was called|LRANGE \(2 elements\) was answered/);
+  // Acknowledged, then missing from a later read.
+  one([push('a', 0, 1, 1), range([], 2, 3)], /does not hold it/);
+  // Reads that disagree on the order.
+  one([push('a', 0, 10, 1), push('b', 0, 10, 2), range(['a'], 11, 12), range(['b', 'a'], 13, 14)], /not a prefix/);
+  // RPUSH's answer does not match where its element is.
+  one([push('a', 0, 1, 1), push('b', 2, 3, 3), range(['a', 'b'], 4, 5)], /answered length 3, but its element is at position 2/);
+  // An error reply for a push that took effect.
+  one([push('a', 0, 1, undefined, 'fail'), range(['a'], 2, 3)], /ERROR reply/);
+  // An element nobody pushed.
+  one([range(['z'], 0, 1)], /never pushed/);
+  // A push that took effect before it was sent.
+  one([range(['a'], 0, 1), push('a', 2, 3, 1)], /answered at 1\.0 ms, before #\d+ RPUSH "a" was called/);
+});
+
+test('lists: explain prints the problems; lostWrites finds acknowledged pushes missing from the final read', () => {
+  const ops = [push('a', 0, 1, 1), push('b', 2, 3, 2), { ...range(['a'], 10, 11), clientId: FINAL_CLIENT }];
+  const res = checkHistory(ops);
+  assert.equal(res.linearizable, false);
+  assert.match(explain(res), /key l: not linearizable \(3 ops\):\n {4}#\d+ RPUSH "b" was acknowledged/);
+  const lost = lostWrites(ops);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].count, 1);
+  assert.match(lost[0].reason, /1 acknowledged RPUSH\(es\) of l missing from its final LRANGE, e.g. "b"/);
+  assert.deepEqual(lostWrites([push('a', 0, 1, 1), { ...range(['a'], 10, 11), clientId: FINAL_CLIENT }]), []);
+});
