@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { checkHistory, explain, idleClients, lostWrites, step, writeGaps } from './checker';
 import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
 import { seededRandom } from './random';
+import { pairValue } from './workload';
 
 let nextId = 0;
 /** One op: [invokeAt, returnAt] in ms; returnAt undefined for info. */
@@ -225,4 +226,18 @@ test('idleClients: the clients with no answered operation in the last part of th
     { clientId: 'never', lastOkAt: -1 },
   ]);
   assert.deepEqual(idleClients(h, 100, 100), [{ clientId: 'never', lastOkAt: -1 }]);
+});
+
+test('pairs: a torn transaction (halves that disagree) fits no counter, and its final read loses writes', () => {
+  assert.equal(pairValue('3', '3'), '3');
+  assert.equal(pairValue(null, null), null);
+  assert.equal(pairValue('3', '2'), '3|2');
+  assert.equal(pairValue('1', null), '1|nil');
+  const t = (kind: OpKind, v: string | null | undefined, a: number, b: number, clientId = 'c') => op(kind, 't', v, a, b, 'ok', clientId);
+  assert.ok(linearizable([t('incr', '1', 0, 1), t('read', '1', 2, 3), t('incr', '2', 4, 5)]));
+  assert.ok(!linearizable([t('incr', '1', 0, 1), t('read', pairValue('1', null), 2, 3)]));
+  assert.ok(!linearizable([t('incr', pairValue('1', 'ERR TRYAGAIN'), 0, 1)]));
+  const lost = lostWrites([t('incr', '1', 0, 1), t('read', pairValue('1', '0'), 2, 3, FINAL_CLIENT)]);
+  assert.equal(lost.length, 1);
+  assert.match(lost[0].reason, /counter t is 1\|0 at the end/);
 });

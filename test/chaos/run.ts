@@ -10,7 +10,7 @@ import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { Workload, type ClientKind } from './workload';
+import { Workload, pairHalves, pairValue, type ClientKind } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
 import { respMany } from '../support/simple-resp';
 
@@ -29,6 +29,7 @@ export interface ChaosOptions {
   registers?: number;
   counters?: number;
   lists?: number;
+  pairs?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
   unsafeReads?: string;
@@ -114,6 +115,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
       lists: opts.lists ?? 4,
+      pairs: opts.pairs ?? 3,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,
@@ -203,19 +205,26 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
   const h = workload.history;
   const lists = new Set(workload.listKeys);
+  const pairs = new Set(workload.pairKeys);
+  const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
   for (const key of workload.keys) {
     const deadline = Date.now() + 30_000;
     const list = lists.has(key);
+    const pair = pairs.has(key);
     for (let attempt = 0; ; attempt++) {
       const s = cluster.stores[attempt % cluster.stores.length];
       const op = h.invoke(FINAL_CLIENT, list ? 'lread' : 'read', key);
       try {
-        const [v] = await respMany(s.port, [list ? ['LRANGE', key, 0, -1] : ['GET', key]], { host: s.host, timeoutMs: 5000 });
+        const [v] = await respMany(s.port, [list ? ['LRANGE', key, 0, -1] : pair ? ['MGET', ...pairHalves(key)] : ['GET', key]], { host: s.host, timeoutMs: 5000 });
         if (list && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
           h.okList(op, v as string[]);
           break;
         }
-        if (!list && (v === null || typeof v === 'string')) {
+        if (pair && Array.isArray(v) && v.length === 2 && v.every(isValue)) {
+          h.ok(op, pairValue(v[0], v[1]));
+          break;
+        }
+        if (!list && !pair && isValue(v)) {
           h.ok(op, v);
           break;
         }

@@ -7,9 +7,13 @@
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
 // Keys: registers (SET of values unique in the run, GET), counters (INCR,
-// GET) and lists (RPUSH of elements unique in the run, LRANGE 0 -1). A list
-// that reaches LIST_MAX_ELEMENTS is left as it is and a new key takes its
-// place, so reads stay short however long the run.
+// GET), lists (RPUSH of elements unique in the run, LRANGE 0 -1) and pairs.
+// A list that reaches LIST_MAX_ELEMENTS is left as it is and a new key takes
+// its place, so reads stay short however long the run. A pair is two
+// counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
+// and read together by MGET: the history records it as one counter whose
+// value is both halves' when they agree, and "a|b" when they do not (a torn
+// transaction), which no counter can hold, so the checker rejects it.
 //
 // What a client learns decides the outcome: a reply → ok; an error reply →
 // fail (the store promises it was not applied); no reply within the deadline,
@@ -33,6 +37,8 @@ export interface WorkloadOptions {
   counters: number;
   /** List keys in use at a time (RPUSH/LRANGE). */
   lists?: number;
+  /** Pairs of counters (MULTI/INCR/INCR/EXEC, MGET). */
+  pairs?: number;
   /** An operation with no answer after this long is recorded as info. */
   opTimeoutMs: number;
   /** Share of reads among the operations of plain and cluster clients (default 0.5). */
@@ -49,6 +55,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A list this long is retired for a new key (its reads, and the checker's prefix checks, stay cheap). */
 const LIST_MAX_ELEMENTS = 200;
+
+/** The two real keys of pair `name` (one hash tag: one slot, one region). */
+export function pairHalves(name: string): [string, string] {
+  return [`{${name}}a`, `{${name}}b`];
+}
+
+/** A pair's value as the history records it: one counter's, or "a|b" when the halves disagree. */
+export function pairValue(a: string | null, b: string | null): string | null {
+  return a === b ? a : `${a ?? 'nil'}|${b ?? 'nil'}`;
+}
 
 /** Ops that never reached a server: definitely not applied. */
 function neverSent(message: string): boolean {
@@ -87,16 +103,19 @@ export class Workload {
   readonly listKeys: string[] = [];
   /** The list key in use for each list. */
   private readonly currentLists: string[];
+  /** Pairs, by the name the history uses (pairHalves gives their keys). */
+  readonly pairKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
     this.registerKeys = Array.from({ length: opts.registers }, (_, i) => `chaos:r${i}`);
     this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
     this.currentLists = Array.from({ length: opts.lists ?? 0 }, (_, i) => `chaos:l${i}`);
     this.listKeys.push(...this.currentLists);
+    this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
   }
 
   get keys(): string[] {
-    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys];
+    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys, ...this.pairKeys];
   }
 
   /** After an RPUSH answered `length`: a list grown long is replaced by a new key. */
@@ -109,13 +128,27 @@ export class Workload {
   }
 
   /** A key for the next operation: registers, counters and lists in proportion to their counts. */
-  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' } {
+  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' | 'pair' } {
     const r = this.registerKeys.length;
     const c = this.counterKeys.length;
-    const x = rnd() * (r + c + this.currentLists.length);
+    const l = this.currentLists.length;
+    const x = rnd() * (r + c + l + this.pairKeys.length);
     if (x < r) return { key: pick(rnd, this.registerKeys), type: 'register' };
     if (x < r + c) return { key: pick(rnd, this.counterKeys), type: 'counter' };
-    return { key: pick(rnd, this.currentLists), type: 'list' };
+    if (x < r + c + l) return { key: pick(rnd, this.currentLists), type: 'list' };
+    return { key: pick(rnd, this.pairKeys), type: 'pair' };
+  }
+
+  /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
+  private async incrPair(client: AnyClient, key: string): Promise<string | null> {
+    const [a, b] = pairHalves(key);
+    const res = await client.multi().incr(a).incr(b).exec();
+    // nil: a WATCH failed; this workload watches nothing.
+    if (!res) throw new Error('EXEC answered nil with no WATCH');
+    const [[ea, va], [eb, vb]] = res;
+    // Both refused inside EXEC: nothing ran, as an error reply says.
+    if (ea && eb) throw ea;
+    return pairValue(ea ? `ERR ${ea.message}` : String(va), eb ? `ERR ${eb.message}` : String(vb));
   }
 
   /** Which client i is: its kind, and its store for plain and readonly clients. */
@@ -207,7 +240,13 @@ export class Workload {
       const read = kind === 'readonly' || rnd() < readShare;
       let op: Op;
       let p: Promise<unknown>;
-      if (read && type === 'list') {
+      if (read && type === 'pair') {
+        op = this.history.invoke(id, 'read', key);
+        p = client.mget(...pairHalves(key)).then(([a, b]) => pairValue(a, b));
+      } else if (type === 'pair') {
+        op = this.history.invoke(id, 'incr', key);
+        p = this.incrPair(client, key);
+      } else if (read && type === 'list') {
         op = this.history.invoke(id, 'lread', key);
         p = client.lrange(key, 0, -1);
       } else if (read) {
