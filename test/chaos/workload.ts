@@ -127,7 +127,7 @@ export class Workload {
     this.listKeys.push(next);
   }
 
-  /** A key for the next operation: registers, counters and lists in proportion to their counts. */
+  /** A key for the next operation: registers, counters, lists and pairs in proportion to their counts. */
   private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' | 'pair' } {
     const r = this.registerKeys.length;
     const c = this.counterKeys.length;
