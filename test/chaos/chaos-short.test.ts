@@ -19,4 +19,5 @@ test('chaos: 20 s of kill, pause and restart keep the history linearizable and e
   assert.equal(r.restartsFailed, 0, `restarted processes did not come back:\n${why()}`);
   assert.deepEqual(r.unexpectedExits, [], `processes exited on their own:\n${why()}`);
   assert.ok(r.ok > 100, `only ${r.ok} operations succeeded:\n${why()}`);
+  assert.ok(r.clientsIdleAtEnd < 10, `no client had an answer in the run's last 15 s:\n${why()}`);
 });

@@ -17,7 +17,8 @@ import { respMany } from '../support/simple-resp';
 /**
  * A client with no answered operation in this last part of the run is
  * reported idle: longer than any one fault holds (pauses and partitions end
- * within about 6 s, a killed store is back within a few more).
+ * within about 6 s, a killed store is back within a few more). When every
+ * client is, the run fails.
  */
 const IDLE_CLIENT_WINDOW_MS = 15_000;
 
@@ -61,6 +62,8 @@ export interface ChaosResult {
   restartsFailed: number;
   unexpectedExits: string[];
   longestWriteGapMs: number;
+  /** Clients with no answered operation in the run's last IDLE_CLIENT_WINDOW_MS; all of them fails the run. */
+  clientsIdleAtEnd: number;
   /** The history's file, when it was saved. */
   historyFile?: string;
   passed: boolean;
@@ -161,12 +164,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     // Clients that stopped working: the rest of the run did not test through them.
     const idle = idleClients(ops, clientsStopped, IDLE_CLIENT_WINDOW_MS);
     log(`clients-idle-at-end=${idle.length}${idle.map((c) => ` ${c.clientId} (last ok ${c.lastOkAt < 0 ? 'never' : `at t=${c.lastOkAt.toFixed(0)}ms`})`).join(',')}`);
+    // Some idle clients may be bad luck (a store paused near the end); none
+    // working for longer than any fault holds is a cluster that stopped serving.
+    const noneWorking = opts.clients > 0 && idle.length === opts.clients;
+    if (noneWorking) log(`NO CLIENT WORKING: not one of the ${opts.clients} clients had an answer in the last ${IDLE_CLIENT_WINDOW_MS / 1000} s`);
     if (!check.linearizable) log(explain(check));
     for (const l of lost) log(`LOST: ${l.reason}`);
     if (nemesis.unexpectedExits.length) log(`unexpected-exits=${nemesis.unexpectedExits.length}: ${nemesis.unexpectedExits.join('; ')}`);
     const c = workload.history.counts();
     const lostCount = lost.reduce((s, l) => s + l.count, 0);
-    const passed = check.linearizable && lostCount === 0 && nemesis.restartsFailed === 0 && nemesis.unexpectedExits.length === 0;
+    const passed = check.linearizable && lostCount === 0 && nemesis.restartsFailed === 0 && nemesis.unexpectedExits.length === 0 && !noneWorking;
     let historyFile: string | undefined;
     const save = opts.saveHistory ?? 'on-failure';
     if (save === 'always' || (save === 'on-failure' && !passed)) historyFile = saveRun(opts, nemesis.faults, ops, dir);
@@ -181,6 +188,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       restartsFailed: nemesis.restartsFailed,
       unexpectedExits: nemesis.unexpectedExits,
       longestWriteGapMs: longest,
+      clientsIdleAtEnd: idle.length,
       historyFile,
       passed,
       summary,
