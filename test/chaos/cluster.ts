@@ -1,4 +1,4 @@
-// The cluster a fault run starts: 1 meta and N stores, each on its own
+// The cluster a fault run starts: 1 or 3 metas and N stores, each on its own
 // loopback address (127.a.b.x, a and b random per run so two runs on one
 // machine never share an address) so that a firewall rule between two
 // addresses cuts exactly that link. Every process listens on its address
@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { freePorts } from '../support/ports';
 import { kill9, spawnManaged, stop, signalGroup, type ManagedProcess } from '../support/proc';
 import { repoRoot } from '../support/servers';
-import { respMany, type SimpleReply } from '../support/simple-resp';
+import { RespError, respMany, type SimpleReply } from '../support/simple-resp';
 import { ping, waitFor } from '../support/wait';
 
 export class ChaosNode {
@@ -89,56 +89,86 @@ export class ChaosNode {
 export interface ChaosClusterOptions {
   dir: string;
   stores?: number;
+  /** Meta replicas (default 1; 3 for a meta group that can lose its leader). */
+  metas?: number;
   /** Environment of the store processes (e.g. REDRAFT_UNSAFE_READS). */
   storeEnv?: NodeJS.ProcessEnv;
   storeArgs?: string[];
 }
 
 export class ChaosCluster {
-  readonly meta: ChaosNode;
+  readonly metas: ChaosNode[] = [];
   readonly stores: ChaosNode[] = [];
   /** The /16 (127.a.b) every address of this run shares. */
   readonly net: string;
 
   private constructor(opts: ChaosClusterOptions, base: number) {
     const n = opts.stores ?? 3;
+    const m = opts.metas ?? 1;
     this.net = `127.${10 + Math.floor(Math.random() * 240)}.${1 + Math.floor(Math.random() * 250)}`;
     mkdirSync(join(opts.dir, 'logs'), { recursive: true });
-    const metaHost = `${this.net}.1`;
-    const metaPort = base;
-    const metaPeer = base + 1;
-    const metaDir = join(opts.dir, 'meta-1');
-    this.meta = new ChaosNode('meta', 'meta-1', metaHost, metaPort, metaPeer, metaDir, join(opts.dir, 'logs', 'meta-1.log'), [
-      'meta', '--id', '1', '--host', metaHost, '--peers', `1=${metaHost}:${metaPeer}`, '--port', String(metaPort), '--peer-port', String(metaPeer),
-      '--data-dir', metaDir, '--replicas', String(Math.min(3, n)), '--log-level', 'info',
-    ], {});
+    // meta-1 at .1, the others at .201 on; stores from .2.
+    const metaAt = Array.from({ length: m }, (_, i) => ({ host: `${this.net}.${i === 0 ? 1 : 200 + i}`, port: base + 2 * i, peer: base + 2 * i + 1 }));
+    const peers = metaAt.map((a, i) => `${i + 1}=${a.host}:${a.peer}`).join(',');
+    metaAt.forEach(({ host, port, peer }, i) => {
+      const dataDir = join(opts.dir, `meta-${i + 1}`);
+      this.metas.push(
+        new ChaosNode('meta', `meta-${i + 1}`, host, port, peer, dataDir, join(opts.dir, 'logs', `meta-${i + 1}.log`), [
+          'meta', '--id', String(i + 1), '--host', host, '--peers', peers, '--port', String(port), '--peer-port', String(peer),
+          '--data-dir', dataDir, '--replicas', String(Math.min(3, n)), '--log-level', 'info',
+        ], {}),
+      );
+    });
+    const metaAddrs = metaAt.map((a) => `${a.host}:${a.peer}`).join(',');
     for (let i = 0; i < n; i++) {
       const host = `${this.net}.${i + 2}`;
-      const port = base + 2 + 2 * i;
+      const port = base + 2 * m + 2 * i;
       const peer = port + 1;
       const dataDir = join(opts.dir, `store-${i + 1}`);
       this.stores.push(
         new ChaosNode('store', `store-${i + 1}`, host, port, peer, dataDir, join(opts.dir, 'logs', `store-${i + 1}.log`), [
           'store', '--host', host, '--advertise-host', host, '--port', String(port), '--peer-port', String(peer), '--data-dir', dataDir,
-          '--meta', `${metaHost}:${metaPeer}`, ...(opts.storeArgs ?? []),
+          '--meta', metaAddrs, ...(opts.storeArgs ?? []),
         ], opts.storeEnv ?? {}),
       );
     }
   }
 
-  /** Starts the meta, then the stores; resolves when every store says cluster_state:ok. */
+  /** Starts the metas, then the stores; resolves when every store says cluster_state:ok. */
   static async start(opts: ChaosClusterOptions, timeoutMs = 60_000): Promise<ChaosCluster> {
     const n = opts.stores ?? 3;
-    const c = new ChaosCluster(opts, await freePorts(2 + 2 * n));
-    c.meta.start();
-    await c.meta.ready(timeoutMs);
+    const c = new ChaosCluster(opts, await freePorts(2 * (opts.metas ?? 1) + 2 * n));
+    for (const m of c.metas) m.start();
+    for (const m of c.metas) await m.ready(timeoutMs);
     for (const s of c.stores) s.start();
     await c.serving(timeoutMs);
     return c;
   }
 
   get nodes(): ChaosNode[] {
-    return [this.meta, ...this.stores];
+    return [...this.metas, ...this.stores];
+  }
+
+  /**
+   * An admin command on the meta group's leader: each running meta in turn,
+   * until one answers other than NOT_LEADER. Rejects when none does.
+   */
+  async metaCall(...args: (string | number)[]): Promise<SimpleReply> {
+    let last = 'no meta running';
+    for (const m of this.metas) {
+      if (!m.running || m.paused) continue;
+      try {
+        const r = await m.call(...args);
+        if (r instanceof RespError && r.message.startsWith('NOT_LEADER')) {
+          last = `${m.name}: ${r.message}`;
+          continue;
+        }
+        return r;
+      } catch (e) {
+        last = `${m.name}: ${(e as Error).message}`;
+      }
+    }
+    throw new Error(`no meta leader answered ${args.join(' ')} (${last})`);
   }
 
   /** Waits until every running store answers PING and CLUSTER INFO says ok. */

@@ -2,13 +2,13 @@
 // It only ever signals the processes of its own ChaosCluster (by pid) and
 // only adds rules to its own iptables chain.
 //
-//   kill      — kill -9 a process (a store, sometimes the meta), start it again after a pause
+//   kill      — kill -9 a process (a store, sometimes a meta), start it again after a pause
 //   pause     — SIGSTOP a process, SIGCONT a few seconds later
 //   restart   — SIGTERM a process (SIGKILL after 10 s), start it again at once
-//   partition — cut one store (often the slot-0 leader) from every other process, or the meta from every store
+//   partition — cut one store (often the slot-0 leader), or a meta, from every other process
 //   transfer  — REGION TRANSFER-LEADER: the slot-0 region's leader hands leadership to another replica
-//   split     — REGION SPLIT on the meta's admin port: the slot-0 region is split at a random slot
-//   move      — REGION MOVE on the meta's admin port: a replica of the slot-0 region (often its
+//   split     — REGION SPLIT on the meta leader's admin port: the slot-0 region is split at a random slot
+//   move      — REGION MOVE on the meta leader's admin port: a replica of the slot-0 region (often its
 //               leader's) moves to an up store that has none (the cluster needs a 4th store)
 import type { ChaosCluster, ChaosNode } from './cluster';
 import type { Firewall } from './firewall';
@@ -124,11 +124,11 @@ export class Nemesis {
     this.log(`${fault}: ${what}`);
   }
 
-  /** A running target: a store, or (one time in four) the meta; with targetLeader 'always', the slot-0 leader. */
+  /** A running target: a store, or (one time in four) a meta; with targetLeader 'always', the slot-0 leader. */
   private async target(): Promise<ChaosNode | undefined> {
     const c = this.opts.cluster;
     if (this.opts.targetLeader === 'always') return c.leaderOfSlot(0);
-    const candidates = this.opts.rnd() < 0.25 ? [c.meta] : c.stores;
+    const candidates = this.opts.rnd() < 0.25 ? c.metas : c.stores;
     const up = candidates.filter((n) => n.running && !n.paused && !n.down);
     return up.length ? pick(this.opts.rnd, up) : undefined;
   }
@@ -179,8 +179,9 @@ export class Nemesis {
         const wantLeader = this.opts.targetLeader === 'always' || this.opts.rnd() < 0.5;
         const leader = wantLeader ? await c.leaderOfSlot(0) : undefined;
         if (!leader && this.opts.rnd() < 0.25) {
-          for (const s of c.stores) fw.cut(c.meta.host, s.host);
-          this.record('partition', `meta ${c.meta.host} cut from every store for ${hold} ms`);
+          const m = pick(this.opts.rnd, c.metas);
+          for (const other of c.nodes) if (other !== m) fw.cut(m.host, other.host);
+          this.record('partition', `${m.name} ${m.host} cut from every other process for ${hold} ms`);
         } else {
           const n = leader ?? pick(this.opts.rnd, c.stores);
           for (const other of c.nodes) if (other !== n) fw.cut(n.host, other.host);
@@ -219,12 +220,12 @@ export class Nemesis {
       }
       case 'move': {
         // The meta's maps: REGION LIST (peers=P@S,...; leader_store=S) and STORE LIST (id=S ... state=up).
-        const meta = this.opts.cluster.meta;
+        const c = this.opts.cluster;
         try {
-          const line = String(await meta.call('REGION', 'LIST')).split('\n').find((l) => /slots=0-/.test(l));
+          const line = String(await c.metaCall('REGION', 'LIST')).split('\n').find((l) => /slots=0-/.test(l));
           const id = line ? /id=(\d+)/.exec(line)?.[1] : undefined;
           const stores = (line ? /peers=(\S+)/.exec(line)?.[1] ?? '' : '').split(',').filter(Boolean).map((p) => p.replace(/\(learner\)$/, '').split('@')[1]);
-          const up = String(await meta.call('STORE', 'LIST')).split('\n').filter((l) => / state=up /.test(l)).map((l) => /id=(\d+)/.exec(l)![1]);
+          const up = String(await c.metaCall('STORE', 'LIST')).split('\n').filter((l) => / state=up /.test(l)).map((l) => /id=(\d+)/.exec(l)![1]);
           const targets = up.filter((s) => !stores.includes(s));
           if (!id || stores.length === 0 || targets.length === 0) {
             this.log(`move: no replica of slot 0 to move, or no store without one: ${String(line)}; up stores ${up.join(',')}`);
@@ -233,8 +234,8 @@ export class Nemesis {
           const leaderStore = /leader_store=(\d+)/.exec(line!)?.[1];
           const from = leaderStore && stores.includes(leaderStore) && this.opts.rnd() < 0.5 ? leaderStore : pick(this.opts.rnd, stores);
           const to = pick(this.opts.rnd, targets);
-          const r = await meta.call('REGION', 'MOVE', id, from, to);
-          this.record('move', `REGION MOVE ${id} ${from} ${to}${from === leaderStore ? ' (from the leader)' : ''} on the meta: operator ${String(r)}`);
+          const r = await c.metaCall('REGION', 'MOVE', id, from, to);
+          this.record('move', `REGION MOVE ${id} ${from} ${to}${from === leaderStore ? ' (from the leader)' : ''} on the meta leader: operator ${String(r)}`);
         } catch (e) {
           this.log(`move: ${(e as Error).message}`);
         }
@@ -242,9 +243,9 @@ export class Nemesis {
       }
       case 'split': {
         // REGION LIST on the meta: id=R slots=a-b (inclusive) ... one line per region in slot order.
-        const meta = this.opts.cluster.meta;
+        const c = this.opts.cluster;
         try {
-          const text = String(await meta.call('REGION', 'LIST'));
+          const text = String(await c.metaCall('REGION', 'LIST'));
           const line = text.split('\n').find((l) => /slots=0-/.test(l));
           const m = line ? /id=(\d+) slots=(\d+)-(\d+)/.exec(line) : null;
           if (!m || Number(m[3]) < 1) {
@@ -252,8 +253,8 @@ export class Nemesis {
             return;
           }
           const at = between(this.opts.rnd, 1, Number(m[3]));
-          const r = await meta.call('REGION', 'SPLIT', m[1], at);
-          this.record('split', `REGION SPLIT ${m[1]} ${at} (slots 0-${m[3]}) on the meta: operator ${String(r)}`);
+          const r = await c.metaCall('REGION', 'SPLIT', m[1], at);
+          this.record('split', `REGION SPLIT ${m[1]} ${at} (slots 0-${m[3]}) on the meta leader: operator ${String(r)}`);
         } catch (e) {
           this.log(`split: ${(e as Error).message}`);
         }
@@ -261,9 +262,9 @@ export class Nemesis {
       }
       case 'merge': {
         // A random region of the meta's map merges into its neighbour (REGION MERGE picks it; a lone region is refused).
-        const meta = this.opts.cluster.meta;
+        const c = this.opts.cluster;
         try {
-          const ids = String(await meta.call('REGION', 'LIST'))
+          const ids = String(await c.metaCall('REGION', 'LIST'))
             .split('\n')
             .map((l) => /id=(\d+)/.exec(l)?.[1])
             .filter((id): id is string => !!id);
@@ -272,8 +273,8 @@ export class Nemesis {
             return;
           }
           const id = pick(this.opts.rnd, ids);
-          const r = await meta.call('REGION', 'MERGE', id);
-          this.record('merge', `REGION MERGE ${id} on the meta (${ids.length} regions): operator ${String(r)}`);
+          const r = await c.metaCall('REGION', 'MERGE', id);
+          this.record('merge', `REGION MERGE ${id} on the meta leader (${ids.length} regions): operator ${String(r)}`);
         } catch (e) {
           this.log(`merge: ${(e as Error).message}`);
         }

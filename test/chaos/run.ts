@@ -39,6 +39,8 @@ export interface ChaosOptions {
   readShare?: number;
   /** Every fault hits the leader of slot 0. */
   targetLeader?: boolean;
+  /** Meta replicas (default 1; 3: the meta group can lose its leader to a fault). */
+  metas?: number;
   /** Store processes (default 3; 4 when the faults include moves, which need a store without a replica). */
   stores?: number;
   intervalMs?: [number, number];
@@ -110,8 +112,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   try {
     const storeEnv: NodeJS.ProcessEnv = opts.unsafeReads ? { REDRAFT_UNSAFE_READS: opts.unsafeReads } : {};
     if (opts.unsafeReads) log(`UNSAFE: stores run with REDRAFT_UNSAFE_READS=${opts.unsafeReads} (test-only: the checker must report linearizable=false)`);
-    cluster = await ChaosCluster.start({ dir, storeEnv, stores: opts.stores ?? (opts.faults.includes('move') ? 4 : 3) });
-    log(`cluster: meta ${cluster.meta.host}:${cluster.meta.port}, stores ${cluster.stores.map((s) => `${s.name}=${s.host}:${s.port}`).join(' ')}; data in ${dir}`);
+    cluster = await ChaosCluster.start({ dir, storeEnv, metas: opts.metas ?? 1, stores: opts.stores ?? (opts.faults.includes('move') ? 4 : 3) });
+    log(`cluster: metas ${cluster.metas.map((m) => `${m.name}=${m.host}:${m.port}`).join(' ')}, stores ${cluster.stores.map((s) => `${s.name}=${s.host}:${s.port}`).join(' ')}; data in ${dir}`);
     workload = new Workload({
       stores: cluster.stores,
       clients: opts.clients,
