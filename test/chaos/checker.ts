@@ -1,6 +1,6 @@
 // Linearizability checker for histories of reads, writes (SET) and
-// increments (INCR) on string keys; list keys (RPUSH, LRANGE) are checked by
-// list-checker.ts. Pure: no I/O, no clock.
+// increments (INCR) on string keys; list and set keys (RPUSH, LRANGE, SADD,
+// SMEMBERS) are checked by collection-checker.ts. Pure: no I/O, no clock.
 //
 // Keys are independent objects, so a history is linearizable iff each key's
 // sub-history is (P-compositionality); each key is searched on its own. The
@@ -16,8 +16,8 @@
 // or not at all; the search succeeds once every answered operation is placed.
 // An info read tells nothing and is dropped too.
 import type { Op } from './history';
-import { FINAL_CLIENT } from './history';
-import { checkListKey, isListOp, lostListAppends } from './list-checker';
+import { FINAL_CLIENT, isRead } from './history';
+import { checkCollectionKey, collectionCommands, isCollectionOp, lostCollectionAdds } from './collection-checker';
 
 /** A key's value: a string, or null when the key does not exist. */
 export type State = string | null;
@@ -37,7 +37,7 @@ export function step(state: State, op: Op): State | undefined {
       return next;
     }
     default:
-      return undefined; // a list op: not this model's (list-checker.ts)
+      return undefined; // a list or set op: not this model's (collection-checker.ts)
   }
 }
 
@@ -74,7 +74,7 @@ export interface KeyResult {
   steps: number;
   /** When not linearizable: the longest linearizable prefix found and the ops that could not follow it. */
   counterexample?: Counterexample;
-  /** A list key that is not linearizable: what breaks it (list-checker.ts). */
+  /** A list or set key that is not linearizable: what breaks it (collection-checker.ts). */
   problems?: string[];
 }
 
@@ -113,8 +113,8 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
   }
   const keys = [...byKey.keys()].sort().map((k) => {
     const ops = byKey.get(k)!;
-    if (!ops.some(isListOp)) return checkKey(k, ops, opts);
-    const r = checkListKey(ops);
+    if (!ops.some(isCollectionOp)) return checkKey(k, ops, opts);
+    const r = checkCollectionKey(ops);
     return { key: k, linearizable: r.linearizable, ops: ops.length, steps: 0, ...(r.linearizable ? {} : { problems: r.problems }) };
   });
   return { linearizable: keys.every((k) => k.linearizable), unknown: keys.some((k) => k.unknown), keys };
@@ -294,9 +294,10 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     list.push(op);
   }
   for (const [key, ops] of byKey) {
-    if (ops.some(isListOp)) {
-      const { count, example } = lostListAppends(ops);
-      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged RPUSH(es) of ${key} missing from its final LRANGE, e.g. ${JSON.stringify(example!.value)} (op ${example!.id}, answered length ${example!.length})` });
+    if (ops.some(isCollectionOp)) {
+      const { count, example } = lostCollectionAdds(ops);
+      const [add, read] = collectionCommands(ops);
+      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged ${add}(s) of ${key} missing from its final ${read}, e.g. ${JSON.stringify(example!.value)} (op ${example!.id}, answered ${example!.length})` });
       continue;
     }
     const final = ops.filter((op) => op.clientId === FINAL_CLIENT && op.kind === 'read' && op.outcome === 'ok').pop();
@@ -330,8 +331,10 @@ export function describeOp(op: Op): string {
     read: `GET ${op.key}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
+    sadd: `SADD ${op.key} ${JSON.stringify(op.value)}`,
+    sread: `SMEMBERS ${op.key}`,
   }[op.kind];
-  const okAnswer = op.kind === 'write' ? 'OK' : op.kind === 'append' ? String(op.length) : op.kind === 'lread' ? `${op.list?.length} elements` : JSON.stringify(op.value ?? null);
+  const okAnswer = op.kind === 'write' ? 'OK' : op.length !== undefined ? String(op.length) : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
   const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;
   const t = (x: number | undefined) => (x === undefined ? '∞' : x.toFixed(1));
   return `#${op.id} [${op.clientId}] ${what} -> ${answer}  [${t(op.invokeAt)} .. ${t(op.returnAt)}] ms`;
@@ -364,11 +367,11 @@ export function explain(result: CheckResult, maxOps = 12): string {
 
 /**
  * Availability: for each fault (its start time), the longest time with no
- * acknowledged write (SET, INCR or RPUSH) from it until the next fault or the end.
+ * acknowledged write (SET, INCR, RPUSH, SADD or EXEC) from it until the next fault or the end.
  */
 export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end: number): number[] {
   const acks = ops
-    .filter((op) => op.outcome === 'ok' && op.kind !== 'read' && op.kind !== 'lread' && op.clientId !== FINAL_CLIENT)
+    .filter((op) => op.outcome === 'ok' && !isRead(op.kind) && op.clientId !== FINAL_CLIENT)
     .map((op) => op.returnAt!)
     .sort((a, b) => a - b);
   return faultTimes.map((at, i) => {

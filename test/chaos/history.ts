@@ -5,8 +5,12 @@
 /**
  * Registers: read (GET), write (SET). Counters: read, incr (INCR). Lists:
  * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
+ * Sets: sadd (SADD of one member unique in the run), sread (SMEMBERS).
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'append' | 'lread';
+export type OpKind = 'read' | 'write' | 'incr' | 'append' | 'lread' | 'sadd' | 'sread';
+
+/** The kinds that only read. */
+export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
 
 /**
  * ok: the store answered (the operation took effect exactly once);
@@ -24,12 +28,12 @@ export interface Op {
   /**
    * write: the value written (unique per key). read (ok): the value read,
    * null for a missing key. incr (ok): the counter's new value, in decimal.
-   * append: the element pushed (unique in the run).
+   * append, sadd: the element added (unique in the run).
    */
   value?: string | null;
-  /** append (ok): the list's length after it, as RPUSH answered. */
+  /** append (ok): the list's length after it, as RPUSH answered; sadd (ok): the members SADD added. */
   length?: number;
-  /** lread (ok): the elements read, in order ([] for a missing key). */
+  /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
   /** Milliseconds on one monotonic clock (performance.now()). */
   invokeAt: number;
@@ -63,17 +67,17 @@ export class History {
   ok(op: Op, value?: string | null): void {
     op.returnAt = this.now();
     op.outcome = 'ok';
-    if (op.kind !== 'write' && op.kind !== 'append') op.value = value ?? null;
+    if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd') op.value = value ?? null;
   }
 
-  /** An RPUSH answered with the list's new length. */
-  okAppend(op: Op, length: number): void {
+  /** An RPUSH or SADD answered with its integer. */
+  okAdd(op: Op, length: number): void {
     op.returnAt = this.now();
     op.outcome = 'ok';
     op.length = length;
   }
 
-  /** An LRANGE answered with the list. */
+  /** An LRANGE or SMEMBERS answered with the elements. */
   okList(op: Op, list: string[]): void {
     op.returnAt = this.now();
     op.outcome = 'ok';

@@ -30,6 +30,7 @@ export interface ChaosOptions {
   registers?: number;
   counters?: number;
   lists?: number;
+  sets?: number;
   pairs?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
@@ -120,6 +121,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
       lists: opts.lists ?? 4,
+      sets: opts.sets ?? 3,
       pairs: opts.pairs ?? 3,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
@@ -215,18 +217,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
   const h = workload.history;
   const lists = new Set(workload.listKeys);
+  const sets = new Set(workload.setKeys);
   const pairs = new Set(workload.pairKeys);
   const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
   for (const key of workload.keys) {
     const deadline = Date.now() + 30_000;
     const list = lists.has(key);
+    const set = sets.has(key);
     const pair = pairs.has(key);
+    const command = list ? ['LRANGE', key, 0, -1] : set ? ['SMEMBERS', key] : pair ? ['MGET', ...pairHalves(key)] : ['GET', key];
     for (let attempt = 0; ; attempt++) {
       const s = cluster.stores[attempt % cluster.stores.length];
-      const op = h.invoke(FINAL_CLIENT, list ? 'lread' : 'read', key);
+      const op = h.invoke(FINAL_CLIENT, list ? 'lread' : set ? 'sread' : 'read', key);
       try {
-        const [v] = await respMany(s.port, [list ? ['LRANGE', key, 0, -1] : pair ? ['MGET', ...pairHalves(key)] : ['GET', key]], { host: s.host, timeoutMs: 5000 });
-        if (list && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
+        const [v] = await respMany(s.port, [command], { host: s.host, timeoutMs: 5000 });
+        if ((list || set) && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
           h.okList(op, v as string[]);
           break;
         }
@@ -234,7 +239,7 @@ async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line:
           h.ok(op, pairValue(v[0], v[1]));
           break;
         }
-        if (!list && !pair && isValue(v)) {
+        if (!list && !set && !pair && isValue(v)) {
           h.ok(op, v);
           break;
         }

@@ -7,9 +7,10 @@
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
 // Keys: registers (SET of values unique in the run, GET), counters (INCR,
-// GET), lists (RPUSH of elements unique in the run, LRANGE 0 -1) and pairs.
-// A list that reaches LIST_MAX_ELEMENTS is left as it is and a new key takes
-// its place, so reads stay short however long the run. A pair is two
+// GET), lists (RPUSH of elements unique in the run, LRANGE 0 -1), sets (SADD
+// of members unique in the run, SMEMBERS) and pairs. A list or set that
+// reaches COLLECTION_MAX_ELEMENTS is left as it is and a new key takes its
+// place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
 // and read together by MGET: the history records it as one counter whose
 // value is both halves' when they agree, and "a|b" when they do not (a torn
@@ -37,6 +38,8 @@ export interface WorkloadOptions {
   counters: number;
   /** List keys in use at a time (RPUSH/LRANGE). */
   lists?: number;
+  /** Set keys in use at a time (SADD/SMEMBERS). */
+  sets?: number;
   /** Pairs of counters (MULTI/INCR/INCR/EXEC, MGET). */
   pairs?: number;
   /** An operation with no answer after this long is recorded as info. */
@@ -53,8 +56,8 @@ type AnyClient = Redis | Cluster;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A list this long is retired for a new key (its reads, and the checker's prefix checks, stay cheap). */
-const LIST_MAX_ELEMENTS = 200;
+/** A list or set this long is retired for a new key (its reads, and the checker's, stay cheap). */
+const COLLECTION_MAX_ELEMENTS = 200;
 
 /** The two real keys of pair `name` (one hash tag: one slot, one region). */
 export function pairHalves(name: string): [string, string] {
@@ -103,6 +106,12 @@ export class Workload {
   readonly listKeys: string[] = [];
   /** The list key in use for each list. */
   private readonly currentLists: string[];
+  /** Every set key used so far, retired ones included. */
+  readonly setKeys: string[] = [];
+  /** The set key in use for each set. */
+  private readonly currentSets: string[];
+  /** Acknowledged SADDs per set key (SADD answers how many it added, not the size). */
+  private readonly setSizes = new Map<string, number>();
   /** Pairs, by the name the history uses (pairHalves gives their keys). */
   readonly pairKeys: string[];
 
@@ -111,32 +120,39 @@ export class Workload {
     this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
     this.currentLists = Array.from({ length: opts.lists ?? 0 }, (_, i) => `chaos:l${i}`);
     this.listKeys.push(...this.currentLists);
+    this.currentSets = Array.from({ length: opts.sets ?? 0 }, (_, i) => `chaos:s${i}`);
+    this.setKeys.push(...this.currentSets);
     this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
   }
 
   get keys(): string[] {
-    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys, ...this.pairKeys];
+    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys, ...this.setKeys, ...this.pairKeys];
   }
 
-  /** After an RPUSH answered `length`: a list grown long is replaced by a new key. */
-  private listGrew(key: string, length: number): void {
-    const i = this.currentLists.indexOf(key);
-    if (i < 0 || length < LIST_MAX_ELEMENTS) return;
-    const next = `chaos:l${i}.g${this.listKeys.length}`;
-    this.currentLists[i] = next;
-    this.listKeys.push(next);
+  /** After an acknowledged add (the collection now holds at least `size`): one grown long is replaced by a new key. */
+  private grew(current: string[], all: string[], prefix: string, key: string, size: number): void {
+    const i = current.indexOf(key);
+    if (i < 0 || size < COLLECTION_MAX_ELEMENTS) return;
+    const next = `${prefix}${i}.g${all.length}`;
+    current[i] = next;
+    all.push(next);
   }
 
   /** A key for the next operation: registers, counters, lists and pairs in proportion to their counts. */
-  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' | 'pair' } {
-    const r = this.registerKeys.length;
-    const c = this.counterKeys.length;
-    const l = this.currentLists.length;
-    const x = rnd() * (r + c + l + this.pairKeys.length);
-    if (x < r) return { key: pick(rnd, this.registerKeys), type: 'register' };
-    if (x < r + c) return { key: pick(rnd, this.counterKeys), type: 'counter' };
-    if (x < r + c + l) return { key: pick(rnd, this.currentLists), type: 'list' };
-    return { key: pick(rnd, this.pairKeys), type: 'pair' };
+  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' | 'set' | 'pair' } {
+    const kinds = [
+      { keys: this.registerKeys, type: 'register' },
+      { keys: this.counterKeys, type: 'counter' },
+      { keys: this.currentLists, type: 'list' },
+      { keys: this.currentSets, type: 'set' },
+      { keys: this.pairKeys, type: 'pair' },
+    ] as const;
+    let x = rnd() * kinds.reduce((n, k) => n + k.keys.length, 0);
+    for (const k of kinds) {
+      if (x < k.keys.length) return { key: pick(rnd, k.keys), type: k.type };
+      x -= k.keys.length;
+    }
+    return { key: pick(rnd, this.registerKeys), type: 'register' }; // x at the very end: rounding
   }
 
   /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
@@ -249,6 +265,9 @@ export class Workload {
       } else if (read && type === 'list') {
         op = this.history.invoke(id, 'lread', key);
         p = client.lrange(key, 0, -1);
+      } else if (read && type === 'set') {
+        op = this.history.invoke(id, 'sread', key);
+        p = client.smembers(key);
       } else if (read) {
         op = this.history.invoke(id, 'read', key);
         p = client.get(key);
@@ -258,6 +277,9 @@ export class Workload {
       } else if (type === 'list') {
         op = this.history.invoke(id, 'append', key, `${id}.${this.writeSeq++}`);
         p = client.rpush(key, op.value!);
+      } else if (type === 'set') {
+        op = this.history.invoke(id, 'sadd', key, `${id}.${this.writeSeq++}`);
+        p = client.sadd(key, op.value!);
       } else {
         const value = `${id}.${this.writeSeq++}`;
         op = this.history.invoke(id, 'write', key, value);
@@ -269,9 +291,14 @@ export class Workload {
           if (reply === 'OK') this.history.ok(op);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
         } else if (op.kind === 'append') {
-          this.history.okAppend(op, Number(reply));
-          this.listGrew(key, Number(reply));
-        } else if (op.kind === 'lread') this.history.okList(op, (reply as string[]).map(String));
+          this.history.okAdd(op, Number(reply));
+          this.grew(this.currentLists, this.listKeys, 'chaos:l', key, Number(reply));
+        } else if (op.kind === 'sadd') {
+          this.history.okAdd(op, Number(reply));
+          const size = (this.setSizes.get(key) ?? 0) + 1;
+          this.setSizes.set(key, size);
+          this.grew(this.currentSets, this.setKeys, 'chaos:s', key, size);
+        } else if (op.kind === 'lread' || op.kind === 'sread') this.history.okList(op, (reply as string[]).map(String));
         else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {

@@ -1,5 +1,6 @@
-// The list checker (list-checker.ts) on hand-made histories of RPUSH and
-// LRANGE: each must pass or must fail, with the reason it names.
+// The collection checker (collection-checker.ts) on hand-made histories of
+// RPUSH and LRANGE, SADD and SMEMBERS: each must pass or must fail, with the
+// reason it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHistory, explain, lostWrites } from './checker';
@@ -52,7 +53,7 @@ test('lists: each kind of violation is named', () => {
   // An error reply for a push that took effect.
   one([push('a', 0, 1, undefined, 'fail'), range(['a'], 2, 3)], /ERROR reply/);
   // An element nobody pushed.
-  one([range(['z'], 0, 1)], /never pushed/);
+  one([range(['z'], 0, 1)], /never added/);
   // A push that took effect before it was sent.
   one([range(['a'], 0, 1), push('a', 2, 3, 1)], /answered at 1\.0 ms, before #\d+ RPUSH "a" was called/);
 });
@@ -65,6 +66,51 @@ test('lists: explain prints the problems; lostWrites finds acknowledged pushes m
   const lost = lostWrites(ops);
   assert.equal(lost.length, 1);
   assert.equal(lost[0].count, 1);
-  assert.match(lost[0].reason, /1 acknowledged RPUSH\(es\) of l missing from its final LRANGE, e.g. "b"/);
+  assert.match(lost[0].reason, /1 acknowledged RPUSH\(s\) of l missing from its final LRANGE, e.g. "b"/);
   assert.deepEqual(lostWrites([push('a', 0, 1, 1), { ...range(['a'], 10, 11), clientId: FINAL_CLIENT }]), []);
+});
+
+/** SADD of `e` over [a, b] ms, answered `added` (ok). */
+function sadd(e: string, a: number, b: number | undefined, added = 1, outcome: Outcome = 'ok'): Op {
+  const o: Op = { id: nextId++, clientId: 'c', kind: 'sadd', key: 's', value: e, invokeAt: a, outcome };
+  if (outcome !== 'info') o.returnAt = b;
+  if (outcome === 'ok') o.length = added;
+  return o;
+}
+/** SMEMBERS s over [a, b] ms that read `members`. */
+function members(list: string[], a: number, b: number, clientId = 'c'): Op {
+  return { id: nextId++, clientId, kind: 'sread', key: 's', invokeAt: a, returnAt: b, outcome: 'ok', list };
+}
+
+test('sets: histories that are linearizable, in any order of members', () => {
+  assert.deepEqual(problems([members([], 0, 1), sadd('a', 2, 3), members(['a'], 4, 5), sadd('b', 6, 7), members(['b', 'a'], 8, 9)]), []);
+  // Overlapping adds: reads may see either first.
+  assert.deepEqual(problems([sadd('a', 0, 10), sadd('b', 1, 9), members(['b'], 2, 3), members(['a', 'b'], 11, 12)]), []);
+  // Two adds between two reads, in either order; an info add that lands late or never.
+  assert.deepEqual(problems([sadd('a', 0, 1), sadd('b', 2, 3), members(['b', 'a'], 4, 5), sadd('c', 6, undefined, 1, 'info'), members(['a', 'b'], 7, 8)]), []);
+});
+
+test('sets: each kind of violation is named', () => {
+  const one = (ops: Op[], re: RegExp) => {
+    const p = problems(ops);
+    assert.ok(p.some((x) => re.test(x)), `expected ${re} in ${JSON.stringify(p)}`);
+  };
+  // Two reads that are not of one growing set.
+  one([sadd('a', 0, 10), sadd('b', 0, 10), members(['a'], 11, 12), members(['b'], 13, 14)], /not of one growing set/);
+  // A stale read.
+  one([sadd('a', 0, 1), members(['a'], 2, 3), members([], 4, 5)], /not of one growing set|SMEMBERS \(1 elements\) was answered/);
+  one([sadd('a', 0, 1), members([], 2, 3)], /does not hold it/);
+  // An add applied twice answers 0 the second time it is sent... or once, wrongly.
+  one([sadd('a', 0, 1, 0), members(['a'], 2, 3)], /answered 0 members added/);
+  one([sadd('a', 0, 1, 1, 'fail'), members(['a'], 2, 3)], /ERROR reply/);
+  one([members(['z'], 0, 1)], /never added/);
+  one([members(['a'], 0, 1), sadd('a', 2, 3)], /SMEMBERS \(1 elements\) was answered at 1\.0 ms, before #\d+ SADD "a" was called/);
+  // A read that holds a later add but not an earlier one that was acknowledged before it was called.
+  one([sadd('a', 0, 1), sadd('b', 2, 3), members(['b'], 4, 5), members(['a', 'b'], 6, 7)], /does not hold it|answered at/);
+});
+
+test('sets: lostWrites finds acknowledged adds missing from the final read', () => {
+  const lost = lostWrites([sadd('a', 0, 1), sadd('b', 2, 3), { ...members(['a'], 10, 11), clientId: FINAL_CLIENT }]);
+  assert.equal(lost.length, 1);
+  assert.match(lost[0].reason, /1 acknowledged SADD\(s\) of s missing from its final SMEMBERS, e.g. "b"/);
 });
