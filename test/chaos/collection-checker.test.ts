@@ -7,17 +7,23 @@ import { checkHistory, explain, lostWrites } from './checker';
 import { FINAL_CLIENT, type Op, type Outcome } from './history';
 
 let nextId = 0;
-/** RPUSH of `e` over [a, b] ms, answered `length` (ok). */
-function push(e: string, a: number, b: number | undefined, length?: number, outcome: Outcome = 'ok'): Op {
-  const o: Op = { id: nextId++, clientId: 'c', kind: 'append', key: 'l', value: e, invokeAt: a, outcome };
+/** An add of `e` to `key` over [a, b] ms, answered `n` when ok. */
+function add(kind: 'append' | 'sadd', key: string, e: string, a: number, b: number | undefined, n: number | undefined, outcome: Outcome): Op {
+  const o: Op = { id: nextId++, clientId: 'c', kind, key, value: e, invokeAt: a, outcome };
   if (outcome !== 'info') o.returnAt = b;
-  if (outcome === 'ok') o.length = length;
+  if (outcome === 'ok') o.length = n;
   return o;
 }
-/** LRANGE l 0 -1 over [a, b] ms that read `list`. */
-function range(list: string[], a: number, b: number, clientId = 'c'): Op {
-  return { id: nextId++, clientId, kind: 'lread', key: 'l', invokeAt: a, returnAt: b, outcome: 'ok', list };
+/** A read of `key` over [a, b] ms that got `list`. */
+function read(kind: 'lread' | 'sread', key: string, list: string[], a: number, b: number): Op {
+  return { id: nextId++, clientId: 'c', kind, key, invokeAt: a, returnAt: b, outcome: 'ok', list };
 }
+/** RPUSH l of `e`, answered `length` (ok); LRANGE l 0 -1 that read `list`. */
+const push = (e: string, a: number, b: number | undefined, length?: number, outcome: Outcome = 'ok') => add('append', 'l', e, a, b, length, outcome);
+const range = (list: string[], a: number, b: number) => read('lread', 'l', list, a, b);
+/** SADD s of `e`, answered `added` (ok); SMEMBERS s that read `list`. */
+const sadd = (e: string, a: number, b: number | undefined, added = 1, outcome: Outcome = 'ok') => add('sadd', 's', e, a, b, added, outcome);
+const members = (list: string[], a: number, b: number) => read('sread', 's', list, a, b);
 
 function problems(ops: Op[]): string[] {
   const res = checkHistory(ops);
@@ -69,18 +75,6 @@ test('lists: explain prints the problems; lostWrites finds acknowledged pushes m
   assert.match(lost[0].reason, /1 acknowledged RPUSH\(s\) of l missing from its final LRANGE, e.g. "b"/);
   assert.deepEqual(lostWrites([push('a', 0, 1, 1), { ...range(['a'], 10, 11), clientId: FINAL_CLIENT }]), []);
 });
-
-/** SADD of `e` over [a, b] ms, answered `added` (ok). */
-function sadd(e: string, a: number, b: number | undefined, added = 1, outcome: Outcome = 'ok'): Op {
-  const o: Op = { id: nextId++, clientId: 'c', kind: 'sadd', key: 's', value: e, invokeAt: a, outcome };
-  if (outcome !== 'info') o.returnAt = b;
-  if (outcome === 'ok') o.length = added;
-  return o;
-}
-/** SMEMBERS s over [a, b] ms that read `members`. */
-function members(list: string[], a: number, b: number, clientId = 'c'): Op {
-  return { id: nextId++, clientId, kind: 'sread', key: 's', invokeAt: a, returnAt: b, outcome: 'ok', list };
-}
 
 test('sets: histories that are linearizable, in any order of members', () => {
   assert.deepEqual(problems([members([], 0, 1), sadd('a', 2, 3), members(['a'], 4, 5), sadd('b', 6, 7), members(['b', 'a'], 8, 9)]), []);
