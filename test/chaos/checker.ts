@@ -331,8 +331,8 @@ export function describeOp(op: Op): string {
     read: `GET ${op.key}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
-    sadd: `SADD ${op.key} ${JSON.stringify(op.value)}`,
-    sread: `SMEMBERS ${op.key}`,
+    sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,
+    sread: `${op.command ?? 'SMEMBERS'} ${op.key}`,
   }[op.kind];
   const okAnswer = op.kind === 'write' ? 'OK' : op.length !== undefined ? String(op.length) : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
   const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;

@@ -108,3 +108,13 @@ test('sets: lostWrites finds acknowledged adds missing from the final read', () 
   assert.equal(lost.length, 1);
   assert.match(lost[0].reason, /1 acknowledged SADD\(s\) of s missing from its final SMEMBERS, e.g. "b"/);
 });
+
+test('hashes and sorted sets are checked as sets, and reported by their own commands', () => {
+  const hset = (e: string, a: number, b: number) => ({ ...add('sadd', 'h', e, a, b, 1, 'ok'), command: 'HSET' });
+  const hkeys = (list: string[], a: number, b: number) => ({ ...read('sread', 'h', list, a, b), command: 'HKEYS' });
+  assert.deepEqual(problems([hset('a', 0, 1), hset('b', 2, 3), hkeys(['b', 'a'], 4, 5)]), []);
+  const p = problems([hset('a', 0, 1), hkeys([], 2, 3)]);
+  assert.match(p.join('\n'), /#\d+ HSET "a" was acknowledged, yet #\d+, called after, does not hold it/);
+  const lost = lostWrites([hset('a', 0, 1), { ...hkeys([], 10, 11), clientId: FINAL_CLIENT }]);
+  assert.match(lost[0].reason, /1 acknowledged HSET\(s\) of h missing from its final HKEYS/);
+});

@@ -40,7 +40,7 @@ export interface CollectionKeyResult {
 const MAX_PROBLEMS = 12;
 
 function describe(op: Op): string {
-  return ADD[op.kind] ? `#${op.id} ${ADD[op.kind]} ${JSON.stringify(op.value)}` : `#${op.id} ${READ[op.kind]} (${op.list!.length} elements)`;
+  return ADD[op.kind] ? `#${op.id} ${op.command ?? ADD[op.kind]} ${JSON.stringify(op.value)}` : `#${op.id} ${op.command ?? READ[op.kind]} (${op.list!.length} elements)`;
 }
 
 /** Checks one list or set key's operations (all on the same key). */
@@ -145,7 +145,7 @@ function setShape(reads: Op[], report: (p: string) => void): Shape | undefined {
   for (const r of sorted) {
     const members = new Set(r.list);
     if (members.size !== r.list!.length) {
-      report(`#${r.id} SMEMBERS answered a member twice`);
+      report(`#${r.id} ${r.command ?? 'SMEMBERS'} answered a member twice`);
       return undefined;
     }
     const lacking = before && [...before.members].find((e) => !members.has(e));
@@ -159,7 +159,7 @@ function setShape(reads: Op[], report: (p: string) => void): Shape | undefined {
   return {
     held,
     // Each member is added once: SADD must say it was new.
-    wrongAnswer: (a) => (a.length !== 1 ? `answered ${a.length} members added, but no other SADD added its member` : undefined),
+    wrongAnswer: (a) => (a.length !== 1 ? `answered ${a.length} members added, but no other ${a.command ?? 'SADD'} added its member` : undefined),
     layers: (addOf) => {
       const layers: Op[][] = [];
       let seen = new Set<string>();
@@ -197,5 +197,9 @@ export function lostCollectionAdds(ops: readonly Op[]): { count: number; example
 
 /** The command names of a collection key's ops, for reports: e.g. ['RPUSH', 'LRANGE']. */
 export function collectionCommands(ops: readonly Op[]): [string, string] {
-  return ops.some((op) => op.kind === 'sadd' || op.kind === 'sread') ? ['SADD', 'SMEMBERS'] : ['RPUSH', 'LRANGE'];
+  const name = (table: typeof ADD) => {
+    const op = ops.find((o) => table[o.kind]);
+    return op ? (op.command ?? table[op.kind]!) : '?';
+  };
+  return [name(ADD), name(READ)];
 }

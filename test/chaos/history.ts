@@ -5,7 +5,8 @@
 /**
  * Registers: read (GET), write (SET). Counters: read, incr (INCR). Lists:
  * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
- * Sets: sadd (SADD of one member unique in the run), sread (SMEMBERS).
+ * Sets, and hashes and sorted sets checked as sets: sadd (SADD, HSET or ZADD
+ * of one member unique in the run), sread (SMEMBERS, HKEYS or ZRANGE 0 -1).
  */
 export type OpKind = 'read' | 'write' | 'incr' | 'append' | 'lread' | 'sadd' | 'sread';
 
@@ -35,6 +36,8 @@ export interface Op {
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
+  /** sadd, sread: the command when not SADD / SMEMBERS (HSET / HKEYS, ZADD / ZRANGE: the same check). */
+  command?: string;
   /** Milliseconds on one monotonic clock (performance.now()). */
   invokeAt: number;
   /** When the answer (or error) arrived; absent for info. */

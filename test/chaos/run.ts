@@ -10,7 +10,7 @@ import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { Workload, pairHalves, pairValue, type ClientKind } from './workload';
+import { Workload, pairHalves, pairValue, type ClientKind, type CollectionName } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
 import { respMany } from '../support/simple-resp';
 
@@ -29,8 +29,8 @@ export interface ChaosOptions {
   seed: number;
   registers?: number;
   counters?: number;
-  lists?: number;
-  sets?: number;
+  /** Keys in use at a time per collection type (default 4 lists, 2 sets, 2 hashes, 2 sorted sets). */
+  collections?: Partial<Record<CollectionName, number>>;
   pairs?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
@@ -120,8 +120,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
-      lists: opts.lists ?? 4,
-      sets: opts.sets ?? 3,
+      collections: opts.collections ?? { list: 4, set: 2, hash: 2, zset: 2 },
       pairs: opts.pairs ?? 3,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
@@ -216,22 +215,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 /** Reads every key once more through a plain connection (a linearizable read), retrying until a store answers. */
 async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
   const h = workload.history;
-  const lists = new Set(workload.listKeys);
-  const sets = new Set(workload.setKeys);
   const pairs = new Set(workload.pairKeys);
   const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
   for (const key of workload.keys) {
     const deadline = Date.now() + 30_000;
-    const list = lists.has(key);
-    const set = sets.has(key);
+    const collection = workload.collectionOf(key);
     const pair = pairs.has(key);
-    const command = list ? ['LRANGE', key, 0, -1] : set ? ['SMEMBERS', key] : pair ? ['MGET', ...pairHalves(key)] : ['GET', key];
+    const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : ['GET', key];
     for (let attempt = 0; ; attempt++) {
       const s = cluster.stores[attempt % cluster.stores.length];
-      const op = h.invoke(FINAL_CLIENT, list ? 'lread' : set ? 'sread' : 'read', key);
+      const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key);
+      if (collection) op.command = collection.readCommand;
       try {
         const [v] = await respMany(s.port, [command], { host: s.host, timeoutMs: 5000 });
-        if ((list || set) && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
+        if (collection && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
           h.okList(op, v as string[]);
           break;
         }
@@ -239,7 +236,7 @@ async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line:
           h.ok(op, pairValue(v[0], v[1]));
           break;
         }
-        if (!list && !set && !pair && isValue(v)) {
+        if (!collection && !pair && isValue(v)) {
           h.ok(op, v);
           break;
         }

@@ -7,10 +7,10 @@
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
 // Keys: registers (SET of values unique in the run, GET), counters (INCR,
-// GET), lists (RPUSH of elements unique in the run, LRANGE 0 -1), sets (SADD
-// of members unique in the run, SMEMBERS) and pairs. A list or set that
-// reaches COLLECTION_MAX_ELEMENTS is left as it is and a new key takes its
-// place, so reads stay short however long the run. A pair is two
+// GET), collections (COLLECTIONS: lists, sets, hashes and sorted sets, each
+// grown by one element unique in the run and read whole) and pairs. A
+// collection that reaches COLLECTION_MAX_ELEMENTS is left as it is and a new
+// key takes its place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
 // and read together by MGET: the history records it as one counter whose
 // value is both halves' when they agree, and "a|b" when they do not (a torn
@@ -36,10 +36,8 @@ export interface WorkloadOptions {
   registers: number;
   /** Counter keys (INCR/GET). */
   counters: number;
-  /** List keys in use at a time (RPUSH/LRANGE). */
-  lists?: number;
-  /** Set keys in use at a time (SADD/SMEMBERS). */
-  sets?: number;
+  /** Keys in use at a time of each collection type (COLLECTIONS), e.g. { list: 4, set: 3 }. */
+  collections?: Partial<Record<CollectionName, number>>;
   /** Pairs of counters (MULTI/INCR/INCR/EXEC, MGET). */
   pairs?: number;
   /** An operation with no answer after this long is recorded as info. */
@@ -56,8 +54,44 @@ type AnyClient = Redis | Cluster;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A list or set this long is retired for a new key (its reads, and the checker's, stay cheap). */
+/** A collection this long is retired for a new key (its reads, and the checker's, stay cheap). */
 const COLLECTION_MAX_ELEMENTS = 200;
+
+export type CollectionName = 'list' | 'set' | 'hash' | 'zset';
+
+/**
+ * A collection type of the workload: how to add one element and read them
+ * all. Hashes (by field) and sorted sets (by member; a ZRANGE's order is the
+ * scores', not the adds') are checked as sets (collection-checker.ts).
+ */
+export interface CollectionType {
+  name: CollectionName;
+  prefix: string;
+  addKind: 'append' | 'sadd';
+  readKind: 'lread' | 'sread';
+  addCommand: string;
+  readCommand: string;
+  /** `seq` is unique in the run and grows: a sorted set's score. */
+  add(c: AnyClient, key: string, element: string, seq: number): Promise<unknown>;
+  /** The final read's command. */
+  readArgs(key: string): (string | number)[];
+}
+
+export const COLLECTIONS: readonly CollectionType[] = [
+  { name: 'list', prefix: 'chaos:l', addKind: 'append', readKind: 'lread', addCommand: 'RPUSH', readCommand: 'LRANGE', add: (c, k, e) => c.rpush(k, e), readArgs: (k) => ['LRANGE', k, 0, -1] },
+  { name: 'set', prefix: 'chaos:s', addKind: 'sadd', readKind: 'sread', addCommand: 'SADD', readCommand: 'SMEMBERS', add: (c, k, e) => c.sadd(k, e), readArgs: (k) => ['SMEMBERS', k] },
+  { name: 'hash', prefix: 'chaos:h', addKind: 'sadd', readKind: 'sread', addCommand: 'HSET', readCommand: 'HKEYS', add: (c, k, e) => c.hset(k, e, '1'), readArgs: (k) => ['HKEYS', k] },
+  { name: 'zset', prefix: 'chaos:z', addKind: 'sadd', readKind: 'sread', addCommand: 'ZADD', readCommand: 'ZRANGE', add: (c, k, e, seq) => c.zadd(k, seq, e), readArgs: (k) => ['ZRANGE', k, 0, -1] },
+];
+
+/** One collection type's keys: those in use, and every one used (the final reads cover them all). */
+interface CollectionKeys {
+  type: CollectionType;
+  current: string[];
+  all: string[];
+  /** Acknowledged adds per key (SADD, HSET and ZADD answer how many they added, not the size). */
+  sizes: Map<string, number>;
+}
 
 /** The two real keys of pair `name` (one hash tag: one slot, one region). */
 export function pairHalves(name: string): [string, string] {
@@ -102,51 +136,48 @@ export class Workload {
   private writeSeq = 0;
   readonly registerKeys: string[];
   readonly counterKeys: string[];
-  /** Every list key used so far, retired ones included (the final reads cover them all). */
-  readonly listKeys: string[] = [];
-  /** The list key in use for each list. */
-  private readonly currentLists: string[];
-  /** Every set key used so far, retired ones included. */
-  readonly setKeys: string[] = [];
-  /** The set key in use for each set. */
-  private readonly currentSets: string[];
-  /** Acknowledged SADDs per set key (SADD answers how many it added, not the size). */
-  private readonly setSizes = new Map<string, number>();
+  private readonly collections: CollectionKeys[];
   /** Pairs, by the name the history uses (pairHalves gives their keys). */
   readonly pairKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
     this.registerKeys = Array.from({ length: opts.registers }, (_, i) => `chaos:r${i}`);
     this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
-    this.currentLists = Array.from({ length: opts.lists ?? 0 }, (_, i) => `chaos:l${i}`);
-    this.listKeys.push(...this.currentLists);
-    this.currentSets = Array.from({ length: opts.sets ?? 0 }, (_, i) => `chaos:s${i}`);
-    this.setKeys.push(...this.currentSets);
+    this.collections = COLLECTIONS.map((type) => {
+      const current = Array.from({ length: opts.collections?.[type.name] ?? 0 }, (_, i) => `${type.prefix}${i}`);
+      return { type, current, all: [...current], sizes: new Map<string, number>() };
+    });
     this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
   }
 
   get keys(): string[] {
-    return [...this.registerKeys, ...this.counterKeys, ...this.listKeys, ...this.setKeys, ...this.pairKeys];
+    return [...this.registerKeys, ...this.counterKeys, ...this.collections.flatMap((c) => c.all), ...this.pairKeys];
   }
 
-  /** After an acknowledged add (the collection now holds at least `size`): one grown long is replaced by a new key. */
-  private grew(current: string[], all: string[], prefix: string, key: string, size: number): void {
-    const i = current.indexOf(key);
+  /** The collection type of a key, if it is one's. */
+  collectionOf(key: string): CollectionType | undefined {
+    return this.collections.find((c) => c.all.includes(key))?.type;
+  }
+
+  /** After an acknowledged add: a collection grown long is replaced by a new key. */
+  private grew(c: CollectionKeys, key: string): void {
+    const size = (c.sizes.get(key) ?? 0) + 1;
+    c.sizes.set(key, size);
+    const i = c.current.indexOf(key);
     if (i < 0 || size < COLLECTION_MAX_ELEMENTS) return;
-    const next = `${prefix}${i}.g${all.length}`;
-    current[i] = next;
-    all.push(next);
+    const next = `${c.type.prefix}${i}.g${c.all.length}`;
+    c.current[i] = next;
+    c.all.push(next);
   }
 
-  /** A key for the next operation: registers, counters, lists and pairs in proportion to their counts. */
-  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'list' | 'set' | 'pair' } {
-    const kinds = [
+  /** A key for the next operation: registers, counters, collections and pairs in proportion to their counts. */
+  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'pair' | CollectionKeys } {
+    const kinds: Array<{ keys: string[]; type: 'register' | 'counter' | 'pair' | CollectionKeys }> = [
       { keys: this.registerKeys, type: 'register' },
       { keys: this.counterKeys, type: 'counter' },
-      { keys: this.currentLists, type: 'list' },
-      { keys: this.currentSets, type: 'set' },
+      ...this.collections.map((c) => ({ keys: c.current, type: c })),
       { keys: this.pairKeys, type: 'pair' },
-    ] as const;
+    ];
     let x = rnd() * kinds.reduce((n, k) => n + k.keys.length, 0);
     for (const k of kinds) {
       if (x < k.keys.length) return { key: pick(rnd, k.keys), type: k.type };
@@ -262,24 +293,22 @@ export class Workload {
       } else if (type === 'pair') {
         op = this.history.invoke(id, 'incr', key);
         p = this.incrPair(client, key);
-      } else if (read && type === 'list') {
-        op = this.history.invoke(id, 'lread', key);
-        p = client.lrange(key, 0, -1);
-      } else if (read && type === 'set') {
-        op = this.history.invoke(id, 'sread', key);
-        p = client.smembers(key);
+      } else if (typeof type === 'object' && read) {
+        const [command, ...args] = type.type.readArgs(key);
+        op = this.history.invoke(id, type.type.readKind, key);
+        op.command = type.type.readCommand;
+        p = client.call(String(command), ...args);
+      } else if (typeof type === 'object') {
+        const seq = this.writeSeq++;
+        op = this.history.invoke(id, type.type.addKind, key, `${id}.${seq}`);
+        op.command = type.type.addCommand;
+        p = type.type.add(client, key, op.value!, seq);
       } else if (read) {
         op = this.history.invoke(id, 'read', key);
         p = client.get(key);
       } else if (type === 'counter') {
         op = this.history.invoke(id, 'incr', key);
         p = client.incr(key);
-      } else if (type === 'list') {
-        op = this.history.invoke(id, 'append', key, `${id}.${this.writeSeq++}`);
-        p = client.rpush(key, op.value!);
-      } else if (type === 'set') {
-        op = this.history.invoke(id, 'sadd', key, `${id}.${this.writeSeq++}`);
-        p = client.sadd(key, op.value!);
       } else {
         const value = `${id}.${this.writeSeq++}`;
         op = this.history.invoke(id, 'write', key, value);
@@ -290,15 +319,10 @@ export class Workload {
         if (op.kind === 'write') {
           if (reply === 'OK') this.history.ok(op);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
-        } else if (op.kind === 'append') {
+        } else if (typeof type === 'object' && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
-          this.grew(this.currentLists, this.listKeys, 'chaos:l', key, Number(reply));
-        } else if (op.kind === 'sadd') {
-          this.history.okAdd(op, Number(reply));
-          const size = (this.setSizes.get(key) ?? 0) + 1;
-          this.setSizes.set(key, size);
-          this.grew(this.currentSets, this.setKeys, 'chaos:s', key, size);
-        } else if (op.kind === 'lread' || op.kind === 'sread') this.history.okList(op, (reply as string[]).map(String));
+          this.grew(type, key);
+        } else if (typeof type === 'object') this.history.okList(op, (reply as unknown[]).map(String));
         else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {
