@@ -73,7 +73,7 @@ export interface CollectionType {
   readCommand: string;
   /** `seq` is unique in the run and grows: a sorted set's score. */
   add(c: AnyClient, key: string, element: string, seq: number): Promise<unknown>;
-  /** The final read's command. */
+  /** The read, whole: command and arguments (the clients' reads and the final one). */
   readArgs(key: string): (string | number)[];
 }
 
