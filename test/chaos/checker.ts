@@ -1,6 +1,6 @@
 // Linearizability checker for histories of reads, writes (SET) and
-// increments (INCR) on string keys; list and set keys (RPUSH, LRANGE, SADD,
-// SMEMBERS) are checked by collection-checker.ts. Pure: no I/O, no clock.
+// increments (INCR) on string keys; lists, sets, hashes and sorted sets are
+// checked by collection-checker.ts. Pure: no I/O, no clock.
 //
 // Keys are independent objects, so a history is linearizable iff each key's
 // sub-history is (P-compositionality); each key is searched on its own. The
@@ -37,7 +37,7 @@ export function step(state: State, op: Op): State | undefined {
       return next;
     }
     default:
-      return undefined; // a list or set op: not this model's (collection-checker.ts)
+      return undefined; // a collection op: not this model's (collection-checker.ts)
   }
 }
 
@@ -74,7 +74,7 @@ export interface KeyResult {
   steps: number;
   /** When not linearizable: the longest linearizable prefix found and the ops that could not follow it. */
   counterexample?: Counterexample;
-  /** A list or set key that is not linearizable: what breaks it (collection-checker.ts). */
+  /** A collection key that is not linearizable: what breaks it (collection-checker.ts). */
   problems?: string[];
 }
 

@@ -36,7 +36,7 @@ export interface Op {
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
-  /** sadd, sread: the command when not SADD / SMEMBERS (HSET / HKEYS, ZADD / ZRANGE: the same check). */
+  /** Collection ops: the command sent, for reports (sadd and sread stand for HSET / HKEYS and ZADD / ZRANGE too). */
   command?: string;
   /** Milliseconds on one monotonic clock (performance.now()). */
   invokeAt: number;
