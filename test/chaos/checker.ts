@@ -296,8 +296,10 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
   for (const [key, ops] of byKey) {
     if (ops.some(isCollectionOp)) {
       const { count, example } = lostCollectionAdds(ops);
-      const [add, read] = collectionCommands(ops);
-      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged ${add}(s) of ${key} missing from its final ${read}, e.g. ${JSON.stringify(example!.value)} (op ${example!.id}, answered ${example!.length})` });
+      if (count > 0) {
+        const [add, read] = collectionCommands(ops);
+        lost.push({ key, count, reason: `${count} acknowledged ${add}(s) of ${key} missing from its final ${read}, e.g. ${JSON.stringify(example!.value)} (op ${example!.id}, answered ${example!.length})` });
+      }
       continue;
     }
     const final = ops.filter((op) => op.clientId === FINAL_CLIENT && op.kind === 'read' && op.outcome === 'ok').pop();
