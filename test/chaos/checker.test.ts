@@ -241,3 +241,51 @@ test('pairs: a torn transaction (halves that disagree) fits no counter, and its 
   assert.equal(lost.length, 1);
   assert.match(lost[0].reason, /counter t is 1\|0 at the end/);
 });
+
+/** A DEL (or HDEL, ZREM) of key k answered `removed`, or an HSET answered `added`. */
+function del(key: string, removed: number | undefined, a: number, b?: number, outcome: Outcome = 'ok', command?: string): Op {
+  const o = op('del', key, undefined, a, b, outcome);
+  if (removed !== undefined) o.length = removed;
+  if (command) o.command = command;
+  return o;
+}
+function hset(v: string, added: number, a: number, b: number): Op {
+  const o = op('write', 'k', v, a, b);
+  o.length = added;
+  o.command = 'HSET';
+  return o;
+}
+
+test('deletes: the count they answer must fit the state, and they reset it', () => {
+  assert.equal(step('x', del('k', 1, 0, 1)), null);
+  assert.equal(step(null, del('k', 0, 0, 1)), null);
+  assert.equal(step(null, del('k', 1, 0, 1)), undefined); // removed a key that was not there
+  assert.equal(step('x', del('k', 0, 0, 1)), undefined); // found nothing where a value was
+  assert.equal(step('x', del('k', undefined, 0, undefined, 'info')), null);
+  assert.ok(linearizable([w('a', 0, 1), del('k', 1, 2, 3), r(null, 4, 5), w('b', 6, 7), r('b', 8, 9)]));
+  // A read of the old value after the delete answered: stale.
+  assert.equal(linearizable([w('a', 0, 1), del('k', 1, 2, 3), r('a', 4, 5)]), false);
+  // A delete that answered 0 after an acknowledged write: it missed the write.
+  assert.equal(linearizable([w('a', 0, 1), del('k', 0, 2, 3)]), false);
+  // A counter starts again from nothing.
+  assert.ok(linearizable([inc('1', 0, 1), inc('2', 2, 3), del('n', 1, 4, 5), inc('1', 6, 7), rn('1', 8, 9)]));
+  assert.equal(linearizable([inc('1', 0, 1), del('n', 1, 2, 3), inc('2', 4, 5)]), false);
+  // An unanswered delete may land late, so a final read of nothing is no lost write...
+  const h = [w('a', 0, 1), del('k', undefined, 2, undefined, 'info'), op('read', 'k', null, 10, 11, 'ok', FINAL_CLIENT)];
+  assert.ok(linearizable(h));
+  assert.deepEqual(lostWrites(h), []);
+  // ... but an acknowledged write after the acknowledged delete must survive it.
+  const lost = [w('a', 0, 1), del('k', 1, 2, 3), w('b', 4, 5), op('read', 'k', null, 10, 11, 'ok', FINAL_CLIENT)];
+  assert.equal(linearizable(lost), false);
+});
+
+test('hash fields: HSET must answer 1 for a field it added and 0 for one it overwrote', () => {
+  assert.ok(linearizable([hset('a', 1, 0, 1), hset('b', 0, 2, 3), r('b', 4, 5)]));
+  assert.equal(linearizable([hset('a', 1, 0, 1), hset('b', 1, 2, 3)]), false);
+  assert.equal(linearizable([hset('a', 0, 0, 1)]), false);
+  // After an HDEL the field is new again.
+  assert.ok(linearizable([hset('a', 1, 0, 1), del('k', 1, 2, 3, 'ok', 'HDEL'), hset('b', 1, 4, 5)]));
+  const res = checkHistory([hset('a', 1, 0, 1), del('k', 0, 2, 3, 'ok', 'HDEL')]);
+  assert.match(explain(res), /HSET k "a" -> 1/);
+  assert.match(explain(res), /HDEL k -> 0/);
+});

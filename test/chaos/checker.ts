@@ -1,6 +1,8 @@
-// Linearizability checker for histories of reads, writes (SET) and
-// increments (INCR) on string keys; lists, sets, hashes and sorted sets are
-// checked by collection-checker.ts. Pure: no I/O, no clock.
+// Linearizability checker for histories of reads, writes (SET), increments
+// (INCR) and deletes (DEL) of registers and counters, on string keys or
+// inside other types (a hash field, a sorted set member's score: workload.ts,
+// CELLS); lists, sets, hashes and sorted sets read whole are checked by
+// collection-checker.ts. Pure: no I/O, no clock.
 //
 // Keys are independent objects, so a history is linearizable iff each key's
 // sub-history is (P-compositionality); each key is searched on its own. The
@@ -28,7 +30,13 @@ export function step(state: State, op: Op): State | undefined {
     case 'read':
       return op.value === state ? state : undefined;
     case 'write':
+      // HSET answers 1 for a field it added, 0 for one it overwrote (SET: no count).
+      if (op.outcome === 'ok' && op.length !== undefined && op.length !== (state === null ? 1 : 0)) return undefined;
       return op.value ?? null;
+    case 'del':
+      // DEL, HDEL and ZREM answer 1 when there was something to remove.
+      if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
+      return null;
     case 'incr': {
       const cur = state === null ? 0 : Number(state);
       if (!Number.isSafeInteger(cur) || (state !== null && !/^-?\d+$/.test(state))) return undefined; // INCR on a non-integer is an error: not this op
@@ -304,6 +312,10 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     }
     const final = ops.filter((op) => op.clientId === FINAL_CLIENT && op.kind === 'read' && op.outcome === 'ok').pop();
     if (!final) continue;
+    // A delete, even one never answered, may reset the key at any point: the
+    // bounds below do not hold. The linearizability check covers such keys
+    // (the final read comes after every acknowledged operation).
+    if (ops.some((op) => op.kind === 'del' && op.outcome !== 'fail')) continue;
     const v = final.value ?? null;
     const acked = ops.filter((op) => op.clientId !== FINAL_CLIENT && op.outcome === 'ok');
     const writes = acked.filter((op) => op.kind === 'write');
@@ -328,15 +340,16 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
 /** A short human-readable account of an op, for reports. */
 export function describeOp(op: Op): string {
   const what = {
-    write: `SET ${op.key} ${JSON.stringify(op.value)}`,
-    incr: `INCR ${op.key}`,
-    read: `GET ${op.key}`,
+    write: `${op.command ?? 'SET'} ${op.key} ${JSON.stringify(op.value)}`,
+    incr: `${op.command ?? 'INCR'} ${op.key}`,
+    read: `${op.command ?? 'GET'} ${op.key}`,
+    del: `${op.command ?? 'DEL'} ${op.key}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,
     sread: `${op.command ?? 'SMEMBERS'} ${op.key}`,
   }[op.kind];
-  const okAnswer = op.kind === 'write' ? 'OK' : op.length !== undefined ? String(op.length) : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
+  const okAnswer = op.length !== undefined ? String(op.length) : op.kind === 'write' ? 'OK' : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
   const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;
   const t = (x: number | undefined) => (x === undefined ? '∞' : x.toFixed(1));
   return `#${op.id} [${op.clientId}] ${what} -> ${answer}  [${t(op.invokeAt)} .. ${t(op.returnAt)}] ms`;
@@ -369,7 +382,7 @@ export function explain(result: CheckResult, maxOps = 12): string {
 
 /**
  * Availability: for each fault (its start time), the longest time with no
- * acknowledged write (SET, INCR, RPUSH, SADD or EXEC) from it until the next fault or the end.
+ * acknowledged write (SET, INCR, DEL, RPUSH, SADD, EXEC, ...) from it until the next fault or the end.
  */
 export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end: number): number[] {
   const acks = ops

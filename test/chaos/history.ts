@@ -3,12 +3,15 @@
 // reads nothing else, so a history saved as JSON can be checked again later.
 
 /**
- * Registers: read (GET), write (SET). Counters: read, incr (INCR). Lists:
+ * Registers: read (GET), write (SET), del (DEL). Counters: read, incr
+ * (INCR), del. The same for registers and counters inside other types (a
+ * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
+ * ZSCORE, ZINCRBY, ZREM; workload.ts, CELLS). Lists:
  * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
  * Sets, and hashes and sorted sets checked as sets: sadd (SADD, HSET or ZADD
  * of one member unique in the run), sread (SMEMBERS, HKEYS or ZRANGE 0 -1).
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'append' | 'lread' | 'sadd' | 'sread';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'append' | 'lread' | 'sadd' | 'sread';
 
 /** The kinds that only read. */
 export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
@@ -32,11 +35,19 @@ export interface Op {
    * append, sadd: the element added (unique in the run).
    */
   value?: string | null;
-  /** append (ok): the list's length after it, as RPUSH answered; sadd (ok): the members SADD added. */
+  /**
+   * append (ok): the list's length after it, as RPUSH answered; sadd (ok):
+   * the members SADD added; del (ok): the keys or fields it removed; write
+   * (ok) of a hash field: the fields HSET added (SET answers OK: none).
+   */
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
-  /** Collection ops: the command sent, for reports (sadd and sread stand for HSET / HKEYS and ZADD / ZRANGE too). */
+  /**
+   * The command sent, for reports, where the kind does not tell it: sadd and
+   * sread stand for HSET / HKEYS and ZADD / ZRANGE too, and read, write, incr
+   * and del for a hash field's or a score's commands (absent: GET, SET, INCR, DEL).
+   */
   command?: string;
   /** Milliseconds on one monotonic clock (performance.now()). */
   invokeAt: number;
@@ -73,7 +84,7 @@ export class History {
     if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd') op.value = value ?? null;
   }
 
-  /** An RPUSH or SADD answered with its integer. */
+  /** An RPUSH, SADD, DEL or HSET answered with its integer. */
   okAdd(op: Op, length: number): void {
     op.returnAt = this.now();
     op.outcome = 'ok';

@@ -10,7 +10,7 @@ import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { Workload, pairHalves, pairValue, type ClientKind, type CollectionName } from './workload';
+import { Workload, cellPlace, pairHalves, pairValue, type CellName, type ClientKind, type CollectionName } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
 import { respMany } from '../support/simple-resp';
 
@@ -29,6 +29,10 @@ export interface ChaosOptions {
   seed: number;
   registers?: number;
   counters?: number;
+  /** Registers and counters inside hashes and sorted sets (default 4 hash fields, 2 hash counters, 2 scores). */
+  cells?: Partial<Record<CellName, number>>;
+  /** Share of those writes that delete (default 0.1). */
+  deleteShare?: number;
   /** Keys in use at a time per collection type (default 4 lists, 2 sets, 2 hashes, 2 sorted sets). */
   collections?: Partial<Record<CollectionName, number>>;
   pairs?: number;
@@ -120,6 +124,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
+      cells: opts.cells ?? { 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2 },
+      deleteShare: opts.deleteShare ?? 0.1,
       collections: opts.collections ?? { list: 4, set: 2, hash: 2, zset: 2 },
       pairs: opts.pairs ?? 3,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
@@ -221,11 +227,13 @@ async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line:
     const deadline = Date.now() + 30_000;
     const collection = workload.collectionOf(key);
     const pair = pairs.has(key);
-    const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : ['GET', key];
+    const cell = workload.cellOf(key);
+    const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));
     for (let attempt = 0; ; attempt++) {
       const s = cluster.stores[attempt % cluster.stores.length];
       const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key);
       if (collection) op.command = collection.readCommand;
+      else if (cell?.commands) op.command = cell.commands.read;
       try {
         const [v] = await respMany(s.port, [command], { host: s.host, timeoutMs: 5000 });
         if (collection && Array.isArray(v) && v.every((e) => typeof e === 'string')) {

@@ -7,8 +7,10 @@
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
 // Keys: registers (SET of values unique in the run, GET), counters (INCR,
-// GET), collections (COLLECTIONS: lists, sets, hashes and sorted sets, each
-// grown by one element unique in the run and read whole) and pairs. A
+// GET), both also deleted now and then (DEL) and also living inside other
+// types (CELLS: hash fields, sorted set scores), collections (COLLECTIONS:
+// lists, sets, hashes and sorted sets, each grown by one element unique in
+// the run and read whole) and pairs. A
 // collection that reaches COLLECTION_MAX_ELEMENTS is left as it is and a new
 // key takes its place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
@@ -36,6 +38,10 @@ export interface WorkloadOptions {
   registers: number;
   /** Counter keys (INCR/GET). */
   counters: number;
+  /** Registers and counters inside other types (CELLS), e.g. { 'hash-field': 4 }. */
+  cells?: Partial<Record<CellName, number>>;
+  /** Share of a register's or counter's writes that delete it (DEL, HDEL, ZREM; default 0). */
+  deleteShare?: number;
   /** Keys in use at a time of each collection type (COLLECTIONS), e.g. { list: 4, set: 3 }. */
   collections?: Partial<Record<CollectionName, number>>;
   /** Pairs of counters (MULTI/INCR/INCR/EXEC, MGET). */
@@ -83,6 +89,57 @@ export const COLLECTIONS: readonly CollectionType[] = [
   { name: 'hash', prefix: 'chaos:h', addKind: 'sadd', readKind: 'sread', addCommand: 'HSET', readCommand: 'HKEYS', add: (c, k, e) => c.hset(k, e, '1'), readArgs: (k) => ['HKEYS', k] },
   { name: 'zset', prefix: 'chaos:z', addKind: 'sadd', readKind: 'sread', addCommand: 'ZADD', readCommand: 'ZRANGE', add: (c, k, e, seq) => c.zadd(k, seq, e), readArgs: (k) => ['ZRANGE', k, 0, -1] },
 ];
+
+export type CellName = 'register' | 'counter' | 'hash-field' | 'hash-counter' | 'zset-score';
+
+/**
+ * Where a register or a counter lives and the commands that write, read and
+ * delete it. A cell inside another type is named `<key>/<field>` in the
+ * history (`chaos:hf0/a`: field a of hash chaos:hf0); each key holds two
+ * cells (fields or members a and b), so a write to one must leave the other
+ * as it was. All are checked by checker.ts's register and counter models.
+ */
+export interface CellType {
+  name: CellName;
+  prefix: string;
+  /** register: a write sets a value unique in the run; counter: a write adds 1. */
+  model: 'register' | 'counter';
+  /** One key per cell (strings), or two cells per key (fields, members). */
+  fields: boolean;
+  /** Command names for the history (absent: the string commands the op kind stands for). */
+  commands?: { read: string; write: string; del: string };
+  readArgs(key: string, field: string): (string | number)[];
+  /** `value`: a register's new value (a counter's write ignores it). */
+  writeArgs(key: string, field: string, value: string): (string | number)[];
+  delArgs(key: string, field: string): (string | number)[];
+}
+
+export const CELLS: readonly CellType[] = [
+  { name: 'register', prefix: 'chaos:r', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k] },
+  { name: 'counter', prefix: 'chaos:n', model: 'counter', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k) => ['INCR', k], delArgs: (k) => ['DEL', k] },
+  // HSET answers 1 for a field it added and 0 for one it overwrote: the checker holds it to that.
+  { name: 'hash-field', prefix: 'chaos:hf', model: 'register', fields: true, commands: { read: 'HGET', write: 'HSET', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f, v) => ['HSET', k, f, v], delArgs: (k, f) => ['HDEL', k, f] },
+  { name: 'hash-counter', prefix: 'chaos:hc', model: 'counter', fields: true, commands: { read: 'HGET', write: 'HINCRBY', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f) => ['HINCRBY', k, f, 1], delArgs: (k, f) => ['HDEL', k, f] },
+  // Integer scores print as integers (ZINCRBY and ZSCORE answer "3"), as a counter reads.
+  { name: 'zset-score', prefix: 'chaos:zc', model: 'counter', fields: true, commands: { read: 'ZSCORE', write: 'ZINCRBY', del: 'ZREM' }, readArgs: (k, f) => ['ZSCORE', k, f], writeArgs: (k, f) => ['ZINCRBY', k, 1, f], delArgs: (k, f) => ['ZREM', k, f] },
+];
+
+/** The history names of `count` cells of a type: `chaos:r0`, ... or `chaos:hf0/a`, `chaos:hf0/b`, `chaos:hf1/a`, ... */
+function cellNames(type: CellType, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (type.fields ? `${type.prefix}${i >> 1}/${'ab'[i & 1]}` : `${type.prefix}${i}`));
+}
+
+/** A cell's real key and its field or member ('' for a string key). */
+export function cellPlace(name: string): [string, string] {
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? [name, ''] : [name.slice(0, slash), name.slice(slash + 1)];
+}
+
+/** One cell type's cells, by history name. */
+interface CellKeys {
+  type: CellType;
+  names: string[];
+}
 
 /** One collection type's keys: those in use, and every one used (the final reads cover them all). */
 interface CollectionKeys {
@@ -134,15 +191,14 @@ export class Workload {
   private readonly live = new Set<AnyClient>();
   private readonly lastError = new WeakMap<AnyClient, string>();
   private writeSeq = 0;
-  readonly registerKeys: string[];
-  readonly counterKeys: string[];
+  private readonly cells: CellKeys[];
   private readonly collections: CollectionKeys[];
   /** Pairs, by the name the history uses (pairHalves gives their keys). */
   readonly pairKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
-    this.registerKeys = Array.from({ length: opts.registers }, (_, i) => `chaos:r${i}`);
-    this.counterKeys = Array.from({ length: opts.counters }, (_, i) => `chaos:n${i}`);
+    const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, ...opts.cells };
+    this.cells = CELLS.map((type) => ({ type, names: cellNames(type, cellCounts[type.name]) }));
     this.collections = COLLECTIONS.map((type) => {
       const current = Array.from({ length: opts.collections?.[type.name] ?? 0 }, (_, i) => `${type.prefix}${i}`);
       return { type, current, all: [...current], sizes: new Map<string, number>() };
@@ -150,8 +206,14 @@ export class Workload {
     this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
   }
 
+  /** Every name the history uses: cells, collection keys (each one used), pairs. */
   get keys(): string[] {
-    return [...this.registerKeys, ...this.counterKeys, ...this.collections.flatMap((c) => c.all), ...this.pairKeys];
+    return [...this.cells.flatMap((c) => c.names), ...this.collections.flatMap((c) => c.all), ...this.pairKeys];
+  }
+
+  /** The cell type of a history name, if it is a cell's. */
+  cellOf(name: string): CellType | undefined {
+    return this.cells.find((c) => c.names.includes(name))?.type;
   }
 
   /** The collection type of a key, if it is one's. */
@@ -170,20 +232,44 @@ export class Workload {
     c.all.push(next);
   }
 
-  /** A key for the next operation: registers, counters, collections and pairs in proportion to their counts. */
-  private pickKey(rnd: Rng): { key: string; type: 'register' | 'counter' | 'pair' | CollectionKeys } {
-    const kinds: Array<{ keys: string[]; type: 'register' | 'counter' | 'pair' | CollectionKeys }> = [
-      { keys: this.registerKeys, type: 'register' },
-      { keys: this.counterKeys, type: 'counter' },
+  /** A key for the next operation: cells, collections and pairs in proportion to their counts. */
+  private pickKey(rnd: Rng): { key: string; type: 'pair' | CellKeys | CollectionKeys } {
+    const kinds: Array<{ keys: string[]; type: 'pair' | CellKeys | CollectionKeys }> = [
+      ...this.cells.map((c) => ({ keys: c.names, type: c })),
       ...this.collections.map((c) => ({ keys: c.current, type: c })),
       { keys: this.pairKeys, type: 'pair' },
     ];
-    let x = rnd() * kinds.reduce((n, k) => n + k.keys.length, 0);
-    for (const k of kinds) {
+    const nonEmpty = kinds.filter((k) => k.keys.length > 0);
+    let x = rnd() * nonEmpty.reduce((n, k) => n + k.keys.length, 0);
+    for (const k of nonEmpty) {
       if (x < k.keys.length) return { key: pick(rnd, k.keys), type: k.type };
       x -= k.keys.length;
     }
-    return { key: pick(rnd, this.registerKeys), type: 'register' }; // x at the very end: rounding
+    const last = nonEmpty[nonEmpty.length - 1]; // x at the very end: rounding
+    return { key: pick(rnd, last.keys), type: last.type };
+  }
+
+  /** One operation on a cell: a read, a delete (deleteShare of the writes), or a write (a new value, or +1). */
+  private cellOp(client: AnyClient, id: string, name: string, type: CellType, read: boolean, rnd: Rng): { op: Op; p: Promise<unknown> } {
+    const [key, field] = cellPlace(name);
+    let op: Op;
+    let args: (string | number)[];
+    if (read) {
+      op = this.history.invoke(id, 'read', name);
+      args = type.readArgs(key, field);
+    } else if (rnd() < (this.opts.deleteShare ?? 0)) {
+      op = this.history.invoke(id, 'del', name);
+      args = type.delArgs(key, field);
+    } else if (type.model === 'counter') {
+      op = this.history.invoke(id, 'incr', name);
+      args = type.writeArgs(key, field, '');
+    } else {
+      op = this.history.invoke(id, 'write', name, `${id}.${this.writeSeq++}`);
+      args = type.writeArgs(key, field, op.value!);
+    }
+    if (type.commands) op.command = String(args[0]);
+    const [command, ...rest] = args;
+    return { op, p: client.call(String(command), ...rest) };
   }
 
   /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
@@ -293,36 +379,30 @@ export class Workload {
       } else if (type === 'pair') {
         op = this.history.invoke(id, 'incr', key);
         p = this.incrPair(client, key);
-      } else if (typeof type === 'object' && read) {
+      } else if ('names' in type) {
+        ({ op, p } = this.cellOp(client, id, key, type.type, read, rnd));
+      } else if (read) {
         const [command, ...args] = type.type.readArgs(key);
         op = this.history.invoke(id, type.type.readKind, key);
         op.command = type.type.readCommand;
         p = client.call(String(command), ...args);
-      } else if (typeof type === 'object') {
+      } else {
         const seq = this.writeSeq++;
         op = this.history.invoke(id, type.type.addKind, key, `${id}.${seq}`);
         op.command = type.type.addCommand;
         p = type.type.add(client, key, op.value!, seq);
-      } else if (read) {
-        op = this.history.invoke(id, 'read', key);
-        p = client.get(key);
-      } else if (type === 'counter') {
-        op = this.history.invoke(id, 'incr', key);
-        p = client.incr(key);
-      } else {
-        const value = `${id}.${this.writeSeq++}`;
-        op = this.history.invoke(id, 'write', key, value);
-        p = client.set(key, value);
       }
       try {
         const reply = await withDeadline(p, this.opts.opTimeoutMs);
-        if (op.kind === 'write') {
-          if (reply === 'OK') this.history.ok(op);
+        if (op.kind === 'write' || op.kind === 'del') {
+          // SET answers OK; HSET, DEL, HDEL and ZREM how many fields or keys they added or removed.
+          if (reply === 'OK' && op.kind === 'write') this.history.ok(op);
+          else if (typeof reply === 'number') this.history.okAdd(op, reply);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
-        } else if (typeof type === 'object' && op.kind === type.type.addKind) {
+        } else if (type !== 'pair' && 'current' in type && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
           this.grew(type, key);
-        } else if (typeof type === 'object') this.history.okList(op, (reply as unknown[]).map(String));
+        } else if (type !== 'pair' && 'current' in type) this.history.okList(op, (reply as unknown[]).map(String));
         else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {
