@@ -90,7 +90,7 @@ export const COLLECTIONS: readonly CollectionType[] = [
   { name: 'zset', prefix: 'chaos:z', addKind: 'sadd', readKind: 'sread', addCommand: 'ZADD', readCommand: 'ZRANGE', add: (c, k, e, seq) => c.zadd(k, seq, e), readArgs: (k) => ['ZRANGE', k, 0, -1] },
 ];
 
-export type CellName = 'register' | 'counter' | 'hash-field' | 'hash-counter' | 'zset-score';
+export type CellName = 'register' | 'counter' | 'hash-field' | 'hash-counter' | 'zset-score' | 'set-member';
 
 /**
  * Where a register or a counter lives and the commands that write, read and
@@ -112,6 +112,10 @@ export interface CellType {
   /** `value`: a register's new value (a counter's write ignores it). */
   writeArgs(key: string, field: string, value: string): (string | number)[];
   delArgs(key: string, field: string): (string | number)[];
+  /** The value a write stores when its command carries none (SADD: the member is there, "1"). */
+  fixedValue?: string;
+  /** A read's reply as the register's value, where it is not a string or nil (SISMEMBER: 0 → nil, 1 → "1"). */
+  readValue?(reply: unknown): string | null;
 }
 
 export const CELLS: readonly CellType[] = [
@@ -122,6 +126,8 @@ export const CELLS: readonly CellType[] = [
   { name: 'hash-counter', prefix: 'chaos:hc', model: 'counter', fields: true, commands: { read: 'HGET', write: 'HINCRBY', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f) => ['HINCRBY', k, f, 1], delArgs: (k, f) => ['HDEL', k, f] },
   // Integer scores print as integers (ZINCRBY and ZSCORE answer "3"), as a counter reads.
   { name: 'zset-score', prefix: 'chaos:zc', model: 'counter', fields: true, commands: { read: 'ZSCORE', write: 'ZINCRBY', del: 'ZREM' }, readArgs: (k, f) => ['ZSCORE', k, f], writeArgs: (k, f) => ['ZINCRBY', k, 1, f], delArgs: (k, f) => ['ZREM', k, f] },
+  // A set member as a register holding "1" while it is there: SADD answers 1 when it added it, SREM when it removed it.
+  { name: 'set-member', prefix: 'chaos:sm', model: 'register', fields: true, commands: { read: 'SISMEMBER', write: 'SADD', del: 'SREM' }, readArgs: (k, f) => ['SISMEMBER', k, f], writeArgs: (k, f) => ['SADD', k, f], delArgs: (k, f) => ['SREM', k, f], fixedValue: '1', readValue: (r) => (r === 1 ? '1' : r === 0 ? null : `unexpected ${JSON.stringify(r)}`) },
 ];
 
 /** The history names of `count` cells of a type: `chaos:r0`, ... or `chaos:hf0/a`, `chaos:hf0/b`, `chaos:hf1/a`, ... */
@@ -197,7 +203,7 @@ export class Workload {
   readonly pairKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
-    const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, ...opts.cells };
+    const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, 'set-member': 0, ...opts.cells };
     this.cells = CELLS.map((type) => ({ type, names: cellNames(type, cellCounts[type.name]) }));
     this.collections = COLLECTIONS.map((type) => {
       const current = Array.from({ length: opts.collections?.[type.name] ?? 0 }, (_, i) => `${type.prefix}${i}`);
@@ -264,12 +270,13 @@ export class Workload {
       op = this.history.invoke(id, 'incr', name);
       args = type.writeArgs(key, field, '');
     } else {
-      op = this.history.invoke(id, 'write', name, `${id}.${this.writeSeq++}`);
+      op = this.history.invoke(id, 'write', name, type.fixedValue ?? `${id}.${this.writeSeq++}`);
       args = type.writeArgs(key, field, op.value!);
     }
     if (type.commands) op.command = String(args[0]);
     const [command, ...rest] = args;
-    return { op, p: client.call(String(command), ...rest) };
+    const p = client.call(String(command), ...rest);
+    return { op, p: read && type.readValue ? p.then(type.readValue) : p };
   }
 
   /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
