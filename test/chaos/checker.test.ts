@@ -289,3 +289,38 @@ test('hash fields: HSET must answer 1 for a field it added and 0 for one it over
   assert.match(explain(res), /HSET k "a" -> 1/);
   assert.match(explain(res), /HDEL k -> 0/);
 });
+
+/** SET k v PX ttl over [a, b]. */
+function wx(v: string, ttl: number, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const o = op('write', 'k', v, a, b, outcome);
+  o.ttlMs = ttl;
+  return o;
+}
+
+test('expiring values: there until the time to live may have passed, gone after, never back', () => {
+  // Written over [0, 10] with 100 ms: it expires at some time in [100, 110].
+  assert.ok(linearizable([wx('a', 100, 0, 10), r('a', 20, 30), r('a', 105, 106), r(null, 120, 121), r(null, 500, 501)]));
+  // Read while the expiry window is open: either answer.
+  assert.ok(linearizable([wx('a', 100, 0, 10), r(null, 101, 102)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), r('a', 108, 109)]));
+  // Seen after it surely expired (and the clocks' slack).
+  const late = checkHistory([wx('a', 100, 0, 10), r('a', 200, 201)]);
+  assert.equal(late.linearizable, false);
+  assert.match(explain(late), /SET k "a" PX 100 -> OK/);
+  assert.match(explain(late), /expiring between 100\.0 and 110\.0 ms/);
+  // Gone before it could expire.
+  assert.equal(linearizable([wx('a', 100, 0, 10), r(null, 50, 60)]), false);
+  // Back after a read found it gone.
+  assert.equal(linearizable([wx('a', 100, 0, 10), r(null, 104, 105), r('a', 106, 107)]), false);
+  // A SET without a time to live keeps its value.
+  assert.ok(linearizable([wx('a', 100, 0, 10), w('b', 20, 30), r('b', 500, 501)]));
+  // DEL answers 1 while the value may be there, 0 once it may be gone.
+  assert.ok(linearizable([wx('a', 100, 0, 10), del('k', 1, 20, 30), r(null, 40, 41)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), del('k', 0, 300, 301)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), del('k', 1, 300, 301)]), false);
+  assert.equal(linearizable([wx('a', 100, 0, 10), del('k', 0, 20, 30)]), false);
+  // An unanswered SET PX may land late, and expire later still.
+  assert.ok(linearizable([wx('a', 100, 0, undefined, 'info'), r(null, 20, 21), r('a', 1000, 1001), r(null, 5000, 5001)]));
+  // An expired key at the end is no lost write.
+  assert.deepEqual(lostWrites([wx('a', 100, 0, 10), op('read', 'k', null, 500, 501, 'ok', FINAL_CLIENT)]), []);
+});

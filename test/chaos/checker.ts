@@ -21,17 +21,78 @@ import type { Op } from './history';
 import { FINAL_CLIENT, isRead } from './history';
 import { checkCollectionKey, collectionCommands, isCollectionOp, lostCollectionAdds } from './collection-checker';
 
-/** A key's value: a string, or null when the key does not exist. */
+/**
+ * A key's value: a string, or null when the key does not exist. A value
+ * written with a time to live (SET PX) carries the window its expiry time
+ * lies in (encodeExpiring), so that the state stays one string for the memo.
+ */
 export type State = string | null;
+
+/**
+ * How far the store's clock (Date.now(), whole ms, in the entry's
+ * proposedAtMs and at each read) may sit from the history's (performance.now())
+ * over a key's life: rounding to the ms, and two clocks' rates over seconds.
+ */
+export const EXPIRY_SLACK_MS = 5;
+const SEP = '\u0000';
+
+/** A value that expires at some time in [lo, hi] on the history's clock. */
+interface Expiring {
+  value: string;
+  lo: number;
+  hi: number;
+}
+
+export function encodeExpiring(e: Expiring): string {
+  return `${e.value}${SEP}${e.lo}${SEP}${e.hi}`;
+}
+
+function decodeExpiring(state: string): Expiring | undefined {
+  const i = state.indexOf(SEP);
+  if (i < 0) return undefined;
+  const j = state.indexOf(SEP, i + 1);
+  return { value: state.slice(0, i), lo: Number(state.slice(i + 1, j)), hi: Number(state.slice(j + 1)) };
+}
+
+/** The state as a report shows it. */
+export function describeState(state: State): string {
+  if (state === null) return '(nil)';
+  const e = decodeExpiring(state);
+  if (!e) return JSON.stringify(state);
+  return `${JSON.stringify(e.value)} (expiring between ${e.lo.toFixed(1)} and ${e.hi.toFixed(1)} ms)`;
+}
+
+/**
+ * Whether op, which may see the key's value or see it gone, can find it
+ * there: it must start before the value surely expired. (`there` false: may
+ * it find it gone, having ended after the value could have expired?)
+ */
+function couldFind(e: Expiring, op: Op, there: boolean): boolean {
+  return there ? op.invokeAt < e.hi + EXPIRY_SLACK_MS : (op.returnAt ?? Infinity) >= e.lo - EXPIRY_SLACK_MS;
+}
 
 /** The model: the state after op, or undefined if op cannot happen in state. */
 export function step(state: State, op: Op): State | undefined {
+  // A value with a time to live: an op may find it there, or find it expired (nil from then on).
+  const e = state === null ? undefined : decodeExpiring(state);
+  if (e && (op.kind === 'read' || op.kind === 'del')) {
+    const found = op.kind === 'read' ? op.value === e.value : op.outcome !== 'ok' || op.length === 1;
+    const gone = op.kind === 'read' ? op.value === null : op.outcome !== 'ok' || op.length === 0;
+    if (found && couldFind(e, op, true)) return op.kind === 'read' ? state : null;
+    if (gone && couldFind(e, op, false)) return null;
+    return undefined;
+  }
   switch (op.kind) {
     case 'read':
       return op.value === state ? state : undefined;
     case 'write':
       // HSET answers 1 for a field it added, 0 for one it overwrote (SET: no count).
       if (op.outcome === 'ok' && op.length !== undefined && op.length !== (state === null ? 1 : 0)) return undefined;
+      if (op.ttlMs !== undefined) {
+        // The store fixes the expiry time when the leader proposes the write: inside the write's interval, plus the TTL.
+        const hi = op.outcome === 'ok' ? op.returnAt! : Infinity;
+        return encodeExpiring({ value: op.value ?? '', lo: op.invokeAt + op.ttlMs, hi: hi + op.ttlMs });
+      }
       return op.value ?? null;
     case 'del':
       // DEL, HDEL and ZREM answer 1 when there was something to remove.
@@ -312,10 +373,11 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     }
     const final = ops.filter((op) => op.clientId === FINAL_CLIENT && op.kind === 'read' && op.outcome === 'ok').pop();
     if (!final) continue;
-    // A delete, even one never answered, may reset the key at any point: the
-    // bounds below do not hold. The linearizability check covers such keys
-    // (the final read comes after every acknowledged operation).
-    if (ops.some((op) => op.kind === 'del' && op.outcome !== 'fail')) continue;
+    // A delete, even one never answered, may reset the key at any point, and
+    // a value written with a time to live is gone at the end: the bounds
+    // below do not hold. The linearizability check covers such keys (the
+    // final read comes after every acknowledged operation).
+    if (ops.some((op) => (op.kind === 'del' || op.ttlMs !== undefined) && op.outcome !== 'fail')) continue;
     const v = final.value ?? null;
     const acked = ops.filter((op) => op.clientId !== FINAL_CLIENT && op.outcome === 'ok');
     const writes = acked.filter((op) => op.kind === 'write');
@@ -340,7 +402,7 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
 /** A short human-readable account of an op, for reports. */
 export function describeOp(op: Op): string {
   const what = {
-    write: `${op.command ?? 'SET'} ${op.key} ${JSON.stringify(op.value)}`,
+    write: `${op.command ?? 'SET'} ${op.key} ${JSON.stringify(op.value)}${op.ttlMs !== undefined ? ` PX ${op.ttlMs}` : ''}`,
     incr: `${op.command ?? 'INCR'} ${op.key}`,
     read: `${op.command ?? 'GET'} ${op.key}`,
     del: `${op.command ?? 'DEL'} ${op.key}`,
@@ -370,7 +432,7 @@ export function explain(result: CheckResult, maxOps = 12): string {
       continue;
     }
     const c = k.counterexample!;
-    out.push(`key ${k.key}: not linearizable (${k.ops} ops). Longest linearizable prefix: ${c.linearized.length} ops, ending with value ${c.state === null ? '(nil)' : JSON.stringify(c.state)}:`);
+    out.push(`key ${k.key}: not linearizable (${k.ops} ops). Longest linearizable prefix: ${c.linearized.length} ops, ending with value ${describeState(c.state)}:`);
     for (const op of c.linearized.slice(-maxOps)) out.push(`    ${describeOp(op)}`);
     out.push(`  none of these can come next:`);
     for (const op of c.stuck.slice(0, maxOps)) out.push(`    ${describeOp(op)}`);

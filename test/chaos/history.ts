@@ -43,6 +43,8 @@ export interface Op {
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
+  /** write: the time to live it set, in ms (SET key value PX ttl); absent: none (a SET clears the key's). */
+  ttlMs?: number;
   /**
    * The command sent, for reports, where the kind does not tell it: sadd and
    * sread stand for HSET / HKEYS and ZADD / ZRANGE too, and read, write, incr

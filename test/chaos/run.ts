@@ -29,7 +29,7 @@ export interface ChaosOptions {
   seed: number;
   registers?: number;
   counters?: number;
-  /** Registers and counters inside hashes, sorted sets and sets (default 4 hash fields, 2 hash counters, 2 scores, 2 set members). */
+  /** Expiring registers, and registers and counters inside hashes, sorted sets and sets (default 3 expiring, 4 hash fields, 2 hash counters, 2 scores, 2 set members). */
   cells?: Partial<Record<CellName, number>>;
   /** Share of those writes that delete (default 0.1). */
   deleteShare?: number;
@@ -124,7 +124,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
-      cells: opts.cells ?? { 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2, 'set-member': 2 },
+      cells: opts.cells ?? { expiring: 3, 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2, 'set-member': 2 },
       deleteShare: opts.deleteShare ?? 0.1,
       collections: opts.collections ?? { list: 4, set: 2, hash: 2, zset: 2 },
       pairs: opts.pairs ?? 3,

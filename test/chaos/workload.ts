@@ -27,7 +27,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { History, type Op } from './history';
 import type { ChaosNode } from './cluster';
-import { pick, type Rng } from './random';
+import { between, pick, type Rng } from './random';
 
 export type ClientKind = 'plain' | 'readonly' | 'cluster';
 
@@ -90,7 +90,7 @@ export const COLLECTIONS: readonly CollectionType[] = [
   { name: 'zset', prefix: 'chaos:z', addKind: 'sadd', readKind: 'sread', addCommand: 'ZADD', readCommand: 'ZRANGE', add: (c, k, e, seq) => c.zadd(k, seq, e), readArgs: (k) => ['ZRANGE', k, 0, -1] },
 ];
 
-export type CellName = 'register' | 'counter' | 'hash-field' | 'hash-counter' | 'zset-score' | 'set-member';
+export type CellName = 'register' | 'counter' | 'expiring' | 'hash-field' | 'hash-counter' | 'zset-score' | 'set-member';
 
 /**
  * Where a register or a counter lives and the commands that write, read and
@@ -112,6 +112,12 @@ export interface CellType {
   /** `value`: a register's new value (a counter's write ignores it). */
   writeArgs(key: string, field: string, value: string): (string | number)[];
   delArgs(key: string, field: string): (string | number)[];
+  /**
+   * Writes set a time to live drawn from [min, max] ms (SET PX), but one in
+   * TTL_CLEARS, which sets none and so clears the key's: the value must be
+   * there until it expires, and gone after.
+   */
+  ttlMs?: [number, number];
   /** The value a write stores when its command carries none (SADD: the member is there, "1"). */
   fixedValue?: string;
   /** A read's reply as the register's value, where it is not a string or nil (SISMEMBER: 0 → nil, 1 → "1"). */
@@ -120,6 +126,7 @@ export interface CellType {
 
 export const CELLS: readonly CellType[] = [
   { name: 'register', prefix: 'chaos:r', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k] },
+  { name: 'expiring', prefix: 'chaos:x', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k], ttlMs: [100, 2000] },
   { name: 'counter', prefix: 'chaos:n', model: 'counter', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k) => ['INCR', k], delArgs: (k) => ['DEL', k] },
   // HSET answers 1 for a field it added and 0 for one it overwrote: the checker holds it to that.
   { name: 'hash-field', prefix: 'chaos:hf', model: 'register', fields: true, commands: { read: 'HGET', write: 'HSET', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f, v) => ['HSET', k, f, v], delArgs: (k, f) => ['HDEL', k, f] },
@@ -129,6 +136,9 @@ export const CELLS: readonly CellType[] = [
   // A set member as a register holding "1" while it is there: SADD answers 1 when it added it, SREM when it removed it.
   { name: 'set-member', prefix: 'chaos:sm', model: 'register', fields: true, commands: { read: 'SISMEMBER', write: 'SADD', del: 'SREM' }, readArgs: (k, f) => ['SISMEMBER', k, f], writeArgs: (k, f) => ['SADD', k, f], delArgs: (k, f) => ['SREM', k, f], fixedValue: '1', readValue: (r) => (r === 1 ? '1' : r === 0 ? null : `unexpected ${JSON.stringify(r)}`) },
 ];
+
+/** One write in this many to an expiring register sets no time to live. */
+const TTL_CLEARS = 4;
 
 /** The history names of `count` cells of a type: `chaos:r0`, ... or `chaos:hf0/a`, `chaos:hf0/b`, `chaos:hf1/a`, ... */
 function cellNames(type: CellType, count: number): string[] {
@@ -203,7 +213,7 @@ export class Workload {
   readonly pairKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
-    const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, 'set-member': 0, ...opts.cells };
+    const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, expiring: 0, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, 'set-member': 0, ...opts.cells };
     this.cells = CELLS.map((type) => ({ type, names: cellNames(type, cellCounts[type.name]) }));
     this.collections = COLLECTIONS.map((type) => {
       const current = Array.from({ length: opts.collections?.[type.name] ?? 0 }, (_, i) => `${type.prefix}${i}`);
@@ -272,6 +282,10 @@ export class Workload {
     } else {
       op = this.history.invoke(id, 'write', name, type.fixedValue ?? `${id}.${this.writeSeq++}`);
       args = type.writeArgs(key, field, op.value!);
+      if (type.ttlMs && rnd() >= 1 / TTL_CLEARS) {
+        op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
+        args.push('PX', op.ttlMs);
+      }
     }
     if (type.commands) op.command = String(args[0]);
     const [command, ...rest] = args;
