@@ -20,6 +20,7 @@
 import type { Op } from './history';
 import { FINAL_CLIENT, isRead } from './history';
 import { checkCollectionKey, collectionCommands, isCollectionOp, lostCollectionAdds } from './collection-checker';
+import { checkQueueKey, isQueueOp, lostQueueItems } from './queue-checker';
 
 /**
  * A key's value: a string, or null when the key does not exist. A value
@@ -182,8 +183,9 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
   }
   const keys = [...byKey.keys()].sort().map((k) => {
     const ops = byKey.get(k)!;
-    if (!ops.some(isCollectionOp)) return checkKey(k, ops, opts);
-    const r = checkCollectionKey(ops);
+    const queue = ops.some(isQueueOp);
+    if (!queue && !ops.some(isCollectionOp)) return checkKey(k, ops, opts);
+    const r = queue ? checkQueueKey(ops) : checkCollectionKey(ops);
     return { key: k, linearizable: r.linearizable, ops: ops.length, steps: 0, ...(r.linearizable ? {} : { problems: r.problems }) };
   });
   return { linearizable: keys.every((k) => k.linearizable), unknown: keys.some((k) => k.unknown), keys };
@@ -363,6 +365,11 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     list.push(op);
   }
   for (const [key, ops] of byKey) {
+    if (ops.some(isQueueOp)) {
+      const { count, example } = lostQueueItems(ops);
+      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged RPUSH(es) of queue ${key} neither popped nor in its final LRANGE (beyond its unanswered pops), e.g. ${JSON.stringify(example!.value)} (op ${example!.id})` });
+      continue;
+    }
     if (ops.some(isCollectionOp)) {
       const { count, example } = lostCollectionAdds(ops);
       if (count > 0) {
@@ -410,6 +417,8 @@ export function describeOp(op: Op): string {
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,
     sread: `${op.command ?? 'SMEMBERS'} ${op.key}`,
+    enqueue: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
+    dequeue: `${op.command ?? 'LPOP'} ${op.key}`,
   }[op.kind];
   const okAnswer = op.length !== undefined ? String(op.length) : op.kind === 'write' ? 'OK' : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
   const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;
@@ -448,7 +457,8 @@ export function explain(result: CheckResult, maxOps = 12): string {
  */
 export function writeGaps(ops: readonly Op[], faultTimes: readonly number[], end: number): number[] {
   const acks = ops
-    .filter((op) => op.outcome === 'ok' && !isRead(op.kind) && op.clientId !== FINAL_CLIENT)
+    // A pop that found nothing wrote nothing.
+    .filter((op) => op.outcome === 'ok' && !isRead(op.kind) && op.clientId !== FINAL_CLIENT && !(op.kind === 'dequeue' && op.value === null))
     .map((op) => op.returnAt!)
     .sort((a, b) => a - b);
   return faultTimes.map((at, i) => {

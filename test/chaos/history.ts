@@ -10,8 +10,10 @@
  * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
  * Sets, and hashes and sorted sets checked as sets: sadd (SADD, HSET or ZADD
  * of one member unique in the run), sread (SMEMBERS, HKEYS or ZRANGE 0 -1).
+ * Queues: enqueue (RPUSH of one element unique in the run), dequeue (LPOP or
+ * BLPOP), and one lread at the end.
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'append' | 'lread' | 'sadd' | 'sread';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue';
 
 /** The kinds that only read. */
 export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
@@ -32,7 +34,8 @@ export interface Op {
   /**
    * write: the value written (unique per key). read (ok): the value read,
    * null for a missing key. incr (ok): the counter's new value, in decimal.
-   * append, sadd: the element added (unique in the run).
+   * append, sadd, enqueue: the element added (unique in the run). dequeue
+   * (ok): the element popped, null when there was none.
    */
   value?: string | null;
   /**
@@ -83,7 +86,7 @@ export class History {
   ok(op: Op, value?: string | null): void {
     op.returnAt = this.now();
     op.outcome = 'ok';
-    if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd') op.value = value ?? null;
+    if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd' && op.kind !== 'enqueue') op.value = value ?? null;
   }
 
   /** An RPUSH, SADD, DEL or HSET answered with its integer. */

@@ -10,8 +10,10 @@ import { Firewall } from './firewall';
 import { FINAL_CLIENT, type Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { Workload, cellPlace, pairHalves, pairValue, type CellName, type ClientKind, type CollectionName } from './workload';
+import { COLLECTIONS, Workload, cellPlace, pairHalves, pairValue, type CellName, type ClientKind, type CollectionName } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
+
+const LIST = COLLECTIONS.find((c) => c.name === 'list')!;
 import { respMany } from '../support/simple-resp';
 
 /**
@@ -36,6 +38,8 @@ export interface ChaosOptions {
   /** Keys in use at a time per collection type (default 4 lists, 2 sets, 2 hashes, 2 sorted sets). */
   collections?: Partial<Record<CollectionName, number>>;
   pairs?: number;
+  /** Queues: RPUSH, LPOP and BLPOP (default 2). */
+  queues?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
   unsafeReads?: string;
@@ -128,6 +132,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       deleteShare: opts.deleteShare ?? 0.1,
       collections: opts.collections ?? { list: 4, set: 2, hash: 2, zset: 2 },
       pairs: opts.pairs ?? 3,
+      queues: opts.queues ?? 2,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,
@@ -222,10 +227,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
   const h = workload.history;
   const pairs = new Set(workload.pairKeys);
+  const queues = new Set(workload.queueKeys);
   const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
   for (const key of workload.keys) {
     const deadline = Date.now() + 30_000;
-    const collection = workload.collectionOf(key);
+    // A queue's remaining elements are read as a list's.
+    const collection = queues.has(key) ? LIST : workload.collectionOf(key);
     const pair = pairs.has(key);
     const cell = workload.cellOf(key);
     const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));

@@ -46,6 +46,8 @@ export interface WorkloadOptions {
   collections?: Partial<Record<CollectionName, number>>;
   /** Pairs of counters (MULTI/INCR/INCR/EXEC, MGET). */
   pairs?: number;
+  /** Queues (RPUSH; LPOP or BLPOP), not picked by readonly clients. */
+  queues?: number;
   /** An operation with no answer after this long is recorded as info. */
   opTimeoutMs: number;
   /** Share of reads among the operations of plain and cluster clients (default 0.5). */
@@ -137,6 +139,9 @@ export const CELLS: readonly CellType[] = [
   { name: 'set-member', prefix: 'chaos:sm', model: 'register', fields: true, commands: { read: 'SISMEMBER', write: 'SADD', del: 'SREM' }, readArgs: (k, f) => ['SISMEMBER', k, f], writeArgs: (k, f) => ['SADD', k, f], delArgs: (k, f) => ['SREM', k, f], fixedValue: '1', readValue: (r) => (r === 1 ? '1' : r === 0 ? null : `unexpected ${JSON.stringify(r)}`) },
 ];
 
+/** How long a BLPOP waits for an element; well inside the op timeout. */
+const BLPOP_TIMEOUT_S = 1;
+
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
 
@@ -211,6 +216,7 @@ export class Workload {
   private readonly collections: CollectionKeys[];
   /** Pairs, by the name the history uses (pairHalves gives their keys). */
   readonly pairKeys: string[];
+  readonly queueKeys: string[];
 
   constructor(private readonly opts: WorkloadOptions) {
     const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, expiring: 0, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, 'set-member': 0, ...opts.cells };
@@ -220,11 +226,12 @@ export class Workload {
       return { type, current, all: [...current], sizes: new Map<string, number>() };
     });
     this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
+    this.queueKeys = Array.from({ length: opts.queues ?? 0 }, (_, i) => `chaos:q${i}`);
   }
 
   /** Every name the history uses: cells, collection keys (each one used), pairs. */
   get keys(): string[] {
-    return [...this.cells.flatMap((c) => c.names), ...this.collections.flatMap((c) => c.all), ...this.pairKeys];
+    return [...this.cells.flatMap((c) => c.names), ...this.collections.flatMap((c) => c.all), ...this.pairKeys, ...this.queueKeys];
   }
 
   /** The cell type of a history name, if it is a cell's. */
@@ -249,11 +256,13 @@ export class Workload {
   }
 
   /** A key for the next operation: cells, collections and pairs in proportion to their counts. */
-  private pickKey(rnd: Rng): { key: string; type: 'pair' | CellKeys | CollectionKeys } {
-    const kinds: Array<{ keys: string[]; type: 'pair' | CellKeys | CollectionKeys }> = [
+  private pickKey(rnd: Rng, readonly: boolean): { key: string; type: 'pair' | 'queue' | CellKeys | CollectionKeys } {
+    const kinds: Array<{ keys: string[]; type: 'pair' | 'queue' | CellKeys | CollectionKeys }> = [
       ...this.cells.map((c) => ({ keys: c.names, type: c })),
       ...this.collections.map((c) => ({ keys: c.current, type: c })),
       { keys: this.pairKeys, type: 'pair' },
+      // Every queue operation writes.
+      { keys: readonly ? [] : this.queueKeys, type: 'queue' },
     ];
     const nonEmpty = kinds.filter((k) => k.keys.length > 0);
     let x = rnd() * nonEmpty.reduce((n, k) => n + k.keys.length, 0);
@@ -291,6 +300,25 @@ export class Workload {
     const [command, ...rest] = args;
     const p = client.call(String(command), ...rest);
     return { op, p: read && type.readValue ? p.then(type.readValue) : p };
+  }
+
+  /**
+   * A queue operation: a push of an element unique in the run, or (a
+   * "read") a pop, half of them BLPOP, which waits up to BLPOP_TIMEOUT_S
+   * for an element: its answer, the element or nil.
+   */
+  private queueOp(client: AnyClient, id: string, key: string, pop: boolean, rnd: Rng): { op: Op; p: Promise<unknown> } {
+    if (!pop) {
+      const op = this.history.invoke(id, 'enqueue', key, `${id}.${this.writeSeq++}`);
+      return { op, p: client.rpush(key, op.value!) };
+    }
+    const op = this.history.invoke(id, 'dequeue', key);
+    if (rnd() < 0.5) {
+      op.command = 'LPOP';
+      return { op, p: client.lpop(key) };
+    }
+    op.command = 'BLPOP';
+    return { op, p: client.blpop(key, BLPOP_TIMEOUT_S).then((r) => (r ? r[1] : null)) };
   }
 
   /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
@@ -390,11 +418,13 @@ export class Workload {
     const rnd = this.opts.rnd;
     const readShare = this.opts.readShare ?? 0.5;
     while (this.running) {
-      const { key, type } = this.pickKey(rnd);
+      const { key, type } = this.pickKey(rnd, kind === 'readonly');
       const read = kind === 'readonly' || rnd() < readShare;
       let op: Op;
       let p: Promise<unknown>;
-      if (read && type === 'pair') {
+      if (type === 'queue') {
+        ({ op, p } = this.queueOp(client, id, key, read, rnd));
+      } else if (read && type === 'pair') {
         op = this.history.invoke(id, 'read', key);
         p = client.mget(...pairHalves(key)).then(([a, b]) => pairValue(a, b));
       } else if (type === 'pair') {
@@ -420,10 +450,11 @@ export class Workload {
           if (reply === 'OK' && op.kind === 'write') this.history.ok(op);
           else if (typeof reply === 'number') this.history.okAdd(op, reply);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
-        } else if (type !== 'pair' && 'current' in type && op.kind === type.type.addKind) {
+        } else if (op.kind === 'enqueue') this.history.okAdd(op, Number(reply));
+        else if (type !== 'pair' && type !== 'queue' && 'current' in type && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
           this.grew(type, key);
-        } else if (type !== 'pair' && 'current' in type) this.history.okList(op, (reply as unknown[]).map(String));
+        } else if (type !== 'pair' && type !== 'queue' && 'current' in type) this.history.okList(op, (reply as unknown[]).map(String));
         else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {

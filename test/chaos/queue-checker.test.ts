@@ -1,0 +1,63 @@
+// The queue checks on hand-made histories: each kind of violation is
+// reported, and valid histories pass.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkHistory, lostWrites } from './checker';
+import { FINAL_CLIENT, type Op, type Outcome } from './history';
+import { checkQueueKey, lostQueueItems } from './queue-checker';
+
+let nextId = 0;
+function push(e: string, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const op: Op = { id: nextId++, clientId: 'c', kind: 'enqueue', key: 'q', value: e, invokeAt: a, outcome };
+  if (b !== undefined && outcome !== 'info') op.returnAt = b;
+  return op;
+}
+function pop(e: string | null | undefined, a: number, b?: number, outcome: Outcome = 'ok', command = 'LPOP'): Op {
+  const op: Op = { id: nextId++, clientId: 'c', kind: 'dequeue', key: 'q', invokeAt: a, outcome, command };
+  if (outcome === 'ok') op.value = e ?? null;
+  if (b !== undefined && outcome !== 'info') op.returnAt = b;
+  return op;
+}
+const final = (list: string[], a = 1000): Op => ({ id: nextId++, clientId: FINAL_CLIENT, kind: 'lread', key: 'q', invokeAt: a, returnAt: a + 1, outcome: 'ok', list });
+
+const problems = (ops: Op[]) => checkQueueKey(ops).problems;
+
+test('queue: valid histories pass', () => {
+  assert.deepEqual(problems([push('a', 0, 1), push('b', 2, 3), pop('a', 4, 5), pop('b', 6, 7), pop(null, 8, 9), final([])]), []);
+  // Concurrent pushes may be popped in either order.
+  assert.deepEqual(problems([push('a', 0, 10), push('b', 1, 9), pop('b', 11, 12), pop('a', 13, 14), final([])]), []);
+  // A pop found nothing, then a push: fine. A BLPOP answered by a later push: fine.
+  assert.deepEqual(problems([pop(null, 0, 1), pop('a', 2, 20, 'ok', 'BLPOP'), push('a', 5, 6), push('b', 21, 22), final(['b'])]), []);
+  // An unanswered pop may have taken an element that is then nowhere.
+  const h = [push('a', 0, 1), pop(undefined, 2, undefined, 'info'), final([])];
+  assert.deepEqual(problems(h), []);
+  assert.equal(lostQueueItems(h).count, 0);
+  assert.deepEqual(checkHistory(h).linearizable, true);
+});
+
+test('queue: an element delivered twice, never pushed, or pushed with an error reply', () => {
+  assert.match(problems([push('a', 0, 1), pop('a', 2, 3), pop('a', 4, 5), final([])]).join('\n'), /"a" delivered twice: #\d+ LPOP -> "a" and #\d+ LPOP -> "a"/);
+  assert.match(problems([push('a', 0, 1), pop('a', 2, 3), final(['a'])]).join('\n'), /"a" delivered twice: .* and the final LRANGE/);
+  assert.match(problems([pop('x', 2, 3), final([])]).join('\n'), /holds "x", which no RPUSH sent/);
+  assert.match(problems([push('a', 0, 1, 'fail'), final(['a'])]).join('\n'), /holds "a", whose #\d+ RPUSH "a" got an error reply/);
+  assert.match(problems([pop('a', 0, 1), push('a', 2, 3), final([])]).join('\n'), /answered at 1\.0 ms, before #\d+ RPUSH "a" was sent/);
+});
+
+test('queue: first in, first out, and no empty answer while an element waited', () => {
+  // b pushed after a was acknowledged, popped while a surely stayed.
+  assert.match(problems([push('a', 0, 1), push('b', 2, 3), pop('b', 4, 5), pop('a', 6, 7), final([])]).join('\n'), /first in, first out: #\d+ LPOP -> "b" answered at 5\.0 ms, but "a", pushed before it .* was popped only from 6\.0 ms/);
+  assert.match(problems([push('a', 0, 1), push('b', 2, 3), pop('b', 4, 5), final(['a'])]).join('\n'), /but "a", pushed before it .* is still there at the end/);
+  // nil while a was queued all along (LPOP, or a BLPOP's whole wait).
+  assert.match(problems([push('a', 0, 1), pop(null, 2, 3), pop('a', 4, 5), final([])]).join('\n'), /LPOP -> nil \[2\.0 ms .. 3\.0 ms\] found the queue empty, while "a"/);
+  assert.match(problems([push('a', 0, 1), pop(null, 2, 1003, 'ok', 'BLPOP'), final(['a'], 2000)]).join('\n'), /BLPOP -> nil .* found the queue empty, while "a" .* is still there at the end/);
+});
+
+test('queue: acknowledged pushes missing at the end are lost, beyond the unanswered pops', () => {
+  const h = [push('a', 0, 1), push('b', 2, 3), push('c', 4, 5), pop(undefined, 6, undefined, 'info'), final(['c'])];
+  assert.deepEqual(lostQueueItems(h).count, 1);
+  assert.match(lostWrites(h)[0].reason, /1 acknowledged RPUSH\(es\) of queue q neither popped nor in its final LRANGE/);
+  // A pop with an error reply did not take anything.
+  assert.equal(lostQueueItems([push('a', 0, 1), pop(undefined, 2, 3, 'fail'), final([])]).count, 1);
+  // No final read: nothing to say.
+  assert.equal(lostQueueItems([push('a', 0, 1)]).count, 0);
+});
