@@ -28,6 +28,8 @@ test('queue: valid histories pass', () => {
   assert.deepEqual(problems([push('a', 0, 10), push('b', 1, 9), pop('b', 11, 12), pop('a', 13, 14), final([])]), []);
   // A pop found nothing, then a push: fine. A BLPOP answered by a later push: fine.
   assert.deepEqual(problems([pop(null, 0, 1), pop('a', 2, 20, 'ok', 'BLPOP'), push('a', 5, 6), push('b', 21, 22), final(['b'])]), []);
+  // A push with an error reply whose element is nowhere: as it should be.
+  assert.deepEqual(problems([push('a', 0, 1, 'fail'), pop(null, 2, 3), final([])]), []);
   // An unanswered pop may have taken an element that is then nowhere.
   const h = [push('a', 0, 1), pop(undefined, 2, undefined, 'info'), final([])];
   assert.deepEqual(problems(h), []);

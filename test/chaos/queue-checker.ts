@@ -62,6 +62,7 @@ export function checkQueueKey(ops: readonly Op[]): { linearizable: boolean; prob
   const { fate, final } = fates(ops);
   for (const [e, f] of fate) {
     const seen = [...f.pops.map(describe), ...(f.atEnd ? ['the final LRANGE'] : [])];
+    if (seen.length === 0) continue;
     if (!f.push) report(`${seen[0]} holds ${JSON.stringify(e)}, which no RPUSH sent`);
     else if (f.push.outcome === 'fail') report(`${seen[0]} holds ${JSON.stringify(e)}, whose ${describe(f.push)} got an error reply (${f.push.error ?? ''})`);
     if (seen.length > 1) report(`${JSON.stringify(e)} delivered twice: ${seen.join(' and ')}`);

@@ -28,6 +28,7 @@ import Redis, { Cluster } from 'ioredis';
 import { History, type Op } from './history';
 import type { ChaosNode } from './cluster';
 import { between, pick, type Rng } from './random';
+import { EXPIRY_SLACK_MS } from './checker';
 
 export type ClientKind = 'plain' | 'readonly' | 'cluster';
 
@@ -141,6 +142,23 @@ export const CELLS: readonly CellType[] = [
 
 /** How long a BLPOP waits for an element; well inside the op timeout. */
 const BLPOP_TIMEOUT_S = 1;
+
+/**
+ * Reads at random times find few values in the moment they expire. So after
+ * half of its acknowledged writes with a short time to live (PROBE_MAX_TTL_MS),
+ * a client reads the key once more, just before the earliest time the
+ * value may expire (it must be there) or just after the latest (it must be
+ * gone, unless written again): a store that expires keys late or early by
+ * more than the checker's slack is caught at once.
+ */
+const PROBE_MAX_TTL_MS = 300;
+
+function expiryProbe(write: Op, type: CellKeys, rnd: Rng): { key: string; type: CellKeys; at: number } | undefined {
+  if (write.ttlMs! > PROBE_MAX_TTL_MS || rnd() < 0.5) return undefined;
+  const early = write.invokeAt + write.ttlMs! - EXPIRY_SLACK_MS - between(rnd, 15, 30);
+  const late = write.returnAt! + write.ttlMs! + EXPIRY_SLACK_MS + between(rnd, 1, 10);
+  return { key: write.key, type, at: rnd() < 0.5 ? early : late };
+}
 
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
@@ -417,9 +435,14 @@ export class Workload {
     await this.connected(client, id);
     const rnd = this.opts.rnd;
     const readShare = this.opts.readShare ?? 0.5;
+    /** A read timed against the expiry of a value this client wrote (expiryProbe). */
+    let probe: { key: string; type: CellKeys; at: number } | undefined;
     while (this.running) {
-      const { key, type } = this.pickKey(rnd, kind === 'readonly');
-      const read = kind === 'readonly' || rnd() < readShare;
+      const picked = probe ?? this.pickKey(rnd, kind === 'readonly');
+      const { key, type } = picked;
+      const read = probe !== undefined || kind === 'readonly' || rnd() < readShare;
+      if (probe) await sleep(Math.max(0, probe.at - this.history.now()));
+      probe = undefined;
       let op: Op;
       let p: Promise<unknown>;
       if (type === 'queue') {
@@ -447,7 +470,10 @@ export class Workload {
         const reply = await withDeadline(p, this.opts.opTimeoutMs);
         if (op.kind === 'write' || op.kind === 'del') {
           // SET answers OK; HSET, DEL, HDEL and ZREM how many fields or keys they added or removed.
-          if (reply === 'OK' && op.kind === 'write') this.history.ok(op);
+          if (reply === 'OK' && op.kind === 'write') {
+            this.history.ok(op);
+            if (op.ttlMs !== undefined && type !== 'pair' && type !== 'queue' && 'names' in type) probe = expiryProbe(op, type, rnd);
+          }
           else if (typeof reply === 'number') this.history.okAdd(op, reply);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
         } else if (op.kind === 'enqueue') this.history.okAdd(op, Number(reply));
