@@ -324,3 +324,30 @@ test('expiring values: there until the time to live may have passed, gone after,
   // An expired key at the end is no lost write.
   assert.deepEqual(lostWrites([wx('a', 100, 0, 10), op('read', 'k', null, 500, 501, 'ok', FINAL_CLIENT)]), []);
 });
+
+/** PEXPIRE k ttl over [a, b], answered `set` (1: the key was there). */
+function pexpire(ttl: number, set: number | undefined, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const o = op('expire', 'k', undefined, a, b, outcome);
+  o.ttlMs = ttl;
+  if (set !== undefined) o.length = set;
+  return o;
+}
+
+test('PEXPIRE: gives the value there a new time to live, and answers whether there was one', () => {
+  assert.ok(linearizable([w('a', 0, 1), pexpire(100, 1, 10, 20), r('a', 50, 51), r(null, 125, 126)]));
+  // The new time to live replaces the old one, longer or shorter.
+  assert.ok(linearizable([wx('a', 100, 0, 10), pexpire(1000, 1, 20, 30), r('a', 500, 501)]));
+  assert.equal(linearizable([wx('a', 1000, 0, 10), pexpire(100, 1, 20, 30), r('a', 500, 501)]), false);
+  // Nothing there: 0, and nothing changes.
+  assert.ok(linearizable([pexpire(100, 0, 0, 1), r(null, 2, 3)]));
+  assert.equal(linearizable([pexpire(100, 1, 0, 1)]), false);
+  assert.equal(linearizable([w('a', 0, 1), pexpire(100, 0, 2, 3)]), false);
+  // After the value expired, PEXPIRE finds nothing.
+  assert.ok(linearizable([wx('a', 100, 0, 10), pexpire(100, 0, 200, 201), r(null, 202, 203)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), pexpire(100, 1, 200, 201)]), false);
+  // Unanswered while the value may be there or gone: reads may find it until the later window closes.
+  assert.ok(linearizable([wx('a', 100, 0, 10), pexpire(1000, undefined, 100, undefined, 'info'), r('a', 600, 601), r(null, 5000, 5001)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), pexpire(1000, undefined, 100, undefined, 'info'), r(null, 150, 151)]));
+  const res = checkHistory([w('a', 0, 1), pexpire(100, 0, 2, 3)]);
+  assert.match(explain(res), /PEXPIRE k 100 -> 0/);
+});

@@ -72,15 +72,28 @@ function couldFind(e: Expiring, op: Op, there: boolean): boolean {
   return there ? op.invokeAt < e.hi + EXPIRY_SLACK_MS : (op.returnAt ?? Infinity) >= e.lo - EXPIRY_SLACK_MS;
 }
 
+/** `value` with the time to live op (a SET PX or PEXPIRE) gave it: its expiry is fixed when the leader proposes op. */
+function timed(value: string, op: Op): string {
+  const hi = op.outcome === 'ok' ? op.returnAt! : Infinity;
+  return encodeExpiring({ value, lo: op.invokeAt + op.ttlMs!, hi: hi + op.ttlMs! });
+}
+
 /** The model: the state after op, or undefined if op cannot happen in state. */
 export function step(state: State, op: Op): State | undefined {
   // A value with a time to live: an op may find it there, or find it expired (nil from then on).
   const e = state === null ? undefined : decodeExpiring(state);
-  if (e && (op.kind === 'read' || op.kind === 'del')) {
+  if (e && (op.kind === 'read' || op.kind === 'del' || op.kind === 'expire')) {
     const found = op.kind === 'read' ? op.value === e.value : op.outcome !== 'ok' || op.length === 1;
     const gone = op.kind === 'read' ? op.value === null : op.outcome !== 'ok' || op.length === 0;
-    if (found && couldFind(e, op, true)) return op.kind === 'read' ? state : null;
-    if (gone && couldFind(e, op, false)) return null;
+    const there = found && couldFind(e, op, true);
+    const expired = gone && couldFind(e, op, false);
+    if (op.kind === 'expire' && there && expired) {
+      // Unanswered, with the value maybe there and maybe gone: either outcome, so the wider window.
+      const t = decodeExpiring(timed(e.value, op))!;
+      return encodeExpiring({ value: e.value, lo: Math.min(e.lo, t.lo), hi: Math.max(e.hi, t.hi) });
+    }
+    if (there) return op.kind === 'read' ? state : op.kind === 'del' ? null : timed(e.value, op);
+    if (expired) return null;
     return undefined;
   }
   switch (op.kind) {
@@ -89,12 +102,12 @@ export function step(state: State, op: Op): State | undefined {
     case 'write':
       // HSET answers 1 for a field it added, 0 for one it overwrote (SET: no count).
       if (op.outcome === 'ok' && op.length !== undefined && op.length !== (state === null ? 1 : 0)) return undefined;
-      if (op.ttlMs !== undefined) {
-        // The store fixes the expiry time when the leader proposes the write: inside the write's interval, plus the TTL.
-        const hi = op.outcome === 'ok' ? op.returnAt! : Infinity;
-        return encodeExpiring({ value: op.value ?? '', lo: op.invokeAt + op.ttlMs, hi: hi + op.ttlMs });
-      }
-      return op.value ?? null;
+      // The store fixes the expiry time when the leader proposes the write: inside the write's interval, plus the TTL.
+      return op.ttlMs !== undefined ? timed(op.value ?? '', op) : op.value ?? null;
+    case 'expire':
+      // PEXPIRE answers 1 when the key was there (and now expires), 0 when it was not.
+      if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
+      return state === null ? null : timed(state, op);
     case 'del':
       // DEL, HDEL and ZREM answer 1 when there was something to remove.
       if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
@@ -384,7 +397,7 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
     // a value written with a time to live is gone at the end: the bounds
     // below do not hold. The linearizability check covers such keys (the
     // final read comes after every acknowledged operation).
-    if (ops.some((op) => (op.kind === 'del' || op.ttlMs !== undefined) && op.outcome !== 'fail')) continue;
+    if (ops.some((op) => (op.kind === 'del' || op.kind === 'expire' || op.ttlMs !== undefined) && op.outcome !== 'fail')) continue;
     const v = final.value ?? null;
     const acked = ops.filter((op) => op.clientId !== FINAL_CLIENT && op.outcome === 'ok');
     const writes = acked.filter((op) => op.kind === 'write');
@@ -413,6 +426,7 @@ export function describeOp(op: Op): string {
     incr: `${op.command ?? 'INCR'} ${op.key}`,
     read: `${op.command ?? 'GET'} ${op.key}`,
     del: `${op.command ?? 'DEL'} ${op.key}`,
+    expire: `PEXPIRE ${op.key} ${op.ttlMs}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,

@@ -3,7 +3,7 @@
 // reads nothing else, so a history saved as JSON can be checked again later.
 
 /**
- * Registers: read (GET), write (SET), del (DEL). Counters: read, incr
+ * Registers: read (GET), write (SET), del (DEL), expire (PEXPIRE). Counters: read, incr
  * (INCR), del. The same for registers and counters inside other types (a
  * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
  * ZSCORE, ZINCRBY, ZREM; workload.ts, CELLS). Lists:
@@ -13,7 +13,7 @@
  * Queues: enqueue (RPUSH of one element unique in the run), dequeue (LPOP or
  * BLPOP), and one lread at the end.
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue';
 
 /** The kinds that only read. */
 export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
@@ -40,13 +40,14 @@ export interface Op {
   value?: string | null;
   /**
    * append (ok): the list's length after it, as RPUSH answered; sadd (ok):
-   * the members SADD added; del (ok): the keys or fields it removed; write
+   * the members SADD added; del (ok): the keys or fields it removed; expire
+   * (ok): 1 if the key was there, else 0; write
    * (ok) of a hash field: the fields HSET added (SET answers OK: none).
    */
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
-  /** write: the time to live it set, in ms (SET key value PX ttl); absent: none (a SET clears the key's). */
+  /** write, expire: the time to live it set, in ms (SET key value PX ttl, PEXPIRE key ttl); absent on a write: none (a SET clears the key's). */
   ttlMs?: number;
   /**
    * The command sent, for reports, where the kind does not tell it: sadd and

@@ -129,6 +129,7 @@ export interface CellType {
 
 export const CELLS: readonly CellType[] = [
   { name: 'register', prefix: 'chaos:r', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k] },
+  // Writes: SET PX, SET, PEXPIRE (EXPIRE_SHARE), DEL.
   { name: 'expiring', prefix: 'chaos:x', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k], ttlMs: [100, 2000] },
   { name: 'counter', prefix: 'chaos:n', model: 'counter', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k) => ['INCR', k], delArgs: (k) => ['DEL', k] },
   // HSET answers 1 for a field it added and 0 for one it overwrote: the checker holds it to that.
@@ -159,6 +160,9 @@ function expiryProbe(write: Op, type: CellKeys, rnd: Rng): { key: string; type: 
   const late = write.returnAt! + write.ttlMs! + EXPIRY_SLACK_MS + between(rnd, 1, 10);
   return { key: write.key, type, at: rnd() < 0.5 ? early : late };
 }
+
+/** Share of an expiring register's writes that are PEXPIRE (a new time to live for the value there). */
+const EXPIRE_SHARE = 0.2;
 
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
@@ -306,6 +310,12 @@ export class Workload {
     } else if (type.model === 'counter') {
       op = this.history.invoke(id, 'incr', name);
       args = type.writeArgs(key, field, '');
+    } else if (type.ttlMs && rnd() < EXPIRE_SHARE) {
+      // A new time to live for whatever value is there.
+      op = this.history.invoke(id, 'expire', name);
+      op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
+      op.command = 'PEXPIRE';
+      args = ['PEXPIRE', key, op.ttlMs];
     } else {
       op = this.history.invoke(id, 'write', name, type.fixedValue ?? `${id}.${this.writeSeq++}`);
       args = type.writeArgs(key, field, op.value!);
@@ -468,14 +478,13 @@ export class Workload {
       }
       try {
         const reply = await withDeadline(p, this.opts.opTimeoutMs);
-        if (op.kind === 'write' || op.kind === 'del') {
-          // SET answers OK; HSET, DEL, HDEL and ZREM how many fields or keys they added or removed.
-          if (reply === 'OK' && op.kind === 'write') {
-            this.history.ok(op);
-            if (op.ttlMs !== undefined && type !== 'pair' && type !== 'queue' && 'names' in type) probe = expiryProbe(op, type, rnd);
-          }
+        if (op.kind === 'write' || op.kind === 'del' || op.kind === 'expire') {
+          // SET answers OK; HSET, DEL, HDEL and ZREM how many fields or keys they added or removed, PEXPIRE whether the key was there.
+          if (reply === 'OK' && op.kind === 'write') this.history.ok(op);
           else if (typeof reply === 'number') this.history.okAdd(op, reply);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
+          const timed = op.outcome === 'ok' && op.ttlMs !== undefined && (op.kind === 'write' || op.length === 1);
+          if (timed && type !== 'pair' && type !== 'queue' && 'names' in type) probe = expiryProbe(op, type, rnd);
         } else if (op.kind === 'enqueue') this.history.okAdd(op, Number(reply));
         else if (type !== 'pair' && type !== 'queue' && 'current' in type && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
