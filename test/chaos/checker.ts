@@ -1,8 +1,9 @@
-// Linearizability checker for histories of reads, writes (SET), increments
-// (INCR) and deletes (DEL) of registers and counters, on string keys or
-// inside other types (a hash field, a sorted set member's score: workload.ts,
-// CELLS); lists, sets, hashes and sorted sets read whole are checked by
-// collection-checker.ts. Pure: no I/O, no clock.
+// Linearizability checker for histories of reads, writes (SET, SET PX),
+// increments (INCR), deletes (DEL) and new times to live (PEXPIRE) of
+// registers and counters, on string keys or inside other types (a hash
+// field, a sorted set member's score, a set member: workload.ts, CELLS);
+// lists, sets, hashes and sorted sets read whole are checked by
+// collection-checker.ts, queues by queue-checker.ts. Pure: no I/O, no clock.
 //
 // Keys are independent objects, so a history is linearizable iff each key's
 // sub-history is (P-compositionality); each key is searched on its own. The
@@ -100,7 +101,7 @@ export function step(state: State, op: Op): State | undefined {
     case 'read':
       return op.value === state ? state : undefined;
     case 'write':
-      // HSET answers 1 for a field it added, 0 for one it overwrote (SET: no count).
+      // HSET and SADD answer 1 for a field or member they added, 0 otherwise (SET: no count).
       if (op.outcome === 'ok' && op.length !== undefined && op.length !== (state === null ? 1 : 0)) return undefined;
       // The store fixes the expiry time when the leader proposes the write: inside the write's interval, plus the TTL.
       return op.ttlMs !== undefined ? timed(op.value ?? '', op) : op.value ?? null;
@@ -109,7 +110,7 @@ export function step(state: State, op: Op): State | undefined {
       if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
       return state === null ? null : timed(state, op);
     case 'del':
-      // DEL, HDEL and ZREM answer 1 when there was something to remove.
+      // DEL, HDEL, ZREM and SREM answer 1 when there was something to remove.
       if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
       return null;
     case 'incr': {

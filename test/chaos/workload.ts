@@ -8,9 +8,10 @@
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
 // Keys: registers (SET of values unique in the run, GET), counters (INCR,
 // GET), both also deleted now and then (DEL) and also living inside other
-// types (CELLS: hash fields, sorted set scores), collections (COLLECTIONS:
-// lists, sets, hashes and sorted sets, each grown by one element unique in
-// the run and read whole) and pairs. A
+// types (CELLS: hash fields, sorted set scores, set members), registers
+// whose values expire (SET PX, PEXPIRE), collections (COLLECTIONS: lists,
+// sets, hashes and sorted sets, each grown by one element unique in the run
+// and read whole), pairs and queues (RPUSH; LPOP, BLPOP). A
 // collection that reaches COLLECTION_MAX_ELEMENTS is left as it is and a new
 // key takes its place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
@@ -41,7 +42,7 @@ export interface WorkloadOptions {
   counters: number;
   /** Registers and counters inside other types (CELLS), e.g. { 'hash-field': 4 }. */
   cells?: Partial<Record<CellName, number>>;
-  /** Share of a register's or counter's writes that delete it (DEL, HDEL, ZREM; default 0). */
+  /** Share of a register's or counter's writes that delete it (DEL, HDEL, ZREM, SREM; default 0). */
   deleteShare?: number;
   /** Keys in use at a time of each collection type (COLLECTIONS), e.g. { list: 4, set: 3 }. */
   collections?: Partial<Record<CollectionName, number>>;
@@ -251,7 +252,7 @@ export class Workload {
     this.queueKeys = Array.from({ length: opts.queues ?? 0 }, (_, i) => `chaos:q${i}`);
   }
 
-  /** Every name the history uses: cells, collection keys (each one used), pairs. */
+  /** Every name the history uses: cells, collection keys (each one used), pairs, queues. */
   get keys(): string[] {
     return [...this.cells.flatMap((c) => c.names), ...this.collections.flatMap((c) => c.all), ...this.pairKeys, ...this.queueKeys];
   }
@@ -277,7 +278,7 @@ export class Workload {
     c.all.push(next);
   }
 
-  /** A key for the next operation: cells, collections and pairs in proportion to their counts. */
+  /** A key for the next operation: cells, collections, pairs and queues in proportion to their counts. */
   private pickKey(rnd: Rng, readonly: boolean): { key: string; type: 'pair' | 'queue' | CellKeys | CollectionKeys } {
     const kinds: Array<{ keys: string[]; type: 'pair' | 'queue' | CellKeys | CollectionKeys }> = [
       ...this.cells.map((c) => ({ keys: c.names, type: c })),
