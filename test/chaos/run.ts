@@ -7,14 +7,11 @@ import { join } from 'node:path';
 import { ChaosCluster } from './cluster';
 import { checkHistory, explain, idleClients, lostWrites, writeGaps, type CheckResult, type LostWrite } from './checker';
 import { Firewall } from './firewall';
-import { FINAL_CLIENT, type Op } from './history';
+import type { Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { COLLECTIONS, Workload, cellPlace, pairHalves, pairValue, type CellName, type ClientKind, type CollectionName } from './workload';
+import { FULL_MIX, Workload, type CellName, type ClientKind, type CollectionName } from './workload';
 import { removeDir, tempDir } from '../support/tmp';
-
-const LIST = COLLECTIONS.find((c) => c.name === 'list')!;
-import { respMany } from '../support/simple-resp';
 
 /**
  * A client with no answered operation in this last part of the run is
@@ -128,11 +125,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       clients: opts.clients,
       registers: opts.registers ?? 6,
       counters: opts.counters ?? 6,
-      cells: opts.cells ?? { expiring: 3, 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2, 'set-member': 2 },
-      deleteShare: opts.deleteShare ?? 0.1,
-      collections: opts.collections ?? { list: 4, set: 2, hash: 2, zset: 2 },
-      pairs: opts.pairs ?? 3,
-      queues: opts.queues ?? 2,
+      cells: opts.cells ?? FULL_MIX.cells,
+      deleteShare: opts.deleteShare ?? FULL_MIX.deleteShare,
+      collections: opts.collections ?? FULL_MIX.collections,
+      pairs: opts.pairs ?? FULL_MIX.pairs,
+      queues: opts.queues ?? FULL_MIX.queues,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,
@@ -166,7 +163,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const c0 = workload.history.counts();
     log(`workload: ${c0.ops} ops in ${((workloadEnd - t0) / 1000).toFixed(1)} s (${c0.ok} ok, ${c0.fail} fail, ${c0.info} info)`);
     await nemesis.healAll();
-    await finalReads(cluster, workload, log);
+    await workload.finalReads(cluster.stores);
+    log(`final reads: ${workload.keys.length} keys read after healing`);
 
     const ops = workload.history.ops;
     const check = checkHistory(ops);
@@ -221,50 +219,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     firewall?.close();
     removeDir(dir);
   }
-}
-
-/** Reads every key once more through a plain connection (a linearizable read), retrying until a store answers. */
-async function finalReads(cluster: ChaosCluster, workload: Workload, log: (line: string) => void): Promise<void> {
-  const h = workload.history;
-  const pairs = new Set(workload.pairKeys);
-  const queues = new Set(workload.queueKeys);
-  const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
-  for (const key of workload.keys) {
-    const deadline = Date.now() + 30_000;
-    // A queue's remaining elements are read as a list's.
-    const collection = queues.has(key) ? LIST : workload.collectionOf(key);
-    const pair = pairs.has(key);
-    const cell = workload.cellOf(key);
-    const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));
-    for (let attempt = 0; ; attempt++) {
-      const s = cluster.stores[attempt % cluster.stores.length];
-      const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key);
-      if (collection) op.command = collection.readCommand;
-      else if (cell?.commands) op.command = cell.commands.read;
-      try {
-        const [v] = await respMany(s.port, [command], { host: s.host, timeoutMs: 5000 });
-        if (collection && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
-          h.okList(op, v as string[]);
-          break;
-        }
-        if (pair && Array.isArray(v) && v.length === 2 && v.every(isValue)) {
-          h.ok(op, pairValue(v[0], v[1]));
-          break;
-        }
-        const value = cell?.readValue ? cell.readValue(v) : v;
-        if (!collection && !pair && isValue(value)) {
-          h.ok(op, value);
-          break;
-        }
-        h.fail(op, String(v));
-      } catch (e) {
-        h.info(op, (e as Error).message);
-      }
-      if (Date.now() > deadline) throw new Error(`final read of ${key}: no store answered within 30 s`);
-      await sleep(200);
-    }
-  }
-  log(`final reads: ${workload.keys.length} keys read after healing`);
 }
 
 /** Writes the history (and the processes' logs) where they outlive the run; returns the history's path. */

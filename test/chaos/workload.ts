@@ -26,7 +26,8 @@
 // resend of unanswered commands after a reconnect, no retry on a closed
 // connection (a resend would be an operation the history does not know).
 import Redis, { Cluster } from 'ioredis';
-import { History, type Op } from './history';
+import { FINAL_CLIENT, History, type Op } from './history';
+import { respMany } from '../support/simple-resp';
 import type { ChaosNode } from './cluster';
 import { between, pick, type Rng } from './random';
 import { EXPIRY_SLACK_MS } from './checker';
@@ -142,6 +143,19 @@ export const CELLS: readonly CellType[] = [
   { name: 'set-member', prefix: 'chaos:sm', model: 'register', fields: true, commands: { read: 'SISMEMBER', write: 'SADD', del: 'SREM' }, readArgs: (k, f) => ['SISMEMBER', k, f], writeArgs: (k, f) => ['SADD', k, f], delArgs: (k, f) => ['SREM', k, f], fixedValue: '1', readValue: (r) => (r === 1 ? '1' : r === 0 ? null : `unexpected ${JSON.stringify(r)}`) },
 ];
 
+/**
+ * Every kind of key but registers and counters (which a workload always
+ * names), in the numbers a fault run uses by default (run.ts) and the
+ * in-process schedule too.
+ */
+export const FULL_MIX = {
+  cells: { expiring: 3, 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2, 'set-member': 2 } as Partial<Record<CellName, number>>,
+  deleteShare: 0.1,
+  collections: { list: 4, set: 2, hash: 2, zset: 2 } as Partial<Record<CollectionName, number>>,
+  pairs: 3,
+  queues: 2,
+};
+
 /** How long a BLPOP waits for an element; well inside the op timeout. */
 const BLPOP_TIMEOUT_S = 1;
 
@@ -184,6 +198,8 @@ interface CellKeys {
   type: CellType;
   names: string[];
 }
+
+const LIST = COLLECTIONS.find((c) => c.name === 'list')!;
 
 /** One collection type's keys: those in use, and every one used (the final reads cover them all). */
 interface CollectionKeys {
@@ -431,6 +447,51 @@ export class Workload {
   start(): void {
     this.running = true;
     this.loops = Array.from({ length: this.opts.clients }, (_, i) => this.clientLoop(i));
+  }
+
+  /**
+   * The durability reads: every key once more, through a plain connection
+   * to one store after another (a linearizable read), until one answers;
+   * recorded as the FINAL_CLIENT's. Throws when none has in 30 s.
+   */
+  async finalReads(stores: ReadonlyArray<{ host: string; port: number }>): Promise<void> {
+    const h = this.history;
+    const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
+    for (const key of this.keys) {
+      const deadline = Date.now() + 30_000;
+      // A queue's remaining elements are read as a list's.
+      const collection = this.queueKeys.includes(key) ? LIST : this.collectionOf(key);
+      const pair = this.pairKeys.includes(key);
+      const cell = this.cellOf(key);
+      const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));
+      for (let attempt = 0; ; attempt++) {
+        const s = stores[attempt % stores.length];
+        const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key);
+        if (collection) op.command = collection.readCommand;
+        else if (cell?.commands) op.command = cell.commands.read;
+        try {
+          const [v] = await respMany(s.port, [command], { host: s.host, timeoutMs: 5000 });
+          if (collection && Array.isArray(v) && v.every((e) => typeof e === 'string')) {
+            h.okList(op, v as string[]);
+            break;
+          }
+          if (pair && Array.isArray(v) && v.length === 2 && v.every(isValue)) {
+            h.ok(op, pairValue(v[0], v[1]));
+            break;
+          }
+          const value = cell?.readValue ? cell.readValue(v) : v;
+          if (!collection && !pair && isValue(value)) {
+            h.ok(op, value);
+            break;
+          }
+          h.fail(op, String(v));
+        } catch (e) {
+          h.info(op, (e as Error).message);
+        }
+        if (Date.now() > deadline) throw new Error(`final read of ${key}: no store answered within 30 s`);
+        await sleep(200);
+      }
+    }
   }
 
   /** Stops every client after its current operation, and closes them. */

@@ -1,20 +1,19 @@
 // In process: 20 s of a seeded random schedule — message drops, a store or
 // a meta cut off, a random partition of all nodes in two, heals, leader
 // transfers, splits and replica moves — while clients of every kind (plain,
-// READONLY, cluster) read, write and increment a few keys. Then everything
+// READONLY, cluster) run the fault suite's workload (every kind of key:
+// chaos/workload.ts, FULL_MIX). Then everything
 // heals: the history must be linearizable (test/chaos/checker.ts), no
 // acknowledged write lost, every operator finished, and every region's
 // replicas equal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InprocCluster, Schedule, harnessSeed } from '../support/inproc';
-import { respMany, waitFor } from '../support';
-import { Workload } from '../chaos/workload';
+import { waitFor } from '../support';
+import { FULL_MIX, Workload } from '../chaos/workload';
 import { checkHistory, explain, lostWrites } from '../chaos/checker';
-import { FINAL_CLIENT } from '../chaos/history';
 import type { ChaosNode } from '../chaos/cluster';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECONDS = Number(process.env.HARNESS_SECONDS ?? 20);
 /** Meta replicas: with 3, cutting off the meta leader moves the meta's leadership mid-schedule. */
 const METAS = Number(process.env.HARNESS_METAS ?? 3);
@@ -29,6 +28,7 @@ test('inproc schedule: 20 s of seeded drops, partitions, transfers, splits and m
     clients: 8,
     registers: 6,
     counters: 6,
+    ...FULL_MIX,
     opTimeoutMs: 3000,
     rnd: stream(2),
     log,
@@ -44,21 +44,8 @@ test('inproc schedule: 20 s of seeded drops, partitions, transfers, splits and m
   await c.waitNoRunningOperators(90_000);
 
   // The durability check: every key read once more, after healing.
+  await workload.finalReads(c.stores.map((s) => ({ host: '127.0.0.1', port: s.port })));
   const h = workload.history;
-  for (const key of workload.keys) {
-    for (let attempt = 0; ; attempt++) {
-      const s = c.stores[attempt % c.stores.length];
-      const op = h.invoke(FINAL_CLIENT, 'read', key);
-      const [v] = await respMany(s.port, [['GET', key]], { timeoutMs: 5000 }).catch((e: Error) => [e]);
-      if (v === null || typeof v === 'string') {
-        h.ok(op, v);
-        break;
-      }
-      h.fail(op, String(v));
-      if (attempt > 100) throw new Error(`final read of ${key}: ${String(v)}`);
-      await sleep(200);
-    }
-  }
   const check = checkHistory(h.ops);
   const lost = lostWrites(h.ops);
   const counts = h.counts();
