@@ -156,6 +156,9 @@ export const FULL_MIX = {
   queues: 2,
 };
 
+/** Share of pops on odd queues. */
+const POP_HEAVY = 0.75;
+
 /** How long a BLPOP waits for an element; well inside the op timeout. */
 const BLPOP_TIMEOUT_S = 1;
 
@@ -348,11 +351,15 @@ export class Workload {
   }
 
   /**
-   * A queue operation: a push of an element unique in the run, or (a
-   * "read") a pop, half of them BLPOP, which waits up to BLPOP_TIMEOUT_S
-   * for an element: its answer, the element or nil.
+   * A queue operation: a push of an element unique in the run, or a pop,
+   * half of them BLPOP, which waits up to BLPOP_TIMEOUT_S for an element:
+   * its answer, the element or nil. Even queues grow (as many pushes as
+   * pops: a queue under faults holds elements to pop in order); odd ones
+   * are popped POP_HEAVY of the time, so they are mostly empty and their
+   * BLPOPs wait for a push, or time out.
    */
-  private queueOp(client: AnyClient, id: string, key: string, pop: boolean, rnd: Rng): { op: Op; p: Promise<unknown> } {
+  private queueOp(client: AnyClient, id: string, key: string, rnd: Rng): { op: Op; p: Promise<unknown> } {
+    const pop = rnd() < (this.queueKeys.indexOf(key) % 2 === 0 ? 0.5 : POP_HEAVY);
     if (!pop) {
       const op = this.history.invoke(id, 'enqueue', key, `${id}.${this.writeSeq++}`);
       return { op, p: client.rpush(key, op.value!) };
@@ -518,7 +525,7 @@ export class Workload {
       let op: Op;
       let p: Promise<unknown>;
       if (type === 'queue') {
-        ({ op, p } = this.queueOp(client, id, key, read, rnd));
+        ({ op, p } = this.queueOp(client, id, key, rnd));
       } else if (read && type === 'pair') {
         op = this.history.invoke(id, 'read', key);
         p = client.mget(...pairHalves(key)).then(([a, b]) => pairValue(a, b));
