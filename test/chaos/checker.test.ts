@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { checkHistory, explain, idleClients, lostWrites, step, writeGaps } from './checker';
 import { FINAL_CLIENT, type Op, type OpKind, type Outcome } from './history';
 import { seededRandom } from './random';
-import { pairValue } from './workload';
+import { pairValue } from './key-kinds';
 
 let nextId = 0;
 /** One op: [invokeAt, returnAt] in ms; returnAt undefined for info. */

@@ -1,7 +1,7 @@
 // Linearizability checker for histories of reads, writes (SET, SET PX),
 // increments (INCR), deletes (DEL) and new times to live (PEXPIRE) of
 // registers and counters, on string keys or inside other types (a hash
-// field, a sorted set member's score, a set member: workload.ts, CELLS);
+// field, a sorted set member's score, a set member: key-kinds.ts, CELLS);
 // lists, sets, hashes and sorted sets read whole are checked by
 // collection-checker.ts, queues by queue-checker.ts. Pure: no I/O, no clock.
 //

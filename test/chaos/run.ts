@@ -10,7 +10,8 @@ import { Firewall } from './firewall';
 import type { Op } from './history';
 import { Nemesis, type Fault, type FaultRecord } from './nemesis';
 import { seededRandom } from './random';
-import { FULL_MIX, Workload, type CellName, type ClientKind, type CollectionName } from './workload';
+import { Workload, type ClientKind } from './workload';
+import { FULL_MIX, type CellName, type CollectionName } from './key-kinds';
 import { removeDir, tempDir } from '../support/tmp';
 
 /**

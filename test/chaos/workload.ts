@@ -6,12 +6,13 @@
 //   readonly — the same, having sent READONLY on every (re)connect; it only reads
 //              (follower reads, which must stay linearizable);
 //   cluster  — an ioredis Cluster client, routing by CLUSTER SLOTS.
-// Keys: registers (SET of values unique in the run, GET), counters (INCR,
-// GET), both also deleted now and then (DEL) and also living inside other
-// types (CELLS: hash fields, sorted set scores, set members), registers
-// whose values expire (SET PX, PEXPIRE), collections (COLLECTIONS: lists,
-// sets, hashes and sorted sets, each grown by one element unique in the run
-// and read whole), pairs and queues (RPUSH; LPOP, BLPOP). A
+// Keys (their kinds and commands are in key-kinds.ts): registers (SET of
+// values unique in the run, GET), counters (INCR, GET), both also deleted
+// now and then (DEL) and also living inside other types (CELLS: hash
+// fields, sorted set scores, set members), registers whose values expire
+// (SET PX, PEXPIRE), collections (COLLECTIONS: lists, sets, hashes and
+// sorted sets, each grown by one element unique in the run and read
+// whole), pairs and queues (RPUSH; LPOP, BLPOP). A
 // collection that reaches COLLECTION_MAX_ELEMENTS is left as it is and a new
 // key takes its place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
@@ -31,6 +32,7 @@ import { respMany } from '../support/simple-resp';
 import type { ChaosNode } from './cluster';
 import { between, pick, type Rng } from './random';
 import { EXPIRY_SLACK_MS } from './checker';
+import { CELLS, COLLECTIONS, cellNames, cellPlace, pairHalves, pairValue, type AnyClient, type CellName, type CellType, type CollectionName, type CollectionType } from './key-kinds';
 
 export type ClientKind = 'plain' | 'readonly' | 'cluster';
 
@@ -61,100 +63,11 @@ export interface WorkloadOptions {
   log: (line: string) => void;
 }
 
-type AnyClient = Redis | Cluster;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A collection this long is retired for a new key (its reads, and the checker's, stay cheap). */
 const COLLECTION_MAX_ELEMENTS = 200;
-
-export type CollectionName = 'list' | 'set' | 'hash' | 'zset';
-
-/**
- * A collection type of the workload: how to add one element and read them
- * all. Hashes (by field) and sorted sets (by member; a ZRANGE's order is the
- * scores', not the adds') are checked as sets (collection-checker.ts).
- */
-export interface CollectionType {
-  name: CollectionName;
-  prefix: string;
-  addKind: 'append' | 'sadd';
-  readKind: 'lread' | 'sread';
-  addCommand: string;
-  readCommand: string;
-  /** `seq` is unique in the run and grows: a sorted set's score. */
-  add(c: AnyClient, key: string, element: string, seq: number): Promise<unknown>;
-  /** The read, whole: command and arguments (the clients' reads and the final one). */
-  readArgs(key: string): (string | number)[];
-}
-
-export const COLLECTIONS: readonly CollectionType[] = [
-  { name: 'list', prefix: 'chaos:l', addKind: 'append', readKind: 'lread', addCommand: 'RPUSH', readCommand: 'LRANGE', add: (c, k, e) => c.rpush(k, e), readArgs: (k) => ['LRANGE', k, 0, -1] },
-  { name: 'set', prefix: 'chaos:s', addKind: 'sadd', readKind: 'sread', addCommand: 'SADD', readCommand: 'SMEMBERS', add: (c, k, e) => c.sadd(k, e), readArgs: (k) => ['SMEMBERS', k] },
-  { name: 'hash', prefix: 'chaos:h', addKind: 'sadd', readKind: 'sread', addCommand: 'HSET', readCommand: 'HKEYS', add: (c, k, e) => c.hset(k, e, '1'), readArgs: (k) => ['HKEYS', k] },
-  { name: 'zset', prefix: 'chaos:z', addKind: 'sadd', readKind: 'sread', addCommand: 'ZADD', readCommand: 'ZRANGE', add: (c, k, e, seq) => c.zadd(k, seq, e), readArgs: (k) => ['ZRANGE', k, 0, -1] },
-];
-
-export type CellName = 'register' | 'counter' | 'expiring' | 'hash-field' | 'hash-counter' | 'zset-score' | 'set-member';
-
-/**
- * Where a register or a counter lives and the commands that write, read and
- * delete it. A cell inside another type is named `<key>/<field>` in the
- * history (`chaos:hf0/a`: field a of hash chaos:hf0); each key holds two
- * cells (fields or members a and b), so a write to one must leave the other
- * as it was. All are checked by checker.ts's register and counter models.
- */
-export interface CellType {
-  name: CellName;
-  prefix: string;
-  /** register: a write sets a value unique in the run; counter: a write adds 1. */
-  model: 'register' | 'counter';
-  /** One key per cell (strings), or two cells per key (fields, members). */
-  fields: boolean;
-  /** Command names for the history (absent: the string commands the op kind stands for). */
-  commands?: { read: string; write: string; del: string };
-  readArgs(key: string, field: string): (string | number)[];
-  /** `value`: a register's new value (a counter's write ignores it). */
-  writeArgs(key: string, field: string, value: string): (string | number)[];
-  delArgs(key: string, field: string): (string | number)[];
-  /**
-   * Writes set a time to live drawn from [min, max] ms (SET PX), but one in
-   * TTL_CLEARS, which sets none and so clears the key's: the value must be
-   * there until it expires, and gone after.
-   */
-  ttlMs?: [number, number];
-  /** The value a write stores when its command carries none (SADD: the member is there, "1"). */
-  fixedValue?: string;
-  /** A read's reply as the register's value, where it is not a string or nil (SISMEMBER: 0 → nil, 1 → "1"). */
-  readValue?(reply: unknown): string | null;
-}
-
-export const CELLS: readonly CellType[] = [
-  { name: 'register', prefix: 'chaos:r', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k] },
-  // Writes: SET PX, SET, PEXPIRE (EXPIRE_SHARE), DEL.
-  { name: 'expiring', prefix: 'chaos:x', model: 'register', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k, _f, v) => ['SET', k, v], delArgs: (k) => ['DEL', k], ttlMs: [100, 2000] },
-  { name: 'counter', prefix: 'chaos:n', model: 'counter', fields: false, readArgs: (k) => ['GET', k], writeArgs: (k) => ['INCR', k], delArgs: (k) => ['DEL', k] },
-  // HSET answers 1 for a field it added and 0 for one it overwrote: the checker holds it to that.
-  { name: 'hash-field', prefix: 'chaos:hf', model: 'register', fields: true, commands: { read: 'HGET', write: 'HSET', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f, v) => ['HSET', k, f, v], delArgs: (k, f) => ['HDEL', k, f] },
-  { name: 'hash-counter', prefix: 'chaos:hc', model: 'counter', fields: true, commands: { read: 'HGET', write: 'HINCRBY', del: 'HDEL' }, readArgs: (k, f) => ['HGET', k, f], writeArgs: (k, f) => ['HINCRBY', k, f, 1], delArgs: (k, f) => ['HDEL', k, f] },
-  // Integer scores print as integers (ZINCRBY and ZSCORE answer "3"), as a counter reads.
-  { name: 'zset-score', prefix: 'chaos:zc', model: 'counter', fields: true, commands: { read: 'ZSCORE', write: 'ZINCRBY', del: 'ZREM' }, readArgs: (k, f) => ['ZSCORE', k, f], writeArgs: (k, f) => ['ZINCRBY', k, 1, f], delArgs: (k, f) => ['ZREM', k, f] },
-  // A set member as a register holding "1" while it is there: SADD answers 1 when it added it, SREM when it removed it.
-  { name: 'set-member', prefix: 'chaos:sm', model: 'register', fields: true, commands: { read: 'SISMEMBER', write: 'SADD', del: 'SREM' }, readArgs: (k, f) => ['SISMEMBER', k, f], writeArgs: (k, f) => ['SADD', k, f], delArgs: (k, f) => ['SREM', k, f], fixedValue: '1', readValue: (r) => (r === 1 ? '1' : r === 0 ? null : `unexpected ${JSON.stringify(r)}`) },
-];
-
-/**
- * Every kind of key but registers and counters (which a workload always
- * names), in the numbers a fault run uses by default (run.ts) and the
- * in-process schedule too.
- */
-export const FULL_MIX = {
-  cells: { expiring: 3, 'hash-field': 4, 'hash-counter': 2, 'zset-score': 2, 'set-member': 2 } as Partial<Record<CellName, number>>,
-  deleteShare: 0.1,
-  collections: { list: 4, set: 2, hash: 2, zset: 2 } as Partial<Record<CollectionName, number>>,
-  pairs: 3,
-  queues: 2,
-};
 
 /** Share of pops on odd queues. */
 const POP_HEAVY = 0.75;
@@ -185,17 +98,6 @@ const EXPIRE_SHARE = 0.2;
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
 
-/** The history names of `count` cells of a type: `chaos:r0`, ... or `chaos:hf0/a`, `chaos:hf0/b`, `chaos:hf1/a`, ... */
-function cellNames(type: CellType, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => (type.fields ? `${type.prefix}${i >> 1}/${'ab'[i & 1]}` : `${type.prefix}${i}`));
-}
-
-/** A cell's real key and its field or member ('' for a string key). */
-export function cellPlace(name: string): [string, string] {
-  const slash = name.lastIndexOf('/');
-  return slash < 0 ? [name, ''] : [name.slice(0, slash), name.slice(slash + 1)];
-}
-
 /** One cell type's cells, by history name. */
 interface CellKeys {
   type: CellType;
@@ -211,16 +113,6 @@ interface CollectionKeys {
   all: string[];
   /** Acknowledged adds per key (SADD, HSET and ZADD answer how many they added, not the size). */
   sizes: Map<string, number>;
-}
-
-/** The two real keys of pair `name` (one hash tag: one slot, one region). */
-export function pairHalves(name: string): [string, string] {
-  return [`{${name}}a`, `{${name}}b`];
-}
-
-/** A pair's value as the history records it: one counter's, or "a|b" when the halves disagree. */
-export function pairValue(a: string | null, b: string | null): string | null {
-  return a === b ? a : `${a ?? 'nil'}|${b ?? 'nil'}`;
 }
 
 /** Ops that never reached a server: definitely not applied. */

@@ -2,7 +2,7 @@
 // a meta cut off, a random partition of all nodes in two, heals, leader
 // transfers, splits and replica moves — while clients of every kind (plain,
 // READONLY, cluster) run the fault suite's workload (every kind of key:
-// chaos/workload.ts, FULL_MIX). Then everything
+// chaos/key-kinds.ts, FULL_MIX). Then everything
 // heals: the history must be linearizable (test/chaos/checker.ts), no
 // acknowledged write lost, every operator finished, and every region's
 // replicas equal.
@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InprocCluster, Schedule, harnessSeed } from '../support/inproc';
 import { waitFor } from '../support';
-import { FULL_MIX, Workload } from '../chaos/workload';
+import { Workload } from '../chaos/workload';
+import { FULL_MIX } from '../chaos/key-kinds';
 import { checkHistory, explain, lostWrites } from '../chaos/checker';
 import type { ChaosNode } from '../chaos/cluster';
 
