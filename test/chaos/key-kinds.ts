@@ -1,8 +1,9 @@
 // The kinds of key the fault workload uses, and the commands that write
 // and read each: registers and counters (CELLS, on string keys or inside a
 // hash, a sorted set or a set), collections read whole (COLLECTIONS), pairs
-// of counters in one slot, and the numbers of each a full run uses
-// (FULL_MIX). workload.ts runs them; the checkers judge what they answered.
+// of counters in one slot, and the numbers of each (and of queues) a full
+// run uses (FULL_MIX). workload.ts runs them; the checkers judge what they
+// answered.
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 
