@@ -73,10 +73,15 @@ function couldFind(e: Expiring, op: Op, there: boolean): boolean {
   return there ? op.invokeAt < e.hi + EXPIRY_SLACK_MS : (op.returnAt ?? Infinity) >= e.lo - EXPIRY_SLACK_MS;
 }
 
-/** `value` with the time to live op (a SET PX or PEXPIRE) gave it: its expiry is fixed when the leader proposes op. */
-function timed(value: string, op: Op): string {
+/** When a value given a time to live by op (a SET PX or PEXPIRE) expires: the leader fixes it when it proposes op. */
+function expiryWindow(op: Op): { lo: number; hi: number } {
   const hi = op.outcome === 'ok' ? op.returnAt! : Infinity;
-  return encodeExpiring({ value, lo: op.invokeAt + op.ttlMs!, hi: hi + op.ttlMs! });
+  return { lo: op.invokeAt + op.ttlMs!, hi: hi + op.ttlMs! };
+}
+
+/** `value` with the time to live op gave it. */
+function timed(value: string, op: Op): string {
+  return encodeExpiring({ value, ...expiryWindow(op) });
 }
 
 /** The model: the state after op, or undefined if op cannot happen in state. */
@@ -90,7 +95,7 @@ export function step(state: State, op: Op): State | undefined {
     const expired = gone && couldFind(e, op, false);
     if (op.kind === 'expire' && there && expired) {
       // Unanswered, with the value maybe there and maybe gone: either outcome, so the wider window.
-      const t = decodeExpiring(timed(e.value, op))!;
+      const t = expiryWindow(op);
       return encodeExpiring({ value: e.value, lo: Math.min(e.lo, t.lo), hi: Math.max(e.hi, t.hi) });
     }
     if (there) return op.kind === 'read' ? state : op.kind === 'del' ? null : timed(e.value, op);

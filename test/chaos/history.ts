@@ -6,7 +6,8 @@
  * Registers: read (GET), write (SET), del (DEL), expire (PEXPIRE). Counters: read, incr
  * (INCR), del. The same for registers and counters inside other types (a
  * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
- * ZSCORE, ZINCRBY, ZREM; key-kinds.ts, CELLS). Lists:
+ * ZSCORE, ZINCRBY, ZREM; a set member: SISMEMBER, SADD, SREM; key-kinds.ts,
+ * CELLS). Lists:
  * append (RPUSH of one element unique in the run), lread (LRANGE 0 -1).
  * Sets, and hashes and sorted sets checked as sets: sadd (SADD, HSET or ZADD
  * of one member unique in the run), sread (SMEMBERS, HKEYS or ZRANGE 0 -1).

@@ -445,12 +445,12 @@ export class Workload {
           else if (typeof reply === 'number') this.history.okAdd(op, reply);
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
           const timed = op.outcome === 'ok' && op.ttlMs !== undefined && (op.kind === 'write' || op.length === 1);
-          if (timed && type !== 'pair' && type !== 'queue' && 'names' in type) probe = expiryProbe(op, type, rnd);
+          if (timed && typeof type === 'object' && 'names' in type) probe = expiryProbe(op, type, rnd);
         } else if (op.kind === 'enqueue') this.history.okAdd(op, Number(reply));
-        else if (type !== 'pair' && type !== 'queue' && 'current' in type && op.kind === type.type.addKind) {
+        else if (typeof type === 'object' && 'current' in type && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
           this.grew(type, key);
-        } else if (type !== 'pair' && type !== 'queue' && 'current' in type) this.history.okList(op, (reply as unknown[]).map(String));
+        } else if (typeof type === 'object' && 'current' in type) this.history.okList(op, (reply as unknown[]).map(String));
         else if (op.kind === 'incr') this.history.ok(op, String(reply));
         else this.history.ok(op, reply === null ? null : String(reply));
       } catch (e) {
