@@ -20,9 +20,12 @@
 #   -t TESTS            redis-benchmark tests (default $BENCH_TESTS, else set,get,hset,incr)
 #   --pipelines "1 16"  pipeline depths to run (default $BENCH_PIPELINES, else "1 16")
 #   --targets "..."     which targets, in order (default $BENCH_TARGETS, else
-#                       "redis redis-mem redraft-standalone redraft redraft-cluster"):
+#                       "redis redis-mem node-floor redraft-standalone redraft redraft-cluster"):
 #                         redis              redis-server --appendonly yes --appendfsync always --save ''
 #                         redis-mem          redis-server without persistence (GET only: the GET target)
+#                         node-floor         a bare Node RESP server keeping keys in a Map
+#                                            (scripts/node-floor.mjs): what Node pays for the
+#                                            protocol alone, the floor of any store written in it
 #                         redraft-standalone one store, no replication (redraft store)
 #                         redraft            the 3-store playground, all clients on one store that
 #                                            leads none of the benchmark's keys (every command is
@@ -53,7 +56,7 @@ n=${BENCH_N:-100000}
 clients=${BENCH_CLIENTS:-50}
 tests=${BENCH_TESTS:-set,get,hset,incr}
 pipelines=${BENCH_PIPELINES:-1 16}
-targets=${BENCH_TARGETS:-redis redis-mem redraft-standalone redraft redraft-cluster}
+targets=${BENCH_TARGETS:-redis redis-mem node-floor redraft-standalone redraft redraft-cluster}
 warmup=${BENCH_WARMUP:-20000}
 # redis-benchmark --cluster runs a thread per master and ends a run only on its
 # 250 ms progress timer, so the elapsed time it divides by is rounded up to the
@@ -77,6 +80,7 @@ redraft_ports=${REDRAFT_BENCH_PORTS:-11}
 standalone_cmd="node $ROOT/bin/redraft.js store --port {port} --data-dir {dir}"
 redis_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly yes --appendfsync always --save '' --daemonize no"
 redis_mem_cmd="redis-server --port {port} --bind 127.0.0.1 --dir {dir} --appendonly no --save '' --daemonize no"
+node_floor_cmd="node $ROOT/scripts/node-floor.mjs --port {port}"
 
 while (($#)); do
   case "$1" in
@@ -267,7 +271,7 @@ run_target() {
       lat99["$name"]=${tail99//\"/}
     done <"$tmp/$name.lat.csv"
   fi
-  if ((rss_keys > 0)) && [[ "$name" != redis-mem ]]; then
+  if ((rss_keys > 0)) && [[ "$name" != redis-mem && "$name" != node-floor ]]; then
     local cluster_flag=()
     [[ " $* " == *" --cluster "* ]] && cluster_flag=(--cluster)
     echo "bench: [$name] loading $rss_keys keys of 100 bytes for RSS" >&2
@@ -287,6 +291,7 @@ for target in $targets; do
     redis) run_target redis "$redis_cmd" 1 1 "$tests" ;;
     # Only GET: the issue's GET target compares with redis-server without persistence.
     redis-mem) [[ ",$tests," == *,get,* ]] && run_target redis-mem "$redis_mem_cmd" 1 1 get ;;
+    node-floor) run_target node-floor "$node_floor_cmd" 1 1 "$tests" ;;
     # The 3-store playground through cluster-aware redis-benchmark (it reads
     # CLUSTER NODES and sends each key to its region's leader's store).
     redraft-cluster) run_target redraft-cluster "$redraft_cmd" "$redraft_ports" 3 "$tests" --cluster ;;
@@ -407,24 +412,59 @@ if [[ " $pipelines " == *" 16 "* ]]; then
   target_line "--cluster GET -P 16 / redis -P 16" "$(ratio "redraft-cluster|16|GET" "redis|16|GET")" '>=' 0.3
 fi
 target_line "standalone SET / redis appendfsync always" "$(ratio "redraft-standalone|1|SET" "redis|1|SET")" '>=' 1.0
+for pl in $pipelines; do
+  v=$(ratio "node-floor|$pl|SET" "redis|$pl|SET")
+  [[ -n "$v" ]] && printf '  %-58s %8s  (no persistence, no replication: the floor of a Node server)\n' "node-floor SET -P $pl / redis appendfsync always -P $pl" "$v"
+done
 target_line "playground SET p50 at -c 1, ms (--cluster)" "${lat50[redraft-cluster]:-}" '<=' 1.0
 
-# budget_line WHAT TARGET PL TEST GOAL [BASE]: the CPU per request the servers may
-# use, summed, if TARGET is to make GOAL x BASE's ops/s (default redis) on this
-# machine: its cores' time at that rate less what redis-benchmark itself used per
-# request (in the BASE run, at about that rate); beside it, what TARGET used.
+# --- what Node and RocksDB cost alone: the floor under each write target ---
+# RocksDB's writes of a replicated write's rows (scripts/rocks-rows.mjs: a log
+# put, a data put and the log row's delete per replica, synced batches of 20
+# as at -P 1 and of 160 as at -P 16; one put per write for the standalone
+# store), when a redraft target ran.
+declare -A rocks_write=() rocks_put=()
+if [[ " ${ran_targets[*]} " == *" redraft"* ]]; then
+  echo "bench: RocksDB's writes alone (scripts/rocks-rows.mjs)" >&2
+  while IFS=, read -r b w p; do rocks_write[$b]=$w; rocks_put[$b]=$p; done \
+    < <(node "$ROOT/scripts/rocks-rows.mjs" --csv --writes 50000 --batch 20 --batch 160)
+fi
+# floor_us TEST PL REPLICAS: node-floor's CPU per request of TEST at PL plus
+# RocksDB's rows for it: REPLICAS x a replica's rows, or one put when REPLICAS
+# is 0 (the standalone store); empty when either was not measured.
+floor_us() {
+  local test=$1 pl=$2 replicas=$3 batch=20 node rows
+  ((pl > 1)) && batch=160
+  node=${cpu["node-floor|$pl|$test"]:-}
+  if ((replicas == 0)); then rows=${rocks_put[$batch]:-}; else rows=${rocks_write[$batch]:-}; fi
+  [[ -n "$node" && -n "$rows" ]] || return 0
+  awk -v node="$node" -v rows="$rows" -v r="$replicas" 'BEGIN { printf "%.1f", node * 10 + (r == 0 ? rows : r * rows) }'
+}
+
+# budget_line WHAT TARGET PL TEST GOAL BASE FLOOR: the CPU per request the servers may
+# use, summed, if TARGET is to make GOAL x BASE's ops/s on this machine: its cores'
+# time at that rate less what redis-benchmark itself used per request (in the BASE
+# run, at about that rate); beside it, what TARGET used and FLOOR (floor_us; may be empty).
 ncores=$(nproc)
 budget_line() {
-  local what=$1 target=$2 pl=$3 test=$4 goal=$5 base=${6:-redis}
+  local what=$1 target=$2 pl=$3 test=$4 goal=$5 base=$6 floor=$7
   local rps=${results["$base|$pl|$test"]:-} client=${client_cpu["$base|$pl|$test"]:-} used=${cpu["$target|$pl|$test"]:-}
   [[ -n "$rps" && -n "$client" && -n "$used" ]] || return 0
-  awk -v what="$what" -v rps="$rps" -v goal="$goal" -v cores="$ncores" -v client="$client" -v used="$used" 'BEGIN {
+  awk -v what="$what" -v rps="$rps" -v goal="$goal" -v cores="$ncores" -v client="$client" -v used="$used" -v floor="$floor" 'BEGIN {
     rate = rps * goal; budget = cores * 1e6 / rate - client * 10
-    printf "  %-44s at %7.0f ops/s: <= %6.1f us (client %5.1f us)  used %6.1f us\n", what, rate, budget, client * 10, used * 10 }'
+    line = sprintf("  %-44s at %7.0f ops/s: <= %6.1f us (client %5.1f us)  used %6.1f us", what, rate, budget, client * 10, used * 10)
+    if (floor != "") line = line sprintf("  floor %6.1f us%s", floor, (floor + 0 > budget ? "  (above the budget)" : ""))
+    print line }'
 }
 echo
 echo "CPU per request the servers (summed) may use for a target to be met on these $ncores cores, which redis-benchmark shares"
-for test in SET INCR HSET; do budget_line "--cluster $test -P 1 at 1.0x redis" redraft-cluster 1 "$test" 1.0; done
-budget_line "--cluster GET -P 1 at 0.8x redis-mem" redraft-cluster 1 GET 0.8 redis-mem
-[[ " $pipelines " == *" 16 "* ]] && budget_line "--cluster SET -P 16 at 0.5x redis" redraft-cluster 16 SET 0.5
-budget_line "standalone SET at 1.0x redis" redraft-standalone 1 SET 1.0
+for test in SET INCR HSET; do budget_line "--cluster $test -P 1 at 1.0x redis" redraft-cluster 1 "$test" 1.0 redis "$(floor_us "$test" 1 3)"; done
+budget_line "--cluster GET -P 1 at 0.8x redis-mem" redraft-cluster 1 GET 0.8 redis-mem ""
+[[ " $pipelines " == *" 16 "* ]] && budget_line "--cluster SET -P 16 at 0.5x redis" redraft-cluster 16 SET 0.5 redis "$(floor_us SET 16 3)"
+budget_line "standalone SET at 1.0x redis" redraft-standalone 1 SET 1.0 redis "$(floor_us SET 1 0)"
+if ((${#rocks_write[@]} > 0)); then
+  echo "  floor: what no store written in Node on this RocksDB binding can go below here: node-floor's CPU per"
+  echo "  request (a Node server that parses and answers, keeping keys only in a Map) plus RocksDB's writes alone of the"
+  echo "  write's rows (scripts/rocks-rows.mjs; per replica and write: batches of 20 ${rocks_write[20]:-?} us, of 160"
+  echo "  ${rocks_write[160]:-?} us; one put alone, batches of 20: ${rocks_put[20]:-?} us), three replicas for --cluster"
+fi
