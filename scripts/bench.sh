@@ -413,7 +413,7 @@ if [[ " $pipelines " == *" 16 "* ]]; then
 fi
 target_line "standalone SET / redis appendfsync always" "$(ratio "redraft-standalone|1|SET" "redis|1|SET")" '>=' 1.0
 for pl in $pipelines; do
-  v=$(ratio "node-floor|$pl|SET" "redis|$pl|SET")
+  v=$(ratio "node-floor|$pl|SET" "redis|$pl|SET") || v=""
   [[ -n "$v" ]] && printf '  %-58s %8s  (no persistence, no replication: the floor of a Node server)\n' "node-floor SET -P $pl / redis appendfsync always -P $pl" "$v"
 done
 target_line "playground SET p50 at -c 1, ms (--cluster)" "${lat50[redraft-cluster]:-}" '<=' 1.0
