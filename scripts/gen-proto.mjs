@@ -30,14 +30,18 @@ if (!existsSync(js) || !existsSync(dts) || statSync(dts).mtimeMs < newest) {
   // Decoding a oneof field calls protobufjs's oneof setter, which runs
   // `delete this[f]` for every other field of the oneof, set or not: with
   // WriteCommand's 40 ops that made decoding a SET take 4-6 µs on every
-  // replica. This setter deletes only the fields the message holds (the same
-  // result: last one wins), about 1 µs.
+  // replica. This setter looks only at the fields the message holds (two or
+  // three) and deletes those of the oneof but `name` (the same result: last
+  // one wins): a RaftCommand holding a SET decodes in about 0.35 µs, against
+  // 0.55 µs when it asked each of the 40 whether the message held it.
   const fastOneofSetter = [
     '$protobuf.util.oneOfSetter = function oneOfSetter(fieldNames) {',
+    '    var members = new Set(fieldNames);',
     '    return function (name) {',
-    '        for (var i = 0; i < fieldNames.length; ++i)',
-    '            if (fieldNames[i] !== name && Object.prototype.hasOwnProperty.call(this, fieldNames[i]))',
-    '                delete this[fieldNames[i]];',
+    '        var own = Object.keys(this);',
+    '        for (var i = 0; i < own.length; ++i)',
+    '            if (own[i] !== name && members.has(own[i]))',
+    '                delete this[own[i]];',
     '    };',
     '};',
   ].join('\n');
