@@ -386,7 +386,10 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
   for (const [key, ops] of byKey) {
     if (ops.some(isQueueOp)) {
       const { count, example } = lostQueueItems(ops);
-      if (count > 0) lost.push({ key, count, reason: `${count} acknowledged RPUSH(es) of queue ${key} neither popped nor in its final LRANGE (beyond its unanswered pops), e.g. ${JSON.stringify(example!.value)} (op ${example!.id})` });
+      if (count > 0) {
+        const what = example!.kind === 'enqueue' ? 'pushed by an acknowledged RPUSH, neither popped nor in the final LRANGE (beyond the unanswered pops)' : 'returned by an LMOVE, neither in the second list at the end nor removed by an LREM';
+        lost.push({ key, count, reason: `${count} element(s) of queue ${key} lost: ${what}, e.g. ${JSON.stringify(example!.value)} (op ${example!.id})` });
+      }
       continue;
     }
     if (ops.some(isCollectionOp)) {
@@ -439,6 +442,7 @@ export function describeOp(op: Op): string {
     sread: `${op.command ?? 'SMEMBERS'} ${op.key}`,
     enqueue: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     dequeue: `${op.command ?? 'LPOP'} ${op.key}`,
+    ack: `LREM ${op.key} 1 ${JSON.stringify(op.value)}`,
   }[op.kind];
   const okAnswer = op.length !== undefined ? String(op.length) : op.kind === 'write' ? 'OK' : op.list ? `${op.list.length} elements` : JSON.stringify(op.value ?? null);
   const answer = op.outcome === 'ok' ? okAnswer : op.outcome === 'fail' ? `error ${JSON.stringify(op.error ?? '')}` : `no answer (${op.error ?? 'info'})`;

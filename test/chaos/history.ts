@@ -12,9 +12,13 @@
  * Sets, and hashes and sorted sets checked as sets: sadd (SADD, HSET or ZADD
  * of one member unique in the run), sread (SMEMBERS, HKEYS or ZRANGE 0 -1).
  * Queues: enqueue (RPUSH of one element unique in the run), dequeue (LPOP or
- * BLPOP), and one lread at the end.
+ * BLPOP), and one lread at the end. Move queues (key-kinds.ts,
+ * moveQueueLists): enqueue (RPUSH to the first list), dequeue (LMOVE or
+ * BLMOVE from the first list's head to the second's tail), ack (LREM of one
+ * moved element from the second list, by the client that moved it), and an
+ * lread of each list at the end.
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue' | 'ack';
 
 /** The kinds that only read. */
 export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
@@ -36,13 +40,15 @@ export interface Op {
    * write: the value written (unique per key). read (ok): the value read,
    * null for a missing key. incr (ok): the counter's new value, in decimal.
    * append, sadd, enqueue: the element added (unique in the run). dequeue
-   * (ok): the element popped, null when there was none.
+   * (ok): the element popped, null when there was none. ack: the element
+   * LREM removes. The final lread of a move queue: which list, "in" or "out".
    */
   value?: string | null;
   /**
    * append (ok): the list's length after it, as RPUSH answered; sadd (ok):
    * the members SADD added; del (ok): the keys or fields it removed; expire
-   * (ok): 1 if the key was there, else 0; write
+   * (ok): 1 if the key was there, else 0; ack (ok): the elements LREM
+   * removed; write
    * (ok) of a hash field: the fields HSET added (SET answers OK: none).
    */
   length?: number;
@@ -88,10 +94,10 @@ export class History {
   ok(op: Op, value?: string | null): void {
     op.returnAt = this.now();
     op.outcome = 'ok';
-    if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd' && op.kind !== 'enqueue') op.value = value ?? null;
+    if (op.kind !== 'write' && op.kind !== 'append' && op.kind !== 'sadd' && op.kind !== 'enqueue' && op.kind !== 'ack') op.value = value ?? null;
   }
 
-  /** An RPUSH, SADD, DEL or HSET answered with its integer. */
+  /** An RPUSH, SADD, DEL, HSET or LREM answered with its integer. */
   okAdd(op: Op, length: number): void {
     op.returnAt = this.now();
     op.outcome = 'ok';

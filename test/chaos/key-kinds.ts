@@ -1,8 +1,8 @@
 // The kinds of key the fault workload uses, and the commands that write
 // and read each: registers and counters (CELLS, on string keys or inside a
 // hash, a sorted set or a set), collections read whole (COLLECTIONS), pairs
-// of counters in one slot, and the numbers of each (and of queues) a full
-// run uses (FULL_MIX). workload.ts runs them; the checkers judge what they
+// of counters in one slot, the two lists of a move queue, and the numbers of
+// each (and of queues) a full run uses (FULL_MIX). workload.ts runs them; the checkers judge what they
 // answered.
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
@@ -95,6 +95,7 @@ export const FULL_MIX = {
   collections: { list: 4, set: 2, hash: 2, zset: 2 } as Partial<Record<CollectionName, number>>,
   pairs: 3,
   queues: 2,
+  moveQueues: 1,
 };
 
 /** The history names of `count` cells of a type: `chaos:r0`, ... or `chaos:hf0/a`, `chaos:hf0/b`, `chaos:hf1/a`, ... */
@@ -111,6 +112,17 @@ export function cellPlace(name: string): [string, string] {
 /** The two real keys of pair `name` (one hash tag: one slot, one region). */
 export function pairHalves(name: string): [string, string] {
   return [`{${name}}a`, `{${name}}b`];
+}
+
+/**
+ * The two real lists of move queue `name` (one hash tag: one slot, one
+ * region): RPUSH fills the first, LMOVE / BLMOVE take from its head to the
+ * second's tail, and the client that moved an element removes it from the
+ * second with LREM once it is done with it: Redis's reliable queue (the
+ * pattern its docs give for RPOPLPUSH and LMOVE).
+ */
+export function moveQueueLists(name: string): [string, string] {
+  return [`{${name}}in`, `{${name}}out`];
 }
 
 /** A pair's value as the history records it: one counter's, or "a|b" when the halves disagree. */

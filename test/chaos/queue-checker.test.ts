@@ -57,9 +57,57 @@ test('queue: first in, first out, and no empty answer while an element waited', 
 test('queue: acknowledged pushes missing at the end are lost, beyond the unanswered pops', () => {
   const h = [push('a', 0, 1), push('b', 2, 3), push('c', 4, 5), pop(undefined, 6, undefined, 'info'), final(['c'])];
   assert.deepEqual(lostQueueItems(h).count, 1);
-  assert.match(lostWrites(h)[0].reason, /1 acknowledged RPUSH\(es\) of queue q neither popped nor in its final LRANGE/);
+  assert.match(lostWrites(h)[0].reason, /1 element\(s\) of queue q lost: pushed by an acknowledged RPUSH, neither popped nor in the final LRANGE/);
   // A pop with an error reply did not take anything.
   assert.equal(lostQueueItems([push('a', 0, 1), pop(undefined, 2, 3, 'fail'), final([])]).count, 1);
   // No final read: nothing to say.
   assert.equal(lostQueueItems([push('a', 0, 1)]).count, 0);
+});
+
+// A move queue: LMOVE from the first list to the second, LREM (ack) from the second.
+function move(e: string | null | undefined, a: number, b?: number, outcome: Outcome = 'ok', command = 'LMOVE'): Op {
+  return pop(e, a, b, outcome, command);
+}
+function ack(e: string, a: number, b?: number, outcome: Outcome = 'ok', removed = 1): Op {
+  const op: Op = { id: nextId++, clientId: 'c', kind: 'ack', key: 'q', value: e, invokeAt: a, outcome };
+  if (b !== undefined && outcome !== 'info') op.returnAt = b;
+  if (outcome === 'ok') op.length = removed;
+  return op;
+}
+const finals = (first: string[], second: string[], a = 1000): Op[] => [
+  { ...final(first, a), value: 'in' },
+  { ...final(second, a + 2), value: 'out' },
+];
+
+test('move queue: valid histories pass', () => {
+  // a moved and removed, b moved and kept, c still waiting; a BLMOVE that found nothing.
+  const h = [push('a', 0, 1), push('b', 2, 3), push('c', 4, 5), move('a', 6, 7), move('b', 8, 9, 'ok', 'BLMOVE'), ack('a', 10, 11), ...finals(['c'], ['b'])];
+  assert.deepEqual(problems(h), []);
+  assert.equal(lostQueueItems(h).count, 0);
+  assert.deepEqual(problems([move(null, 0, 1001, 'ok', 'BLMOVE'), ...finals([], [], 2000)]), []);
+  // An LMOVE with no answer may have moved an element nobody was told of; an LREM with none may have removed one.
+  const unsure = [push('a', 0, 1), push('b', 2, 3), move(undefined, 4, undefined, 'info'), move('b', 6, 7), ack('b', 8, undefined, 'info'), ...finals([], ['a'])];
+  assert.deepEqual(problems(unsure), []);
+  assert.equal(lostQueueItems(unsure).count, 0);
+  assert.equal(checkHistory(h).linearizable, true);
+});
+
+test('move queue: an element moved twice, removed yet there, or in both lists', () => {
+  // An LMOVE applied twice: b reached the second list with no LMOVE that returned it, and none unanswered.
+  assert.match(problems([push('a', 0, 1), push('b', 2, 3), move('a', 4, 5), ...finals([], ['a', 'b'])]).join('\n'), /1 element\(s\) reached the second list with no LMOVE that returned them, beyond the 0 LMOVE\(s\) never answered .* "b"/);
+  assert.match(problems([push('a', 0, 1), move('a', 2, 3), ack('a', 4, 5), ...finals([], ['a'])]).join('\n'), /LREM "a" -> 1 removed "a", which the second list still holds at the end/);
+  assert.match(problems([push('a', 0, 1), move('a', 2, 3), ...finals(['a'], ['a'])]).join('\n'), /"a" is in both lists at the end/);
+  assert.match(problems([push('a', 0, 1), move('a', 2, 3), ...finals([], ['a', 'a'])]).join('\n'), /"a" is 2 times in the second list at the end/);
+  assert.match(problems([push('a', 0, 1, 'fail'), move(undefined, 2, undefined, 'info'), ...finals([], ['a'])]).join('\n'), /the second list holds "a" at the end, whose #\d+ RPUSH "a" got an error reply/);
+});
+
+test('move queue: a moved element that vanished from the second list', () => {
+  // LREM found nothing: only its mover removes it.
+  assert.match(problems([push('a', 0, 1), move('a', 2, 3), ack('a', 4, 5, 'ok', 0), ...finals([], [])]).join('\n'), /LREM "a" -> 0 found nothing to remove, but #\d+ LMOVE -> "a" had put "a" there/);
+  // An LREM with an error reply removed nothing.
+  assert.match(problems([push('a', 0, 1), move('a', 2, 3), ack('a', 4, 5, 'fail'), ...finals([], [])]).join('\n'), /LREM "a" -> error got an error reply, yet "a" is not in the second list at the end/);
+  // Durability: moved, never removed, gone.
+  const h = [push('a', 0, 1), move('a', 2, 3), ...finals([], [])];
+  assert.equal(lostQueueItems(h).count, 1);
+  assert.match(lostWrites(h)[0].reason, /1 element\(s\) of queue q lost: returned by an LMOVE, neither in the second list at the end nor removed by an LREM/);
 });

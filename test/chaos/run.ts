@@ -38,6 +38,8 @@ export interface ChaosOptions {
   pairs?: number;
   /** Queues: RPUSH, LPOP and BLPOP (default 2). */
   queues?: number;
+  /** Move queues: RPUSH, LMOVE and BLMOVE to a second list, LREM from it (default 1). */
+  moveQueues?: number;
   opTimeoutMs?: number;
   /** test-only: REDRAFT_UNSAFE_READS for the stores ('lease' | 'follower'). */
   unsafeReads?: string;
@@ -131,6 +133,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       collections: opts.collections ?? FULL_MIX.collections,
       pairs: opts.pairs ?? FULL_MIX.pairs,
       queues: opts.queues ?? FULL_MIX.queues,
+      moveQueues: opts.moveQueues ?? FULL_MIX.moveQueues,
       opTimeoutMs: opts.opTimeoutMs ?? 3000,
       readShare: opts.readShare,
       kinds: opts.kinds,

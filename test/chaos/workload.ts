@@ -12,7 +12,8 @@
 // fields, sorted set scores, set members), registers whose values expire
 // (SET PX, PEXPIRE), collections (COLLECTIONS: lists, sets, hashes and
 // sorted sets, each grown by one element unique in the run and read
-// whole), pairs and queues (RPUSH; LPOP, BLPOP). A
+// whole), pairs, queues (RPUSH; LPOP, BLPOP) and move queues (RPUSH;
+// LMOVE, BLMOVE into a second list; LREM from it by the mover). A
 // collection that reaches COLLECTION_MAX_ELEMENTS is left as it is and a new
 // key takes its place, so reads stay short however long the run. A pair is two
 // counters in one slot, incremented together by MULTI / INCR / INCR / EXEC
@@ -32,7 +33,7 @@ import { respMany } from '../support/simple-resp';
 import type { ChaosNode } from './cluster';
 import { between, pick, type Rng } from './random';
 import { EXPIRY_SLACK_MS } from './checker';
-import { CELLS, COLLECTIONS, cellNames, cellPlace, pairHalves, pairValue, type AnyClient, type CellName, type CellType, type CollectionName, type CollectionType } from './key-kinds';
+import { CELLS, COLLECTIONS, cellNames, cellPlace, moveQueueLists, pairHalves, pairValue, type AnyClient, type CellName, type CellType, type CollectionName, type CollectionType } from './key-kinds';
 
 export type ClientKind = 'plain' | 'readonly' | 'cluster';
 
@@ -53,6 +54,8 @@ export interface WorkloadOptions {
   pairs?: number;
   /** Queues (RPUSH; LPOP or BLPOP), not picked by readonly clients. */
   queues?: number;
+  /** Move queues (RPUSH; LMOVE or BLMOVE to a second list; LREM from it), not picked by readonly clients. */
+  moveQueues?: number;
   /** An operation with no answer after this long is recorded as info. */
   opTimeoutMs: number;
   /** Share of reads among the operations of plain and cluster clients (default 0.5). */
@@ -72,8 +75,12 @@ const COLLECTION_MAX_ELEMENTS = 200;
 /** Share of pops on odd queues. */
 const POP_HEAVY = 0.75;
 
-/** How long a BLPOP waits for an element; well inside the op timeout. */
+/** How long a BLPOP or BLMOVE waits for an element; well inside the op timeout. */
 const BLPOP_TIMEOUT_S = 1;
+
+/** Shares of a move queue's operations: pushes; then LREMs of moved elements (when the client has one); the rest moves. */
+const MOVE_QUEUE_PUSH = 0.4;
+const MOVE_QUEUE_ACK = 0.5;
 
 /**
  * Reads at random times find few values in the moment they expire. So after
@@ -150,7 +157,11 @@ export class Workload {
   private readonly collections: CollectionKeys[];
   /** Pairs, by the name the history uses (pairHalves gives their keys). */
   readonly pairKeys: string[];
+  /** Queues and move queues, by the name the history uses (moveQueueLists gives a move queue's keys). */
   readonly queueKeys: string[];
+  private readonly moveQueueKeys: string[];
+  /** The elements each client moved and has not removed yet (it removes them oldest first). */
+  private readonly moved = new Map<string, string[]>();
 
   constructor(private readonly opts: WorkloadOptions) {
     const cellCounts: Record<CellName, number> = { register: opts.registers, counter: opts.counters, expiring: 0, 'hash-field': 0, 'hash-counter': 0, 'zset-score': 0, 'set-member': 0, ...opts.cells };
@@ -160,7 +171,8 @@ export class Workload {
       return { type, current, all: [...current], sizes: new Map<string, number>() };
     });
     this.pairKeys = Array.from({ length: opts.pairs ?? 0 }, (_, i) => `chaos:t${i}`);
-    this.queueKeys = Array.from({ length: opts.queues ?? 0 }, (_, i) => `chaos:q${i}`);
+    this.moveQueueKeys = Array.from({ length: opts.moveQueues ?? 0 }, (_, i) => `chaos:m${i}`);
+    this.queueKeys = [...Array.from({ length: opts.queues ?? 0 }, (_, i) => `chaos:q${i}`), ...this.moveQueueKeys];
   }
 
   /** Every name the history uses: cells, collection keys (each one used), pairs, queues. */
@@ -251,6 +263,7 @@ export class Workload {
    * BLPOPs wait for a push, or time out.
    */
   private queueOp(client: AnyClient, id: string, key: string, rnd: Rng): { op: Op; p: Promise<unknown> } {
+    if (this.moveQueueKeys.includes(key)) return this.moveQueueOp(client, id, key, rnd);
     const pop = rnd() < (this.queueKeys.indexOf(key) % 2 === 0 ? 0.5 : POP_HEAVY);
     if (!pop) {
       const op = this.history.invoke(id, 'enqueue', key, `${id}.${this.writeSeq++}`);
@@ -263,6 +276,36 @@ export class Workload {
     }
     op.command = 'BLPOP';
     return { op, p: client.blpop(key, BLPOP_TIMEOUT_S).then((r) => (r ? r[1] : null)) };
+  }
+
+  /**
+   * A move queue operation: a push to its first list; an LREM from its
+   * second list of an element this client moved there (the oldest such,
+   * whatever the answer: it is never removed twice); or a move, half LMOVE
+   * and half BLMOVE, from the first list's head to the second's tail.
+   */
+  private moveQueueOp(client: AnyClient, id: string, key: string, rnd: Rng): { op: Op; p: Promise<unknown> } {
+    const [from, to] = moveQueueLists(key);
+    if (rnd() < MOVE_QUEUE_PUSH) {
+      const op = this.history.invoke(id, 'enqueue', key, `${id}.${this.writeSeq++}`);
+      return { op, p: client.rpush(from, op.value!) };
+    }
+    const mine = this.moved.get(id) ?? [];
+    if (mine.length > 0 && rnd() < MOVE_QUEUE_ACK) {
+      const op = this.history.invoke(id, 'ack', key, mine.shift()!);
+      return { op, p: client.lrem(to, 1, op.value!) };
+    }
+    const op = this.history.invoke(id, 'dequeue', key);
+    const remember = (e: string | null) => {
+      if (e !== null) this.moved.set(id, [...(this.moved.get(id) ?? []), e]);
+      return e;
+    };
+    if (rnd() < 0.5) {
+      op.command = 'LMOVE';
+      return { op, p: client.lmove(from, to, 'LEFT', 'RIGHT').then(remember) };
+    }
+    op.command = 'BLMOVE';
+    return { op, p: client.blmove(from, to, 'LEFT', 'RIGHT', BLPOP_TIMEOUT_S).then(remember) };
   }
 
   /** MULTI, INCR both halves, EXEC: the pair's new value, or an error reply when neither INCR ran. */
@@ -356,16 +399,20 @@ export class Workload {
   async finalReads(stores: ReadonlyArray<{ host: string; port: number }>): Promise<void> {
     const h = this.history;
     const isValue = (v: unknown): v is string | null => v === null || typeof v === 'string';
-    for (const key of this.keys) {
+    // Each key's final reads: one, or a move queue's two lists (the op's value says which).
+    const reads = this.keys.flatMap((key): Array<{ key: string; list: string; which: 'in' | 'out' | undefined }> =>
+      this.moveQueueKeys.includes(key) ? moveQueueLists(key).map((list, i) => ({ key, list, which: i === 0 ? 'in' : 'out' })) : [{ key, list: key, which: undefined }],
+    );
+    for (const { key, list, which } of reads) {
       const deadline = Date.now() + 30_000;
       // A queue's remaining elements are read as a list's.
       const collection = this.queueKeys.includes(key) ? LIST : this.collectionOf(key);
       const pair = this.pairKeys.includes(key);
       const cell = this.cellOf(key);
-      const command = collection ? collection.readArgs(key) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));
+      const command = collection ? collection.readArgs(list) : pair ? ['MGET', ...pairHalves(key)] : cell!.readArgs(...cellPlace(key));
       for (let attempt = 0; ; attempt++) {
         const s = stores[attempt % stores.length];
-        const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key);
+        const op = h.invoke(FINAL_CLIENT, collection ? collection.readKind : 'read', key, which);
         if (collection) op.command = collection.readCommand;
         else if (cell?.commands) op.command = cell.commands.read;
         try {
@@ -446,7 +493,7 @@ export class Workload {
           else this.history.info(op, `unexpected reply ${JSON.stringify(reply)}`);
           const timed = op.outcome === 'ok' && op.ttlMs !== undefined && (op.kind === 'write' || op.length === 1);
           if (timed && typeof type === 'object' && 'names' in type) probe = expiryProbe(op, type, rnd);
-        } else if (op.kind === 'enqueue') this.history.okAdd(op, Number(reply));
+        } else if (op.kind === 'enqueue' || op.kind === 'ack') this.history.okAdd(op, Number(reply));
         else if (typeof type === 'object' && 'current' in type && op.kind === type.type.addKind) {
           this.history.okAdd(op, Number(reply));
           this.grew(type, key);
