@@ -351,3 +351,48 @@ test('PEXPIRE: gives the value there a new time to live, and answers whether the
   const res = checkHistory([w('a', 0, 1), pexpire(100, 0, 2, 3)]);
   assert.match(explain(res), /PEXPIRE k 100 -> 0/);
 });
+
+/** PERSIST k over [a, b], answered `removed` (1: the key had a time to live). */
+function persist(removed: number | undefined, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const o = op('expire', 'k', undefined, a, b, outcome);
+  if (removed !== undefined) o.length = removed;
+  return o;
+}
+
+/** SET k v KEEPTTL over [a, b]. */
+function wk(v: string, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const o = op('write', 'k', v, a, b, outcome);
+  o.keepTtl = true;
+  return o;
+}
+
+test('PERSIST: the value there stays for good, and the answer says whether it had a time to live', () => {
+  assert.ok(linearizable([wx('a', 100, 0, 10), persist(1, 20, 30), r('a', 500, 501)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), persist(1, 20, 30), r(null, 500, 501)]), false);
+  // After the value expired: 0, and it stays gone.
+  assert.ok(linearizable([wx('a', 100, 0, 10), persist(0, 200, 201), r(null, 202, 203)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), persist(1, 200, 201)]), false);
+  // No time to live, or no key: 0, and nothing changes.
+  assert.ok(linearizable([w('a', 0, 1), persist(0, 2, 3), r('a', 4, 5)]));
+  assert.equal(linearizable([w('a', 0, 1), persist(1, 2, 3)]), false);
+  assert.ok(linearizable([persist(0, 0, 1), r(null, 2, 3)]));
+  // Unanswered: the value may stay, or expire as it would have.
+  assert.ok(linearizable([wx('a', 100, 0, 10), persist(undefined, 20, undefined, 'info'), r('a', 500, 501)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), persist(undefined, 20, undefined, 'info'), r(null, 500, 501)]));
+  const res = checkHistory([w('a', 0, 1), persist(1, 2, 3)]);
+  assert.match(explain(res), /PERSIST k -> 1/);
+});
+
+test('SET KEEPTTL: the new value keeps the old one\'s time to live, or none if it had gone', () => {
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 20, 30), r('b', 50, 51), r(null, 120, 121)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), wk('b', 20, 30), r('b', 500, 501)]), false);
+  // Written after the old value expired: it stays.
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 200, 201), r('b', 5000, 5001)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), wk('b', 200, 201), r(null, 5000, 5001)]), false);
+  // Written while the old value may have expired or not: either.
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 95, 105), r('b', 5000, 5001)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 95, 105), r(null, 5000, 5001)]));
+  // On a value with no time to live: none.
+  assert.ok(linearizable([w('a', 0, 1), wk('b', 2, 3), r('b', 5000, 5001)]));
+  assert.match(explain(checkHistory([wx('a', 100, 0, 10), wk('b', 20, 30), r('b', 500, 501)])), /SET k "b" KEEPTTL -> OK/);
+});

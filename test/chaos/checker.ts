@@ -1,5 +1,6 @@
-// Linearizability checker for histories of reads, writes (SET, SET PX),
-// increments (INCR), deletes (DEL) and new times to live (PEXPIRE) of
+// Linearizability checker for histories of reads, writes (SET, SET PX, SET
+// KEEPTTL), increments (INCR), deletes (DEL) and times to live set or
+// removed (PEXPIRE, PERSIST) of
 // registers and counters, on string keys or inside other types (a hash
 // field, a sorted set member's score, a set member: key-kinds.ts, CELLS);
 // lists, sets, hashes and sorted sets read whole are checked by
@@ -88,11 +89,21 @@ function timed(value: string, op: Op): string {
 export function step(state: State, op: Op): State | undefined {
   // A value with a time to live: an op may find it there, or find it expired (nil from then on).
   const e = state === null ? undefined : decodeExpiring(state);
+  if (e && op.kind === 'write' && op.keepTtl) {
+    // SET KEEPTTL: the new value keeps the window if the old value was still there, and never expires if it had gone.
+    const there = couldFind(e, op, true);
+    const expired = couldFind(e, op, false);
+    const value = op.value ?? '';
+    return there ? encodeExpiring({ value, lo: e.lo, hi: expired ? Infinity : e.hi }) : value;
+  }
   if (e && (op.kind === 'read' || op.kind === 'del' || op.kind === 'expire')) {
     const found = op.kind === 'read' ? op.value === e.value : op.outcome !== 'ok' || op.length === 1;
     const gone = op.kind === 'read' ? op.value === null : op.outcome !== 'ok' || op.length === 0;
     const there = found && couldFind(e, op, true);
     const expired = gone && couldFind(e, op, false);
+    const persist = op.kind === 'expire' && op.ttlMs === undefined;
+    // PERSIST: the value stays for good. (Unanswered and maybe after the expiry: not placing it covers that.)
+    if (persist) return there ? e.value : expired ? null : undefined;
     if (op.kind === 'expire' && there && expired) {
       // Unanswered, with the value maybe there and maybe gone: either outcome, so the wider window.
       const t = expiryWindow(op);
@@ -111,6 +122,8 @@ export function step(state: State, op: Op): State | undefined {
       // The store fixes the expiry time when the leader proposes the write: inside the write's interval, plus the TTL.
       return op.ttlMs !== undefined ? timed(op.value ?? '', op) : op.value ?? null;
     case 'expire':
+      // PERSIST answers 0 unless the key had a time to live (then the branch above took it).
+      if (op.ttlMs === undefined) return op.outcome === 'ok' && op.length !== 0 ? undefined : state;
       // PEXPIRE answers 1 when the key was there (and now expires), 0 when it was not.
       if (op.outcome === 'ok' && op.length !== (state === null ? 0 : 1)) return undefined;
       return state === null ? null : timed(state, op);
@@ -431,11 +444,11 @@ export function lostWrites(history: readonly Op[]): LostWrite[] {
 /** A short human-readable account of an op, for reports. */
 export function describeOp(op: Op): string {
   const what = {
-    write: `${op.command ?? 'SET'} ${op.key} ${JSON.stringify(op.value)}${op.ttlMs !== undefined ? ` PX ${op.ttlMs}` : ''}`,
+    write: `${op.command ?? 'SET'} ${op.key} ${JSON.stringify(op.value)}${op.ttlMs !== undefined ? ` PX ${op.ttlMs}` : ''}${op.keepTtl ? ' KEEPTTL' : ''}`,
     incr: `${op.command ?? 'INCR'} ${op.key}`,
     read: `${op.command ?? 'GET'} ${op.key}`,
     del: `${op.command ?? 'DEL'} ${op.key}`,
-    expire: `PEXPIRE ${op.key} ${op.ttlMs}`,
+    expire: op.ttlMs === undefined ? `PERSIST ${op.key}` : `PEXPIRE ${op.key} ${op.ttlMs}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,

@@ -3,7 +3,8 @@
 // reads nothing else, so a history saved as JSON can be checked again later.
 
 /**
- * Registers: read (GET), write (SET), del (DEL), expire (PEXPIRE). Counters: read, incr
+ * Registers: read (GET), write (SET, SET PX, SET KEEPTTL), del (DEL), expire
+ * (PEXPIRE; PERSIST when it carries no ttlMs). Counters: read, incr
  * (INCR), del. The same for registers and counters inside other types (a
  * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
  * ZSCORE, ZINCRBY, ZREM; a set member: SISMEMBER, SADD, SREM; key-kinds.ts,
@@ -54,8 +55,14 @@ export interface Op {
   length?: number;
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
-  /** write, expire: the time to live it set, in ms (SET key value PX ttl, PEXPIRE key ttl); absent on a write: none (a SET clears the key's). */
+  /**
+   * write, expire: the time to live it set, in ms (SET key value PX ttl,
+   * PEXPIRE key ttl); absent on a write: none (a SET clears the key's,
+   * unless keepTtl); absent on an expire: PERSIST.
+   */
   ttlMs?: number;
+  /** write: SET ... KEEPTTL (the key keeps the time to live it had). */
+  keepTtl?: boolean;
   /**
    * The command sent, for reports, where the kind does not tell it: sadd and
    * sread stand for HSET / HKEYS and ZADD / ZRANGE too, and read, write, incr

@@ -102,6 +102,12 @@ function expiryProbe(write: Op, type: CellKeys, rnd: Rng): { key: string; type: 
 /** Share of an expiring register's writes that are PEXPIRE (a new time to live for the value there). */
 const EXPIRE_SHARE = 0.2;
 
+/** Of those, the share that are PERSIST (the value stays for good) instead of PEXPIRE. */
+const PERSIST_SHARE = 0.25;
+
+/** Of the writes to an expiring register that set no time to live, the share that keep the old one (SET ... KEEPTTL). */
+const KEEPTTL_SHARE = 0.5;
+
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
 
@@ -235,17 +241,25 @@ export class Workload {
       op = this.history.invoke(id, 'incr', name);
       args = type.writeArgs(key, field, '');
     } else if (type.ttlMs && rnd() < EXPIRE_SHARE) {
-      // A new time to live for whatever value is there.
+      // A new time to live for whatever value is there, or none (PERSIST).
       op = this.history.invoke(id, 'expire', name);
-      op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
-      op.command = 'PEXPIRE';
-      args = ['PEXPIRE', key, op.ttlMs];
+      if (rnd() < PERSIST_SHARE) {
+        op.command = 'PERSIST';
+        args = ['PERSIST', key];
+      } else {
+        op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
+        op.command = 'PEXPIRE';
+        args = ['PEXPIRE', key, op.ttlMs];
+      }
     } else {
       op = this.history.invoke(id, 'write', name, type.fixedValue ?? `${id}.${this.writeSeq++}`);
       args = type.writeArgs(key, field, op.value!);
       if (type.ttlMs && rnd() >= 1 / TTL_CLEARS) {
         op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
         args.push('PX', op.ttlMs);
+      } else if (type.ttlMs && rnd() < KEEPTTL_SHARE) {
+        op.keepTtl = true;
+        args.push('KEEPTTL');
       }
     }
     if (type.commands) op.command = String(args[0]);
