@@ -396,3 +396,30 @@ test('SET KEEPTTL: the new value keeps the old one\'s time to live, or none if i
   assert.ok(linearizable([w('a', 0, 1), wk('b', 2, 3), r('b', 5000, 5001)]));
   assert.match(explain(checkHistory([wx('a', 100, 0, 10), wk('b', 20, 30), r('b', 500, 501)])), /SET k "b" KEEPTTL -> OK/);
 });
+
+/** PTTL k over [a, b], answered `ms`. */
+const pttl = (ms: number, a: number, b: number): Op => op('pttl', 'k', String(ms), a, b);
+
+test('PTTL: the ms left fit the expiry window, -1 only without a time to live, -2 once gone', () => {
+  // Written over [0, 10] with 100 ms, read over [20, 22]: 78 to 90 ms left (5 ms of slack each way).
+  assert.ok(linearizable([wx('a', 100, 0, 10), pttl(85, 20, 22)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), pttl(74, 20, 22), pttl(94, 20, 22)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), pttl(70, 20, 22)]), false);
+  assert.equal(linearizable([wx('a', 100, 0, 10), pttl(96, 20, 22)]), false);
+  // A value with a time to live never answers -1; one without always does; no key, -2.
+  assert.equal(linearizable([wx('a', 100, 0, 10), pttl(-1, 20, 22)]), false);
+  assert.ok(linearizable([w('a', 0, 1), pttl(-1, 2, 3)]));
+  assert.equal(linearizable([w('a', 0, 1), pttl(50, 2, 3)]), false);
+  assert.ok(linearizable([pttl(-2, 0, 1)]));
+  assert.equal(linearizable([w('a', 0, 1), pttl(-2, 2, 3)]), false);
+  // Gone once it may have expired, and not before.
+  assert.ok(linearizable([wx('a', 100, 0, 10), pttl(-2, 104, 105), r(null, 106, 107)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), pttl(-2, 50, 51)]), false);
+  // PERSIST leaves no time to live; SET KEEPTTL keeps the old one, or none if the old value may have gone.
+  assert.ok(linearizable([wx('a', 100, 0, 10), persist(1, 20, 30), pttl(-1, 40, 41)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 20, 30), pttl(60, 40, 41)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), wk('b', 20, 30), pttl(-1, 40, 41)]), false);
+  assert.ok(linearizable([wx('a', 100, 0, 10), wk('b', 95, 105), pttl(-1, 500, 501)]));
+  // The report names the PTTL and its answer.
+  assert.match(explain(checkHistory([wx('a', 100, 0, 10), pttl(-1, 20, 22)])), /PTTL k -> "-1"/);
+});

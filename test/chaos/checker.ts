@@ -1,6 +1,6 @@
 // Linearizability checker for histories of reads, writes (SET, SET PX, SET
-// KEEPTTL), increments (INCR), deletes (DEL) and times to live set or
-// removed (PEXPIRE, PERSIST) of
+// KEEPTTL), increments (INCR), deletes (DEL), times to live set, removed
+// or read (PEXPIRE, PERSIST, PTTL) of
 // registers and counters, on string keys or inside other types (a hash
 // field, a sorted set member's score, a set member: key-kinds.ts, CELLS);
 // lists, sets, hashes and sorted sets read whole are checked by
@@ -39,22 +39,26 @@ export type State = string | null;
 export const EXPIRY_SLACK_MS = 5;
 const SEP = '\u0000';
 
-/** A value that expires at some time in [lo, hi] on the history's clock. */
+/**
+ * A value that expires at some time in [lo, hi] on the history's clock, or,
+ * when `forever`, maybe never (a SET KEEPTTL that may have come after the
+ * old value expired: then it had no time to live to keep).
+ */
 interface Expiring {
   value: string;
   lo: number;
   hi: number;
+  forever?: boolean;
 }
 
 export function encodeExpiring(e: Expiring): string {
-  return `${e.value}${SEP}${e.lo}${SEP}${e.hi}`;
+  return `${e.value}${SEP}${e.lo}${SEP}${e.hi}${e.forever ? `${SEP}forever` : ''}`;
 }
 
 function decodeExpiring(state: string): Expiring | undefined {
-  const i = state.indexOf(SEP);
-  if (i < 0) return undefined;
-  const j = state.indexOf(SEP, i + 1);
-  return { value: state.slice(0, i), lo: Number(state.slice(i + 1, j)), hi: Number(state.slice(j + 1)) };
+  const [value, lo, hi, forever] = state.split(SEP);
+  if (lo === undefined) return undefined;
+  return { value, lo: Number(lo), hi: Number(hi), ...(forever ? { forever: true } : {}) };
 }
 
 /** The state as a report shows it. */
@@ -62,7 +66,7 @@ export function describeState(state: State): string {
   if (state === null) return '(nil)';
   const e = decodeExpiring(state);
   if (!e) return JSON.stringify(state);
-  return `${JSON.stringify(e.value)} (expiring between ${e.lo.toFixed(1)} and ${e.hi.toFixed(1)} ms)`;
+  return `${JSON.stringify(e.value)} (expiring between ${e.lo.toFixed(1)} and ${e.hi.toFixed(1)} ms${e.forever ? ', or never' : ''})`;
 }
 
 /**
@@ -71,7 +75,17 @@ export function describeState(state: State): string {
  * it find it gone, having ended after the value could have expired?)
  */
 function couldFind(e: Expiring, op: Op, there: boolean): boolean {
-  return there ? op.invokeAt < e.hi + EXPIRY_SLACK_MS : (op.returnAt ?? Infinity) >= e.lo - EXPIRY_SLACK_MS;
+  return there ? e.forever === true || op.invokeAt < e.hi + EXPIRY_SLACK_MS : (op.returnAt ?? Infinity) >= e.lo - EXPIRY_SLACK_MS;
+}
+
+/**
+ * Whether a PTTL over op's interval may answer `ms` left of e: the expiry
+ * time (in [lo, hi]) less the read's time (in [invokeAt, returnAt]), each
+ * end widened by the slack; -1 (no time to live) only if e may have none.
+ */
+function pttlFits(e: Expiring, op: Op, ms: number): boolean {
+  if (ms === -1) return e.forever === true;
+  return ms >= e.lo - op.returnAt! - EXPIRY_SLACK_MS && ms <= e.hi - op.invokeAt + EXPIRY_SLACK_MS;
 }
 
 /** When a value given a time to live by op (a SET PX or PEXPIRE) expires: the leader fixes it when it proposes op. */
@@ -94,7 +108,15 @@ export function step(state: State, op: Op): State | undefined {
     const there = couldFind(e, op, true);
     const expired = couldFind(e, op, false);
     const value = op.value ?? '';
-    return there ? encodeExpiring({ value, lo: e.lo, hi: expired ? Infinity : e.hi }) : value;
+    return there ? encodeExpiring({ value, lo: e.lo, hi: e.hi, forever: e.forever || expired }) : value;
+  }
+  if (op.kind === 'pttl') {
+    // PTTL: -2 for no key (or one expired), -1 for a key with no time to live, else the ms left.
+    const ms = Number(op.value);
+    if (ms === -2) return state === null ? null : e && couldFind(e, op, false) ? null : undefined;
+    if (state === null) return undefined;
+    if (!e) return ms === -1 ? state : undefined;
+    return couldFind(e, op, true) && pttlFits(e, op, ms) ? state : undefined;
   }
   if (e && (op.kind === 'read' || op.kind === 'del' || op.kind === 'expire')) {
     const found = op.kind === 'read' ? op.value === e.value : op.outcome !== 'ok' || op.length === 1;
@@ -226,7 +248,7 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
 /** Checks one key's operations (all on the same key). */
 export function checkKey(key: string, all: readonly Op[], opts: CheckOptions = {}): KeyResult {
   const maxSteps = opts.maxSteps ?? 20_000_000;
-  const ops = all.filter((op) => op.outcome === 'ok' || (op.outcome === 'info' && op.kind !== 'read'));
+  const ops = all.filter((op) => op.outcome === 'ok' || (op.outcome === 'info' && !isRead(op.kind)));
   const n = ops.length;
   // Events in time order; at equal times calls first (the ops overlap: the permissive reading).
   const events: Entry[] = [];
@@ -449,6 +471,7 @@ export function describeOp(op: Op): string {
     read: `${op.command ?? 'GET'} ${op.key}`,
     del: `${op.command ?? 'DEL'} ${op.key}`,
     expire: op.ttlMs === undefined ? `PERSIST ${op.key}` : `PEXPIRE ${op.key} ${op.ttlMs}`,
+    pttl: `PTTL ${op.key}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,

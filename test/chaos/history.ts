@@ -4,7 +4,7 @@
 
 /**
  * Registers: read (GET), write (SET, SET PX, SET KEEPTTL), del (DEL), expire
- * (PEXPIRE; PERSIST when it carries no ttlMs). Counters: read, incr
+ * (PEXPIRE; PERSIST when it carries no ttlMs), pttl (PTTL). Counters: read, incr
  * (INCR), del. The same for registers and counters inside other types (a
  * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
  * ZSCORE, ZINCRBY, ZREM; a set member: SISMEMBER, SADD, SREM; key-kinds.ts,
@@ -19,10 +19,10 @@
  * moved element from the second list, by the client that moved it), and an
  * lread of each list at the end.
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue' | 'ack';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'pttl' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue' | 'ack';
 
 /** The kinds that only read. */
-export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'lread' || kind === 'sread';
+export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'pttl' || kind === 'lread' || kind === 'sread';
 
 /**
  * ok: the store answered (the operation took effect exactly once);
@@ -41,7 +41,8 @@ export interface Op {
    * write: the value written (unique per key). read (ok): the value read,
    * null for a missing key. incr (ok): the counter's new value, in decimal.
    * append, sadd, enqueue: the element added (unique in the run). dequeue
-   * (ok): the element popped, null when there was none. ack: the element
+   * (ok): the element popped, null when there was none. pttl (ok): PTTL's
+   * answer in decimal: ms left, -1 (no time to live) or -2 (no key). ack: the element
    * LREM removes. The final lread of a move queue: which list, "in" or "out".
    */
   value?: string | null;

@@ -108,6 +108,9 @@ const PERSIST_SHARE = 0.25;
 /** Of the writes to an expiring register that set no time to live, the share that keep the old one (SET ... KEEPTTL). */
 const KEEPTTL_SHARE = 0.5;
 
+/** Share of an expiring register's reads that ask for its time to live (PTTL) instead of its value. */
+const PTTL_SHARE = 0.25;
+
 /** One write in this many to an expiring register sets no time to live. */
 const TTL_CLEARS = 4;
 
@@ -231,7 +234,11 @@ export class Workload {
     const [key, field] = cellPlace(name);
     let op: Op;
     let args: (string | number)[];
-    if (read) {
+    if (read && type.ttlMs && rnd() < PTTL_SHARE) {
+      op = this.history.invoke(id, 'pttl', name);
+      op.command = 'PTTL';
+      args = ['PTTL', key];
+    } else if (read) {
       op = this.history.invoke(id, 'read', name);
       args = type.readArgs(key, field);
     } else if (rnd() < (this.opts.deleteShare ?? 0)) {
