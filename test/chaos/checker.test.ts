@@ -423,3 +423,27 @@ test('PTTL: the ms left fit the expiry window, -1 only without a time to live, -
   // The report names the PTTL and its answer.
   assert.match(explain(checkHistory([wx('a', 100, 0, 10), pttl(-1, 20, 22)])), /PTTL k -> "-1"/);
 });
+
+/** GETEX k PX ttl over [a, b], answered `v`. */
+function getex(v: string | null | undefined, ttl: number, a: number, b?: number, outcome: Outcome = 'ok'): Op {
+  const o = op('getex', 'k', v, a, b, outcome);
+  o.ttlMs = ttl;
+  return o;
+}
+
+test('GETEX PX: answers the value there and gives it a new time to live', () => {
+  assert.ok(linearizable([w('a', 0, 1), getex('a', 100, 10, 20), r('a', 50, 51), r(null, 130, 131)]));
+  assert.equal(linearizable([w('a', 0, 1), getex('a', 100, 10, 20), r('a', 500, 501)]), false);
+  assert.equal(linearizable([w('a', 0, 1), getex('b', 100, 10, 20)]), false);
+  // Nothing there: nil, and nothing changes.
+  assert.ok(linearizable([getex(null, 100, 0, 1), r(null, 2, 3)]));
+  assert.equal(linearizable([w('a', 0, 1), getex(null, 100, 2, 3)]), false);
+  // The new time to live replaces the old one; after the old one ran out it finds nothing.
+  assert.ok(linearizable([wx('a', 100, 0, 10), getex('a', 1000, 20, 30), r('a', 500, 501), pttl(500, 520, 521)]));
+  assert.ok(linearizable([wx('a', 100, 0, 10), getex(null, 1000, 200, 201), r(null, 500, 501)]));
+  assert.equal(linearizable([wx('a', 100, 0, 10), getex('a', 1000, 200, 201)]), false);
+  // Unanswered: the value may have a new time to live, or none applied.
+  assert.ok(linearizable([w('a', 0, 1), getex(undefined, 100, 10, undefined, 'info'), r(null, 5000, 5001)]));
+  assert.ok(linearizable([w('a', 0, 1), getex(undefined, 100, 10, undefined, 'info'), r('a', 5000, 5001)]));
+  assert.match(explain(checkHistory([w('a', 0, 1), getex('b', 100, 10, 20)])), /GETEX k PX 100 -> "b"/);
+});

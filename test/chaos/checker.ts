@@ -1,6 +1,6 @@
 // Linearizability checker for histories of reads, writes (SET, SET PX, SET
 // KEEPTTL), increments (INCR), deletes (DEL), times to live set, removed
-// or read (PEXPIRE, PERSIST, PTTL) of
+// or read (PEXPIRE, PERSIST, PTTL, GETEX) of
 // registers and counters, on string keys or inside other types (a hash
 // field, a sorted set member's score, a set member: key-kinds.ts, CELLS);
 // lists, sets, hashes and sorted sets read whole are checked by
@@ -118,15 +118,17 @@ export function step(state: State, op: Op): State | undefined {
     if (!e) return ms === -1 ? state : undefined;
     return couldFind(e, op, true) && pttlFits(e, op, ms) ? state : undefined;
   }
-  if (e && (op.kind === 'read' || op.kind === 'del' || op.kind === 'expire')) {
-    const found = op.kind === 'read' ? op.value === e.value : op.outcome !== 'ok' || op.length === 1;
-    const gone = op.kind === 'read' ? op.value === null : op.outcome !== 'ok' || op.length === 0;
+  if (e && (op.kind === 'read' || op.kind === 'del' || op.kind === 'expire' || op.kind === 'getex')) {
+    // A read or GETEX says by its value whether it found the value; a delete, PEXPIRE or PERSIST by its count.
+    const byValue = op.kind === 'read' || op.kind === 'getex';
+    const found = op.outcome !== 'ok' || (byValue ? op.value === e.value : op.length === 1);
+    const gone = op.outcome !== 'ok' || (byValue ? op.value === null : op.length === 0);
     const there = found && couldFind(e, op, true);
     const expired = gone && couldFind(e, op, false);
     const persist = op.kind === 'expire' && op.ttlMs === undefined;
     // PERSIST: the value stays for good. (Unanswered and maybe after the expiry: not placing it covers that.)
     if (persist) return there ? e.value : expired ? null : undefined;
-    if (op.kind === 'expire' && there && expired) {
+    if ((op.kind === 'expire' || op.kind === 'getex') && there && expired) {
       // Unanswered, with the value maybe there and maybe gone: either outcome, so the wider window.
       const t = expiryWindow(op);
       return encodeExpiring({ value: e.value, lo: Math.min(e.lo, t.lo), hi: Math.max(e.hi, t.hi) });
@@ -138,6 +140,10 @@ export function step(state: State, op: Op): State | undefined {
   switch (op.kind) {
     case 'read':
       return op.value === state ? state : undefined;
+    case 'getex':
+      // GETEX PX: the value it found (or nil), which now expires.
+      if (op.outcome === 'ok' && op.value !== state) return undefined;
+      return state === null ? null : timed(state, op);
     case 'write':
       // HSET and SADD answer 1 for a field or member they added, 0 otherwise (SET: no count).
       if (op.outcome === 'ok' && op.length !== undefined && op.length !== (state === null ? 1 : 0)) return undefined;
@@ -472,6 +478,7 @@ export function describeOp(op: Op): string {
     del: `${op.command ?? 'DEL'} ${op.key}`,
     expire: op.ttlMs === undefined ? `PERSIST ${op.key}` : `PEXPIRE ${op.key} ${op.ttlMs}`,
     pttl: `PTTL ${op.key}`,
+    getex: `GETEX ${op.key} PX ${op.ttlMs}`,
     append: `RPUSH ${op.key} ${JSON.stringify(op.value)}`,
     lread: `LRANGE ${op.key} 0 -1`,
     sadd: `${op.command ?? 'SADD'} ${op.key} ${JSON.stringify(op.value)}`,

@@ -4,7 +4,8 @@
 
 /**
  * Registers: read (GET), write (SET, SET PX, SET KEEPTTL), del (DEL), expire
- * (PEXPIRE; PERSIST when it carries no ttlMs), pttl (PTTL). Counters: read, incr
+ * (PEXPIRE; PERSIST when it carries no ttlMs), pttl (PTTL), getex (GETEX PX:
+ * a read that gives the value it finds a new time to live). Counters: read, incr
  * (INCR), del. The same for registers and counters inside other types (a
  * hash field: HGET, HSET, HINCRBY, HDEL; a sorted set member's score:
  * ZSCORE, ZINCRBY, ZREM; a set member: SISMEMBER, SADD, SREM; key-kinds.ts,
@@ -19,7 +20,7 @@
  * moved element from the second list, by the client that moved it), and an
  * lread of each list at the end.
  */
-export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'pttl' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue' | 'ack';
+export type OpKind = 'read' | 'write' | 'incr' | 'del' | 'expire' | 'pttl' | 'getex' | 'append' | 'lread' | 'sadd' | 'sread' | 'enqueue' | 'dequeue' | 'ack';
 
 /** The kinds that only read. */
 export const isRead = (kind: OpKind): boolean => kind === 'read' || kind === 'pttl' || kind === 'lread' || kind === 'sread';
@@ -39,7 +40,7 @@ export interface Op {
   key: string;
   /**
    * write: the value written (unique per key). read (ok): the value read,
-   * null for a missing key. incr (ok): the counter's new value, in decimal.
+   * null for a missing key (getex too). incr (ok): the counter's new value, in decimal.
    * append, sadd, enqueue: the element added (unique in the run). dequeue
    * (ok): the element popped, null when there was none. pttl (ok): PTTL's
    * answer in decimal: ms left, -1 (no time to live) or -2 (no key). ack: the element
@@ -57,8 +58,8 @@ export interface Op {
   /** lread, sread (ok): the elements read, in order ([] for a missing key). */
   list?: string[];
   /**
-   * write, expire: the time to live it set, in ms (SET key value PX ttl,
-   * PEXPIRE key ttl); absent on a write: none (a SET clears the key's,
+   * write, expire, getex: the time to live it set, in ms (SET key value PX ttl,
+   * PEXPIRE key ttl, GETEX key PX ttl); absent on a write: none (a SET clears the key's,
    * unless keepTtl); absent on an expire: PERSIST.
    */
   ttlMs?: number;

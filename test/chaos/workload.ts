@@ -102,8 +102,9 @@ function expiryProbe(write: Op, type: CellKeys, rnd: Rng): { key: string; type: 
 /** Share of an expiring register's writes that are PEXPIRE (a new time to live for the value there). */
 const EXPIRE_SHARE = 0.2;
 
-/** Of those, the share that are PERSIST (the value stays for good) instead of PEXPIRE. */
+/** Of those, the share that are PERSIST (the value stays for good), and the share that are GETEX PX (read it and give it a new one); the rest PEXPIRE. */
 const PERSIST_SHARE = 0.25;
+const GETEX_SHARE = 0.25;
 
 /** Of the writes to an expiring register that set no time to live, the share that keep the old one (SET ... KEEPTTL). */
 const KEEPTTL_SHARE = 0.5;
@@ -248,11 +249,16 @@ export class Workload {
       op = this.history.invoke(id, 'incr', name);
       args = type.writeArgs(key, field, '');
     } else if (type.ttlMs && rnd() < EXPIRE_SHARE) {
-      // A new time to live for whatever value is there, or none (PERSIST).
-      op = this.history.invoke(id, 'expire', name);
-      if (rnd() < PERSIST_SHARE) {
+      // A new time to live for whatever value is there (PEXPIRE; GETEX, which also reads it), or none (PERSIST).
+      const which = rnd();
+      op = this.history.invoke(id, which >= PERSIST_SHARE && which < PERSIST_SHARE + GETEX_SHARE ? 'getex' : 'expire', name);
+      if (which < PERSIST_SHARE) {
         op.command = 'PERSIST';
         args = ['PERSIST', key];
+      } else if (op.kind === 'getex') {
+        op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
+        op.command = 'GETEX';
+        args = ['GETEX', key, 'PX', op.ttlMs];
       } else {
         op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
         op.command = 'PEXPIRE';
