@@ -251,18 +251,13 @@ export class Workload {
     } else if (type.ttlMs && rnd() < EXPIRE_SHARE) {
       // A new time to live for whatever value is there (PEXPIRE; GETEX, which also reads it), or none (PERSIST).
       const which = rnd();
-      op = this.history.invoke(id, which >= PERSIST_SHARE && which < PERSIST_SHARE + GETEX_SHARE ? 'getex' : 'expire', name);
-      if (which < PERSIST_SHARE) {
-        op.command = 'PERSIST';
-        args = ['PERSIST', key];
-      } else if (op.kind === 'getex') {
+      const command = which < PERSIST_SHARE ? 'PERSIST' : which < PERSIST_SHARE + GETEX_SHARE ? 'GETEX' : 'PEXPIRE';
+      op = this.history.invoke(id, command === 'GETEX' ? 'getex' : 'expire', name);
+      op.command = command;
+      if (command === 'PERSIST') args = ['PERSIST', key];
+      else {
         op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
-        op.command = 'GETEX';
-        args = ['GETEX', key, 'PX', op.ttlMs];
-      } else {
-        op.ttlMs = between(rnd, type.ttlMs[0], type.ttlMs[1]);
-        op.command = 'PEXPIRE';
-        args = ['PEXPIRE', key, op.ttlMs];
+        args = command === 'GETEX' ? ['GETEX', key, 'PX', op.ttlMs] : ['PEXPIRE', key, op.ttlMs];
       }
     } else {
       op = this.history.invoke(id, 'write', name, type.fixedValue ?? `${id}.${this.writeSeq++}`);
