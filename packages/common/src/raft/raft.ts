@@ -727,15 +727,21 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
+    // The read index is the last entry appended, not the commit index (etcd's
+    // choice): an entry carries its proposer's clock, and a read served at a
+    // later time must not miss an entry proposed before it, or that entry
+    // would apply at a time before the read's and a key the read found
+    // expired could come back (docs/decisions.md, "One clock per region").
+    const index = this.log.lastIndex();
     if (this.voters.length === 1 && this.voters[0] === this.id) {
-      this.respondReadIndex(m, this.log.committed);
+      this.respondReadIndex(m, index);
       return;
     }
     if (this.readOnlyOption === ReadOnlyOption.LeaseBased && this.leaseValid()) {
-      this.respondReadIndex(m, this.log.committed);
+      this.respondReadIndex(m, index);
       return;
     }
-    this.readOnly.addRequest(this.log.committed, m);
+    this.readOnly.addRequest(index, m);
     this.readOnly.recvAck(this.id, m.context);
     this.bcastHeartbeat(m.context);
   }

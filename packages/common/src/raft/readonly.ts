@@ -27,7 +27,7 @@ export class ReadOnly {
 
   constructor(readonly option: ReadOnlyOption) {}
 
-  /** Queues a read at the leader's commit index; duplicates are ignored. */
+  /** Queues a read at the leader's read index (its last index); duplicates are ignored. */
   addRequest(index: number, m: Message): void {
     const key = ctxKey(m.context);
     if (this.pending.has(key)) return;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ErrProposalDropped, MessageType, ReadOnlyOption } from '../../src/raft';
 import { Env, dec, enc } from './harness';
 
-test('ReadIndex on the leader: a heartbeat round to a quorum, then a read state at the commit index', () => {
+test('ReadIndex on the leader: a heartbeat round to a quorum, then a read state at its last index', () => {
   const env = Env.create(3);
   env.campaign(1);
   env.propose(1, 'a');
@@ -13,6 +13,21 @@ test('ReadIndex on the leader: a heartbeat round to a quorum, then a read state 
   const t = env.stabilize();
   assert.deepEqual(t.slice(0, 2), ['1->2 Heartbeat term=1 commit=3 ctx=r1', '1->3 Heartbeat term=1 commit=3 ctx=r1']);
   assert.deepEqual(env.node(1).readStates.map((r) => [r.index, dec(r.context)]), [[3, 'r1']]);
+});
+
+test('the read index is the leader\'s last index, past entries appended but not yet committed (an entry carries its proposer\'s clock)', () => {
+  const env = Env.create(3);
+  env.campaign(1);
+  env.propose(1, 'a');
+  env.stabilize();
+  env.node(1).raw.propose(enc('b')); // appended on the leader; its appends are never delivered here
+  env.node(1).raw.readIndex(enc('r1'));
+  const heartbeats = (m: { type: MessageType }) => m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp;
+  env.deliver(heartbeats);
+  env.deliver(heartbeats);
+  env.processReadies();
+  assert.equal(env.commit(1), 3, 'b is not committed');
+  assert.deepEqual(env.node(1).readStates.map((r) => [r.index, dec(r.context)]), [[4, 'r1']], 'the read waits for b to apply');
 });
 
 test('ReadIndex without a quorum of acks gets no answer', () => {

@@ -18,6 +18,7 @@ import { applyCommand } from '../apply/apply';
 import { prefetchReads } from '../apply/prefetch';
 import { NOTHING_POPPED } from '../blocking';
 import type { RegionHandle } from '../region/region';
+import { RegionClock } from '../region/clock';
 import { OutcomeUnknownError, RetryLaterError } from '../dispatch';
 import { CommandError } from '../data/errors';
 import { ClientSessions } from './sessions';
@@ -139,6 +140,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   served = 0;
   /** The applied index that is on disk: reads are released against it, never against one still being written. */
   private durableApplied: number;
+  /** The time entries are stamped with and reads served at (region/clock.ts). */
+  private readonly clock = new RegionClock();
   /** Forwarding sessions of this region (replicated state; see sessions.ts). */
   sessions: ClientSessions;
   /** Leader clock of ReadIndex answers, by read id (from the message envelope). */
@@ -213,6 +216,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     if (!this.isLeader) return Promise.reject(new NotLeaderHereError(this.id, this.leaderPeerId));
     if (this.frozen) return Promise.reject(this.frozenError());
     if (trace.on) traceEvent(`propose region=${this.id}`);
+    // Stamped as it is appended, not when the command arrived (region/clock.ts).
+    cmd.proposedAtMs = this.clock.now();
     const proposalId = this.nextProposalId++;
     const data = pb.RaftCommand.encode({
       header: { regionId: this.id, epoch: this.region.epoch, proposerPeer: this.peerId, proposalId, session },
@@ -247,11 +252,12 @@ export class RegionPeer implements LoopGroup, RegionHandle {
     if (this.frozen) return Promise.reject(this.frozenError());
     if (UNSAFE_READS === 'lease' && this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
     if (UNSAFE_READS === 'follower' && !this.isLeader) return Promise.resolve(Date.now()); // test-only, see UNSAFE_READS
-    const now = Date.now();
+    const now = this.clock.now();
     this.readSeen = true;
     if (this.isLeader) this.served++;
     if (this.leaseReadable()) {
-      const target = this.node.raft.log.committed;
+      // Every entry appended so far, committed or not: each carries a time before now (region/clock.ts).
+      const target = this.node.raft.log.lastIndex();
       if (this.durableApplied >= target) return Promise.resolve(now);
       return this.waitApplied(target, now);
     }
@@ -267,17 +273,17 @@ export class RegionPeer implements LoopGroup, RegionHandle {
 
   /**
    * readBarrier's lease case when it needs no wait: the leader's time if the
-   * lease is valid and its commit index is applied and on disk. Anything else
+   * lease is valid and its last entry is applied and on disk. Anything else
    * (ReadIndex, a wait for apply, frozen, the test-only unsafe modes) is
    * readBarrier's, and this counts nothing then: the caller goes there.
    */
   readNow(): number | undefined {
     if (UNSAFE_READS) return undefined;
     this.host.catchUpTicks(); // as in readBarrier: never a lease on a stale tick count
-    if (this.frozen || !this.leaseReadable() || this.durableApplied < this.node.raft.log.committed) return undefined;
+    if (this.frozen || !this.leaseReadable() || this.durableApplied < this.node.raft.log.lastIndex()) return undefined;
     this.readSeen = true;
     this.served++;
-    return Date.now();
+    return this.clock.now();
   }
 
   /** A lease read is safe here: the leader's lease is valid and it has committed an entry of its term. */
@@ -307,7 +313,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return rejectAll(waiters, new RetryLaterError(`TRYAGAIN ${(e as Error).message}`));
     }
     this.host.schedule();
-    const now = Date.now();
+    const now = this.clock.now();
     this.pendingReads.set(id, { waiters, atMs: now, deadline: now + READ_INDEX_TIMEOUT_MS, epoch });
   }
 
@@ -409,6 +415,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       return 'applied';
     }
     if (cmd.write) {
+      this.clock.applyEntry(Number(cmd.write.proposedAtMs ?? 0));
       const session = header?.session?.id ? header.session : undefined;
       if (session) {
         // A resent forwarded write: the kept reply, and nothing applied again.
@@ -535,8 +542,10 @@ export class RegionPeer implements LoopGroup, RegionHandle {
       const r = this.pendingReads.get(id);
       if (!r) continue;
       r.index = rs.index;
+      // Served at this replica's start, no later than the leader's answer
+      // (a clock ahead of the leader's is held back; region/clock.ts).
       const leaderMs = this.leaderTimes.get(id);
-      if (leaderMs) r.atMs = leaderMs;
+      if (leaderMs) r.atMs = Math.min(r.atMs, leaderMs);
       this.leaderTimes.delete(id);
     }
     this.settleReads();
@@ -577,6 +586,7 @@ export class RegionPeer implements LoopGroup, RegionHandle {
   afterApply(): void {
     // The apply batch with these entries is on disk now.
     this.durableApplied = this.applied;
+    this.clock.persisted();
     if (this.splitInBatch) {
       this.splitInBatch = false;
       this.host.splitDurable?.(this);
@@ -600,7 +610,8 @@ export class RegionPeer implements LoopGroup, RegionHandle {
         rejectAll(r.waiters, new RetryLaterError('TRYAGAIN the region split while the read waited; try again'));
       } else if (r.index !== undefined && this.durableApplied >= r.index) {
         this.pendingReads.delete(id);
-        for (const w of r.waiters) w.resolve(r.atMs);
+        const at = this.clock.readAt(r.atMs);
+        for (const w of r.waiters) w.resolve(at);
       } else if (now > r.deadline) {
         this.pendingReads.delete(id);
         this.leaderTimes.delete(id);

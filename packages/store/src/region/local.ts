@@ -16,6 +16,7 @@ import { applyCommand } from '../apply/apply';
 import { prefetchReads } from '../apply/prefetch';
 import { asLogged } from '../apply/entry';
 import type { RegionHandle } from './region';
+import { RegionClock } from './clock';
 
 interface Pending {
   cmd: pb.WriteCommand;
@@ -51,6 +52,8 @@ interface Round {
   base: RoundBase;
   /** The index of the round's last write. */
   lastIndex: number;
+  /** The time of the round's last write. */
+  lastStamp: number;
 }
 
 export class LocalRegion implements RegionHandle {
@@ -68,6 +71,10 @@ export class LocalRegion implements RegionHandle {
   /** The index of the newest write applied (in memory; `applied` is the one on disk). */
   private lastIndex: number;
   private quietWaiters: Array<() => void> = [];
+  /** Reads waiting for the writes applied before they began to be on disk. */
+  private readWaiters: Array<{ index: number; startMs: number; resolve: (atMs: number) => void; reject: (e: Error) => void }> = [];
+  /** Writes are stamped as they are applied, in order; reads are served after them (clock.ts). */
+  private readonly clock = new RegionClock();
   private failed: Error | null = null;
 
   private constructor(
@@ -94,7 +101,6 @@ export class LocalRegion implements RegionHandle {
 
   propose(cmd: pb.WriteCommand.$Properties): Promise<Reply> {
     if (this.failed) return Promise.reject(this.failed);
-    if (!cmd.proposedAtMs) cmd.proposedAtMs = Date.now();
     // What a replica would decode from the log entry: apply sees exactly
     // what it sees in the replicated store, defaults and all.
     const logged = asLogged(cmd);
@@ -115,12 +121,16 @@ export class LocalRegion implements RegionHandle {
     return new Promise((resolve) => this.quietWaiters.push(resolve));
   }
 
+  /** Now, once every write applied before the call is on disk (clock.ts). */
   readBarrier(): Promise<number> {
-    return Promise.resolve(Date.now());
+    const startMs = this.clock.now();
+    if (this.appliedIndex >= this.lastIndex) return Promise.resolve(startMs);
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => this.readWaiters.push({ index: this.lastIndex, startMs, resolve, reject }));
   }
 
-  readNow(): number {
-    return Date.now();
+  readNow(): number | undefined {
+    return this.appliedIndex >= this.lastIndex ? this.clock.now() : undefined;
   }
 
   private isQuiet(): boolean {
@@ -151,22 +161,29 @@ export class LocalRegion implements RegionHandle {
   private newRound(): Round {
     // Only the round in flight may hold writes the disk does not have yet.
     const base = new RoundBase(this.engine, this.writing?.batch ?? null);
-    return { items: [], replies: [], batch: new OverlayBatch(base), base, lastIndex: this.lastIndex };
+    return { items: [], replies: [], batch: new OverlayBatch(base), base, lastIndex: this.lastIndex, lastStamp: 0 };
   }
 
   private async applyInto(round: Round, items: Pending[]): Promise<void> {
+    // Indexed and stamped in order before anything awaits, as the sequencer
+    // appends them: a read that begins from now on waits for them (clock.ts).
+    let index = this.lastIndex;
+    this.lastIndex += items.length;
+    for (const p of items) {
+      p.cmd.proposedAtMs = round.lastStamp = this.clock.now();
+      this.clock.applyEntry(round.lastStamp);
+    }
     try {
       // The point reads of all these writes in one or two trips to RocksDB's thread pool.
       await prefetchReads(
         items.map((p) => p.cmd),
         round.batch,
       );
-      let index = this.lastIndex;
       for (const p of items) {
         round.replies.push(await applyCommand(p.cmd, ++index, round.batch));
         round.items.push(p);
       }
-      round.lastIndex = this.lastIndex = index;
+      round.lastIndex = index;
     } catch (e) {
       // A storage failure or a bug: none of the round is written (the
       // round in flight still ends as its write does).
@@ -194,6 +211,8 @@ export class LocalRegion implements RegionHandle {
       () => {
         this.writing = null;
         this.appliedIndex = round.lastIndex;
+        this.clock.persisted(round.lastStamp);
+        this.releaseReads();
         // The round before is on disk too: read the engine instead.
         round.base.before = null;
         // The open round's write starts now, unless writes are still being applied into it.
@@ -221,7 +240,19 @@ export class LocalRegion implements RegionHandle {
     for (const r of refused) for (const p of Array.isArray(r) ? r : r.items) p.reject(e);
     for (const p of this.queue) p.reject(e);
     this.queue = [];
+    for (const r of this.readWaiters) r.reject(e);
+    this.readWaiters = [];
     this.releaseQuietWaiters();
+  }
+
+  private releaseReads(): void {
+    if (this.readWaiters.length === 0) return;
+    const waiting = this.readWaiters;
+    this.readWaiters = [];
+    for (const r of waiting) {
+      if (r.index <= this.appliedIndex) r.resolve(this.clock.readAt(r.startMs));
+      else this.readWaiters.push(r);
+    }
   }
 
   private releaseQuietWaiters(): void {
