@@ -6,7 +6,7 @@
 //    clock that never goes back (so times rise in log order), never at the
 //    command's arrival (a forwarded or queued command would carry a time
 //    older than entries appended before it);
-//  - reads: a read wait for every entry appended before it began (its read
+//  - reads: a read waits for every entry appended before it began (its read
 //    index is the leader's last index, not its commit index), then is served
 //    at the later of its start and the time of the newest entry on disk.
 // Then every entry a read sees has a time at or before the read's, and

@@ -68,7 +68,7 @@ export class LocalRegion implements RegionHandle {
    * arrived into it, and its write starts when the one in flight is done.
    */
   private open: Round | null = null;
-  /** The index of the newest write applied (in memory; `applied` is the one on disk). */
+  /** The index of the newest write sequenced (stamped, then applied in memory; `applied` is the one on disk). */
   private lastIndex: number;
   private quietWaiters: Array<() => void> = [];
   /** Reads waiting for the writes applied before they began to be on disk. */
