@@ -4,11 +4,16 @@
 # redis-server (appendfsync always) and the playground's region leader, in
 # one run. Reads wait for the writes of their region appended before them
 # (docs/decisions.md, "One clock per region"); this shows what that costs.
-# BENCH_N (GETs per run, default 100000; SETs are a third of it).
+# BENCH_N (GETs per run, default 100000; SETs are a third of it),
+# BENCH_WARMUP (requests per test first, default 20000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${BENCH_N:-100000}"
-SETS=$((N / 3))
+WARMUP="${BENCH_WARMUP:-20000}"
+for v in "$N" "$WARMUP"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "usage: BENCH_N=N BENCH_WARMUP=N bench-mixed.sh (positive integers; got '$v')" >&2; exit 2; }
+done
+SETS=$(( N / 3 > 0 ? N / 3 : 1 ))
 DIR="$(mktemp -d /tmp/redraft-bench-mixed-XXXXXX)"
 PIDS=()
 cleanup() {
@@ -23,7 +28,7 @@ free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0
 # mixed PORT LABEL: GETs and SETs at once; prints one table row.
 mixed() {
   local port=$1 label=$2
-  redis-benchmark -p "$port" -t set,get -n 20000 -c 20 -r 1000 -q >/dev/null 2>&1 # warm-up
+  redis-benchmark -p "$port" -t set,get -n "$WARMUP" -c 20 -r 1000 -q >/dev/null 2>&1 # warm-up
   redis-benchmark -p "$port" -t get -n "$N" -c 25 -r 1000 --csv >"$DIR/get.csv" 2>/dev/null &
   local b=$!
   redis-benchmark -p "$port" -t set -n "$SETS" -c 25 -r 1000 --csv >"$DIR/set.csv" 2>/dev/null

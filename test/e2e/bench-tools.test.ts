@@ -1,6 +1,6 @@
-// The bench's own tools (scripts/node-floor.mjs, scripts/rocks-rows.mjs)
-// answer what redis-benchmark sends, print what the bench reads, and refuse a
-// bad command line with a usage line and exit 2.
+// The bench's own tools (scripts/node-floor.mjs, scripts/rocks-rows.mjs,
+// scripts/bench-mixed.sh) answer what redis-benchmark sends, print what the
+// bench reads, and refuse a bad command line with a usage line and exit 2.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -52,4 +52,16 @@ test('rocks-rows.mjs prints one CSV line per batch size, and refuses a bad comma
     assert.equal(b.status, 2, args.join(' '));
     assert.match(b.stderr, /^rocks-rows: /, args.join(' '));
   }
+});
+
+test('bench-mixed.sh prints a row for redis and for redraft and their ratio, and refuses a bad BENCH_N', { timeout: 180_000 }, () => {
+  const env = { ...process.env, BENCH_N: '3000', BENCH_WARMUP: '500' };
+  const r = spawnSync('bash', [script('bench-mixed.sh')], { encoding: 'utf8', timeout: 170_000, env });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^redis +\d+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+$/m, r.stdout);
+  assert.match(r.stdout, /^redraft +\d+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+$/m, r.stdout);
+  assert.match(r.stdout, /^redraft\/redis: GET \d+\.\d\d, SET \d+\.\d\d$/m, r.stdout);
+  const bad = spawnSync('bash', [script('bench-mixed.sh')], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, BENCH_N: 'x' } });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^usage: BENCH_N=N/);
 });
