@@ -330,7 +330,7 @@ export class StoreNode {
     let maybeApplied = false;
     try {
       for (let attempt = 0; ; attempt++) {
-        const write = { ...op, proposedAtMs: Date.now() };
+        const write = { ...op, proposedAtMs: Date.now() }; // stamped again by the leader as it appends it (region/clock.ts)
         try {
           return await this.regionById(id, true).propose(write, session);
         } catch (e) {
