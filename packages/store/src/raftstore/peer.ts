@@ -81,7 +81,7 @@ interface PendingRead {
   waiters: ReadWaiter[];
   /** Set once the read index is known. */
   index?: number;
-  /** The leader's clock for this read (expiry); a follower learns it from the ReadIndex answer. */
+  /** When the read began (a follower's capped by the leader's ReadIndex answer); it is served at clock.readAt(atMs). */
   atMs: number;
   deadline: number;
   /** The region's epoch when the read began: a split meanwhile may have moved its keys away. */

@@ -16,13 +16,13 @@ export interface RegionHandle {
   propose(cmd: pb.WriteCommand.$Properties, session?: pb.ForwardSession.$Properties): Promise<Reply>;
   /**
    * Resolves when a read of the local state reflects every write
-   * acknowledged before the call, with the time (ms) expiry is decided at:
-   * the leader's clock, also for a read served by a follower.
+   * appended before the call (acknowledged or not), with the time (ms)
+   * expiry is decided at (region/clock.ts).
    */
   readBarrier(): Promise<number>;
   /**
    * The time readBarrier would resolve with, when a read may run right now
-   * (a leader's lease, its commit index applied and on disk); undefined when
+   * (a leader's lease, its last entry applied and on disk); undefined when
    * the read must wait, through readBarrier. A hot read answers in its turn.
    */
   readNow?(): number | undefined;
